@@ -1,0 +1,78 @@
+"""What every request handler may depend on: the platform, a DB session, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from openarts import errors
+from openarts.api.auth import Authenticator
+from openarts.db.engine import Database
+from openarts.domain.identity import Caller
+from openarts.errors import OpenArtsError
+from openarts.security.secrets_box import SecretBox
+from openarts.services.flavors import FlavorCatalog
+from openarts.settings import Settings
+
+
+@dataclass(slots=True)
+class Platform:
+    """The long-lived objects of one running server, kept on ``app.state.platform``."""
+
+    settings: Settings
+    db: Database
+    box: SecretBox
+    auth: Authenticator
+    catalog: FlavorCatalog
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+async def get_session(platform: PlatformDep) -> AsyncIterator[AsyncSession]:
+    """A session whose transaction commits when the handler returns without error."""
+    async with platform.db.session() as session, session.begin():
+        yield session
+
+
+# scope="function": the transaction commits before the response leaves, so a failed
+# commit is reported to the caller instead of being lost after a 200.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+ProjectIdPath = Annotated[
+    str,
+    Path(
+        description="Project ID (32 hex characters).",
+        min_length=1,
+        max_length=64,
+    ),
+]
+
+
+async def get_caller(request: Request, project_id: ProjectIdPath, platform: PlatformDep) -> Caller:
+    return await platform.auth.caller_for(request, project_id)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+async def get_admin_caller(caller: CallerDep, request: Request) -> Caller:
+    if not caller.is_admin:
+        raise OpenArtsError(
+            errors.OPERATION_FORBIDDEN,
+            f"You are not authorized to perform the ({request.method} {request.url.path}) "
+            "operation: it needs an administrator.",
+        )
+    return caller
+
+
+AdminCallerDep = Annotated[Caller, Depends(get_admin_caller)]

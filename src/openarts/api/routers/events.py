@@ -1,0 +1,101 @@
+"""GET /v1/{project_id}/events: the event list of a resource."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from openarts import errors
+from openarts.api.deps import CallerDep, SessionDep
+from openarts.api.schemas.common import ERROR_RESPONSES
+from openarts.api.schemas.events import EventItem, EventList, ListMetadata
+from openarts.domain.events import EventResource, EventType
+from openarts.errors import OpenArtsError
+from openarts.services import events
+
+router = APIRouter(prefix="/v1/{project_id}", tags=["Events"], responses=ERROR_RESPONSES)
+
+MAX_PAGE = 500
+# Epoch values below this are seconds, above it milliseconds: 10^11 seconds is the year
+# 5138, while 10^11 milliseconds is 1973, so no real time is ambiguous.
+_SECONDS_LIMIT = 10**11
+
+
+def _as_ms(value: int | None) -> int | None:
+    if value is None:
+        return None
+    return value * 1000 if value < _SECONDS_LIMIT else value
+
+
+def _iso_seconds(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _page_start(offset: int | None, continue_token: str | None) -> int:
+    if continue_token is None:
+        return offset or 0
+    if not continue_token.isdigit():
+        raise OpenArtsError(
+            errors.INVALID_ARGUMENT,
+            "Invalid parameter: query parameter continue must be a value returned in "
+            "metadata.continue.",
+        )
+    return int(continue_token)
+
+
+@router.get(
+    "/events",
+    response_model=EventList,
+    response_model_exclude_none=True,
+    summary="Obtain the event list",
+)
+async def list_events(
+    caller: CallerDep,
+    session: SessionDep,
+    resource: Annotated[EventResource, Query()],
+    name: Annotated[str, Query(min_length=1, max_length=128)],
+    limit: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 0,
+    offset: Annotated[int | None, Query(ge=0)] = None,
+    continue_token: Annotated[str | None, Query(alias="continue", max_length=20)] = None,
+    type: Annotated[EventType | None, Query()] = None,
+    since: Annotated[int | None, Query(ge=0)] = None,
+    until: Annotated[int | None, Query(ge=0)] = None,
+    ascend: Annotated[bool, Query()] = False,
+) -> EventList:
+    page = limit or MAX_PAGE
+    start = _page_start(offset, continue_token)
+    total, rows = await events.list_events(
+        session,
+        events.EventFilter(
+            project_id=caller.project_id,
+            resource_type=resource.value,
+            resource_name=name,
+            type=type,
+            since_ms=_as_ms(since),
+            until_ms=_as_ms(until),
+            ascending=ascend,
+        ),
+        limit=page,
+        offset=start,
+    )
+    remaining = max(total - start - len(rows), 0)
+    return EventList(
+        metadata=ListMetadata(
+            continue_=str(start + len(rows)) if remaining else None,
+            remainingItemCount=remaining if remaining else None,
+        ),
+        items=[
+            EventItem(
+                type=EventType(row.type),
+                firstTimestamp=_iso_seconds(row.first_timestamp),
+                lastTimestamp=_iso_seconds(row.last_timestamp),
+                count=row.count,
+                reason=row.reason,
+                message=row.message,
+            )
+            for row in rows
+        ],
+        total=total,
+    )

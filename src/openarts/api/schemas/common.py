@@ -1,0 +1,29 @@
+"""Wire shapes shared by every group."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class WireModel(BaseModel):
+    """A request body. Unknown fields are ignored, as the cloud does, so SDK versions that
+    send more fields keep working; known fields are checked strictly."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class ErrorBody(BaseModel):
+    error_code: str = Field(examples=["ModelArts.0101"])
+    error_msg: str = Field(examples=["Invalid parameter: query parameter limit: ..."])
+
+
+class ResultBody(BaseModel):
+    result: str = "true"
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorBody, "description": "Bad request"},
+    401: {"model": ErrorBody, "description": "Unauthorized"},
+    403: {"model": ErrorBody, "description": "Forbidden"},
+    404: {"model": ErrorBody, "description": "Not found"},
+}

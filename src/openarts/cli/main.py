@@ -1,0 +1,49 @@
+"""The `openarts` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from openarts.cli import admin
+from openarts.cli.server import run_server
+from openarts.settings import Settings
+
+app = typer.Typer(
+    help="OpenArts: a self-hosted ModelArts-compatible ML platform.", no_args_is_help=True
+)
+app.add_typer(admin.users_app, name="users")
+app.add_typer(admin.projects_app, name="projects")
+app.add_typer(admin.credentials_app, name="credentials")
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", envvar="OPENARTS_HOME", help="Data directory (default ~/.openarts)."),
+]
+
+
+def _settings(**given: Any) -> Settings:
+    return Settings(**{key: value for key, value in given.items() if value is not None})
+
+
+@app.callback()
+def main(ctx: typer.Context, home: HomeOption = None) -> None:
+    ctx.obj = _settings(home=home)
+
+
+@app.command()
+def server(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option(envvar="OPENARTS_HOST", help="Address to bind (127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(envvar="OPENARTS_PORT", help="Port to listen on (8080).")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Start the OpenArts server in the foreground."""
+    base: Settings = ctx.obj
+    run_server(_settings(host=host, port=port, home=home or base.home))

@@ -1,0 +1,66 @@
+"""OpenArtsError and the one table from ModelArts error codes to HTTP statuses.
+
+The table is ``data/error_codes.tsv``, generated from the API reference by
+``tools/gen_error_codes.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import cache
+from importlib import resources
+
+
+@cache
+def error_table() -> dict[str, tuple[int, str]]:
+    """Code -> (HTTP status, the reference's message)."""
+    text = resources.files("openarts.data").joinpath("error_codes.tsv").read_text("utf-8")
+    rows = csv.DictReader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
+    return {row["code"]: (int(row["status"]), row["message"]) for row in rows}
+
+
+def status_for(code: str) -> int:
+    try:
+        return error_table()[code][0]
+    except KeyError:
+        raise KeyError(f"{code} is not in the ModelArts error-code table") from None
+
+
+class OpenArtsError(Exception):
+    """A failure the caller should see, carrying a ModelArts error code.
+
+    The HTTP status comes from the code's row in the reference's table, so domain code
+    never chooses statuses itself.
+    """
+
+    def __init__(self, error_code: str, error_msg: str | None = None) -> None:
+        self.status_code = status_for(error_code)
+        self.error_code = error_code
+        self.error_msg = error_msg or error_table()[error_code][1]
+        super().__init__(f"{error_code}: {self.error_msg}")
+
+    def body(self) -> dict[str, str]:
+        return {"error_code": self.error_code, "error_msg": self.error_msg}
+
+
+# The codes the platform itself uses, named once so a typo cannot invent a code.
+INVALID_ARGUMENT = "ModelArts.0101"
+INVALID_JSON = "ModelArts.2787"
+PATH_NOT_FOUND = "ModelArts.2836"
+METHOD_NOT_ALLOWED = "ModelArts.2803"
+BODY_TOO_LARGE = "ModelArts.4104"
+INTERNAL_ERROR = "ModelArts.0010"
+NO_AUTH_HEADER = "ModelArts.0205"
+BAD_AUTH_HEADER = "ModelArts.0206"
+AUTH_CHECK_FAILED = "ModelArts.0208"
+UNKNOWN_ACCESS_KEY = "ModelArts.3801"
+TOKEN_INVALID = "ModelArts.0203"
+TOKEN_EXPIRED = "ModelArts.0202"
+PROJECT_FORBIDDEN = "ModelArts.0210"
+OPERATION_FORBIDDEN = "ModelArts.0108"
+IAM_ERROR = "ModelArts.4504"
+AUTHORIZATION_EXISTS = "ModelArts.0424"
+AUTHORIZATION_ADD_FAILED = "ModelArts.0425"
+AUTHORIZATION_MISSING = "ModelArts.0429"
+AUTHORIZATION_NOT_FOUND = "ModelArts.2785"
+QUERY_AGENCY_FAILED = "ModelArts.0420"

@@ -1,0 +1,104 @@
+"""The one events table every resource writes to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from openarts.db.tables import Event
+from openarts.domain.events import EventType
+from openarts.ids import now_ms
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    project_id: str
+    resource_type: str
+    resource_name: str
+    type: EventType | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+    ascending: bool = False
+
+
+async def record_event(
+    session: AsyncSession,
+    *,
+    project_id: str,
+    resource_type: str,
+    resource_name: str,
+    reason: str,
+    message: str,
+    type: EventType = EventType.NORMAL,
+    resource_id: str | None = None,
+) -> Event:
+    """Add an event, or count a repeat of the resource's latest event.
+
+    Like Kubernetes events, an event identical to the resource's most recent one (same
+    type, reason and message) is folded into it: count grows, lastTimestamp moves.
+    """
+    now = now_ms()
+    latest = (
+        await session.scalars(
+            select(Event)
+            .where(
+                Event.project_id == project_id,
+                Event.resource_type == resource_type,
+                Event.resource_name == resource_name,
+            )
+            .order_by(Event.last_timestamp.desc(), Event.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if latest is not None and (latest.type, latest.reason, latest.message) == (
+        type.value,
+        reason,
+        message,
+    ):
+        latest.count += 1
+        latest.last_timestamp = now
+        await session.flush()
+        return latest
+    event = Event(
+        project_id=project_id,
+        resource_type=resource_type,
+        resource_name=resource_name,
+        resource_id=resource_id,
+        type=type.value,
+        reason=reason,
+        message=message,
+        count=1,
+        first_timestamp=now,
+        last_timestamp=now,
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def list_events(
+    session: AsyncSession, query: EventFilter, *, limit: int, offset: int
+) -> tuple[int, list[Event]]:
+    conditions = [
+        Event.project_id == query.project_id,
+        Event.resource_type == query.resource_type,
+        Event.resource_name == query.resource_name,
+    ]
+    if query.type is not None:
+        conditions.append(Event.type == query.type.value)
+    if query.since_ms is not None:
+        conditions.append(Event.last_timestamp >= query.since_ms)
+    if query.until_ms is not None:
+        conditions.append(Event.first_timestamp <= query.until_ms)
+    total = await session.scalar(select(func.count()).select_from(Event).where(*conditions))
+    ordering = (
+        (Event.last_timestamp.asc(), Event.id.asc())
+        if query.ascending
+        else (Event.last_timestamp.desc(), Event.id.desc())
+    )
+    rows = await session.scalars(
+        select(Event).where(*conditions).order_by(*ordering).limit(limit).offset(offset)
+    )
+    return int(total or 0), list(rows)

@@ -1,0 +1,135 @@
+"""IAM-compatible tokens: opaque random strings, stored only as SHA-256 digests."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from openarts import errors
+from openarts.db.tables import Domain, Project, Token, User
+from openarts.errors import OpenArtsError
+from openarts.ids import now_ms
+from openarts.security.passwords import check_password
+from openarts.services.identity import is_member
+
+TOKEN_PREFIX = "OA1"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    issued_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLookup:
+    user: User
+    project_id: str
+    expires_at: int
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+async def issue_token(
+    session: AsyncSession, *, user_id: str, project_id: str, ttl_s: int
+) -> IssuedToken:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(48)
+    issued = now_ms()
+    expires = issued + ttl_s * 1000
+    # Expired tokens are useless; dropping them here keeps the table small without a timer.
+    await session.execute(delete(Token).where(Token.expires_at < issued))
+    session.add(
+        Token(
+            token_hash=token_digest(token),
+            user_id=user_id,
+            project_id=project_id,
+            issued_at=issued,
+            expires_at=expires,
+        )
+    )
+    await session.flush()
+    return IssuedToken(token, issued, expires)
+
+
+async def lookup_token(session: AsyncSession, token: str) -> TokenLookup | None:
+    query = (
+        select(Token, User)
+        .join(User, User.id == Token.user_id)
+        .where(Token.token_hash == token_digest(token))
+    )
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    stored, user = row
+    return TokenLookup(user, stored.project_id, stored.expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordLogin:
+    user_name: str | None
+    user_id: str | None
+    password: str
+    domain_name: str | None
+    domain_id: str | None
+    project_id: str | None
+    project_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    issued: IssuedToken
+    user: User
+    domain: Domain
+    project: Project
+
+
+_LOGIN_FAILED = "The username or password is wrong, or the user cannot use that project."
+
+
+async def login_with_password(
+    session: AsyncSession, login: PasswordLogin, *, ttl_s: int
+) -> LoginResult:
+    """Check a password login scoped to a project and issue a token for it."""
+    if not (login.project_id or login.project_name):
+        raise OpenArtsError(
+            errors.INVALID_ARGUMENT,
+            "Invalid parameter: auth.scope.project (id or name) is required; OpenArts issues "
+            "project-scoped tokens only.",
+        )
+    query = select(User, Domain).join(Domain, Domain.id == User.domain_id)
+    if login.user_id:
+        query = query.where(User.id == login.user_id)
+    elif login.user_name:
+        query = query.where(User.name == login.user_name)
+    else:
+        raise OpenArtsError(
+            errors.INVALID_ARGUMENT,
+            "Invalid parameter: auth.identity.password.user needs a name or an id.",
+        )
+    if login.domain_id:
+        query = query.where(Domain.id == login.domain_id)
+    if login.domain_name:
+        query = query.where(Domain.name == login.domain_name)
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise OpenArtsError(errors.IAM_ERROR, _LOGIN_FAILED)
+    user, domain = row
+    if not (user.password_hash and check_password(login.password, user.password_hash)):
+        raise OpenArtsError(errors.IAM_ERROR, _LOGIN_FAILED)
+    project_query = select(Project).where(Project.domain_id == domain.id)
+    if login.project_id:
+        project_query = project_query.where(Project.id == login.project_id)
+    if login.project_name:
+        project_query = project_query.where(Project.name == login.project_name)
+    project = (await session.scalars(project_query)).first()
+    if project is None or not await is_member(session, user_id=user.id, project_id=project.id):
+        raise OpenArtsError(errors.IAM_ERROR, _LOGIN_FAILED)
+    issued = await issue_token(session, user_id=user.id, project_id=project.id, ttl_s=ttl_s)
+    return LoginResult(issued, user, domain, project)

@@ -1,0 +1,81 @@
+"""The one Settings object. It is built when the server or CLI starts, never at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable, read from ``OPENARTS_*`` variables or given explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENARTS_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    home: Path = Path("~/.openarts")
+    database_url: str | None = None
+    log_level: str = "info"
+
+    # Fixed identity for scripted set-ups; applied again (idempotently) on every start.
+    admin_ak: str | None = None
+    admin_sk: SecretStr | None = None
+    project_id: str | None = None
+    admin_password: SecretStr | None = None
+
+    token_ttl_s: int = Field(default=24 * 3600, gt=0)
+    signature_max_skew_s: int = Field(default=15 * 60, gt=0)
+    # How long the server trusts a cached credential or membership lookup. Changes made
+    # through this server take effect at once; changes made by the CLI directly in the
+    # database take effect within this many seconds.
+    auth_cache_ttl_s: float = Field(default=5.0, ge=0)
+    max_body_bytes: int = Field(default=12 * 1024 * 1024, gt=0)
+
+    pool_quota: int = Field(default=15, ge=0)
+    network_quota: int = Field(default=15, ge=0)
+    max_pool_flavors: int = Field(default=10, ge=1)
+    network_cidrs: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
+
+    @field_validator("home")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.lower()
+        if level not in {"critical", "error", "warning", "info", "debug"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return level
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.home / 'openarts.db'}"
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.home / "secret.key"
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.home / "credentials.csv"
+
+    @property
+    def admin_password_file(self) -> Path:
+        return self.home / "admin-password"
+
+    @property
+    def flavors_override_file(self) -> Path:
+        return self.home / "flavors.yaml"
+
+    @property
+    def endpoint(self) -> str:
+        host = "127.0.0.1" if self.host in {"0.0.0.0", ""} else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
