@@ -13,7 +13,7 @@ from openarts.settings import Settings
 
 
 def announce(report: BootstrapReport, settings: Settings) -> None:
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]OpenArts is serving on {settings.endpoint}[/bold]")
     console.print(f"  project ID : {report.project_id}  ({report.project_name})")
     console.print(f"  access key : {report.access_key}")

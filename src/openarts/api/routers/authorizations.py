@@ -14,7 +14,7 @@ from openarts.api.schemas.authorizations import (
     AuthorizationRequest,
     AuthorizationResponse,
 )
-from openarts.api.schemas.common import ERROR_RESPONSES, ResultBody
+from openarts.api.schemas.common import ERROR_RESPONSES, MAX_OFFSET, ResultBody
 from openarts.domain.authorizations import AuthorizationSortKey, AuthorizationType, SortOrder
 from openarts.services import authorizations
 
@@ -28,7 +28,7 @@ async def list_authorizations(
     sort_by: Annotated[AuthorizationSortKey, Query()] = AuthorizationSortKey.USER_NAME,
     order: Annotated[SortOrder, Query()] = SortOrder.ASC,
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AuthorizationList:
     total, rows = await authorizations.list_authorizations(
         session,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from openarts import errors
 from openarts.api.deps import CallerDep, SessionDep
-from openarts.api.schemas.common import ERROR_RESPONSES
+from openarts.api.schemas.common import ERROR_RESPONSES, MAX_EPOCH, MAX_OFFSET
 from openarts.api.schemas.events import EventItem, EventList, ListMetadata
 from openarts.domain.events import EventResource, EventType
 from openarts.errors import OpenArtsError
@@ -57,11 +57,11 @@ async def list_events(
     resource: Annotated[EventResource, Query()],
     name: Annotated[str, Query(min_length=1, max_length=128)],
     limit: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 0,
-    offset: Annotated[int | None, Query(ge=0)] = None,
-    continue_token: Annotated[str | None, Query(alias="continue", max_length=20)] = None,
+    offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
+    continue_token: Annotated[str | None, Query(alias="continue", max_length=10)] = None,
     type: Annotated[EventType | None, Query()] = None,
-    since: Annotated[int | None, Query(ge=0)] = None,
-    until: Annotated[int | None, Query(ge=0)] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_EPOCH)] = None,
+    until: Annotated[int | None, Query(ge=0, le=MAX_EPOCH)] = None,
     ascend: Annotated[bool, Query()] = False,
 ) -> EventList:
     page = limit or MAX_PAGE

@@ -70,7 +70,7 @@ async def list_resource_flavors(
     caller: CallerDep,
     platform: PlatformDep,
     limit: Annotated[int | None, Query(ge=1, le=500)] = None,
-    continue_token: Annotated[str | None, Query(alias="continue", max_length=20)] = None,
+    continue_token: Annotated[str | None, Query(alias="continue", max_length=10)] = None,
     label_selector: Annotated[str | None, Query(alias="labelSelector", max_length=1024)] = None,
 ) -> ResourceFlavorList:
     catalog = platform.catalog

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Bounds that keep query numbers inside the databases' 64-bit integers.
+MAX_OFFSET = 2**31 - 1
+MAX_EPOCH = 2**62
+
 
 class WireModel(BaseModel):
     """A request body. Unknown fields are ignored, as the cloud does, so SDK versions that

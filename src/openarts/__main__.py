@@ -1,0 +1,5 @@
+"""`python -m openarts` is the `openarts` command."""
+
+from openarts.cli.main import app
+
+app()

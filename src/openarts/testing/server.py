@@ -1,0 +1,86 @@
+"""A real `openarts server` process on a free loopback port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServerProcess:
+    home: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def credentials(self) -> dict[str, str]:
+        with (self.home / "credentials.csv").open(encoding="utf-8") as handle:
+            return next(csv.DictReader(handle))
+
+    def start(self, timeout_s: float = 30.0) -> ServerProcess:
+        self.log_path = self.home.parent / f"server-{self.port}.log"
+        env = {
+            **os.environ,
+            **self.env,
+            "OPENARTS_HOME": str(self.home),
+            "OPENARTS_PORT": str(self.port),
+            "OPENARTS_HOST": "127.0.0.1",
+        }
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "openarts", "server"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.endpoint}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"server did not answer /health in {timeout_s}s:\n{self.log()}")
+
+    def stop(self, timeout_s: float = 20.0) -> int:
+        """SIGTERM, then wait; return the exit code (SIGKILL only if it hangs)."""
+        if self.process is None:
+            return 0
+        process, self.process = self.process, None
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                return process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                raise
+        return process.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
