@@ -138,3 +138,12 @@ def test_credential_form_is_understood() -> None:
     )
     assert parsed.access_key == "AKID"
     assert parsed.signed_headers == ("content-type", "host", "x-sdk-date")
+
+
+@pytest.mark.parametrize("value", ["2026-01-02T03:04:05Z", "20261302T030405Z", "", "20260102"])
+def test_bad_dates_are_malformed(value: str) -> None:
+    request = sdk_sign("GET", "/v1/p/quotas", [], b"")
+    request.header_params["X-Sdk-Date"] = value
+    with pytest.raises(signing.SignatureError) as caught:
+        verify_sdk_request(request)
+    assert caught.value.malformed

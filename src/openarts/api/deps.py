@@ -30,7 +30,7 @@ class Platform:
     catalog: FlavorCatalog
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
 
