@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -121,3 +122,17 @@ async def test_openapi_documents_400_not_422(api: Api) -> None:
     assert "/v2/{project_id}/authorizations" in schema["paths"]
     assert "/v3/auth/tokens" in schema["paths"]
     assert (await api.client.get("/docs")).status_code == 200
+
+
+async def test_oversized_chunked_body_answers_413(api: Api) -> None:
+    limit = api.platform.settings.max_body_bytes
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(limit // 65536 + 2):
+            yield b"x" * 65536
+
+    url = f"/v2/{api.project_id}/agency"
+    response = await api.client.post(
+        url, content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert_error(response, 413, "ModelArts.4104")

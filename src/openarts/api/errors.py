@@ -70,6 +70,8 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
             errors.METHOD_NOT_ALLOWED,
             f"Method not allowed: {request.method} {request.url.path}",
         )
+    elif exc.status_code == 400:
+        error = OpenArtsError(errors.INVALID_ARGUMENT, f"Invalid parameter: {exc.detail}")
     else:
         log.error("unexpected HTTP exception %s: %s", exc.status_code, exc.detail)
         error = OpenArtsError(errors.INTERNAL_ERROR, f"Internal error: {exc.detail}")
@@ -80,6 +82,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OpenArtsError, _on_openarts_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+
+
+class _BodyTooLarge(Exception):
+    pass
 
 
 class RequestContextMiddleware:
@@ -100,27 +106,51 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         header = (REQUEST_ID_HEADER.lower().encode(), request_id.encode())
         started = False
+        overflowed = False
+        too_large = OpenArtsError(
+            errors.BODY_TOO_LARGE,
+            "Invalid request body because the size exceeds the maximum size allowed "
+            f"({self.max_body_bytes} bytes).",
+        )
 
         async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if overflowed:
+                # Whatever the app made of a truncated body, the answer is 413.
+                if not started:
+                    started = True
+                    await self._send_error(send_with_id_raw, too_large)
+                return
+            await send_with_id_raw(message)
+
+        async def send_with_id_raw(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
-        too_large = self._declared_too_large(scope)
-        if too_large:
-            await self._send_error(
-                send_with_id,
-                OpenArtsError(
-                    errors.BODY_TOO_LARGE,
-                    f"Invalid request body because the size exceeds the maximum size allowed "
-                    f"({self.max_body_bytes} bytes).",
-                ),
-            )
+        if self._declared_too_large(scope):
+            await self._send_error(send_with_id_raw, too_large)
             return
+        received = 0
+
+        async def receive_capped() -> Message:
+            # A chunked body declares no length, so the cap is also counted as it arrives.
+            nonlocal received, overflowed
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    overflowed = True
+                    raise _BodyTooLarge
+            return message
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_capped, send_with_id)
+        except _BodyTooLarge:
+            if not started:
+                await self._send_error(send_with_id_raw, too_large)
         except Exception:
             log.exception("request %s failed: %s %s", request_id, scope["method"], scope["path"])
             if started:

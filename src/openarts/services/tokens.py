@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -121,7 +122,9 @@ async def login_with_password(
     if row is None:
         raise OpenArtsError(errors.IAM_ERROR, _LOGIN_FAILED)
     user, domain = row
-    if not (user.password_hash and check_password(login.password, user.password_hash)):
+    # scrypt takes tens of milliseconds of CPU: keep it off the event loop.
+    stored = user.password_hash
+    if stored is None or not await asyncio.to_thread(check_password, login.password, stored):
         raise OpenArtsError(errors.IAM_ERROR, _LOGIN_FAILED)
     project_query = select(Project).where(Project.domain_id == domain.id)
     if login.project_id:
