@@ -15,6 +15,7 @@ from fastapi import Request
 
 from openarts import errors
 from openarts.db.engine import Database
+from openarts.db.tables import User
 from openarts.domain.identity import AuthMethod, Caller, Principal
 from openarts.errors import OpenArtsError
 from openarts.ids import now_ms
@@ -65,6 +66,17 @@ class _KnownKey:
 class _KnownToken:
     principal: Principal
     expires_at_ms: int
+
+
+def _principal(user: User, method: AuthMethod, token_project_id: str | None = None) -> Principal:
+    return Principal(
+        user_id=user.id,
+        user_name=user.name,
+        domain_id=user.domain_id,
+        is_admin=user.is_admin,
+        method=method,
+        token_project_id=token_project_id,
+    )
 
 
 class Authenticator:
@@ -139,14 +151,7 @@ class Authenticator:
                 found = await tokens.lookup_token(session, token)
             if found is None:
                 raise OpenArtsError(errors.TOKEN_INVALID, "Invalid token.")
-            principal = Principal(
-                user_id=found.user.id,
-                user_name=found.user.name,
-                domain_id=found.user.domain_id,
-                is_admin=found.user.is_admin,
-                method=AuthMethod.TOKEN,
-                token_project_id=found.project_id,
-            )
+            principal = _principal(found.user, AuthMethod.TOKEN, found.project_id)
             known = _KnownToken(principal, found.expires_at)
             self._tokens.put(digest, known)
         if known.expires_at_ms <= now_ms():
@@ -205,13 +210,7 @@ class Authenticator:
             )
         known = _KnownKey(
             secret_key=self.box.decrypt(found.secret_encrypted),
-            principal=Principal(
-                user_id=found.user.id,
-                user_name=found.user.name,
-                domain_id=found.user.domain_id,
-                is_admin=found.user.is_admin,
-                method=AuthMethod.AKSK,
-            ),
+            principal=_principal(found.user, AuthMethod.AKSK),
         )
         self._keys.put(access_key, known)
         return known

@@ -7,12 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from openarts import errors
 from openarts.api.deps import CallerDep, SessionDep
+from openarts.api.paging import ContinueQuery, page_metadata, page_start
 from openarts.api.schemas.common import ERROR_RESPONSES, MAX_EPOCH, MAX_OFFSET
-from openarts.api.schemas.events import EventItem, EventList, ListMetadata
+from openarts.api.schemas.events import EventItem, EventList
 from openarts.domain.events import EventResource, EventType
-from openarts.errors import OpenArtsError
 from openarts.services import events
 
 router = APIRouter(prefix="/v1/{project_id}", tags=["Events"], responses=ERROR_RESPONSES)
@@ -33,18 +32,6 @@ def _iso_seconds(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _page_start(offset: int | None, continue_token: str | None) -> int:
-    if continue_token is None:
-        return offset or 0
-    if not continue_token.isdigit():
-        raise OpenArtsError(
-            errors.INVALID_ARGUMENT,
-            "Invalid parameter: query parameter continue must be a value returned in "
-            "metadata.continue.",
-        )
-    return int(continue_token)
-
-
 @router.get(
     "/events",
     response_model=EventList,
@@ -58,14 +45,14 @@ async def list_events(
     name: Annotated[str, Query(min_length=1, max_length=128)],
     limit: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 0,
     offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
-    continue_token: Annotated[str | None, Query(alias="continue", max_length=10)] = None,
+    continue_token: ContinueQuery = None,
     type: Annotated[EventType | None, Query()] = None,
     since: Annotated[int | None, Query(ge=0, le=MAX_EPOCH)] = None,
     until: Annotated[int | None, Query(ge=0, le=MAX_EPOCH)] = None,
     ascend: Annotated[bool, Query()] = False,
 ) -> EventList:
     page = limit or MAX_PAGE
-    start = _page_start(offset, continue_token)
+    start = page_start(continue_token, offset)
     total, rows = await events.list_events(
         session,
         events.EventFilter(
@@ -80,12 +67,8 @@ async def list_events(
         limit=page,
         offset=start,
     )
-    remaining = max(total - start - len(rows), 0)
     return EventList(
-        metadata=ListMetadata(
-            continue_=str(start + len(rows)) if remaining else None,
-            remainingItemCount=remaining if remaining else None,
-        ),
+        metadata=page_metadata(start=start, returned=len(rows), total=total),
         items=[
             EventItem(
                 type=EventType(row.type),

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from openarts import errors
 from openarts.api.deps import CallerDep, PlatformDep, SessionDep
+from openarts.api.paging import ContinueQuery, page_metadata, page_start
 from openarts.api.schemas.common import ERROR_RESPONSES
-from openarts.api.schemas.events import ListMetadata
 from openarts.api.schemas.resources import (
     DataVolumeWire,
     FlavorMetadata,
@@ -70,7 +70,7 @@ async def list_resource_flavors(
     caller: CallerDep,
     platform: PlatformDep,
     limit: Annotated[int | None, Query(ge=1, le=500)] = None,
-    continue_token: Annotated[str | None, Query(alias="continue", max_length=10)] = None,
+    continue_token: ContinueQuery = None,
     label_selector: Annotated[str | None, Query(alias="labelSelector", max_length=1024)] = None,
 ) -> ResourceFlavorList:
     catalog = platform.catalog
@@ -85,19 +85,10 @@ async def list_resource_flavors(
         for flavor in catalog.for_use(FlavorUse.POOL)
         if selector.matches(catalog.labels_of(flavor))
     ]
-    if continue_token is not None and not continue_token.isdigit():
-        raise OpenArtsError(
-            errors.INVALID_ARGUMENT,
-            "Invalid parameter: continue must be a value returned in metadata.continue.",
-        )
-    start = int(continue_token or 0)
+    start = page_start(continue_token)
     page = flavors[start : start + limit] if limit else flavors[start:]
-    remaining = max(len(flavors) - start - len(page), 0)
     return ResourceFlavorList(
-        metadata=ListMetadata(
-            continue_=str(start + len(page)) if remaining else None,
-            remainingItemCount=remaining if remaining else None,
-        ),
+        metadata=page_metadata(start=start, returned=len(page), total=len(flavors)),
         items=[_resource_flavor(catalog, flavor) for flavor in page],
     )
 

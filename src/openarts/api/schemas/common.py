@@ -31,3 +31,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     403: {"model": ErrorBody, "description": "Forbidden"},
     404: {"model": ErrorBody, "description": "Not found"},
 }
+
+
+class ListMetadata(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    continue_: str | None = Field(default=None, alias="continue", serialization_alias="continue")
+    remainingItemCount: int | None = None

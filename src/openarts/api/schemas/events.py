@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
+from openarts.api.schemas.common import ListMetadata
 from openarts.domain.events import EventType
 
 
@@ -16,13 +17,6 @@ class EventItem(BaseModel):
     count: int
     reason: str
     message: str
-
-
-class ListMetadata(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    continue_: str | None = Field(default=None, alias="continue", serialization_alias="continue")
-    remainingItemCount: int | None = None
 
 
 class EventList(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from openarts.api.schemas.events import ListMetadata
+from openarts.api.schemas.common import ListMetadata
 
 
 class FlavorMetadata(BaseModel):
