@@ -1,0 +1,554 @@
+"""The local driver: a directory in the home, one folder per bucket, one file per object.
+
+Users can look at their data with ordinary tools: key ``a/b.txt`` of bucket ``data`` is
+the file ``<root>/data/a/b.txt``. Alongside, each bucket keeps hidden folders (names
+starting ``.openarts-``): object metadata (ETag, content type, user metadata) in
+``.openarts-meta``, files being written in ``.openarts-tmp`` (renamed into place when
+complete, so no partial object is ever visible) and multipart uploads in
+``.openarts-uploads``. A file put into a bucket folder by hand is an object too; its
+ETag is computed the first time it is asked for.
+
+A file system cannot hold both a key ``a`` and a key ``a/b``; writing the second answers
+InvalidKey rather than silently replacing the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from openarts.storage.base import (
+    CHUNK,
+    BucketAlreadyExists,
+    BucketInfo,
+    BucketNotEmpty,
+    ByteRange,
+    InvalidKey,
+    InvalidPart,
+    ListPage,
+    NoSuchBucket,
+    NoSuchKey,
+    NoSuchUpload,
+    ObjectInfo,
+    ObjectStore,
+    PartInfo,
+)
+from openarts.storage.listing import group_listing
+from openarts.storage.paths import RESERVED_PREFIX, InvalidPath, check_bucket, check_key
+
+META = RESERVED_PREFIX + "meta"
+TMP = RESERVED_PREFIX + "tmp"
+UPLOADS = RESERVED_PREFIX + "uploads"
+BUCKET_FILE = RESERVED_PREFIX + "bucket.json"
+MARKER_META = ".dir.meta"  # metadata of a "folder/" key, inside the folder's meta dir
+MIN_PART_BYTES = 5 * 1024 * 1024
+DEFAULT_TYPE = "application/octet-stream"
+
+
+def _ms(ns: int) -> int:
+    return ns // 1_000_000
+
+
+def multipart_etag(part_etags: list[str]) -> str:
+    digest = hashlib.md5(b"".join(bytes.fromhex(e) for e in part_etags))
+    return f"{digest.hexdigest()}-{len(part_etags)}"
+
+
+class LocalStore(ObjectStore):
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # -- paths ---------------------------------------------------------------------------
+    def _bucket_dir(self, bucket: str) -> Path:
+        return self.root / check_bucket(bucket)
+
+    def _existing_bucket(self, bucket: str) -> Path:
+        try:
+            path = self._bucket_dir(bucket)
+        except InvalidPath as exc:
+            raise NoSuchBucket(str(exc)) from None
+        if not (path / BUCKET_FILE).is_file():
+            raise NoSuchBucket(f"bucket {bucket} does not exist")
+        return path
+
+    @staticmethod
+    def _checked_key(key: str) -> str:
+        try:
+            return check_key(key)
+        except InvalidPath as exc:
+            raise InvalidKey(str(exc)) from None
+
+    def _data_path(self, bucket_dir: Path, key: str) -> Path:
+        return bucket_dir / self._checked_key(key)
+
+    @staticmethod
+    def _meta_path(bucket_dir: Path, key: str) -> Path:
+        if key.endswith("/"):
+            return bucket_dir / META / key / MARKER_META
+        return bucket_dir / META / (key + ".meta")
+
+    # -- buckets -------------------------------------------------------------------------
+    async def create_bucket(self, bucket: str) -> None:
+        try:
+            path = self._bucket_dir(bucket)
+        except InvalidPath as exc:
+            raise InvalidKey(str(exc)) from None
+        await asyncio.to_thread(self._create_bucket_sync, path)
+
+    @staticmethod
+    def _create_bucket_sync(path: Path) -> None:
+        marker = path / BUCKET_FILE
+        if marker.is_file():
+            raise BucketAlreadyExists(f"bucket {path.name} already exists")
+        path.mkdir(parents=True, exist_ok=True)
+        _write_json(marker, {"created_ms": _ms(time.time_ns())})
+
+    async def delete_bucket(self, bucket: str) -> None:
+        path = self._existing_bucket(bucket)
+        await asyncio.to_thread(self._delete_bucket_sync, path)
+
+    def _delete_bucket_sync(self, path: Path) -> None:
+        for entry in path.iterdir():
+            if not entry.name.startswith(RESERVED_PREFIX):
+                raise BucketNotEmpty(f"bucket {path.name} is not empty")
+        shutil.rmtree(path)
+
+    async def bucket_exists(self, bucket: str) -> bool:
+        try:
+            self._existing_bucket(bucket)
+        except NoSuchBucket:
+            return False
+        return True
+
+    async def list_buckets(self) -> list[BucketInfo]:
+        return await asyncio.to_thread(self._list_buckets_sync)
+
+    def _list_buckets_sync(self) -> list[BucketInfo]:
+        buckets = []
+        for entry in sorted(self.root.iterdir()):
+            marker = entry / BUCKET_FILE
+            if marker.is_file():
+                buckets.append(BucketInfo(entry.name, int(_read_json(marker)["created_ms"])))
+        return buckets
+
+    # -- objects -------------------------------------------------------------------------
+    async def stat(self, bucket: str, key: str) -> ObjectInfo:
+        bucket_dir = self._existing_bucket(bucket)
+        return await asyncio.to_thread(self._stat_sync, bucket_dir, self._checked_key(key))
+
+    def _stat_sync(self, bucket_dir: Path, key: str) -> ObjectInfo:
+        data = bucket_dir / key
+        meta_path = self._meta_path(bucket_dir, key)
+        if key.endswith("/"):
+            if not (data.is_dir() and meta_path.is_file()):
+                raise NoSuchKey(f"key {key} does not exist")
+            return _info_of(key, _read_json(meta_path))
+        try:
+            status = data.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            raise NoSuchKey(f"key {key} does not exist") from None
+        if not data.is_file():
+            raise NoSuchKey(f"key {key} does not exist")
+        meta = _read_json(meta_path) if meta_path.is_file() else {}
+        if meta.get("size") != status.st_size or meta.get("mtime_ns") != status.st_mtime_ns:
+            # Written by hand, or the sidecar was lost in a crash: describe the file again.
+            info = ObjectInfo(
+                key,
+                status.st_size,
+                _md5_file(data),
+                _ms(status.st_mtime_ns),
+                str(meta.get("content_type") or DEFAULT_TYPE),
+                dict(meta.get("metadata") or {}),
+            )
+            with contextlib.suppress(OSError):
+                _write_json(meta_path, _meta_of(info, status.st_mtime_ns))
+            return info
+        return _info_of(key, meta)
+
+    async def list_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        marker: str = "",
+        max_keys: int = 1000,
+    ) -> ListPage:
+        bucket_dir = self._existing_bucket(bucket)
+        keys = await asyncio.to_thread(self._keys_under, bucket_dir, prefix)
+        entries = group_listing(
+            keys, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=max_keys
+        )
+        objects = await asyncio.to_thread(
+            lambda: [self._stat_sync(bucket_dir, key) for key in entries.keys]
+        )
+        return ListPage(objects, entries.prefixes, entries.is_truncated, entries.next_marker)
+
+    def _keys_under(self, bucket_dir: Path, prefix: str) -> list[str]:
+        directory = prefix.rpartition("/")[0]
+        start = bucket_dir / directory if directory else bucket_dir
+        if not start.is_dir():
+            return []
+        keys: list[str] = []
+        base = len(str(bucket_dir)) + 1
+        meta_root = bucket_dir / META
+        if (
+            directory
+            and (directory + "/").startswith(prefix)
+            and (meta_root / directory / MARKER_META).is_file()
+        ):
+            keys.append(directory + "/")  # the walk below only sees folders beneath it
+        for current, dirs, files in os.walk(start):
+            if current == str(bucket_dir):
+                dirs[:] = [d for d in dirs if not d.startswith(RESERVED_PREFIX)]
+                files = [f for f in files if not f.startswith(RESERVED_PREFIX)]
+            relative = current[base:]
+            for name in dirs:
+                key = f"{relative}/{name}/" if relative else f"{name}/"
+                if key.startswith(prefix) and (meta_root / key / MARKER_META).is_file():
+                    keys.append(key)
+            for name in files:
+                key = f"{relative}/{name}" if relative else name
+                if key.startswith(prefix):
+                    keys.append(key)
+        keys.sort(key=lambda k: k.encode("utf-8"))
+        return keys
+
+    async def read(
+        self, bucket: str, key: str, byte_range: ByteRange | None = None
+    ) -> AsyncIterator[bytes]:
+        bucket_dir = self._existing_bucket(bucket)
+        key = self._checked_key(key)
+        if key.endswith("/"):
+            await asyncio.to_thread(self._stat_sync, bucket_dir, key)
+            return
+        path = bucket_dir / key
+        try:
+            handle = await asyncio.to_thread(path.open, "rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise NoSuchKey(f"key {key} does not exist") from None
+        try:
+            remaining = None
+            if byte_range is not None:
+                await asyncio.to_thread(handle.seek, byte_range.first)
+                remaining = byte_range.length
+            while remaining is None or remaining > 0:
+                size = CHUNK if remaining is None else min(CHUNK, remaining)
+                block = await asyncio.to_thread(handle.read, size)
+                if not block:
+                    break
+                if remaining is not None:
+                    remaining -= len(block)
+                yield block
+        finally:
+            handle.close()
+
+    async def write(
+        self,
+        bucket: str,
+        key: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> ObjectInfo:
+        bucket_dir = self._existing_bucket(bucket)
+        key = self._checked_key(key)
+        temporary, digest, size = await self._receive(bucket_dir, chunks)
+        try:
+            return await asyncio.to_thread(
+                self._publish,
+                bucket_dir,
+                key,
+                temporary,
+                digest.hexdigest(),
+                size,
+                content_type,
+                metadata,
+            )
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
+
+    async def _receive(
+        self, bucket_dir: Path, chunks: AsyncIterator[bytes]
+    ) -> tuple[Path, Any, int]:
+        staging = bucket_dir / TMP
+        staging.mkdir(exist_ok=True)
+        temporary = staging / uuid.uuid4().hex
+        digest = hashlib.md5()
+        size = 0
+        handle = await asyncio.to_thread(temporary.open, "wb")
+        try:
+            async for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                await asyncio.to_thread(handle.write, chunk)
+            await asyncio.to_thread(_flush, handle)
+        except BaseException:
+            handle.close()
+            temporary.unlink(missing_ok=True)
+            raise
+        handle.close()
+        return temporary, digest, size
+
+    def _publish(
+        self,
+        bucket_dir: Path,
+        key: str,
+        temporary: Path,
+        etag: str,
+        size: int,
+        content_type: str | None,
+        metadata: dict[str, str] | None,
+    ) -> ObjectInfo:
+        target = bucket_dir / key
+        meta_path = self._meta_path(bucket_dir, key)
+        if key.endswith("/"):
+            if size:
+                raise InvalidKey(f"key {key} ends with '/' and must be empty")
+            self._make_parents(bucket_dir, target / "x")
+            target.mkdir(exist_ok=True)
+            mtime_ns = time.time_ns()
+        else:
+            self._make_parents(bucket_dir, target)
+            if target.is_dir():
+                raise InvalidKey(f"key {key} is a folder of other keys here; choose another key")
+            os.replace(temporary, target)
+            mtime_ns = target.stat().st_mtime_ns
+        info = ObjectInfo(
+            key, size, etag, _ms(mtime_ns), content_type or DEFAULT_TYPE, metadata or {}
+        )
+        _write_json(meta_path, _meta_of(info, mtime_ns))
+        return info
+
+    @staticmethod
+    def _make_parents(bucket_dir: Path, target: Path) -> None:
+        parent = target.parent
+        for ancestor in [
+            *reversed(parent.relative_to(bucket_dir).parents),
+            parent.relative_to(bucket_dir),
+        ]:
+            path = bucket_dir / ancestor
+            if path.is_file():
+                raise InvalidKey(
+                    f"{ancestor} is an object here, so it cannot also be a folder of keys"
+                )
+        parent.mkdir(parents=True, exist_ok=True)
+
+    async def copy(self, source_bucket: str, source_key: str, bucket: str, key: str) -> ObjectInfo:
+        info = await self.stat(source_bucket, source_key)
+        return await self.write(
+            bucket,
+            key,
+            self.read(source_bucket, source_key),
+            content_type=info.content_type,
+            metadata=info.metadata,
+        )
+
+    async def delete(self, bucket: str, key: str) -> None:
+        bucket_dir = self._existing_bucket(bucket)
+        await asyncio.to_thread(self._delete_sync, bucket_dir, self._checked_key(key))
+
+    def _delete_sync(self, bucket_dir: Path, key: str) -> None:
+        target = bucket_dir / key
+        meta_path = self._meta_path(bucket_dir, key)
+        if key.endswith("/"):
+            meta_path.unlink(missing_ok=True)
+        elif target.is_file():
+            target.unlink()
+            meta_path.unlink(missing_ok=True)
+        else:
+            return
+        _prune(target.parent if not key.endswith("/") else target, bucket_dir)
+        _prune(meta_path.parent, bucket_dir / META)
+
+    # -- multipart -----------------------------------------------------------------------
+    def _upload_dir(self, bucket_dir: Path, key: str, upload_id: str) -> Path:
+        if not upload_id.isalnum():
+            raise NoSuchUpload(f"upload {upload_id} does not exist")
+        path = bucket_dir / UPLOADS / upload_id
+        info = path / "upload.json"
+        if not info.is_file() or _read_json(info)["key"] != key:
+            raise NoSuchUpload(f"upload {upload_id} does not exist for key {key}")
+        return path
+
+    async def create_multipart(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> str:
+        bucket_dir = self._existing_bucket(bucket)
+        key = self._checked_key(key)
+        upload_id = uuid.uuid4().hex
+        path = bucket_dir / UPLOADS / upload_id
+        await asyncio.to_thread(path.mkdir, parents=True)
+        await asyncio.to_thread(
+            _write_json,
+            path / "upload.json",
+            {
+                "key": key,
+                "content_type": content_type,
+                "metadata": metadata or {},
+                "created_ms": _ms(time.time_ns()),
+            },
+        )
+        return upload_id
+
+    async def upload_part(
+        self, bucket: str, key: str, upload_id: str, number: int, chunks: AsyncIterator[bytes]
+    ) -> PartInfo:
+        bucket_dir = self._existing_bucket(bucket)
+        upload = self._upload_dir(bucket_dir, key, upload_id)
+        if not 1 <= number <= 10000:
+            raise InvalidPart(f"part number {number} must be between 1 and 10000")
+        temporary, digest, size = await self._receive(bucket_dir, chunks)
+        part = upload / f"part-{number:05d}"
+        await asyncio.to_thread(os.replace, temporary, part)
+        etag = digest.hexdigest()
+        await asyncio.to_thread(
+            _write_json, part.with_suffix(".json"), {"etag": etag, "size": size}
+        )
+        return PartInfo(number, size, etag, _ms(time.time_ns()))
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
+        bucket_dir = self._existing_bucket(bucket)
+        upload = self._upload_dir(bucket_dir, key, upload_id)
+        return await asyncio.to_thread(self._parts_sync, upload)
+
+    @staticmethod
+    def _parts_sync(upload: Path) -> list[PartInfo]:
+        parts = []
+        for meta in sorted(upload.glob("part-*.json")):
+            info = _read_json(meta)
+            mtime = meta.stat().st_mtime_ns
+            parts.append(PartInfo(int(meta.stem[5:]), info["size"], info["etag"], _ms(mtime)))
+        return parts
+
+    async def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]
+    ) -> ObjectInfo:
+        bucket_dir = self._existing_bucket(bucket)
+        key = self._checked_key(key)
+        upload = self._upload_dir(bucket_dir, key, upload_id)
+        return await asyncio.to_thread(self._complete_sync, bucket_dir, key, upload, parts)
+
+    def _complete_sync(
+        self, bucket_dir: Path, key: str, upload: Path, parts: list[tuple[int, str]]
+    ) -> ObjectInfo:
+        if not parts:
+            raise InvalidPart("a multipart upload needs at least one part")
+        known = {p.number: p for p in self._parts_sync(upload)}
+        numbers = [number for number, _ in parts]
+        if numbers != sorted(set(numbers)):
+            raise InvalidPart("parts must be listed once each, in ascending order")
+        for index, (number, etag) in enumerate(parts):
+            part = known.get(number)
+            if part is None or part.etag != etag.strip('"'):
+                raise InvalidPart(f"part {number} was not uploaded with ETag {etag}")
+            if index < len(parts) - 1 and part.size < MIN_PART_BYTES:
+                raise InvalidPart(
+                    f"part {number} is {part.size} bytes; every part but the last must be at "
+                    f"least {MIN_PART_BYTES} bytes"
+                )
+        info = _read_json(upload / "upload.json")
+        staging = bucket_dir / TMP
+        staging.mkdir(exist_ok=True)
+        temporary = staging / uuid.uuid4().hex
+        size = 0
+        try:
+            with temporary.open("wb") as out:
+                for number, _ in parts:
+                    with (upload / f"part-{number:05d}").open("rb") as source:
+                        shutil.copyfileobj(source, out, CHUNK)
+                    size += known[number].size
+                _flush(out)
+            etag = multipart_etag([known[number].etag for number, _ in parts])
+            result = self._publish(
+                bucket_dir,
+                key,
+                temporary,
+                etag,
+                size,
+                info.get("content_type"),
+                info.get("metadata"),
+            )
+        finally:
+            temporary.unlink(missing_ok=True)
+        shutil.rmtree(upload, ignore_errors=True)
+        return result
+
+    async def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        bucket_dir = self._existing_bucket(bucket)
+        upload = self._upload_dir(bucket_dir, key, upload_id)
+        await asyncio.to_thread(shutil.rmtree, upload, True)
+
+
+def _meta_of(info: ObjectInfo, mtime_ns: int) -> dict[str, Any]:
+    return {
+        "etag": info.etag,
+        "size": info.size,
+        "mtime_ns": mtime_ns,
+        "last_modified_ms": info.last_modified_ms,
+        "content_type": info.content_type,
+        "metadata": info.metadata,
+    }
+
+
+def _info_of(key: str, meta: dict[str, Any]) -> ObjectInfo:
+    return ObjectInfo(
+        key,
+        int(meta["size"]),
+        str(meta["etag"]),
+        int(meta["last_modified_ms"]),
+        str(meta.get("content_type") or DEFAULT_TYPE),
+        dict(meta.get("metadata") or {}),
+    )
+
+
+def _flush(handle: Any) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def _prune(directory: Path, stop: Path) -> None:
+    """Remove now-empty folders from ``directory`` up to (not including) ``stop``."""
+    while directory != stop and stop in directory.parents:
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+        directory = directory.parent
+
+
+def _md5_file(path: Path) -> str:
+    digest = hashlib.md5()
+    with path.open("rb") as handle:
+        while block := handle.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return data
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    temporary.write_text(json.dumps(data), "utf-8")
+    os.replace(temporary, path)
