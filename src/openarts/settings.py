@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +16,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # The embedded S3-compatible endpoint listens here, on the same host.
+    obs_port: int = Field(default=8081, ge=0, le=65535)
     home: Path = Path("~/.openarts")
     database_url: str | None = None
     log_level: str = "info"
@@ -32,6 +35,16 @@ class Settings(BaseSettings):
     # database take effect within this many seconds.
     auth_cache_ttl_s: float = Field(default=5.0, ge=0)
     max_body_bytes: int = Field(default=12 * 1024 * 1024, gt=0)
+
+    # Where object storage lives: "local" (a directory, one folder per bucket) or "s3"
+    # (any S3/OBS-compatible endpoint).
+    storage: Literal["local", "s3"] = "local"
+    storage_root: Path | None = None
+    s3_endpoint: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_addressing: Literal["path", "virtual"] = "path"
 
     pool_quota: int = Field(default=15, ge=0)
     network_quota: int = Field(default=15, ge=0)
@@ -56,6 +69,27 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.home / 'openarts.db'}"
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> Settings:
+        if self.port and self.port == self.obs_port:
+            raise ValueError(f"port and obs_port must differ (both are {self.port})")
+        if self.storage == "s3" and not (
+            self.s3_endpoint and self.s3_access_key and self.s3_secret_key
+        ):
+            raise ValueError(
+                "storage 's3' needs OPENARTS_S3_ENDPOINT, OPENARTS_S3_ACCESS_KEY and "
+                "OPENARTS_S3_SECRET_KEY"
+            )
+        return self
+
+    @property
+    def resolved_storage_root(self) -> Path:
+        return self.storage_root or self.home / "obs"
+
+    @property
+    def obs_endpoint(self) -> str:
+        return self.endpoint.rsplit(":", 1)[0] + f":{self.obs_port}"
 
     @property
     def secret_key_file(self) -> Path:

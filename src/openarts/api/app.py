@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openarts import __version__
 from openarts.api.auth import Authenticator
@@ -21,6 +22,8 @@ from openarts.security.secrets_box import SecretBox
 from openarts.services import bootstrap
 from openarts.services.flavors import FlavorCatalog
 from openarts.settings import Settings
+from openarts.storage.factory import open_store
+from openarts.storage.s3_server.app import S3Endpoint
 
 log = logging.getLogger("openarts")
 
@@ -48,7 +51,12 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
     if report.generated_password:
         bootstrap.write_private_file(settings.admin_password_file, report.generated_password + "\n")
     platform = Platform(
-        settings=settings, db=db, box=box, auth=Authenticator(settings, db, box), catalog=catalog
+        settings=settings,
+        db=db,
+        box=box,
+        auth=Authenticator(settings, db, box),
+        catalog=catalog,
+        store=open_store(settings),
     )
     return platform, report
 
@@ -63,6 +71,7 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await platform.store.close()
             await platform.db.close()
             log.info("OpenArts stopped")
 
@@ -109,3 +118,27 @@ def _contract_openapi(app: FastAPI) -> dict[str, Any]:
             if path.startswith(("/v1/", "/v2/")):
                 operation["security"] = [{"ApiTokenAuth": []}, {"AkSkAuth": []}]
     return schema
+
+
+class PortRouter:
+    """One ASGI application for both listening sockets: requests that arrive on the object
+    storage port go to the S3 endpoint, everything else (lifespan too) to the API."""
+
+    def __init__(self, api: ASGIApp, obs: ASGIApp, obs_port: int) -> None:
+        self.api = api
+        self.obs = obs
+        self.obs_port = obs_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server")
+        if scope["type"] == "http" and server and server[1] == self.obs_port:
+            await self.obs(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+
+def create_server_app(settings: Settings, announce: Announce | None = None) -> PortRouter:
+    """The API and the embedded S3-compatible endpoint, sharing one platform."""
+    api = create_app(settings, announce)
+    obs = S3Endpoint(lambda: api.state.platform, cache_ttl_s=settings.auth_cache_ttl_s)
+    return PortRouter(api, obs, settings.obs_port)

@@ -6,14 +6,13 @@ microseconds of hashing rather than database round trips.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
 
 from fastapi import Request
 
 from openarts import errors
+from openarts.cache import TtlCache
 from openarts.db.engine import Database
 from openarts.db.tables import User
 from openarts.domain.identity import AuthMethod, Caller, Principal
@@ -23,37 +22,6 @@ from openarts.security import signing
 from openarts.security.secrets_box import SecretBox
 from openarts.services import identity, tokens
 from openarts.settings import Settings
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class TtlCache(Generic[K, V]):
-    """A small dict with per-entry expiry; cleared whole when it grows past max_entries."""
-
-    def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
-        self.ttl_s = ttl_s
-        self.max_entries = max_entries
-        self._entries: dict[K, tuple[float, V]] = {}
-
-    def get(self, key: K) -> V | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry[0] < time.monotonic():
-            self._entries.pop(key, None)
-            return None
-        return entry[1]
-
-    def put(self, key: K, value: V) -> None:
-        if self.ttl_s <= 0:
-            return
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()
-        self._entries[key] = (time.monotonic() + self.ttl_s, value)
-
-    def clear(self) -> None:
-        self._entries.clear()
 
 
 @dataclass(frozen=True, slots=True)

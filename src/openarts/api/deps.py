@@ -17,6 +17,7 @@ from openarts.errors import OpenArtsError
 from openarts.security.secrets_box import SecretBox
 from openarts.services.flavors import FlavorCatalog
 from openarts.settings import Settings
+from openarts.storage.base import ObjectStore
 
 
 @dataclass(slots=True)
@@ -28,6 +29,7 @@ class Platform:
     box: SecretBox
     auth: Authenticator
     catalog: FlavorCatalog
+    store: ObjectStore
 
 
 async def get_platform(request: Request) -> Platform:

@@ -42,8 +42,12 @@ def server(
     port: Annotated[
         int | None, typer.Option(envvar="OPENARTS_PORT", help="Port to listen on (8080).")
     ] = None,
+    obs_port: Annotated[
+        int | None,
+        typer.Option(envvar="OPENARTS_OBS_PORT", help="Port of the S3-compatible endpoint (8081)."),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
-    """Start the OpenArts server in the foreground."""
+    """Start the OpenArts server (API and S3-compatible endpoint) in the foreground."""
     base: Settings = ctx.obj
-    run_server(_settings(host=host, port=port, home=home or base.home))
+    run_server(_settings(host=host, port=port, obs_port=obs_port, home=home or base.home))

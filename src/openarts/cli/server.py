@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 import uvicorn
 from rich.console import Console
 
-from openarts.api.app import create_app
+from openarts.api.app import create_server_app
 from openarts.services.bootstrap import BootstrapReport
 from openarts.settings import Settings
 
@@ -15,6 +16,7 @@ from openarts.settings import Settings
 def announce(report: BootstrapReport, settings: Settings) -> None:
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]OpenArts is serving on {settings.endpoint}[/bold]")
+    console.print(f"  object storage (S3-compatible): {settings.obs_endpoint}")
     console.print(f"  project ID : {report.project_id}  ({report.project_name})")
     console.print(f"  access key : {report.access_key}")
     if report.credential_created:
@@ -27,13 +29,20 @@ def announce(report: BootstrapReport, settings: Settings) -> None:
         console.print(f"  admin password: in {settings.admin_password_file}")
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.create_server((host, port), family=family, backlog=2048)
+    listener.set_inheritable(True)
+    return listener
+
+
 def run_server(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    app = create_app(settings, announce=announce)
-    uvicorn.run(
+    app = create_server_app(settings, announce=announce)
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -44,3 +53,6 @@ def run_server(settings: Settings) -> None:
         timeout_graceful_shutdown=10,
         access_log=False,
     )
+    # One server, two sockets: the API port and the object-storage port.
+    sockets = [_listen(settings.host, settings.port), _listen(settings.host, settings.obs_port)]
+    uvicorn.Server(config).run(sockets=sockets)

@@ -131,3 +131,15 @@ class Event(Base):
     count: Mapped[int] = mapped_column(Integer, default=1)
     first_timestamp: Mapped[int] = mapped_column(BigInteger)
     last_timestamp: Mapped[int] = mapped_column(BigInteger)
+
+
+class Bucket(Base):
+    """An object-storage bucket and the project that owns it."""
+
+    __tablename__ = "buckets"
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[int] = mapped_column(BigInteger)

@@ -27,12 +27,17 @@ class ServerProcess:
     home: Path
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
+    obs_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def obs_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.obs_port}"
 
     def credentials(self) -> dict[str, str]:
         with (self.home / "credentials.csv").open(encoding="utf-8") as handle:
@@ -45,6 +50,7 @@ class ServerProcess:
             **self.env,
             "OPENARTS_HOME": str(self.home),
             "OPENARTS_PORT": str(self.port),
+            "OPENARTS_OBS_PORT": str(self.obs_port),
             "OPENARTS_HOST": "127.0.0.1",
         }
         with self.log_path.open("ab") as log:

@@ -1,0 +1,22 @@
+"""Open the object store the settings describe."""
+
+from __future__ import annotations
+
+from openarts.settings import Settings
+from openarts.storage.base import ObjectStore
+from openarts.storage.local import LocalStore
+from openarts.storage.s3 import S3Store
+
+
+def open_store(settings: Settings) -> ObjectStore:
+    if settings.storage == "s3":
+        if not (settings.s3_endpoint and settings.s3_access_key and settings.s3_secret_key):
+            raise ValueError("storage 's3' needs an endpoint, an access key and a secret key")
+        return S3Store(
+            endpoint=settings.s3_endpoint,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key.get_secret_value(),
+            region=settings.s3_region,
+            addressing=settings.s3_addressing,
+        )
+    return LocalStore(settings.resolved_storage_root)

@@ -1,0 +1,75 @@
+"""Request bodies of the S3 endpoint: streamed, decoded from aws-chunked, and checked."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import AsyncIterator
+
+from openarts.storage.s3_server.errors import S3Error
+
+STREAMING = "STREAMING-"
+
+
+async def checked(
+    chunks: AsyncIterator[bytes], *, sha256_hex: str | None, md5_b64: str | None
+) -> AsyncIterator[bytes]:
+    """Pass chunks through; at the end, fail if they do not match the declared digests.
+
+    The failure happens before the store publishes the object, so a body that does not
+    match leaves nothing behind.
+    """
+    sha = hashlib.sha256() if sha256_hex else None
+    md5 = hashlib.md5() if md5_b64 else None
+    async for chunk in chunks:
+        if sha is not None:
+            sha.update(chunk)
+        if md5 is not None:
+            md5.update(chunk)
+        yield chunk
+    if sha is not None and sha.hexdigest() != sha256_hex:
+        raise S3Error(
+            "XAmzContentSHA256Mismatch",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        )
+    if md5 is not None and base64.b64encode(md5.digest()).decode() != md5_b64:
+        raise S3Error(
+            "InvalidDigest", "The Content-MD5 you specified did not match what we received."
+        )
+
+
+async def aws_chunked(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Decode ``Content-Encoding: aws-chunked``: ``<hex size>[;ext]\\r\\n<data>\\r\\n`` … ``0``.
+
+    Trailing checksum headers after the last chunk are read and dropped.
+    """
+    buffer = bytearray()
+    source = chunks.__aiter__()
+
+    async def fill() -> bool:
+        try:
+            buffer.extend(await source.__anext__())
+        except StopAsyncIteration:
+            return False
+        return True
+
+    while True:
+        while b"\r\n" not in buffer:
+            if not await fill():
+                raise S3Error("IncompleteBody", "the aws-chunked body ended early")
+        end = buffer.index(b"\r\n")
+        line = bytes(buffer[:end])
+        del buffer[: end + 2]
+        try:
+            size = int(line.split(b";", 1)[0], 16)
+        except ValueError:
+            raise S3Error("InvalidRequest", "malformed aws-chunked body") from None
+        if size == 0:
+            while await fill():  # trailers, if any
+                pass
+            return
+        while len(buffer) < size + 2:
+            if not await fill():
+                raise S3Error("IncompleteBody", "the aws-chunked body ended early")
+        yield bytes(buffer[:size])
+        del buffer[: size + 2]
