@@ -131,11 +131,12 @@ async def project_by_name(session: AsyncSession, name: str) -> Project | None:
 
 
 async def projects_of(session: AsyncSession, user_id: str) -> list[Project]:
+    """The user's projects, the one they joined first (their default) first."""
     query = (
         select(Project)
         .join(ProjectMember, ProjectMember.project_id == Project.id)
         .where(ProjectMember.user_id == user_id)
-        .order_by(Project.name)
+        .order_by(ProjectMember.created_at, Project.name)
     )
     return list(await session.scalars(query))
 

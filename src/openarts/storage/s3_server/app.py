@@ -108,7 +108,14 @@ class S3Endpoint:
         if request.method == "HEAD":
             return Response(status_code=exc.status)
         body = xml.error(exc.code, exc.message, request.url.path, request_id)
-        return Response(body, status_code=exc.status, media_type=XML)
+        response = Response(body, status_code=exc.status, media_type=XML)
+        if request.headers.get("content-length", "0") != "0" or "transfer-encoding" in (
+            request.headers
+        ):
+            # The body may be unread; closing keeps its bytes from being taken for the
+            # next request on this connection.
+            response.headers["Connection"] = "close"
+        return response
 
     # -- parsing and authentication ------------------------------------------------------
     async def _handle(self, request: Request, request_id: str) -> Response:
@@ -236,14 +243,12 @@ class S3Endpoint:
                         "InvalidLocationConstraint",
                         f"LocationConstraint {constraint!r} is not a project you belong to",
                     )
-            elif len(projects) == 1:
+            elif projects:
+                # Without a LocationConstraint, the bucket goes to the caller's default
+                # project: the first one they joined.
                 project_id = projects[0]
             else:
-                raise S3Error(
-                    "InvalidLocationConstraint",
-                    "you belong to several projects: name the bucket's project (name or ID) "
-                    "in the CreateBucketConfiguration LocationConstraint",
-                )
+                raise S3Error("AccessDenied", "you are not a member of any project")
         if not await store.bucket_exists(call.bucket):
             await store.create_bucket(call.bucket)
         try:
@@ -415,14 +420,12 @@ class S3Endpoint:
             length = byte_range.length
             headers["Content-Range"] = f"bytes {byte_range.first}-{byte_range.last}/{info.size}"
         headers["Content-Length"] = str(length)
-        content_type = call.query.get("response-content-type") or info.content_type
+        # Set as a header, not media_type, so the stored value comes back unchanged.
+        headers["Content-Type"] = call.query.get("response-content-type") or info.content_type
         if head:
-            return Response(status_code=status, headers=headers, media_type=content_type)
+            return Response(status_code=status, headers=headers)
         return StreamingResponse(
-            store.read(call.bucket, call.key, byte_range),
-            status_code=status,
-            headers=headers,
-            media_type=content_type,
+            store.read(call.bucket, call.key, byte_range), status_code=status, headers=headers
         )
 
     async def _upload_part(self, call: Call) -> Response:
