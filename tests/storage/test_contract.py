@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,9 @@ from openarts.storage.base import (
     one_chunk,
     read_all,
 )
+from openarts.storage.paths import ObjectPath
 from openarts.storage.s3 import PART_BYTES
+from openarts.storage.transfer import download_dir, upload_dir
 
 
 async def chunks_of(data: bytes, size: int = 1 << 20) -> AsyncIterator[bytes]:
@@ -103,3 +106,20 @@ async def test_missing_objects(any_store: ObjectStore, bucket: str) -> None:
         await any_store.stat(bucket, "absent")
     with pytest.raises(NoSuchKey):
         await read_all(any_store, bucket, "absent")
+
+
+async def test_folder_round_trip(any_store: ObjectStore, bucket: str, tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    (source / "deep" / "er").mkdir(parents=True)
+    (source / "top.txt").write_text("top")
+    (source / "deep" / "er" / "leaf é.bin").write_bytes(b"\x00\x01")
+    (source / "deep" / "empty").write_bytes(b"")
+    sent = await upload_dir(any_store, source, ObjectPath(bucket, "run/"))
+    assert (sent.files, sent.bytes) == (3, 5)
+    target = tmp_path / "target"
+    got = await download_dir(any_store, ObjectPath.parse(f"obs://{bucket}/run/"), target)
+    assert (got.files, got.bytes) == (3, 5)
+    assert (target / "deep" / "er" / "leaf é.bin").read_bytes() == b"\x00\x01"
+    assert (target / "top.txt").read_text() == "top"
+    single = await download_dir(any_store, ObjectPath(bucket, "run/top.txt"), tmp_path / "one")
+    assert single.files == 1 and (tmp_path / "one" / "top.txt").read_text() == "top"

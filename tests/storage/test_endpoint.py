@@ -22,6 +22,8 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from obs import ObsClient
 
+from openarts.security.secrets_box import SecretBox
+from openarts.storage.presign import PlatformPresigner
 from openarts.testing.server import ServerProcess
 from tests.storage.conftest import admin_s3, s3_client
 
@@ -272,3 +274,16 @@ def test_obs_python_sdk(obs_server: ServerProcess) -> None:
     assert (refused.status, refused.errorCode) == (403, "SignatureDoesNotMatch")
     assert client.deleteObject(name, "dir/hello.txt").status == 204
     assert client.deleteBucket(name).status == 204
+
+
+def test_platform_presigned_urls(s3: Any, bucket: str, obs_server: ServerProcess) -> None:
+    s3.put_object(Bucket=bucket, Key="log.txt", Body=b"training log")
+    box = SecretBox.from_key_file(obs_server.home / "secret.key")
+    presigner = PlatformPresigner(box.derived_key("presign"), obs_server.obs_endpoint)
+    url = presigner.url(bucket, "log.txt", 60)
+    assert httpx.get(url).content == b"training log"
+    assert httpx.put(url, content=b"x").status_code == 403
+    assert httpx.get(url.replace("log.txt", "other.txt")).status_code == 403
+    expired = presigner.url(bucket, "log.txt", 60, now=time.time() - 120)
+    refused = httpx.get(expired)
+    assert refused.status_code == 403 and b"expired" in refused.content

@@ -22,7 +22,7 @@ from openarts.security.secrets_box import SecretBox
 from openarts.services import bootstrap
 from openarts.services.flavors import FlavorCatalog
 from openarts.settings import Settings
-from openarts.storage.factory import open_store
+from openarts.storage.factory import open_store, platform_presigner
 from openarts.storage.s3_server.app import S3Endpoint
 
 log = logging.getLogger("openarts")
@@ -56,7 +56,8 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         box=box,
         auth=Authenticator(settings, db, box),
         catalog=catalog,
-        store=open_store(settings),
+        store=open_store(settings, box),
+        presigner=platform_presigner(settings, box),
     )
     return platform, report
 

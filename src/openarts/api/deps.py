@@ -18,6 +18,7 @@ from openarts.security.secrets_box import SecretBox
 from openarts.services.flavors import FlavorCatalog
 from openarts.settings import Settings
 from openarts.storage.base import ObjectStore
+from openarts.storage.presign import PlatformPresigner
 
 
 @dataclass(slots=True)
@@ -30,6 +31,7 @@ class Platform:
     auth: Authenticator
     catalog: FlavorCatalog
     store: ObjectStore
+    presigner: PlatformPresigner
 
 
 async def get_platform(request: Request) -> Platform:

@@ -6,6 +6,8 @@ hashing them is not an option, so they are encrypted instead.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -14,7 +16,12 @@ from cryptography.fernet import Fernet, InvalidToken
 
 class SecretBox:
     def __init__(self, key: bytes) -> None:
+        self._key = key
         self._fernet = Fernet(key)
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for one purpose (signing presigned URLs, say), derived from the home's key."""
+        return hmac.new(self._key, purpose.encode(), hashlib.sha256).digest()
 
     @classmethod
     def from_key_file(cls, path: Path) -> SecretBox:

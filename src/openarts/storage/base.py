@@ -184,6 +184,10 @@ class ObjectStore(ABC):
     @abstractmethod
     async def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None: ...
 
+    @abstractmethod
+    async def presign_get(self, bucket: str, key: str, expires_s: int) -> str:
+        """A URL that lets anyone GET the object, without credentials, for ``expires_s``."""
+
     async def close(self) -> None:
         return None
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from openarts.security.secrets_box import SecretBox
 from openarts.settings import Settings
 from openarts.storage.base import ObjectStore
 from openarts.storage.local import LocalStore
+from openarts.storage.presign import PlatformPresigner
 from openarts.storage.s3 import S3Store
 
 
-def open_store(settings: Settings) -> ObjectStore:
+def open_store(settings: Settings, box: SecretBox) -> ObjectStore:
     if settings.storage == "s3":
         if not (settings.s3_endpoint and settings.s3_access_key and settings.s3_secret_key):
             raise ValueError("storage 's3' needs an endpoint, an access key and a secret key")
@@ -19,4 +21,8 @@ def open_store(settings: Settings) -> ObjectStore:
             region=settings.s3_region,
             addressing=settings.s3_addressing,
         )
-    return LocalStore(settings.resolved_storage_root)
+    return LocalStore(settings.resolved_storage_root, presigner=platform_presigner(settings, box))
+
+
+def platform_presigner(settings: Settings, box: SecretBox) -> PlatformPresigner:
+    return PlatformPresigner(box.derived_key("presign"), settings.obs_endpoint)

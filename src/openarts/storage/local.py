@@ -41,9 +41,11 @@ from openarts.storage.base import (
     ObjectInfo,
     ObjectStore,
     PartInfo,
+    StorageError,
 )
 from openarts.storage.listing import group_listing
 from openarts.storage.paths import RESERVED_PREFIX, InvalidPath, check_bucket, check_key
+from openarts.storage.presign import PlatformPresigner
 
 META = RESERVED_PREFIX + "meta"
 TMP = RESERVED_PREFIX + "tmp"
@@ -64,9 +66,10 @@ def multipart_etag(part_etags: list[str]) -> str:
 
 
 class LocalStore(ObjectStore):
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, presigner: PlatformPresigner | None = None) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
+        self.presigner = presigner
 
     # -- paths ---------------------------------------------------------------------------
     def _bucket_dir(self, bucket: str) -> Path:
@@ -372,6 +375,12 @@ class LocalStore(ObjectStore):
             return
         _prune(target.parent if not key.endswith("/") else target, bucket_dir)
         _prune(meta_path.parent, bucket_dir / META)
+
+    async def presign_get(self, bucket: str, key: str, expires_s: int) -> str:
+        if self.presigner is None:
+            raise StorageError("this local store is not served by an endpoint; cannot presign")
+        await self.stat(bucket, key)
+        return self.presigner.url(bucket, key, expires_s)
 
     # -- multipart -----------------------------------------------------------------------
     def _upload_dir(self, bucket_dir: Path, key: str, upload_id: str) -> Path:

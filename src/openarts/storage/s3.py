@@ -300,5 +300,12 @@ class S3Store(ObjectStore):
     async def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         await self._call("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
 
+    async def presign_get(self, bucket: str, key: str, expires_s: int) -> str:
+        await self.stat(bucket, key)
+        url: str = self._client.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_s
+        )
+        return url
+
     async def close(self) -> None:
         self._client.close()

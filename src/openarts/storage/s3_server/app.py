@@ -29,6 +29,7 @@ from openarts.services import identity
 from openarts.storage import base
 from openarts.storage.base import ByteRange, ObjectStore, StorageError
 from openarts.storage.paths import InvalidPath, check_bucket, check_key, check_prefix
+from openarts.storage.presign import EXPIRES_PARAM, SIGNATURE_PARAM, PlatformPresigner
 from openarts.storage.s3_server import bodies, signatures, xml
 from openarts.storage.s3_server.errors import S3Error
 
@@ -52,12 +53,18 @@ class Backends(Protocol):
     @property
     def box(self) -> SecretBox: ...
 
+    @property
+    def presigner(self) -> PlatformPresigner: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Account:
     secret_key: str
     user_id: str
     project_ids: tuple[str, ...]
+
+
+NO_ACCOUNT = Account("", "", ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +135,15 @@ class S3Endpoint:
         }
         path = unquote(raw_path, encoding="utf-8", errors="strict")
         bucket, _, key = path.lstrip("/").partition("/")
+        query = dict(pairs)
+        if SIGNATURE_PARAM in query:
+            return await self._platform_presigned(request, bucket, key, query)
         verified = await signatures.authenticate(
             signatures.SignedRequest(request.method, raw_path, pairs, headers),
             self._secret_for,
             datetime.now(UTC),
         )
         account = await self._account(verified.access_key)
-        query = dict(pairs)
         unknown = set(query) - HANDLED_SUBRESOURCES - IGNORED_SUBRESOURCES - _PARAMETERS
         if unknown:
             raise S3Error("NotImplemented", f"{', '.join(sorted(unknown))} is not supported here")
@@ -154,6 +163,24 @@ class S3Endpoint:
         if key:
             return await self._object(call)
         return await self._bucket(call)
+
+    async def _platform_presigned(
+        self, request: Request, bucket: str, key: str, query: dict[str, str]
+    ) -> Response:
+        refusal = self._context().presigner.check(
+            request.method, bucket, key, query.get(EXPIRES_PARAM, ""), query[SIGNATURE_PARAM]
+        )
+        if refusal is not None:
+            raise S3Error("AccessDenied", refusal)
+        try:
+            check_bucket(bucket)
+            check_key(key)
+        except InvalidPath as exc:
+            raise S3Error("InvalidArgument", str(exc)) from None
+        call = Call(
+            request, bucket, key, {}, dict(request.headers), NO_ACCOUNT, signatures.UNSIGNED, ""
+        )
+        return await self._get(call, head=request.method == "HEAD")
 
     async def _secret_for(self, access_key: str) -> str | None:
         account = await self._load_account(access_key)

@@ -1,0 +1,91 @@
+"""Whole-folder transfers between object storage and the local disk, over any store."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from openarts.storage.base import CHUNK, ObjectStore, file_chunks
+from openarts.storage.paths import ObjectPath, check_key
+
+
+@dataclass(frozen=True, slots=True)
+class TransferSummary:
+    files: int
+    bytes: int
+
+
+async def _all_keys(store: ObjectStore, bucket: str, prefix: str) -> list[tuple[str, int]]:
+    keys: list[tuple[str, int]] = []
+    marker = ""
+    while True:
+        page = await store.list_objects(bucket, prefix=prefix, marker=marker)
+        keys += [(o.key, o.size) for o in page.objects]
+        if not page.is_truncated or not page.next_marker:
+            return keys
+        marker = page.next_marker
+
+
+async def download_dir(store: ObjectStore, source: ObjectPath, target: Path) -> TransferSummary:
+    """Copy every object under ``source`` (a prefix or one object) into ``target``.
+
+    Keys become paths relative to the prefix; folder markers become folders.
+    """
+    prefix = source.key
+    if prefix and not prefix.endswith("/"):
+        keys = await _all_keys(store, source.bucket, prefix)
+        if any(key == prefix for key, _ in keys):
+            name = prefix.rsplit("/", 1)[-1]
+            size = await _download(store, source.bucket, prefix, target / name)
+            return TransferSummary(1, size)
+        prefix += "/"
+    files = total = 0
+    for key, _ in await _all_keys(store, source.bucket, prefix):
+        relative = key[len(prefix) :]
+        destination = target / relative
+        if key.endswith("/"):
+            await asyncio.to_thread(destination.mkdir, parents=True, exist_ok=True)
+            continue
+        total += await _download(store, source.bucket, key, destination)
+        files += 1
+    await asyncio.to_thread(target.mkdir, parents=True, exist_ok=True)
+    return TransferSummary(files, total)
+
+
+async def _download(store: ObjectStore, bucket: str, key: str, destination: Path) -> int:
+    await asyncio.to_thread(destination.parent.mkdir, parents=True, exist_ok=True)
+    partial = destination.with_name(destination.name + ".partial")
+    size = 0
+    handle = await asyncio.to_thread(partial.open, "wb")
+    try:
+        async for chunk in store.read(bucket, key):
+            await asyncio.to_thread(handle.write, chunk)
+            size += len(chunk)
+    except BaseException:
+        handle.close()
+        partial.unlink(missing_ok=True)
+        raise
+    handle.close()
+    partial.replace(destination)
+    return size
+
+
+async def upload_dir(store: ObjectStore, source: Path, target: ObjectPath) -> TransferSummary:
+    """Copy a file, or every file under a folder, to ``target`` (a prefix or a key)."""
+    if await asyncio.to_thread(source.is_file):
+        key = target.key + source.name if target.is_prefix else target.key
+        info = await store.write(target.bucket, check_key(key), file_chunks(source, CHUNK))
+        return TransferSummary(1, info.size)
+    base = target.key if target.is_prefix else target.key + "/"
+    files = total = 0
+    for path in await asyncio.to_thread(_files_under, source):
+        key = check_key(base + path.relative_to(source).as_posix())
+        info = await store.write(target.bucket, key, file_chunks(path, CHUNK))
+        files += 1
+        total += info.size
+    return TransferSummary(files, total)
+
+
+def _files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
