@@ -44,7 +44,7 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         await db.close()
         raise
     # Files are written after the transaction has committed, never inside it.
-    wanted = bootstrap.credentials_csv(report, settings.endpoint)
+    wanted = bootstrap.credentials_csv(report, settings.endpoint, settings.obs_endpoint)
     current = settings.credentials_file
     if not current.exists() or current.read_text("utf-8") != wanted:
         bootstrap.write_private_file(current, wanted)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from openarts.cli import admin
+from openarts.cli.obs import obs_app
 from openarts.cli.server import run_server
 from openarts.settings import Settings
 
@@ -17,6 +18,7 @@ app = typer.Typer(
 app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.projects_app, name="projects")
 app.add_typer(admin.credentials_app, name="credentials")
+app.add_typer(obs_app, name="obs")
 
 HomeOption = Annotated[
     Path | None,

@@ -166,7 +166,7 @@ def write_private_file(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def credentials_csv(report: BootstrapReport, endpoint: str) -> str:
+def credentials_csv(report: BootstrapReport, endpoint: str, obs_endpoint: str) -> str:
     """The credentials file, in the cloud console's column names plus where to use them."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -178,6 +178,7 @@ def credentials_csv(report: BootstrapReport, endpoint: str) -> str:
             "Project Id",
             "Project Name",
             "Endpoint",
+            "OBS Endpoint",
         ]
     )
     writer.writerow(
@@ -188,6 +189,7 @@ def credentials_csv(report: BootstrapReport, endpoint: str) -> str:
             report.project_id,
             report.project_name,
             endpoint,
+            obs_endpoint,
         ]
     )
     return out.getvalue()
