@@ -53,6 +53,7 @@ UPLOADS = RESERVED_PREFIX + "uploads"
 BUCKET_FILE = RESERVED_PREFIX + "bucket.json"
 MARKER_META = ".dir.meta"  # metadata of a "folder/" key, inside the folder's meta dir
 MIN_PART_BYTES = 5 * 1024 * 1024
+SYNC_EVERY = 32 * 1024 * 1024
 DEFAULT_TYPE = "application/octet-stream"
 
 
@@ -284,7 +285,7 @@ class LocalStore(ObjectStore):
                 temporary.unlink()
 
     async def _receive(
-        self, bucket_dir: Path, chunks: AsyncIterator[bytes]
+        self, bucket_dir: Path, chunks: AsyncIterator[bytes], *, durable: bool = True
     ) -> tuple[Path, Any, int]:
         staging = bucket_dir / TMP
         staging.mkdir(exist_ok=True)
@@ -292,13 +293,28 @@ class LocalStore(ObjectStore):
         digest = hashlib.md5()
         size = 0
         handle = await asyncio.to_thread(temporary.open, "wb")
+        syncing: asyncio.Future[None] | None = None
+        synced_at = 0
         try:
             async for chunk in chunks:
-                digest.update(chunk)
                 size += len(chunk)
-                await asyncio.to_thread(handle.write, chunk)
-            await asyncio.to_thread(_flush, handle)
+                await asyncio.to_thread(_hash_and_write, digest, handle, chunk)
+                if (
+                    durable
+                    and size - synced_at >= SYNC_EVERY
+                    and (syncing is None or syncing.done())
+                ):
+                    # Start writing back to disk while the rest is still arriving, so the
+                    # final sync has little left to do.
+                    synced_at = size
+                    syncing = asyncio.ensure_future(asyncio.to_thread(_flush, handle))
+            if syncing is not None:
+                await syncing
+            if durable:
+                await asyncio.to_thread(_flush, handle)
         except BaseException:
+            if syncing is not None:
+                await asyncio.gather(syncing, return_exceptions=True)
             handle.close()
             temporary.unlink(missing_ok=True)
             raise
@@ -424,7 +440,10 @@ class LocalStore(ObjectStore):
         upload = self._upload_dir(bucket_dir, key, upload_id)
         if not 1 <= number <= 10000:
             raise InvalidPart(f"part number {number} must be between 1 and 10000")
-        temporary, digest, size = await self._receive(bucket_dir, chunks)
+        # Parts are not synced to disk: they are read once more, at completion, and the
+        # object they make is synced then. A crash before completion loses the upload (the
+        # client starts it again), never an object that was accepted.
+        temporary, digest, size = await self._receive(bucket_dir, chunks, durable=False)
         part = upload / f"part-{number:05d}"
         await asyncio.to_thread(os.replace, temporary, part)
         etag = digest.hexdigest()
@@ -481,8 +500,7 @@ class LocalStore(ObjectStore):
         try:
             with temporary.open("wb") as out:
                 for number, _ in parts:
-                    with (upload / f"part-{number:05d}").open("rb") as source:
-                        shutil.copyfileobj(source, out, CHUNK)
+                    _append(upload / f"part-{number:05d}", out)
                     size += known[number].size
                 _flush(out)
             etag = multipart_etag([known[number].etag for number, _ in parts])
@@ -526,6 +544,27 @@ def _info_of(key: str, meta: dict[str, Any]) -> ObjectInfo:
         str(meta.get("content_type") or DEFAULT_TYPE),
         dict(meta.get("metadata") or {}),
     )
+
+
+def _hash_and_write(digest: Any, handle: Any, chunk: bytes) -> None:
+    digest.update(chunk)
+    handle.write(chunk)
+
+
+def _append(part: Path, out: Any) -> None:
+    """Append a part file to ``out``, in the kernel where it can (no copy through Python)."""
+    out.flush()
+    with part.open("rb") as source:
+        remaining = os.fstat(source.fileno()).st_size
+        try:
+            while remaining > 0:
+                copied = os.copy_file_range(source.fileno(), out.fileno(), remaining)
+                if copied == 0:
+                    break
+                remaining -= copied
+        except OSError:
+            source.seek(os.fstat(source.fileno()).st_size - remaining)
+            shutil.copyfileobj(source, out, CHUNK)
 
 
 def _flush(handle: Any) -> None:

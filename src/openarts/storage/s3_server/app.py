@@ -380,6 +380,7 @@ class S3Endpoint:
         encoding = call.headers.get("content-encoding", "")
         if call.payload_hash.startswith(bodies.STREAMING) or "aws-chunked" in encoding:
             chunks = bodies.aws_chunked(chunks)
+        chunks = bodies.rechunk(chunks)
         digest = call.payload_hash if len(call.payload_hash) == 64 else None
         md5 = call.headers.get("content-md5")
         if digest or md5:

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from collections.abc import AsyncIterator
+from typing import Any
 
+from openarts.storage.base import CHUNK
 from openarts.storage.s3_server.errors import S3Error
 
 STREAMING = "STREAMING-"
+
+
+async def rechunk(chunks: AsyncIterator[bytes], size: int = CHUNK) -> AsyncIterator[bytes]:
+    """Coalesce the server's small receive buffers into blocks of about ``size`` bytes, so
+    that hashing and disk writes happen a block at a time, off the event loop."""
+    buffer = bytearray()
+    async for chunk in chunks:
+        buffer += chunk
+        if len(buffer) >= size:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+def _update(digests: list[Any], block: bytes) -> None:
+    for digest in digests:
+        digest.update(block)
 
 
 async def checked(
@@ -21,11 +42,10 @@ async def checked(
     """
     sha = hashlib.sha256() if sha256_hex else None
     md5 = hashlib.md5() if md5_b64 else None
+    digests = [d for d in (sha, md5) if d is not None]
     async for chunk in chunks:
-        if sha is not None:
-            sha.update(chunk)
-        if md5 is not None:
-            md5.update(chunk)
+        # hashlib releases the GIL on large blocks: in a thread it runs beside the loop.
+        await asyncio.to_thread(_update, digests, chunk)
         yield chunk
     if sha is not None and sha.hexdigest() != sha256_hex:
         raise S3Error(
