@@ -60,7 +60,9 @@ async def test_data_survives_a_graceful_restart(
         assert server.stop() in (0, -signal.SIGTERM), server.log()
     assert "Application shutdown complete" in server.log()
 
-    again = ServerProcess(tmp_path / "home", env=database_env, port=server.port).start()
+    again = ServerProcess(
+        tmp_path / "home", env=database_env, port=server.port, obs_port=server.obs_port
+    ).start()
     try:
         assert again.credentials() == row
         auth = client.get_authorizations(GetAuthorizationsRequest())
@@ -84,7 +86,10 @@ def test_fixed_identity_from_the_environment_is_applied_on_every_start(tmp_path:
     finally:
         server.stop()
     changed = ServerProcess(
-        tmp_path / "home", env={**env, "OPENARTS_ADMIN_SK": "second-secret"}, port=server.port
+        tmp_path / "home",
+        env={**env, "OPENARTS_ADMIN_SK": "second-secret"},
+        port=server.port,
+        obs_port=server.obs_port,
     ).start()
     try:
         fresh = sdk_client(changed.endpoint, "FIXEDACCESSKEY000001", "second-secret", project_id)
