@@ -20,11 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import psutil
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 
+from openarts.storage.s3 import s3_client
 from openarts.testing.moto import MotoServer
 from openarts.testing.server import ServerProcess
 
@@ -68,17 +67,6 @@ def durable_copy(source: Path, target: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def client(endpoint: str, ak: str, sk: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=ak,
-        aws_secret_access_key=sk,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
-    )
-
-
 def through_s3(s3: Any, source: Path, scratch: Path, size_mb: int) -> tuple[float, float]:
     s3.create_bucket(Bucket="bench")
     up = timed(lambda: s3.upload_file(str(source), "bench", "big.bin", Config=TRANSFER))
@@ -111,7 +99,7 @@ def main() -> None:
         server = ServerProcess(scratch / "home", env={"OPENARTS_LOG_LEVEL": "warning"}).start()
         try:
             row = server.credentials()
-            s3 = client(server.obs_endpoint, row["Access Key Id"], row["Secret Access Key"])
+            s3 = s3_client(server.obs_endpoint, row["Access Key Id"], row["Secret Access Key"])
             assert server.process is not None
             with PeakMemory(server.process.pid) as memory:
                 ours_up, ours_down = through_s3(s3, source, scratch, args.mb)
@@ -121,7 +109,7 @@ def main() -> None:
         moto = MotoServer().start()
         try:
             theirs_up, theirs_down = through_s3(
-                client(moto.endpoint, "moto", "moto"), source, scratch, args.mb
+                s3_client(moto.endpoint, "moto", "moto"), source, scratch, args.mb
             )
         finally:
             moto.stop()

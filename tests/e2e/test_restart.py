@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -106,13 +104,7 @@ def test_cli_administers_users_projects_and_keys(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "home").start()
 
     def cli(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "openarts", "--home", str(server.home), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = server.cli(*args)
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
@@ -133,22 +125,7 @@ def test_cli_administers_users_projects_and_keys(tmp_path: Path) -> None:
             outsider.show_os_config(ShowOsConfigRequest())
         assert caught.value.status_code == 403
 
-        failed = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "openarts",
-                "--home",
-                str(server.home),
-                "users",
-                "create",
-                "rita",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        failed = server.cli("users", "create", "rita")
         assert failed.returncode == 1
         assert "already exists" in failed.stdout
     finally:

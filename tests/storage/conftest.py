@@ -4,13 +4,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from openarts.storage.base import ObjectStore
 from openarts.storage.local import LocalStore
 from openarts.storage.s3 import S3Store
+from openarts.storage.s3 import s3_client as make_client
 from openarts.testing.moto import MotoServer
 from openarts.testing.server import ServerProcess
 
@@ -33,15 +32,8 @@ def moto_server() -> Iterator[MotoServer]:
         server.stop()
 
 
-def s3_client(endpoint: str, access_key: str, secret_key: str, **config: Any) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config),
-    )
+def s3_client(endpoint: str, access_key: str, secret_key: str) -> Any:
+    return make_client(endpoint, access_key, secret_key, retries={"max_attempts": 1})
 
 
 def admin_s3(server: ServerProcess) -> Any:

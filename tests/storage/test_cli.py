@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,13 +12,7 @@ pytestmark = pytest.mark.e2e
 
 
 def obs(server: ServerProcess, *args: str, ok: bool = True) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "openarts", "--home", str(server.home), "obs", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = server.cli("obs", *args)
     assert (done.returncode == 0) is ok, done.stdout + done.stderr
     return done.stdout
 

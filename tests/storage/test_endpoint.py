@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -196,13 +194,8 @@ def test_another_projects_bucket_is_refused(
     obs_server: ServerProcess, s3: Any, bucket: str
 ) -> None:
     def cli(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "openarts", "--home", str(obs_server.home), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
+        done = obs_server.cli(*args)
+        assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
     name = f"u{uuid.uuid4().hex[:8]}"

@@ -10,15 +10,14 @@ import csv
 from pathlib import Path
 from typing import Annotated, Any
 
-import boto3
 import typer
-from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from openarts.settings import Settings
 from openarts.storage.paths import InvalidPath, ObjectPath
+from openarts.storage.s3 import s3_client
 
 obs_app = typer.Typer(
     help="Object storage: buckets and objects (obs://bucket/key).", no_args_is_help=True
@@ -48,14 +47,7 @@ def _client(ctx: typer.Context, endpoint: str | None, ak: str | None, sk: str | 
             row = next(csv.DictReader(handle))
         endpoint = endpoint or row.get("OBS Endpoint") or settings.obs_endpoint
         ak, sk = ak or row["Access Key Id"], sk or row["Secret Access Key"]
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=ak,
-        aws_secret_access_key=sk,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
-    )
+    return s3_client(endpoint, ak, sk)
 
 
 def _fail(message: str) -> typer.Exit:

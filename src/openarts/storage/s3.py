@@ -57,6 +57,33 @@ _ERRORS: dict[str, type[StorageError]] = {
 }
 
 
+def s3_client(
+    endpoint: str,
+    access_key: str,
+    secret_key: str,
+    *,
+    region: str = "us-east-1",
+    addressing: str = "path",
+    **config: Any,
+) -> Any:
+    """A boto3 S3 client for an S3/OBS-compatible endpoint (path-style by default)."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=region,
+        config=Config(s3={"addressing_style": addressing}, signature_version="s3v4", **config),
+    )
+
+
+def _extra(content_type: str | None, metadata: dict[str, str] | None) -> dict[str, Any]:
+    extra: dict[str, Any] = {"Metadata": metadata or {}}
+    if content_type:
+        extra["ContentType"] = content_type
+    return extra
+
+
 def _ms(value: Any) -> int:
     return int(value.timestamp() * 1000)
 
@@ -72,18 +99,14 @@ class S3Store(ObjectStore):
         addressing: str = "path",
     ) -> None:
         self.region = region
-        self._client = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-            region_name=region,
-            config=Config(
-                s3={"addressing_style": addressing},
-                signature_version="s3v4",
-                retries={"max_attempts": 3, "mode": "standard"},
-                max_pool_connections=32,
-            ),
+        self._client = s3_client(
+            endpoint,
+            access_key,
+            secret_key,
+            region=region,
+            addressing=addressing,
+            retries={"max_attempts": 3, "mode": "standard"},
+            max_pool_connections=32,
         )
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
@@ -180,9 +203,7 @@ class S3Store(ObjectStore):
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
     ) -> ObjectInfo:
-        extra: dict[str, Any] = {"Metadata": metadata or {}}
-        if content_type:
-            extra["ContentType"] = content_type
+        extra = _extra(content_type, metadata)
         buffer = bytearray()
         upload_id: str | None = None
         parts: list[tuple[int, str]] = []
@@ -248,10 +269,9 @@ class S3Store(ObjectStore):
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
     ) -> str:
-        extra: dict[str, Any] = {"Metadata": metadata or {}}
-        if content_type:
-            extra["ContentType"] = content_type
-        answer = await self._call("create_multipart_upload", Bucket=bucket, Key=key, **extra)
+        answer = await self._call(
+            "create_multipart_upload", Bucket=bucket, Key=key, **_extra(content_type, metadata)
+        )
         return str(answer["UploadId"])
 
     async def upload_part(

@@ -88,5 +88,15 @@ class ServerProcess:
                 raise
         return process.returncode
 
+    def cli(self, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run `openarts --home <this server's home> ARGS` and return what it did."""
+        return subprocess.run(
+            [sys.executable, "-m", "openarts", "--home", str(self.home), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
