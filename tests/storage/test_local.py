@@ -196,3 +196,47 @@ async def test_failed_write_leaves_no_object(store: LocalStore) -> None:
     with pytest.raises(NoSuchKey):
         await store.stat("data", "half")
     assert (await store.list_objects("data")).objects == []
+
+
+async def upload_parts(
+    store: LocalStore, key: str, parts: dict[int, bytes], order: list[int], sized: bool = True
+) -> tuple[str, list[tuple[int, str]]]:
+    upload = await store.create_multipart("data", key)
+    etags = {}
+    for number in order:
+        data = parts[number]
+        part = await store.upload_part(
+            "data", key, upload, number, one_chunk(data), length=len(data) if sized else None
+        )
+        etags[number] = part.etag
+    return upload, sorted(etags.items())
+
+
+@pytest.mark.parametrize(
+    ("sizes", "order", "listed"),
+    [
+        ([MIN_PART_BYTES, MIN_PART_BYTES, 7], [1, 2, 3], [1, 2, 3]),  # in place, no copy
+        ([MIN_PART_BYTES, MIN_PART_BYTES, 7], [3, 2, 1], [1, 2, 3]),  # last part first
+        ([MIN_PART_BYTES + 1, MIN_PART_BYTES, 7], [2, 1, 3], [1, 2, 3]),  # uneven sizes
+        ([MIN_PART_BYTES, MIN_PART_BYTES, 7], [1, 2, 3], [1, 3]),  # a part left out
+    ],
+)
+async def test_multipart_layouts_assemble_the_same_bytes(
+    store: LocalStore, sizes: list[int], order: list[int], listed: list[int]
+) -> None:
+    parts = {n: bytes([n]) * size for n, size in enumerate(sizes, start=1)}
+    upload, etags = await upload_parts(store, "asm.bin", parts, order)
+    chosen = [(n, e) for n, e in etags if n in listed]
+    info = await store.complete_multipart("data", "asm.bin", upload, chosen)
+    expected = b"".join(parts[n] for n in listed)
+    assert info.size == len(expected)
+    assert await read_all(store, "data", "asm.bin") == expected
+
+
+async def test_a_part_shorter_than_declared_is_refused(store: LocalStore) -> None:
+    upload = await store.create_multipart("data", "short.bin")
+    with pytest.raises(InvalidPart, match="ended after"):
+        await store.upload_part(
+            "data", "short.bin", upload, 1, one_chunk(b"x" * 10), length=MIN_PART_BYTES
+        )
+    assert await store.list_parts("data", "short.bin", upload) == []

@@ -170,8 +170,16 @@ class ObjectStore(ABC):
 
     @abstractmethod
     async def upload_part(
-        self, bucket: str, key: str, upload_id: str, number: int, chunks: AsyncIterator[bytes]
-    ) -> PartInfo: ...
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        number: int,
+        chunks: AsyncIterator[bytes],
+        *,
+        length: int | None = None,
+    ) -> PartInfo:
+        """Store one part; ``length``, when the caller knows it, lets a driver place it."""
 
     @abstractmethod
     async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]: ...

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -54,6 +55,7 @@ BUCKET_FILE = RESERVED_PREFIX + "bucket.json"
 MARKER_META = ".dir.meta"  # metadata of a "folder/" key, inside the folder's meta dir
 MIN_PART_BYTES = 5 * 1024 * 1024
 SYNC_EVERY = 32 * 1024 * 1024
+SHARED_DATA = "data"  # a multipart upload's parts, each at its final offset
 DEFAULT_TYPE = "application/octet-stream"
 
 
@@ -434,22 +436,34 @@ class LocalStore(ObjectStore):
         return upload_id
 
     async def upload_part(
-        self, bucket: str, key: str, upload_id: str, number: int, chunks: AsyncIterator[bytes]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        number: int,
+        chunks: AsyncIterator[bytes],
+        *,
+        length: int | None = None,
     ) -> PartInfo:
         bucket_dir = self._existing_bucket(bucket)
         upload = self._upload_dir(bucket_dir, key, upload_id)
         if not 1 <= number <= 10000:
             raise InvalidPart(f"part number {number} must be between 1 and 10000")
-        # Parts are not synced to disk: they are read once more, at completion, and the
-        # object they make is synced then. A crash before completion loses the upload (the
-        # client starts it again), never an object that was accepted.
-        temporary, digest, size = await self._receive(bucket_dir, chunks, durable=False)
-        part = upload / f"part-{number:05d}"
-        await asyncio.to_thread(os.replace, temporary, part)
-        etag = digest.hexdigest()
-        await asyncio.to_thread(
-            _write_json, part.with_suffix(".json"), {"etag": etag, "size": size}
-        )
+        offset = None
+        if length is not None:
+            offset = await asyncio.to_thread(_claim_slot, upload, number, length)
+        # Parts are not synced to disk: completion syncs the object they make. A crash
+        # before completion loses the upload (the client starts it again), never an object
+        # that was accepted.
+        if offset is not None and length is not None:
+            etag, size = await _receive_at(upload / SHARED_DATA, offset, length, chunks)
+            meta: dict[str, Any] = {"etag": etag, "size": size, "offset": offset}
+        else:
+            temporary, digest, size = await self._receive(bucket_dir, chunks, durable=False)
+            await asyncio.to_thread(os.replace, temporary, upload / f"part-{number:05d}")
+            etag = digest.hexdigest()
+            meta = {"etag": etag, "size": size}
+        await asyncio.to_thread(_write_json, upload / f"part-{number:05d}.json", meta)
         return PartInfo(number, size, etag, _ms(time.time_ns()))
 
     async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
@@ -459,12 +473,7 @@ class LocalStore(ObjectStore):
 
     @staticmethod
     def _parts_sync(upload: Path) -> list[PartInfo]:
-        parts = []
-        for meta in sorted(upload.glob("part-*.json")):
-            info = _read_json(meta)
-            mtime = meta.stat().st_mtime_ns
-            parts.append(PartInfo(int(meta.stem[5:]), info["size"], info["etag"], _ms(mtime)))
-        return parts
+        return [part for part, _ in _part_records(upload)]
 
     async def complete_multipart(
         self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]
@@ -479,7 +488,8 @@ class LocalStore(ObjectStore):
     ) -> ObjectInfo:
         if not parts:
             raise InvalidPart("a multipart upload needs at least one part")
-        known = {p.number: p for p in self._parts_sync(upload)}
+        records = {part.number: (part, offset) for part, offset in _part_records(upload)}
+        known = {number: part for number, (part, _) in records.items()}
         numbers = [number for number, _ in parts]
         if numbers != sorted(set(numbers)):
             raise InvalidPart("parts must be listed once each, in ascending order")
@@ -493,17 +503,27 @@ class LocalStore(ObjectStore):
                     f"least {MIN_PART_BYTES} bytes"
                 )
         info = _read_json(upload / "upload.json")
-        staging = bucket_dir / TMP
-        staging.mkdir(exist_ok=True)
-        temporary = staging / uuid.uuid4().hex
-        size = 0
-        try:
-            with temporary.open("wb") as out:
-                for number, _ in parts:
-                    _append(upload / f"part-{number:05d}", out)
-                    size += known[number].size
+        size = sum(known[number].size for number in numbers)
+        etag = multipart_etag([known[number].etag for number, _ in parts])
+        if _laid_out_in_place(numbers, records, info.get("part_size")):
+            # Every part already sits at its place in one file: no copy, just trim it.
+            temporary = upload / SHARED_DATA
+            with temporary.open("rb+") as out:
+                out.truncate(size)
                 _flush(out)
-            etag = multipart_etag([known[number].etag for number, _ in parts])
+        else:
+            staging = bucket_dir / TMP
+            staging.mkdir(exist_ok=True)
+            temporary = staging / uuid.uuid4().hex
+            with temporary.open("wb") as out:
+                for number in numbers:
+                    offset = records[number][1]
+                    if offset is None:
+                        _append(upload / f"part-{number:05d}", out)
+                    else:
+                        _append(upload / SHARED_DATA, out, offset, known[number].size)
+                _flush(out)
+        try:
             result = self._publish(
                 bucket_dir,
                 key,
@@ -551,20 +571,99 @@ def _hash_and_write(digest: Any, handle: Any, chunk: bytes) -> None:
     handle.write(chunk)
 
 
-def _append(part: Path, out: Any) -> None:
-    """Append a part file to ``out``, in the kernel where it can (no copy through Python)."""
+def _append(source_path: Path, out: Any, start: int = 0, length: int | None = None) -> None:
+    """Append bytes of a file to ``out``, in the kernel where it can (no copy through
+    Python)."""
     out.flush()
-    with part.open("rb") as source:
-        remaining = os.fstat(source.fileno()).st_size
+    with source_path.open("rb") as source:
+        remaining = os.fstat(source.fileno()).st_size - start if length is None else length
+        position = start
         try:
             while remaining > 0:
-                copied = os.copy_file_range(source.fileno(), out.fileno(), remaining)
+                copied = os.copy_file_range(source.fileno(), out.fileno(), remaining, position)
                 if copied == 0:
                     break
                 remaining -= copied
+                position += copied
         except OSError:
-            source.seek(os.fstat(source.fileno()).st_size - remaining)
-            shutil.copyfileobj(source, out, CHUNK)
+            source.seek(position)
+            while remaining > 0 and (block := source.read(min(CHUNK, remaining))):
+                out.write(block)
+                remaining -= len(block)
+
+
+def _claim_slot(upload: Path, number: int, length: int) -> int | None:
+    """Where part ``number`` of ``length`` bytes goes in the upload's shared data file, or
+    None when it must be kept apart.
+
+    S3 clients cut uploads into parts of one size (the last one smaller). The first part
+    of at least MIN_PART_BYTES fixes that size; a part of that size or smaller is written
+    straight to its final offset, so completing the upload needs no copy. Uploads that do
+    not follow the pattern are still correct: completion copies them together.
+    """
+    info_path = upload / "upload.json"
+    with info_path.open("rb+") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # parts of one upload arrive in parallel
+        info = _read_json(info_path)
+        part_size = info.get("part_size")
+        if part_size is None and length >= MIN_PART_BYTES:
+            part_size = info["part_size"] = length
+            _write_json(info_path, info)
+    if part_size is None or length > part_size:
+        return None
+    return (number - 1) * int(part_size)
+
+
+async def _receive_at(
+    data: Path, offset: int, length: int, chunks: AsyncIterator[bytes]
+) -> tuple[str, int]:
+    fd = await asyncio.to_thread(os.open, data, os.O_WRONLY | os.O_CREAT, 0o600)
+    digest = hashlib.md5()
+    written = 0
+    try:
+        async for chunk in chunks:
+            if written + len(chunk) > length:
+                raise InvalidPart(f"the part is longer than its declared {length} bytes")
+            await asyncio.to_thread(_hash_and_pwrite, digest, fd, chunk, offset + written)
+            written += len(chunk)
+    finally:
+        os.close(fd)
+    if written != length:
+        raise InvalidPart(f"the part ended after {written} of its {length} bytes")
+    return digest.hexdigest(), written
+
+
+def _hash_and_pwrite(digest: Any, fd: int, chunk: bytes, position: int) -> None:
+    digest.update(chunk)
+    view = memoryview(chunk)
+    while view:
+        done = os.pwrite(fd, view, position)
+        view, position = view[done:], position + done
+
+
+def _part_records(upload: Path) -> list[tuple[PartInfo, int | None]]:
+    records = []
+    for meta in sorted(upload.glob("part-*.json")):
+        info = _read_json(meta)
+        part = PartInfo(
+            int(meta.stem[5:]), info["size"], info["etag"], _ms(meta.stat().st_mtime_ns)
+        )
+        records.append((part, info.get("offset")))
+    return records
+
+
+def _laid_out_in_place(
+    numbers: list[int], records: dict[int, tuple[PartInfo, int | None]], part_size: int | None
+) -> bool:
+    if part_size is None or numbers != list(range(1, len(numbers) + 1)):
+        return False
+    for number in numbers:
+        part, offset = records[number]
+        if offset != (number - 1) * part_size:
+            return False
+        if number < len(numbers) and part.size != part_size:
+            return False
+    return True
 
 
 def _flush(handle: Any) -> None:

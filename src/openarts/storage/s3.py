@@ -275,7 +275,14 @@ class S3Store(ObjectStore):
         return str(answer["UploadId"])
 
     async def upload_part(
-        self, bucket: str, key: str, upload_id: str, number: int, chunks: AsyncIterator[bytes]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        number: int,
+        chunks: AsyncIterator[bytes],
+        *,
+        length: int | None = None,
     ) -> PartInfo:
         # Spooled: small parts stay in memory, large ones go to a temporary file.
         with tempfile.SpooledTemporaryFile(max_size=PART_BYTES) as spool:

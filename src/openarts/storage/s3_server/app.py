@@ -463,7 +463,12 @@ class S3Endpoint:
         except ValueError:
             raise S3Error("InvalidArgument", "partNumber must be a number") from None
         part = await store.upload_part(
-            call.bucket, call.key, call.query["uploadId"], number, self._body(call)
+            call.bucket,
+            call.key,
+            call.query["uploadId"],
+            number,
+            self._body(call),
+            length=_body_length(call.headers),
         )
         return Response(headers={"ETag": f'"{part.etag}"'})
 
@@ -531,6 +536,12 @@ def _metadata(headers: dict[str, str]) -> dict[str, str]:
         for prefix in META_PREFIXES
         if name.startswith(prefix)
     }
+
+
+def _body_length(headers: dict[str, str]) -> int | None:
+    """The length of the decoded body, when the request says it."""
+    declared = headers.get("x-amz-decoded-content-length") or headers.get("content-length")
+    return int(declared) if declared and declared.isdigit() else None
 
 
 def _decode_token(token: str) -> str:
