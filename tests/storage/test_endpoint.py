@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +19,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from obs import ObsClient
+from obs import GetObjectHeader, ObsClient
 
 from openarts.security.secrets_box import SecretBox
 from openarts.storage.presign import PlatformPresigner
@@ -258,6 +259,10 @@ def test_obs_python_sdk(obs_server: ServerProcess) -> None:
     signed = client.createSignedUrl("GET", name, "copy.txt", expires=60)
     assert httpx.get(signed.signedUrl).content == b"hello from obs"
     assert client.deleteObject(name, "copy.txt").status == 204
+    ranged = client.getObject(
+        name, "dir/hello.txt", loadStreamInMemory=True, headers=GetObjectHeader(range="6-9")
+    )
+    assert ranged.status == 206 and ranged.body.buffer == b"from"
     bad = ObsClient(
         access_key_id=row["Access Key Id"],
         secret_access_key="wrong",
@@ -280,3 +285,26 @@ def test_platform_presigned_urls(s3: Any, bucket: str, obs_server: ServerProcess
     expired = presigner.url(bucket, "log.txt", 60, now=time.time() - 120)
     refused = httpx.get(expired)
     assert refused.status_code == 403 and b"expired" in refused.content
+
+
+def test_obs_python_sdk_multipart_upload(obs_server: ServerProcess, tmp_path: Path) -> None:
+    row = obs_server.credentials()
+    client = ObsClient(
+        access_key_id=row["Access Key Id"],
+        secret_access_key=row["Secret Access Key"],
+        server=obs_server.obs_endpoint,
+    )
+    name = f"obsmp-{uuid.uuid4().hex[:12]}"
+    assert client.createBucket(name).status == 200
+    data = os.urandom(50 * 1024 * 1024)
+    source = tmp_path / "fifty.bin"
+    source.write_bytes(data)
+    uploaded = client.uploadFile(
+        name, "fifty.bin", str(source), partSize=9 * 1024 * 1024, taskNum=4
+    )
+    assert uploaded.status == 200, uploaded.errorMessage
+    head = client.getObjectMetadata(name, "fifty.bin")
+    assert head.status == 200 and int(head.body.contentLength) == len(data)
+    assert head.body.etag.strip('"').endswith("-6")
+    got = client.getObject(name, "fifty.bin", loadStreamInMemory=True)
+    assert hashlib.sha256(got.body.buffer).digest() == hashlib.sha256(data).digest()
