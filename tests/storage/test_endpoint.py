@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -308,3 +309,66 @@ def test_obs_python_sdk_multipart_upload(obs_server: ServerProcess, tmp_path: Pa
     assert head.body.etag.strip('"').endswith("-6")
     got = client.getObject(name, "fifty.bin", loadStreamInMemory=True)
     assert hashlib.sha256(got.body.buffer).digest() == hashlib.sha256(data).digest()
+
+
+def test_a_presigned_put_cannot_be_turned_into_a_copy(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="secret.txt", Body=b"TOPSECRET")
+    url = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": "up.txt"}, ExpiresIn=60
+    )
+    sneaky = httpx.put(url, content=b"", headers={"x-amz-copy-source": f"/{bucket}/secret.txt"})
+    assert sneaky.status_code == 403
+    assert b"not covered by the signature" in sneaky.content
+    honest = httpx.put(url, content=b"uploaded")
+    assert honest.status_code == 200
+    assert s3.get_object(Bucket=bucket, Key="up.txt")["Body"].read() == b"uploaded"
+
+
+def test_bad_input_gets_s3_errors_not_500(obs_server: ServerProcess) -> None:
+    endpoint = obs_server.obs_endpoint
+    cases = [
+        httpx.get(f"{endpoint}/abc/%FF"),
+        httpx.get(
+            f"{endpoint}/abc",
+            headers={
+                "Authorization": "AWS4-HMAC-SHA256 Credential=K/20240101/us-east-1/s3/aws4_request,"
+                " SignedHeaders=host, Signature=x",
+                "x-amz-date": "20249999T999999Z",
+                "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+            },
+        ),
+        httpx.get(
+            f"{endpoint}/abc",
+            headers={"Authorization": "AWS K:sig", "Date": "Mon, 01 Jan 2024 00:00:00 -0000"},
+        ),
+        httpx.get(f"{endpoint}/abc/k?X-OpenArts-Expires=%C2%B2&X-OpenArts-Signature=x"),
+        httpx.get(f"{endpoint}/abc/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=%C2%B2"),
+    ]
+    for response in cases:
+        assert 400 <= response.status_code < 500, (response.request.url, response.text)
+        assert b"<Error>" in response.content
+
+
+def test_managed_copy_of_a_large_object_uses_upload_part_copy(s3: Any, bucket: str) -> None:
+    data = os.urandom(9 * 1024 * 1024)
+    s3.put_object(Bucket=bucket, Key="large", Body=data)
+    s3.copy(
+        {"Bucket": bucket, "Key": "large"},
+        bucket,
+        "large-copy",
+        Config=TransferConfig(
+            multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024
+        ),
+    )
+    copied = s3.get_object(Bucket=bucket, Key="large-copy")
+    assert copied["ETag"].endswith('-2"')
+    assert copied["Body"].read() == data
+
+
+def test_deleting_a_bucket_whose_folder_is_gone(s3: Any, obs_server: ServerProcess) -> None:
+    s3.create_bucket(Bucket="vanishing")
+    shutil.rmtree(obs_server.home / "obs" / "vanishing")
+    s3.delete_bucket(Bucket="vanishing")
+    assert "vanishing" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    s3.create_bucket(Bucket="vanishing")
+    s3.delete_bucket(Bucket="vanishing")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -240,3 +242,53 @@ async def test_a_part_shorter_than_declared_is_refused(store: LocalStore) -> Non
             "data", "short.bin", upload, 1, one_chunk(b"x" * 10), length=MIN_PART_BYTES
         )
     assert await store.list_parts("data", "short.bin", upload) == []
+
+
+async def test_a_failed_part_rewrite_never_corrupts_the_upload(store: LocalStore) -> None:
+    upload = await store.create_multipart("data", "mp")
+    good = await store.upload_part(
+        "data", "mp", upload, 1, one_chunk(b"a" * MIN_PART_BYTES), length=MIN_PART_BYTES
+    )
+
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"Z" * 1024
+        raise ConnectionError("client went away")
+
+    with pytest.raises(ConnectionError):
+        await store.upload_part("data", "mp", upload, 1, broken(), length=MIN_PART_BYTES)
+    # The earlier part is gone rather than silently half-overwritten.
+    with pytest.raises(InvalidPart):
+        await store.complete_multipart("data", "mp", upload, [(1, good.etag)])
+    again = await store.upload_part(
+        "data", "mp", upload, 1, one_chunk(b"b" * MIN_PART_BYTES), length=MIN_PART_BYTES
+    )
+    await store.complete_multipart("data", "mp", upload, [(1, again.etag)])
+    assert await read_all(store, "data", "mp") == b"b" * MIN_PART_BYTES
+
+
+async def test_keys_that_look_like_metadata_names_do_not_collide(store: LocalStore) -> None:
+    for key in ["x", "x.meta/y", "x.m/y", "x.d", "q.meta/", "q", "a/.dir", "a/folder.marker"]:
+        await put(store, key, b"" if key.endswith("/") else key.encode())
+    listed = {o.key: o.size for o in (await store.list_objects("data")).objects}
+    assert listed == {
+        "a/.dir": 6,
+        "a/folder.marker": 15,
+        "q": 1,
+        "q.meta/": 0,
+        "x": 1,
+        "x.d": 3,
+        "x.m/y": 5,
+        "x.meta/y": 8,
+    }
+    assert await read_all(store, "data", "x.meta/y") == b"x.meta/y"
+
+
+async def test_files_named_in_another_encoding_are_skipped(
+    store: LocalStore, tmp_path: Path
+) -> None:
+    await put(store, "fine.txt", b"1")
+    folder = os.fsencode(tmp_path / "obs" / "data")
+    os.mkdir(folder + b"/\xff-dir")
+    with open(folder + b"/\xffname", "wb") as handle:  # noqa: ASYNC230
+        handle.write(b"x")
+    assert [o.key for o in (await store.list_objects("data")).objects] == ["fine.txt"]

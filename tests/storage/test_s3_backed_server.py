@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 
 from openarts.testing.moto import MotoServer
 from openarts.testing.server import ServerProcess
@@ -39,6 +40,11 @@ def test_endpoint_over_an_s3_store(moto_server: MotoServer, tmp_path: Path) -> N
         assert httpx.get(url).content == b"via moto"
         s3.delete_object(Bucket="through", Key="dir/a.txt")
         s3.delete_bucket(Bucket="through")
+        # A bucket that exists upstream but belongs to no project is not handed out.
+        direct.create_bucket(Bucket="someone-elses")
+        with pytest.raises(ClientError) as caught:
+            s3.create_bucket(Bucket="someone-elses")
+        assert caught.value.response["Error"]["Code"] == "BucketAlreadyExists"
     finally:
         server.stop()
 

@@ -40,7 +40,7 @@ class Caller:
 
 
 def check_name(kind: str, name: str) -> str:
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise ValueError(
             f"{kind} name {name!r} must be 1-64 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"

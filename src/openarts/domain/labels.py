@@ -59,9 +59,9 @@ def parse_label_selector(text: str) -> LabelSelector:
             requirement = Requirement(part[1:].strip(), "!exists")
         else:
             requirement = Requirement(part, "exists")
-        if not _KEY.match(requirement.key):
+        if not _KEY.fullmatch(requirement.key):
             raise LabelSelectorError(f"{requirement.key!r} is not a valid label key")
-        if not _VALUE.match(requirement.value):
+        if not _VALUE.fullmatch(requirement.value):
             raise LabelSelectorError(f"{requirement.value!r} is not a valid label value")
         requirements.append(requirement)
     return LabelSelector(tuple(requirements))

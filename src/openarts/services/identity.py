@@ -65,7 +65,7 @@ async def create_project(
     description: str = "",
 ) -> Project:
     check_name("project", name)
-    if project_id is not None and not PROJECT_ID_PATTERN.match(project_id):
+    if project_id is not None and not PROJECT_ID_PATTERN.fullmatch(project_id):
         raise IdentityError(f"project ID {project_id!r} must be 32 lower-case hex characters")
     if await project_by_name(session, name) is not None:
         raise IdentityError(f"project {name!r} already exists")

@@ -52,9 +52,12 @@ META = RESERVED_PREFIX + "meta"
 TMP = RESERVED_PREFIX + "tmp"
 UPLOADS = RESERVED_PREFIX + "uploads"
 BUCKET_FILE = RESERVED_PREFIX + "bucket.json"
-MARKER_META = ".dir.meta"  # metadata of a "folder/" key, inside the folder's meta dir
+# Metadata paths: folder segments end ".d", object files ".m", and a "folder/" key's own
+# metadata is MARKER_META, which ends in neither, so no two keys can share a path.
+MARKER_META = "folder.marker"
 MIN_PART_BYTES = 5 * 1024 * 1024
 SYNC_EVERY = 32 * 1024 * 1024
+SETTLED_NS = 2_000_000_000
 SHARED_DATA = "data"  # a multipart upload's parts, each at its final offset
 DEFAULT_TYPE = "application/octet-stream"
 
@@ -99,9 +102,11 @@ class LocalStore(ObjectStore):
 
     @staticmethod
     def _meta_path(bucket_dir: Path, key: str) -> Path:
-        if key.endswith("/"):
-            return bucket_dir / META / key / MARKER_META
-        return bucket_dir / META / (key + ".meta")
+        *folders, leaf = key.split("/")
+        path = bucket_dir / META
+        for folder in folders:
+            path /= folder + ".d"
+        return path / (leaf + ".m" if leaf else MARKER_META)
 
     # -- buckets -------------------------------------------------------------------------
     async def create_bucket(self, bucket: str) -> None:
@@ -176,8 +181,11 @@ class LocalStore(ObjectStore):
                 str(meta.get("content_type") or DEFAULT_TYPE),
                 dict(meta.get("metadata") or {}),
             )
-            with contextlib.suppress(OSError):
-                _write_json(meta_path, _meta_of(info, status.st_mtime_ns))
+            # Only for a file that has settled: one just renamed into place gets its own
+            # sidecar from _publish in a moment, with the content type this would lose.
+            if time.time_ns() - status.st_mtime_ns > SETTLED_NS:
+                with contextlib.suppress(OSError):
+                    _write_json(meta_path, _meta_of(info, status.st_mtime_ns))
             return info
         return _info_of(key, meta)
 
@@ -207,11 +215,10 @@ class LocalStore(ObjectStore):
             return []
         keys: list[str] = []
         base = len(str(bucket_dir)) + 1
-        meta_root = bucket_dir / META
         if (
             directory
             and (directory + "/").startswith(prefix)
-            and (meta_root / directory / MARKER_META).is_file()
+            and self._meta_path(bucket_dir, directory + "/").is_file()
         ):
             keys.append(directory + "/")  # the walk below only sees folders beneath it
         for current, dirs, files in os.walk(start):
@@ -221,11 +228,16 @@ class LocalStore(ObjectStore):
             relative = current[base:]
             for name in dirs:
                 key = f"{relative}/{name}/" if relative else f"{name}/"
-                if key.startswith(prefix) and (meta_root / key / MARKER_META).is_file():
+                if (
+                    key.startswith(prefix)
+                    and _is_utf8(key)
+                    and self._meta_path(bucket_dir, key).is_file()
+                ):
                     keys.append(key)
             for name in files:
                 key = f"{relative}/{name}" if relative else name
-                if key.startswith(prefix):
+                # A file named by hand in another encoding cannot be an S3 key: skip it.
+                if key.startswith(prefix) and _is_utf8(key):
                     keys.append(key)
         keys.sort(key=lambda k: k.encode("utf-8"))
         return keys
@@ -455,15 +467,27 @@ class LocalStore(ObjectStore):
         # Parts are not synced to disk: completion syncs the object they make. A crash
         # before completion loses the upload (the client starts it again), never an object
         # that was accepted.
-        if offset is not None and length is not None:
-            etag, size = await _receive_at(upload / SHARED_DATA, offset, length, chunks)
-            meta: dict[str, Any] = {"etag": etag, "size": size, "offset": offset}
-        else:
-            temporary, digest, size = await self._receive(bucket_dir, chunks, durable=False)
-            await asyncio.to_thread(os.replace, temporary, upload / f"part-{number:05d}")
-            etag = digest.hexdigest()
-            meta = {"etag": etag, "size": size}
-        await asyncio.to_thread(_write_json, upload / f"part-{number:05d}.json", meta)
+        lock = None
+        if offset is not None:
+            # One writer per slot; a second upload of the same part goes to its own file.
+            lock = await asyncio.to_thread(_try_lock, upload / f"part-{number:05d}.lock")
+        record = upload / f"part-{number:05d}.json"
+        if lock is not None and offset is not None and length is not None:
+            try:
+                # The old record goes first: a write that fails leaves no part, never a
+                # record that points at half-overwritten bytes.
+                await asyncio.to_thread(record.unlink, missing_ok=True)
+                etag, size = await _receive_at(upload / SHARED_DATA, offset, length, chunks)
+                meta: dict[str, Any] = {"etag": etag, "size": size, "offset": offset}
+                await asyncio.to_thread(_write_json, record, meta)
+            finally:
+                os.close(lock)
+            return PartInfo(number, size, etag, _ms(time.time_ns()))
+        temporary, digest, size = await self._receive(bucket_dir, chunks, durable=False)
+        await asyncio.to_thread(os.replace, temporary, upload / f"part-{number:05d}")
+        etag = digest.hexdigest()
+        meta = {"etag": etag, "size": size}
+        await asyncio.to_thread(_write_json, record, meta)
         return PartInfo(number, size, etag, _ms(time.time_ns()))
 
     async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
@@ -488,20 +512,42 @@ class LocalStore(ObjectStore):
     ) -> ObjectInfo:
         if not parts:
             raise InvalidPart("a multipart upload needs at least one part")
-        records = {part.number: (part, offset) for part, offset in _part_records(upload)}
-        known = {number: part for number, (part, _) in records.items()}
         numbers = [number for number, _ in parts]
         if numbers != sorted(set(numbers)):
             raise InvalidPart("parts must be listed once each, in ascending order")
-        for index, (number, etag) in enumerate(parts):
-            part = known.get(number)
-            if part is None or part.etag != etag.strip('"'):
-                raise InvalidPart(f"part {number} was not uploaded with ETag {etag}")
-            if index < len(parts) - 1 and part.size < MIN_PART_BYTES:
-                raise InvalidPart(
-                    f"part {number} is {part.size} bytes; every part but the last must be at "
-                    f"least {MIN_PART_BYTES} bytes"
-                )
+        locks = []
+        try:
+            # Holding every part's lock: no part write can land while the object is made.
+            for number in numbers:
+                lock = _try_lock(upload / f"part-{number:05d}.lock")
+                if lock is None:
+                    raise InvalidPart(f"part {number} is still being uploaded; complete after it")
+                locks.append(lock)
+            records = {part.number: (part, offset) for part, offset in _part_records(upload)}
+            for index, (number, etag) in enumerate(parts):
+                part = records[number][0] if number in records else None
+                if part is None or part.etag != etag.strip('"'):
+                    raise InvalidPart(f"part {number} was not uploaded with ETag {etag}")
+                if index < len(parts) - 1 and part.size < MIN_PART_BYTES:
+                    raise InvalidPart(
+                        f"part {number} is {part.size} bytes; every part but the last must be "
+                        f"at least {MIN_PART_BYTES} bytes"
+                    )
+            return self._assemble(bucket_dir, key, upload, numbers, records, parts)
+        finally:
+            for lock in locks:
+                os.close(lock)
+
+    def _assemble(
+        self,
+        bucket_dir: Path,
+        key: str,
+        upload: Path,
+        numbers: list[int],
+        records: dict[int, tuple[PartInfo, int | None]],
+        parts: list[tuple[int, str]],
+    ) -> ObjectInfo:
+        known = {number: part for number, (part, _) in records.items()}
         info = _read_json(upload / "upload.json")
         size = sum(known[number].size for number in numbers)
         etag = multipart_etag([known[number].etag for number, _ in parts])
@@ -542,6 +588,14 @@ class LocalStore(ObjectStore):
         bucket_dir = self._existing_bucket(bucket)
         upload = self._upload_dir(bucket_dir, key, upload_id)
         await asyncio.to_thread(shutil.rmtree, upload, True)
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _meta_of(info: ObjectInfo, mtime_ns: int) -> dict[str, Any]:
@@ -590,6 +644,17 @@ def _append(source_path: Path, out: Any, start: int = 0, length: int | None = No
             while remaining > 0 and (block := source.read(min(CHUNK, remaining))):
                 out.write(block)
                 remaining -= len(block)
+
+
+def _try_lock(path: Path) -> int | None:
+    """An exclusive lock on ``path`` (created if needed), or None if someone holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def _claim_slot(upload: Path, number: int, length: int) -> int | None:
@@ -644,6 +709,8 @@ def _hash_and_pwrite(digest: Any, fd: int, chunk: bytes, position: int) -> None:
 def _part_records(upload: Path) -> list[tuple[PartInfo, int | None]]:
     records = []
     for meta in sorted(upload.glob("part-*.json")):
+        if not meta.stem[5:].isdigit():
+            continue
         info = _read_json(meta)
         part = PartInfo(
             int(meta.stem[5:]), info["size"], info["etag"], _ms(meta.stat().st_mtime_ns)

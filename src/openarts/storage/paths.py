@@ -18,7 +18,7 @@ class InvalidPath(ValueError):
 
 
 def check_bucket(name: str) -> str:
-    if not _BUCKET.match(name) or ".." in name or _IP_LIKE.match(name):
+    if not _BUCKET.fullmatch(name) or ".." in name or _IP_LIKE.fullmatch(name):
         raise InvalidPath(
             f"bucket name {name!r} must be 3-63 lower-case letters, digits, '.' or '-', "
             "start and end with a letter or digit, and not look like an IP address"

@@ -39,7 +39,7 @@ class PlatformPresigner:
         """None when the URL is good, else why not."""
         if method not in ("GET", "HEAD"):
             return "a presigned URL allows GET only"
-        if not expires.isdigit():
+        if not (expires.isascii() and expires.isdigit()):
             return "the expiry is not a time"
         if int(expires) < time.time():
             return "Request has expired"

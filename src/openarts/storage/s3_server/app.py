@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -27,7 +28,7 @@ from openarts.security.secrets_box import SecretBox
 from openarts.services import buckets as bucket_records
 from openarts.services import identity
 from openarts.storage import base
-from openarts.storage.base import ByteRange, ObjectStore, StorageError
+from openarts.storage.base import ByteRange, NoSuchBucket, ObjectStore, StorageError
 from openarts.storage.paths import InvalidPath, check_bucket, check_key, check_prefix
 from openarts.storage.presign import EXPIRES_PARAM, SIGNATURE_PARAM, PlatformPresigner
 from openarts.storage.s3_server import bodies, signatures, xml
@@ -133,7 +134,10 @@ class S3Endpoint:
         headers = {
             name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
         }
-        path = unquote(raw_path, encoding="utf-8", errors="strict")
+        try:
+            path = unquote(raw_path, encoding="utf-8", errors="strict")
+        except UnicodeDecodeError:
+            raise S3Error("InvalidURI", "the path is not valid UTF-8") from None
         bucket, _, key = path.lstrip("/").partition("/")
         query = dict(pairs)
         if SIGNATURE_PARAM in query:
@@ -236,7 +240,8 @@ class S3Endpoint:
         if method == "HEAD":
             return Response(headers={"x-amz-bucket-region": "openarts"})
         if method == "DELETE" and not query:
-            await store.delete_bucket(call.bucket)
+            with contextlib.suppress(NoSuchBucket):  # already gone from the store
+                await store.delete_bucket(call.bucket)
             async with db.session() as session, session.begin():
                 await bucket_records.forget_bucket(session, call.bucket)
             return Response(status_code=204)
@@ -253,7 +258,7 @@ class S3Endpoint:
     async def _create_bucket(self, call: Call) -> Response:
         backends = self._context()
         store, db = backends.store, backends.db
-        body = await call.request.body()
+        body = await _small_body(call.request)
         constraint = xml.parse_location(body)
         projects = list(call.account.project_ids)
         async with db.session() as session:
@@ -276,8 +281,11 @@ class S3Endpoint:
                 project_id = projects[0]
             else:
                 raise S3Error("AccessDenied", "you are not a member of any project")
-        if not await store.bucket_exists(call.bucket):
-            await store.create_bucket(call.bucket)
+        if await store.bucket_exists(call.bucket):
+            # In the store but owned by no project (another tenant's, on a shared S3
+            # account): never hand it, and what is in it, to whoever asks first.
+            raise S3Error("BucketAlreadyExists", f"bucket {call.bucket} already exists")
+        await store.create_bucket(call.bucket)
         try:
             async with db.session() as session, session.begin():
                 await bucket_records.record_bucket(session, name=call.bucket, project_id=project_id)
@@ -327,7 +335,7 @@ class S3Endpoint:
 
     async def _delete_objects(self, call: Call) -> Response:
         store = self._context().store
-        keys, quiet = xml.parse_delete(await call.request.body())
+        keys, quiet = xml.parse_delete(await _small_body(call.request))
         deleted, failed = [], []
         for key in keys:
             try:
@@ -343,9 +351,11 @@ class S3Endpoint:
         await self._check_access(call.bucket, call.account)
         method, query = call.request.method, call.query
         if method == "PUT" and "uploadId" in query:
+            if _copy_source(call.headers):
+                return await self._upload_part_copy(call)
             return await self._upload_part(call)
         if method == "PUT":
-            if "x-amz-copy-source" in call.headers or "x-obs-copy-source" in call.headers:
+            if _copy_source(call.headers):
                 return await self._copy(call)
             return await self._put(call)
         if method in ("GET", "HEAD") and "uploadId" in query:
@@ -375,7 +385,48 @@ class S3Endpoint:
             return await self._complete(call)
         raise S3Error("MethodNotAllowed", f"{method} is not allowed on an object")
 
+    async def _readable_source(self, call: Call) -> tuple[str, str]:
+        """The bucket and key named by the copy-source header, once the caller may read it."""
+        source = _copy_source(call.headers) or ""
+        source_path = unquote(source.split("?", 1)[0]).lstrip("/")
+        source_bucket, _, source_key = source_path.partition("/")
+        try:
+            check_bucket(source_bucket)
+            check_key(source_key)
+        except InvalidPath as exc:
+            raise S3Error("InvalidArgument", f"x-amz-copy-source: {exc}") from None
+        await self._check_access(source_bucket, call.account)
+        return source_bucket, source_key
+
+    async def _upload_part_copy(self, call: Call) -> Response:
+        store = self._context().store
+        number = _part_number(call.query)
+        source_bucket, source_key = await self._readable_source(call)
+        info = await store.stat(source_bucket, source_key)
+        wanted = call.headers.get("x-amz-copy-source-range") or call.headers.get(
+            "x-obs-copy-source-range"
+        )
+        byte_range = _parse_range(wanted, info.size) if wanted else None
+        length = byte_range.length if byte_range else info.size
+        part = await store.upload_part(
+            call.bucket,
+            call.key,
+            call.query["uploadId"],
+            number,
+            store.read(source_bucket, source_key, byte_range),
+            length=length,
+        )
+        return Response(xml.copy_part_result(part), media_type=XML)
+
     def _body(self, call: Call) -> AsyncIterator[bytes]:
+        if call.payload_hash.startswith(bodies.SIGNED_STREAMING):
+            # Its per-chunk signatures are not checked here, so it is refused rather than
+            # accepted unverified.
+            raise S3Error(
+                "NotImplemented",
+                "signed aws-chunked uploads are not supported; send the body whole or with "
+                "UNSIGNED-PAYLOAD",
+            )
         chunks: AsyncIterator[bytes] = call.request.stream()
         encoding = call.headers.get("content-encoding", "")
         if call.payload_hash.startswith(bodies.STREAMING) or "aws-chunked" in encoding:
@@ -401,15 +452,7 @@ class S3Endpoint:
 
     async def _copy(self, call: Call) -> Response:
         store = self._context().store
-        source = call.headers.get("x-amz-copy-source") or call.headers["x-obs-copy-source"]
-        source_path = unquote(source.split("?", 1)[0]).lstrip("/")
-        source_bucket, _, source_key = source_path.partition("/")
-        try:
-            check_bucket(source_bucket)
-            check_key(source_key)
-        except InvalidPath as exc:
-            raise S3Error("InvalidArgument", f"x-amz-copy-source: {exc}") from None
-        await self._check_access(source_bucket, call.account)
+        source_bucket, source_key = await self._readable_source(call)
         directive = (
             call.headers.get("x-amz-metadata-directive")
             or call.headers.get("x-obs-metadata-directive")
@@ -452,16 +495,16 @@ class S3Endpoint:
         headers["Content-Type"] = call.query.get("response-content-type") or info.content_type
         if head:
             return Response(status_code=status, headers=headers)
+        # Always bounded by the announced length: if the object is replaced mid-request,
+        # the answer ends short (and the client sees it) rather than running long.
+        bounded = byte_range or (ByteRange(0, info.size - 1) if info.size else None)
         return StreamingResponse(
-            store.read(call.bucket, call.key, byte_range), status_code=status, headers=headers
+            store.read(call.bucket, call.key, bounded), status_code=status, headers=headers
         )
 
     async def _upload_part(self, call: Call) -> Response:
         store = self._context().store
-        try:
-            number = int(call.query.get("partNumber", ""))
-        except ValueError:
-            raise S3Error("InvalidArgument", "partNumber must be a number") from None
+        number = _part_number(call.query)
         part = await store.upload_part(
             call.bucket,
             call.key,
@@ -480,7 +523,7 @@ class S3Endpoint:
 
     async def _complete(self, call: Call) -> Response:
         store = self._context().store
-        parts = xml.parse_complete(await call.request.body())
+        parts = xml.parse_complete(await _small_body(call.request))
         info = await store.complete_multipart(call.bucket, call.key, call.query["uploadId"], parts)
         location = f"{call.request.base_url}{call.bucket}/{call.key}"
         return Response(
@@ -520,6 +563,19 @@ _PARAMETERS = {
 }
 
 
+MAX_XML_BODY = 2 * 1024 * 1024
+
+
+async def _small_body(request: Request) -> bytes:
+    """An XML request body (bucket configuration, part list, keys to delete), capped."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_XML_BODY:
+            raise S3Error("MalformedXML", f"the XML body is larger than {MAX_XML_BODY} bytes")
+    return bytes(body)
+
+
 def _query_pairs(raw: str) -> list[tuple[str, str]]:
     pairs = []
     for item in raw.split("&"):
@@ -541,7 +597,18 @@ def _metadata(headers: dict[str, str]) -> dict[str, str]:
 def _body_length(headers: dict[str, str]) -> int | None:
     """The length of the decoded body, when the request says it."""
     declared = headers.get("x-amz-decoded-content-length") or headers.get("content-length")
-    return int(declared) if declared and declared.isdigit() else None
+    return int(declared) if declared and declared.isascii() and declared.isdigit() else None
+
+
+def _copy_source(headers: dict[str, str]) -> str | None:
+    return headers.get("x-amz-copy-source") or headers.get("x-obs-copy-source")
+
+
+def _part_number(query: dict[str, str]) -> int:
+    try:
+        return int(query.get("partNumber", "").strip() or "x")
+    except ValueError:
+        raise S3Error("InvalidArgument", "partNumber must be a number") from None
 
 
 def _decode_token(token: str) -> str:

@@ -12,6 +12,9 @@ from openarts.storage.base import CHUNK
 from openarts.storage.s3_server.errors import S3Error
 
 STREAMING = "STREAMING-"
+SIGNED_STREAMING = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+MAX_CHUNK_LINE = 4096
+MAX_CHUNK_BYTES = 64 * 1024 * 1024
 
 
 async def rechunk(chunks: AsyncIterator[bytes], size: int = CHUNK) -> AsyncIterator[bytes]:
@@ -74,16 +77,23 @@ async def aws_chunked(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         return True
 
     while True:
-        while b"\r\n" not in buffer:
+        searched = 0
+        while (end := buffer.find(b"\r\n", searched)) < 0:
+            if len(buffer) > MAX_CHUNK_LINE:
+                raise S3Error("InvalidRequest", "malformed aws-chunked body: no chunk header")
+            searched = max(len(buffer) - 1, 0)
             if not await fill():
                 raise S3Error("IncompleteBody", "the aws-chunked body ended early")
-        end = buffer.index(b"\r\n")
         line = bytes(buffer[:end])
         del buffer[: end + 2]
         try:
             size = int(line.split(b";", 1)[0], 16)
         except ValueError:
             raise S3Error("InvalidRequest", "malformed aws-chunked body") from None
+        if size > MAX_CHUNK_BYTES:
+            raise S3Error(
+                "InvalidRequest", f"aws-chunked chunks are at most {MAX_CHUNK_BYTES} bytes"
+            )
         if size == 0:
             while await fill():  # trailers, if any
                 pass

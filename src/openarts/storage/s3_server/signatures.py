@@ -113,6 +113,22 @@ async def authenticate(request: SignedRequest, secret_for: SecretLookup, now: da
     raise S3Error("AccessDenied", "anonymous access is not allowed; sign the request")
 
 
+_PROTOCOL_PREFIXES = ("x-amz-", "x-obs-")
+
+
+def _require_signed(headers: dict[str, str], signed: set[str], *, family: str = "") -> None:
+    """Refuse protocol headers the signature does not cover: they change what a request
+    does (copy sources, metadata), so an unsigned one could turn a presigned URL into
+    something its signer never allowed."""
+    for name in headers:
+        if (
+            name.startswith(_PROTOCOL_PREFIXES)
+            and name not in signed
+            and not (family and name.startswith(family))
+        ):
+            raise S3Error("AccessDenied", f"header {name} is not covered by the signature")
+
+
 async def _secret(secret_for: SecretLookup, access_key: str) -> str:
     secret = await secret_for(access_key)
     if secret is None:
@@ -200,9 +216,13 @@ def _check_v4(
 
 
 def _parse_v4_date(value: str) -> datetime:
-    if not _V4_DATE.match(value):
-        raise S3Error("AccessDenied", f"X-Amz-Date {value!r} is not in the form YYYYMMDDTHHMMSSZ")
-    return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    problem = f"X-Amz-Date {value!r} is not a time in the form YYYYMMDDTHHMMSSZ"
+    if not _V4_DATE.fullmatch(value):
+        raise S3Error("AccessDenied", problem)
+    try:
+        return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise S3Error("AccessDenied", problem) from None
 
 
 async def _v4_header(
@@ -222,13 +242,15 @@ async def _v4_header(
     payload_hash = request.headers.get("x-amz-content-sha256", "")
     if not payload_hash:
         raise S3Error("InvalidRequest", "x-amz-content-sha256 is missing")
+    signed = fields.get("SignedHeaders", "").split(";")
+    _require_signed(request.headers, set(signed))
     secret = await _secret(secret_for, access_key)
     _check_v4(
         request,
         secret,
         credential,
         amz_date,
-        fields.get("SignedHeaders", "").split(";"),
+        signed,
         payload_hash,
         fields.get("Signature", ""),
         skip=None,
@@ -252,13 +274,15 @@ async def _v4_query(
         raise S3Error("AccessDenied", "Request has expired")
     if signed_at - now > MAX_SKEW:
         raise S3Error("AccessDenied", "Request is not valid yet")
+    signed = params.get("X-Amz-SignedHeaders", "host").split(";")
+    _require_signed(request.headers, set(signed))
     secret = await _secret(secret_for, access_key)
     _check_v4(
         request,
         secret,
         credential,
         params.get("X-Amz-Date", ""),
-        params.get("X-Amz-SignedHeaders", "host").split(";"),
+        signed,
         request.headers.get("x-amz-content-sha256", UNSIGNED),
         params.get("X-Amz-Signature", ""),
         skip="X-Amz-Signature",
@@ -310,7 +334,9 @@ async def _v2_header(
     sent = request.headers.get(f"{prefix}date") or request.headers.get("date", "")
     try:
         signed_at = parsedate_to_datetime(sent)
-    except (TypeError, ValueError):
+        if signed_at.tzinfo is None:
+            raise ValueError("no time zone")
+    except (TypeError, ValueError, IndexError):
         raise S3Error(
             "AccessDenied", "a Date (or x-amz-date / x-obs-date) header is required"
         ) from None
@@ -319,6 +345,7 @@ async def _v2_header(
             "RequestTimeTooSkewed",
             "The difference between the request time and the server's time is too large.",
         )
+    _require_signed(request.headers, set(), family=prefix)
     secret = await _secret(secret_for, access_key)
     to_sign = _v2_string_to_sign(request, prefix, request.headers.get("date", ""))
     if not hmac.compare_digest(_v2_signature(secret, to_sign), signature):
@@ -334,12 +361,15 @@ async def _v2_query(
 ) -> Verified:
     access_key = params.get("AWSAccessKeyId") or params.get("AccessKeyId", "")
     try:
-        expires = int(params.get("Expires", ""))
+        expires = int(params.get("Expires", "").strip() or "x")
     except ValueError:
         raise S3Error("AccessDenied", "Expires must be a UNIX time") from None
     if now.timestamp() > expires:
         raise S3Error("AccessDenied", "Request has expired")
+    if expires - now.timestamp() > MAX_PRESIGN_S:
+        raise S3Error("AccessDenied", f"a presigned URL can live at most {MAX_PRESIGN_S} s")
     prefix = "x-amz-" if "AWSAccessKeyId" in params else "x-obs-"
+    _require_signed(request.headers, set(), family=prefix)
     secret = await _secret(secret_for, access_key)
     unsigned = SignedRequest(
         request.method,

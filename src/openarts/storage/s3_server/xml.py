@@ -160,6 +160,13 @@ def copy_result(info: ObjectInfo) -> bytes:
     return _document(root)
 
 
+def copy_part_result(part: PartInfo) -> bytes:
+    root = _root("CopyPartResult")
+    _add(root, "LastModified", iso_time(part.last_modified_ms))
+    _add(root, "ETag", f'"{part.etag}"')
+    return _document(root)
+
+
 def delete_result(deleted: list[str], failed: list[tuple[str, str, str]], quiet: bool) -> bytes:
     root = _root("DeleteResult")
     if not quiet:
@@ -200,7 +207,7 @@ def parse_complete(body: bytes) -> list[tuple[int, str]]:
     parts = []
     for part in _children(root, "Part"):
         number, etag = _text(part, "PartNumber"), _text(part, "ETag")
-        if number is None or etag is None or not number.isdigit():
+        if number is None or etag is None or not (number.isascii() and number.isdigit()):
             raise S3Error("MalformedXML", "each Part needs a PartNumber and an ETag")
         parts.append((int(number), etag.strip().strip('"')))
     return parts
