@@ -1,0 +1,139 @@
+"""The contract between the platform and what runs its tasks: local processes, or Ray.
+
+Every runnable resource becomes one or more tasks. Backends are small, async and
+idempotent: ``start`` returns at once with a handle; the handle is versioned JSON kept in
+the database, so a restarted server can adopt what is still running.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+HANDLE_VERSION = 1
+
+
+class BackendError(Exception):
+    """A task could not be started or controlled; the message says why, for the user."""
+
+
+class TaskState(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    STOPPED = "stopped"  # ended because it was asked to stop
+    LOST = "lost"  # gone without a trace of how it ended
+
+    @property
+    def finished(self) -> bool:
+        return self is not TaskState.RUNNING
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceRequest:
+    vcpus: float = 1.0
+    memory_bytes: int = 0
+    gpus: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    task_id: str
+    command: tuple[str, ...]  # argv; argv[0] is an absolute path
+    workdir: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    resources: ResourceRequest = field(default_factory=ResourceRequest)
+    ports: tuple[int, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    rank: int | None = None  # position in a gang, when it is one
+
+
+@dataclass(frozen=True, slots=True)
+class TaskHandle:
+    """What a backend needs to find a task again, even from another server process."""
+
+    backend: str
+    task_id: str
+    data: Mapping[str, Any]
+    version: int = HANDLE_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self) | {"data": dict(self.data)}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TaskHandle:
+        raw = json.loads(text)
+        if raw.get("version") != HANDLE_VERSION:
+            raise BackendError(f"task handle version {raw.get('version')} is not understood")
+        return cls(raw["backend"], raw["task_id"], raw["data"], raw["version"])
+
+
+@dataclass(frozen=True, slots=True)
+class TaskObservation:
+    state: TaskState
+    exit_code: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogChunk:
+    data: bytes
+    next_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceSample:
+    cpu_percent: float
+    memory_bytes: int
+    gpu_memory_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    name: str
+    vcpus: float
+    memory_bytes: int
+    gpus: int
+    arch: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+class ComputeBackend(ABC):
+    name: str
+
+    @abstractmethod
+    async def start(self, spec: TaskSpec) -> TaskHandle:
+        """Start the task and return at once."""
+
+    async def start_group(self, specs: list[TaskSpec]) -> list[TaskHandle]:
+        """Start a gang: every task, or none (those started are stopped again)."""
+        handles: list[TaskHandle] = []
+        try:
+            for spec in specs:
+                handles.append(await self.start(spec))
+        except BaseException:
+            for handle in handles:
+                await self.stop(handle, grace_s=0)
+            raise
+        return handles
+
+    @abstractmethod
+    async def poll(self, handles: list[TaskHandle]) -> dict[str, TaskObservation]: ...
+
+    @abstractmethod
+    async def stop(self, handle: TaskHandle, *, grace_s: float) -> None:
+        """Stop the task and everything it started; stopping a finished task is a no-op."""
+
+    @abstractmethod
+    async def read_logs(self, handle: TaskHandle, *, offset: int, limit: int) -> LogChunk: ...
+
+    @abstractmethod
+    async def sample(self, handles: list[TaskHandle]) -> dict[str, ResourceSample]: ...
+
+    @abstractmethod
+    async def nodes(self) -> list[NodeInfo]: ...
