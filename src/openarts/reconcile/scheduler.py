@@ -1,0 +1,135 @@
+"""Admission: which waiting workloads start now. A pure function, so it is easy to test.
+
+Policy (per pool):
+- Order: higher priority first, then first come, first served.
+- Gangs are all or nothing: every task of a workload must fit at once, each on one node.
+- Backfill: a workload that fits may start ahead of an earlier one that does not, so a
+  small job is not stuck behind a large one waiting for capacity.
+- No starvation: once the first blocked workload has waited ``starvation_s``, nothing
+  behind it in its pool may start; capacity then drains to it as running work ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    vcpus: float = 0.0
+    memory_bytes: int = 0
+    gpus: int = 0
+
+    def fits_in(self, free: Resources) -> bool:
+        return (
+            self.vcpus <= free.vcpus + 1e-9
+            and self.memory_bytes <= free.memory_bytes
+            and self.gpus <= free.gpus
+        )
+
+    def __sub__(self, other: Resources) -> Resources:
+        return Resources(
+            self.vcpus - other.vcpus,
+            self.memory_bytes - other.memory_bytes,
+            self.gpus - other.gpus,
+        )
+
+    def describe(self) -> str:
+        parts = [f"{self.vcpus:g} vCPUs", f"{self.memory_bytes / (1 << 30):.1f} GiB"]
+        if self.gpus:
+            parts.append(f"{self.gpus} GPUs")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    pool: str  # "" for the public pool
+    free: Resources
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    workload_id: str
+    pool: str
+    priority: int
+    queued_at_ms: int
+    tasks: tuple[Resources, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    admitted: dict[str, list[str]] = field(default_factory=dict)  # workload -> node per task
+    waiting: dict[str, str] = field(default_factory=dict)  # workload -> why it waits
+
+
+def place(tasks: tuple[Resources, ...], free: dict[str, Resources]) -> list[str] | None:
+    """Nodes for every task (largest first, best fit), or None if the gang does not fit."""
+    remaining = dict(free)
+    placement: dict[int, str] = {}
+    order = sorted(
+        range(len(tasks)), key=lambda i: (-tasks[i].gpus, -tasks[i].vcpus, -tasks[i].memory_bytes)
+    )
+    for index in order:
+        need = tasks[index]
+        candidates = [name for name, room in remaining.items() if need.fits_in(room)]
+        if not candidates:
+            return None
+        best = min(candidates, key=lambda name: (remaining[name].vcpus - need.vcpus, name))
+        remaining[best] = remaining[best] - need
+        placement[index] = best
+    return [placement[i] for i in range(len(tasks))]
+
+
+def admit(
+    waiting: list[Waiting],
+    nodes: list[Node],
+    *,
+    now_ms: int,
+    starvation_s: float,
+    pool_names: Mapping[str, str] | None = None,
+) -> Decision:
+    free_by_pool: dict[str, dict[str, Resources]] = {}
+    for node in nodes:
+        free_by_pool.setdefault(node.pool, {})[node.name] = node.free
+    decision = Decision()
+    blocked_pools: set[str] = set()
+    ordered = sorted(waiting, key=lambda w: (-w.priority, w.queued_at_ms, w.workload_id))
+    first_blocked: dict[str, Waiting] = {}
+    for item in ordered:
+        label = (pool_names or {}).get(item.pool, item.pool or "the public pool")
+        if item.pool in blocked_pools:
+            head = first_blocked[item.pool]
+            decision.waiting[item.workload_id] = (
+                f"waiting behind {head.workload_id}, which has waited longest in {label}"
+            )
+            continue
+        free = free_by_pool.get(item.pool, {})
+        placement = place(item.tasks, free)
+        if placement is not None:
+            for need, node_name in zip(item.tasks, placement, strict=True):
+                free[node_name] = free[node_name] - need
+            decision.admitted[item.workload_id] = placement
+            continue
+        decision.waiting[item.workload_id] = _why(item, free, label)
+        if item.pool not in first_blocked:
+            first_blocked[item.pool] = item
+            if now_ms - item.queued_at_ms >= starvation_s * 1000:
+                blocked_pools.add(item.pool)
+    return decision
+
+
+def _why(item: Waiting, free: dict[str, Resources], label: str) -> str:
+    total = Resources(
+        sum(t.vcpus for t in item.tasks),
+        sum(t.memory_bytes for t in item.tasks),
+        sum(t.gpus for t in item.tasks),
+    )
+    available = Resources(
+        sum(r.vcpus for r in free.values()),
+        sum(r.memory_bytes for r in free.values()),
+        sum(r.gpus for r in free.values()),
+    )
+    gang = f" for {len(item.tasks)} tasks at once" if len(item.tasks) > 1 else ""
+    return f"waiting for {total.describe()}{gang} in {label}; {available.describe()} free"
