@@ -1,0 +1,352 @@
+"""The workload reconciler: admits waiting work, starts it, watches it, stops it.
+
+User actions only record intent (a new Pending workload, ``desired = "stop"``); this loop
+does the slow work. Backend calls never happen inside a database transaction: each step
+reads what to do, commits, calls the backend, then records what happened. ``run_once``
+is one full pass, so tests can step it; ``run_forever`` repeats it on an interval or
+as soon as ``wake()`` is called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from openarts.backends.base import (
+    BackendError,
+    ComputeBackend,
+    NodeInfo,
+    ResourceRequest,
+    TaskHandle,
+    TaskSpec,
+    TaskState,
+)
+from openarts.db.engine import Database
+from openarts.db.tables import Workload, WorkloadTask
+from openarts.domain.events import EventType
+from openarts.domain.workloads import WorkloadStatus
+from openarts.ids import now_ms
+from openarts.reconcile.scheduler import Node, Resources, Waiting, admit
+from openarts.services import workloads as workload_service
+from openarts.services.events import record_event
+
+log = logging.getLogger("openarts.reconcile")
+
+STARTING = "starting"
+_TASK_FAILURES = {TaskState.FAILED.value, TaskState.LOST.value}
+_LIVE_TASK_STATES = {STARTING, TaskState.RUNNING.value}
+
+
+class WorkloadReconciler:
+    def __init__(
+        self,
+        db: Database,
+        backend: ComputeBackend,
+        *,
+        starvation_s: float = 300.0,
+        stop_grace_s: float = 10.0,
+        interval_s: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.backend = backend
+        self.starvation_s = starvation_s
+        self.stop_grace_s = stop_grace_s
+        self.interval_s = interval_s
+        self._wake = asyncio.Event()
+        self._stops: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("a reconcile pass failed; trying again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+            self._wake.clear()
+
+    async def run_once(self) -> None:
+        await self._handle_stop_requests()
+        await self._observe()
+        await self._admit()
+
+    async def drain_stops(self) -> None:
+        """Wait for the stops this reconciler has begun (for tests and shutdown)."""
+        if self._stops:
+            await asyncio.gather(*self._stops, return_exceptions=True)
+
+    # -- stop requests -----------------------------------------------------------------------
+    async def _handle_stop_requests(self) -> None:
+        to_stop: list[TaskHandle] = []
+        async with self.db.session() as session, session.begin():
+            wanted = await session.scalars(
+                select(Workload).where(
+                    Workload.desired == "stop",
+                    Workload.status.in_([WorkloadStatus.PENDING, WorkloadStatus.RUNNING]),
+                )
+            )
+            for workload in list(wanted):
+                if workload.status == WorkloadStatus.PENDING:
+                    await workload_service.switch_workload_status(
+                        session, workload, WorkloadStatus.STOPPED, "stopped before it started"
+                    )
+                    continue
+                if await workload_service.switch_workload_status(
+                    session, workload, WorkloadStatus.STOPPING, "stop requested"
+                ):
+                    to_stop += await _live_handles(session, workload.id)
+        for handle in to_stop:
+            self._stop_in_background(handle)
+
+    def _stop_in_background(self, handle: TaskHandle) -> None:
+        task = asyncio.create_task(self._stop(handle))
+        self._stops.add(task)
+        task.add_done_callback(self._stops.discard)
+
+    async def _stop(self, handle: TaskHandle) -> None:
+        try:
+            await self.backend.stop(handle, grace_s=self.stop_grace_s)
+        except Exception:
+            log.exception("stopping task %s failed", handle.task_id)
+        self.wake()
+
+    # -- observation -----------------------------------------------------------------------
+    async def _observe(self) -> None:
+        async with self.db.session() as session:
+            rows = list(
+                await session.scalars(
+                    select(WorkloadTask).where(WorkloadTask.status.in_(_LIVE_TASK_STATES))
+                )
+            )
+        handles = [TaskHandle.from_json(row.handle) for row in rows if row.handle]
+        observed = await self.backend.poll(handles) if handles else {}
+        now = now_ms()
+        touched: set[str] = set()
+        async with self.db.session() as session, session.begin():
+            for row in rows:
+                task = await session.get(WorkloadTask, row.id)
+                if task is None or task.status not in _LIVE_TASK_STATES:
+                    continue
+                if task.handle is None:
+                    # Admitted, but the server stopped before the task was started.
+                    task.status, task.reason = TaskState.LOST.value, "never started"
+                    task.finished_at = now
+                    touched.add(task.workload_id)
+                    continue
+                observation = observed.get(task.id)
+                if observation is None or not observation.state.finished:
+                    continue
+                task.status = observation.state.value
+                task.exit_code = observation.exit_code
+                task.reason = observation.reason or ""
+                task.finished_at = now
+                touched.add(task.workload_id)
+        for workload_id in touched:
+            await self._settle(workload_id)
+
+    async def _settle(self, workload_id: str) -> None:
+        """Derive a workload's status from its tasks'; a failed gang member stops the rest."""
+        to_stop: list[TaskHandle] = []
+        async with self.db.session() as session, session.begin():
+            workload = await session.get(Workload, workload_id)
+            if workload is None or WorkloadStatus(workload.status).finished:
+                return
+            tasks = list(
+                await session.scalars(
+                    select(WorkloadTask)
+                    .where(WorkloadTask.workload_id == workload_id)
+                    .order_by(WorkloadTask.rank)
+                )
+            )
+            live = [t for t in tasks if t.status in _LIVE_TASK_STATES]
+            failed = [t for t in tasks if t.status in _TASK_FAILURES]
+            if workload.status == WorkloadStatus.STOPPING:
+                if not live:
+                    await workload_service.switch_workload_status(
+                        session, workload, WorkloadStatus.STOPPED, "stopped"
+                    )
+                return
+            if failed:
+                first = failed[0]
+                reason = f"task {first.rank} failed: {first.reason or 'unknown reason'}"
+                await workload_service.switch_workload_status(
+                    session, workload, WorkloadStatus.FAILED, reason, event_type=EventType.WARNING
+                )
+                to_stop = [TaskHandle.from_json(t.handle) for t in live if t.handle]
+            elif any(t.status == TaskState.STOPPED.value for t in tasks):
+                await workload_service.switch_workload_status(
+                    session,
+                    workload,
+                    WorkloadStatus.FAILED,
+                    "a task was stopped from outside the platform",
+                    event_type=EventType.WARNING,
+                )
+                to_stop = [TaskHandle.from_json(t.handle) for t in live if t.handle]
+            elif not live:
+                await workload_service.switch_workload_status(
+                    session, workload, WorkloadStatus.SUCCEEDED, "all tasks succeeded"
+                )
+        for handle in to_stop:
+            self._stop_in_background(handle)
+
+    # -- admission -------------------------------------------------------------------------
+    async def _admit(self) -> None:
+        nodes = await self.backend.nodes()
+        async with self.db.session() as session:
+            pending = list(
+                await session.scalars(
+                    select(Workload).where(
+                        Workload.status == WorkloadStatus.PENDING, Workload.desired == "run"
+                    )
+                )
+            )
+            if not pending:
+                return
+            busy = list(
+                await session.scalars(
+                    select(WorkloadTask).where(WorkloadTask.status.in_(_LIVE_TASK_STATES))
+                )
+            )
+        decision = admit(
+            [_waiting(w) for w in pending],
+            _free_nodes(nodes, busy),
+            now_ms=now_ms(),
+            starvation_s=self.starvation_s,
+        )
+        for workload in pending:
+            if workload.id in decision.admitted:
+                await self._launch(workload.id, decision.admitted[workload.id])
+            else:
+                await self._note_waiting(workload.id, decision.waiting[workload.id])
+
+    async def _note_waiting(self, workload_id: str, reason: str) -> None:
+        async with self.db.session() as session, session.begin():
+            workload = await session.get(Workload, workload_id)
+            if workload is None or workload.reason == reason:
+                return
+            workload.reason = reason
+            await record_event(
+                session,
+                project_id=workload.project_id,
+                resource_type=workload.kind,
+                resource_name=workload.resource_id,
+                resource_id=workload.id,
+                reason="Waiting",
+                message=reason,
+            )
+
+    async def _launch(self, workload_id: str, placement: list[str]) -> None:
+        async with self.db.session() as session, session.begin():
+            workload = await session.get(Workload, workload_id)
+            if workload is None or not await workload_service.switch_workload_status(
+                session,
+                workload,
+                WorkloadStatus.RUNNING,
+                f"scheduled on {', '.join(sorted(set(placement)))}",
+            ):
+                return
+            templates = workload_service.decode_tasks(workload.spec)
+            specs = []
+            for rank, (template, node) in enumerate(zip(templates, placement, strict=True)):
+                task_id = f"{workload.id}-{rank}"
+                session.add(
+                    WorkloadTask(
+                        id=task_id,
+                        workload_id=workload.id,
+                        rank=rank,
+                        status=STARTING,
+                        node=node,
+                        vcpus=template.vcpus,
+                        memory_bytes=template.memory_bytes,
+                        gpus=template.gpus,
+                    )
+                )
+                specs.append(
+                    TaskSpec(
+                        task_id=task_id,
+                        command=tuple(template.command),
+                        workdir=Path(template.workdir),
+                        env=template.env,
+                        resources=ResourceRequest(
+                            template.vcpus, template.memory_bytes, template.gpus
+                        ),
+                        rank=rank,
+                    )
+                )
+        try:
+            handles = await self.backend.start_group(specs)
+        except BackendError as exc:
+            await self._start_failed(workload_id, str(exc))
+            return
+        async with self.db.session() as session, session.begin():
+            for handle in handles:
+                task = await session.get(WorkloadTask, handle.task_id)
+                if task is not None:
+                    task.handle = handle.to_json()
+                    task.status = TaskState.RUNNING.value
+                    task.started_at = now_ms()
+
+    async def _start_failed(self, workload_id: str, reason: str) -> None:
+        async with self.db.session() as session, session.begin():
+            workload = await session.get(Workload, workload_id)
+            tasks = await session.scalars(
+                select(WorkloadTask).where(WorkloadTask.workload_id == workload_id)
+            )
+            for task in tasks:
+                task.status, task.reason, task.finished_at = (
+                    TaskState.FAILED.value,
+                    reason,
+                    now_ms(),
+                )
+            if workload is not None:
+                await workload_service.switch_workload_status(
+                    session,
+                    workload,
+                    WorkloadStatus.FAILED,
+                    f"could not start: {reason}",
+                    event_type=EventType.WARNING,
+                )
+
+
+async def _live_handles(session: AsyncSession, workload_id: str) -> list[TaskHandle]:
+    rows = await session.scalars(
+        select(WorkloadTask).where(
+            WorkloadTask.workload_id == workload_id, WorkloadTask.status.in_(_LIVE_TASK_STATES)
+        )
+    )
+    return [TaskHandle.from_json(row.handle) for row in rows if row.handle]
+
+
+def _waiting(workload: Workload) -> Waiting:
+    tasks = tuple(
+        Resources(t.vcpus, t.memory_bytes, t.gpus)
+        for t in workload_service.decode_tasks(workload.spec)
+    )
+    return Waiting(workload.id, workload.pool, workload.priority, workload.queued_at, tasks)
+
+
+def _free_nodes(nodes: list[NodeInfo], busy: list[WorkloadTask]) -> list[Node]:
+    used: dict[str, Resources] = {}
+    for task in busy:
+        before = used.get(task.node, Resources())
+        used[task.node] = Resources(
+            before.vcpus + task.vcpus,
+            before.memory_bytes + task.memory_bytes,
+            before.gpus + task.gpus,
+        )
+    return [
+        Node(
+            n.name,
+            n.labels.get("pool", ""),
+            Resources(n.vcpus, n.memory_bytes, n.gpus) - used.get(n.name, Resources()),
+        )
+        for n in nodes
+    ]

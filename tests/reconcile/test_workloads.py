@@ -1,0 +1,200 @@
+"""The workload reconciler driven step by step with run_once(), over fake and real backends."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from openarts.backends.base import NodeInfo
+from openarts.backends.local.backend import LocalBackend
+from openarts.db.engine import Database
+from openarts.db.tables import Event, Workload, WorkloadTask
+from openarts.domain.workloads import WorkloadStatus
+from openarts.hostinfo import HostInfo
+from openarts.reconcile.workloads import WorkloadReconciler
+from openarts.services import identity
+from openarts.services import workloads as service
+from openarts.services.workloads import TaskTemplate
+from openarts.testing.fake_backends import FailingBackend, FakeBackend
+
+GIB = 1 << 30
+
+
+@dataclass
+class World:
+    db: Database
+    project_id: str
+
+
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[World]:
+    db = Database(database_url)
+    await db.migrate()
+    async with db.session() as session, session.begin():
+        domain = await identity.create_domain(session, "d")
+        project = await identity.create_project(session, domain_id=domain.id, name="p")
+    yield World(db, project.id)
+    await db.close()
+
+
+def template(vcpus: float = 1.0, *command: str) -> TaskTemplate:
+    return TaskTemplate(list(command) or ["/bin/true"], "/", vcpus=vcpus, memory_bytes=GIB)
+
+
+async def submit(world: World, name: str, *tasks: TaskTemplate, priority: int = 0) -> str:
+    async with world.db.session() as session, session.begin():
+        workload = await service.submit_workload(
+            session,
+            project_id=world.project_id,
+            kind="test",
+            resource_id=name,
+            tasks=list(tasks),
+            priority=priority,
+        )
+        return workload.id
+
+
+async def status(world: World, workload_id: str) -> tuple[str, str]:
+    async with world.db.session() as session:
+        workload = await session.get(Workload, workload_id)
+        assert workload is not None
+        return workload.status, workload.reason
+
+
+async def stop(world: World, workload_id: str) -> None:
+    async with world.db.session() as session, session.begin():
+        await service.request_stop(session, workload_id)
+
+
+def fake(vcpus: float = 2.0) -> FakeBackend:
+    return FakeBackend([NodeInfo("node-1", vcpus, 64 * GIB, 0, "x86")])
+
+
+async def test_admits_runs_and_succeeds(world: World) -> None:
+    backend = fake()
+    reconciler = WorkloadReconciler(world.db, backend)
+    job = await submit(world, "job", template(1), template(1))
+    await reconciler.run_once()
+    assert (await status(world, job))[0] == WorkloadStatus.RUNNING
+    assert sorted(backend.started) == [f"{job}-0", f"{job}-1"]
+    backend.finish(f"{job}-0")
+    await reconciler.run_once()
+    assert (await status(world, job))[0] == WorkloadStatus.RUNNING
+    backend.finish(f"{job}-1")
+    await reconciler.run_once()
+    assert await status(world, job) == (WorkloadStatus.SUCCEEDED, "all tasks succeeded")
+    async with world.db.session() as session:
+        reasons = [
+            e.reason
+            for e in await session.scalars(
+                select(Event).where(Event.resource_name == "job").order_by(Event.id)
+            )
+        ]
+    assert reasons == ["Queued", "WorkloadRunning", "WorkloadSucceeded"]
+
+
+async def test_a_full_pool_queues_with_a_reason_and_drains(world: World) -> None:
+    backend = fake(vcpus=2)
+    reconciler = WorkloadReconciler(world.db, backend)
+    first = await submit(world, "first", template(2))
+    second = await submit(world, "second", template(2))
+    await reconciler.run_once()
+    assert (await status(world, first))[0] == WorkloadStatus.RUNNING
+    state, reason = await status(world, second)
+    assert state == WorkloadStatus.PENDING
+    assert reason == "waiting for 2 vCPUs, 1.0 GiB in the public pool; 0 vCPUs, 63.0 GiB free"
+    backend.finish(f"{first}-0")
+    await reconciler.run_once()
+    assert (await status(world, second))[0] == WorkloadStatus.RUNNING
+
+
+async def test_a_failed_gang_member_fails_the_workload_and_stops_the_rest(world: World) -> None:
+    backend = fake()
+    reconciler = WorkloadReconciler(world.db, backend)
+    job = await submit(world, "gang", template(1), template(1))
+    await reconciler.run_once()
+    backend.finish(f"{job}-1", exit_code=2)
+    await reconciler.run_once()
+    await reconciler.drain_stops()
+    assert await status(world, job) == (WorkloadStatus.FAILED, "task 1 failed: exit code 2")
+    assert backend.tasks[f"{job}-0"].stop_calls == 1
+
+
+async def test_stop_requests(world: World) -> None:
+    backend = fake(vcpus=1)
+    reconciler = WorkloadReconciler(world.db, backend)
+    running = await submit(world, "running", template(1))
+    waiting = await submit(world, "waiting", template(1))
+    await reconciler.run_once()
+    await stop(world, running)
+    await stop(world, waiting)
+    await reconciler.run_once()
+    await reconciler.drain_stops()
+    assert (await status(world, waiting))[0] == WorkloadStatus.STOPPED
+    assert (await status(world, running))[0] in (WorkloadStatus.STOPPING, WorkloadStatus.STOPPED)
+    await reconciler.run_once()
+    assert await status(world, running) == (WorkloadStatus.STOPPED, "stopped")
+    assert backend.tasks[f"{running}-0"].stop_calls == 1
+
+
+async def test_a_start_failure_is_a_failed_workload_with_the_reason(world: World) -> None:
+    reconciler = WorkloadReconciler(world.db, FailingBackend("image not found"))
+    job = await submit(world, "bad", template(1))
+    await reconciler.run_once()
+    assert await status(world, job) == (WorkloadStatus.FAILED, "could not start: image not found")
+
+
+async def test_a_lost_task_fails_the_workload(world: World) -> None:
+    backend = fake()
+    reconciler = WorkloadReconciler(world.db, backend)
+    job = await submit(world, "lost", template(1))
+    await reconciler.run_once()
+    backend.lose(f"{job}-0")
+    await reconciler.run_once()
+    assert (await status(world, job))[0] == WorkloadStatus.FAILED
+
+
+async def test_real_processes_and_a_restart(world: World, tmp_path: Path) -> None:
+    host = HostInfo(cpus=2, memory_bytes=8 * GIB, arch="x86")
+    backend = LocalBackend(tmp_path / "tasks", host)
+    reconciler = WorkloadReconciler(world.db, backend, stop_grace_s=2)
+    ok = await submit(
+        world, "ok", TaskTemplate([sys.executable, "-c", "print('done')"], str(tmp_path), vcpus=1)
+    )
+    bad = await submit(world, "bad", TaskTemplate(["/no/such/interpreter"], str(tmp_path), vcpus=1))
+    long = await submit(
+        world,
+        "long",
+        TaskTemplate(
+            [sys.executable, "-c", "import time; time.sleep(300)"], str(tmp_path), vcpus=1
+        ),
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        await reconciler.run_once()
+        if (await status(world, ok))[0] == WorkloadStatus.SUCCEEDED and (await status(world, long))[
+            0
+        ] == WorkloadStatus.RUNNING:
+            break
+    assert (await status(world, ok))[0] == WorkloadStatus.SUCCEEDED
+    bad_state, bad_reason = await status(world, bad)
+    assert bad_state == WorkloadStatus.FAILED and "does not exist" in bad_reason
+    # A new reconciler and backend, as after a server restart, adopt the running task.
+    adopter = WorkloadReconciler(world.db, LocalBackend(tmp_path / "tasks", host), stop_grace_s=2)
+    await adopter.run_once()
+    assert (await status(world, long))[0] == WorkloadStatus.RUNNING
+    await stop(world, long)
+    deadline = time.monotonic() + 20
+    while (await status(world, long))[0] != WorkloadStatus.STOPPED:
+        assert time.monotonic() < deadline
+        await adopter.run_once()
+        await adopter.drain_stops()
+    async with world.db.session() as session:
+        [task] = await session.scalars(select(WorkloadTask).where(WorkloadTask.workload_id == long))
+    assert task.status == "stopped"
