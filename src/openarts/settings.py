@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     s3_secret_key: SecretStr | None = None
     s3_addressing: Literal["path", "virtual"] = "path"
 
+    # The workload reconciler: how often it looks without being woken, how long a blocked
+    # workload may wait before nothing behind it may pass, and SIGTERM's grace period.
+    reconcile_interval_s: float = Field(default=2.0, gt=0)
+    starvation_s: float = Field(default=300.0, ge=0)
+    stop_grace_s: float = Field(default=10.0, ge=0)
+
     pool_quota: int = Field(default=15, ge=0)
     network_quota: int = Field(default=15, ge=0)
     max_pool_flavors: int = Field(default=10, ge=1)

@@ -233,3 +233,10 @@ async def test_group_start_is_all_or_nothing(backend: LocalBackend, tmp_path: Pa
 async def test_nodes_report_this_host(backend: LocalBackend) -> None:
     [node] = await backend.nodes()
     assert node.vcpus >= 1 and node.memory_bytes > 0
+
+
+async def test_the_end_of_a_task_is_announced(tmp_path: Path) -> None:
+    ended = asyncio.Event()
+    backend = LocalBackend(tmp_path / "tasks", detect_host(), on_exit=ended.set)
+    await backend.start(spec("quick", tmp_path, PYTHON, "-c", "pass"))
+    await asyncio.wait_for(ended.wait(), timeout=10)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -16,8 +18,10 @@ from openarts.api.auth import Authenticator
 from openarts.api.deps import Platform
 from openarts.api.errors import RequestContextMiddleware, install_error_handlers
 from openarts.api.routers import authorizations, events, health, iam, resources
+from openarts.backends.local.backend import LocalBackend
 from openarts.db.engine import Database
 from openarts.hostinfo import detect_host
+from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.security.secrets_box import SecretBox
 from openarts.services import bootstrap
 from openarts.services.flavors import FlavorCatalog
@@ -50,6 +54,16 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         bootstrap.write_private_file(current, wanted)
     if report.generated_password:
         bootstrap.write_private_file(settings.admin_password_file, report.generated_password + "\n")
+    host = detect_host()
+    backend = LocalBackend(settings.home / "tasks", host)
+    reconciler = WorkloadReconciler(
+        db,
+        backend,
+        starvation_s=settings.starvation_s,
+        stop_grace_s=settings.stop_grace_s,
+        interval_s=settings.reconcile_interval_s,
+    )
+    backend.on_exit = reconciler.wake
     platform = Platform(
         settings=settings,
         db=db,
@@ -58,6 +72,8 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         catalog=catalog,
         store=open_store(settings, box),
         presigner=platform_presigner(settings, box),
+        backend=backend,
+        reconciler=reconciler,
     )
     return platform, report
 
@@ -67,11 +83,19 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         platform, report = await start_platform(settings)
         app.state.platform = platform
+        # Recovery before serving: every task believed running is polled once, adopted if
+        # alive, and recorded as failed (with an event) if it died while we were down.
+        await platform.reconciler.run_once()
+        loop = asyncio.create_task(platform.reconciler.run_forever(), name="reconciler")
         if announce is not None:
             announce(report, settings)
         try:
             yield
         finally:
+            # Tasks keep running: the next start adopts them.
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
             await platform.store.close()
             await platform.db.close()
             log.info("OpenArts stopped")

@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
 from openarts.api.auth import Authenticator
+from openarts.backends.base import ComputeBackend
 from openarts.db.engine import Database
 from openarts.domain.identity import Caller
 from openarts.errors import OpenArtsError
+from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.security.secrets_box import SecretBox
 from openarts.services.flavors import FlavorCatalog
 from openarts.settings import Settings
@@ -32,6 +34,8 @@ class Platform:
     catalog: FlavorCatalog
     store: ObjectStore
     presigner: PlatformPresigner
+    backend: ComputeBackend
+    reconciler: WorkloadReconciler
 
 
 async def get_platform(request: Request) -> Platform:

@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -46,15 +47,43 @@ WRAPPER = 'trap : TERM INT HUP; "$@"; code=$?; echo "$code" > "$0"; exit "$code"
 class LocalBackend(ComputeBackend):
     name = NAME
 
-    def __init__(self, root: Path, host: HostInfo) -> None:
+    def __init__(
+        self, root: Path, host: HostInfo, on_exit: Callable[[], None] | None = None
+    ) -> None:
         self.root = root
         self.host = host
+        # Called (on the event loop) when a task's process ends, so the reconciler
+        # notices at once instead of at its next interval.
+        self.on_exit = on_exit
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._processes: dict[int, psutil.Process] = {}
+        self._watched: set[int] = set()
 
     # -- start -----------------------------------------------------------------------------
     async def start(self, spec: TaskSpec) -> TaskHandle:
-        return await asyncio.to_thread(self._start_sync, spec)
+        handle = await asyncio.to_thread(self._start_sync, spec)
+        self._watch(int(handle.data["pid"]))
+        return handle
+
+    def _watch(self, pid: int) -> None:
+        """Call on_exit when the process ends (a pidfd becomes readable then)."""
+        if self.on_exit is None or pid in self._watched:
+            return
+        try:
+            fd = os.pidfd_open(pid)
+        except (OSError, AttributeError):
+            return  # gone already, or no pidfd here: the interval poll will see it
+        loop = asyncio.get_running_loop()
+        self._watched.add(pid)
+
+        def exited() -> None:
+            loop.remove_reader(fd)
+            os.close(fd)
+            self._watched.discard(pid)
+            if self.on_exit is not None:
+                self.on_exit()
+
+        loop.add_reader(fd, exited)
 
     def _start_sync(self, spec: TaskSpec) -> TaskHandle:
         program = spec.command[0] if spec.command else ""
@@ -93,7 +122,11 @@ class LocalBackend(ComputeBackend):
 
     # -- observe -----------------------------------------------------------------------------
     async def poll(self, handles: list[TaskHandle]) -> dict[str, TaskObservation]:
-        return await asyncio.to_thread(lambda: {h.task_id: self._poll_one(h) for h in handles})
+        observed = await asyncio.to_thread(lambda: {h.task_id: self._poll_one(h) for h in handles})
+        for handle in handles:
+            if observed[handle.task_id].state is TaskState.RUNNING:
+                self._watch(int(handle.data["pid"]))  # adopted after a restart, say
+        return observed
 
     def _poll_one(self, handle: TaskHandle) -> TaskObservation:
         if self._leader_alive(handle):
