@@ -2,9 +2,9 @@
 
 User actions only record intent (a new Pending workload, ``desired = "stop"``); this loop
 does the slow work. Backend calls never happen inside a database transaction: each step
-reads what to do, commits, calls the backend, then records what happened. ``run_once``
-is one full pass, so tests can step it; ``run_forever`` repeats it on an interval or
-as soon as ``wake()`` is called.
+reads what to do, commits, calls the backend, then records what happened, batching every
+workload of the pass into one transaction. ``run_once`` is one full pass, so tests can
+step it; ``run_forever`` repeats it on an interval or as soon as ``wake()`` is called.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -38,6 +39,9 @@ from openarts.services.events import record_event
 log = logging.getLogger("openarts.reconcile")
 
 STARTING = "starting"
+# Waiting reasons mention the free capacity, which moves with every task; they are
+# rewritten at most this often.
+REASON_REFRESH_S = 2.0
 _TASK_FAILURES = {TaskState.FAILED.value, TaskState.LOST.value}
 _LIVE_TASK_STATES = {STARTING, TaskState.RUNNING.value}
 
@@ -59,19 +63,22 @@ class WorkloadReconciler:
         self.interval_s = interval_s
         self._wake = asyncio.Event()
         self._stops: set[asyncio.Task[None]] = set()
+        self._reasons_refreshed = -REASON_REFRESH_S
+        # Tasks between admission and their handle being recorded: not "never started".
+        self._launching: set[str] = set()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run_forever(self) -> None:
         while True:
+            self._wake.clear()
             try:
                 await self.run_once()
             except Exception:
                 log.exception("a reconcile pass failed; trying again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
-            self._wake.clear()
 
     async def run_once(self) -> None:
         await self._handle_stop_requests()
@@ -83,7 +90,7 @@ class WorkloadReconciler:
         if self._stops:
             await asyncio.gather(*self._stops, return_exceptions=True)
 
-    # -- stop requests -----------------------------------------------------------------------
+    # -- stop requests -------------------------------------------------------------------
     async def _handle_stop_requests(self) -> None:
         to_stop: list[TaskHandle] = []
         async with self.db.session() as session, session.begin():
@@ -98,8 +105,7 @@ class WorkloadReconciler:
                     await workload_service.switch_workload_status(
                         session, workload, WorkloadStatus.STOPPED, "stopped before it started"
                     )
-                    continue
-                if await workload_service.switch_workload_status(
+                elif await workload_service.switch_workload_status(
                     session, workload, WorkloadStatus.STOPPING, "stop requested"
                 ):
                     to_stop += await _live_handles(session, workload.id)
@@ -118,7 +124,7 @@ class WorkloadReconciler:
             log.exception("stopping task %s failed", handle.task_id)
         self.wake()
 
-    # -- observation -----------------------------------------------------------------------
+    # -- observation ---------------------------------------------------------------------
     async def _observe(self) -> None:
         async with self.db.session() as session:
             rows = list(
@@ -126,20 +132,26 @@ class WorkloadReconciler:
                     select(WorkloadTask).where(WorkloadTask.status.in_(_LIVE_TASK_STATES))
                 )
             )
+        if not rows:
+            return
         handles = [TaskHandle.from_json(row.handle) for row in rows if row.handle]
         observed = await self.backend.poll(handles) if handles else {}
         now = now_ms()
-        touched: set[str] = set()
+        to_stop: list[TaskHandle] = []
         async with self.db.session() as session, session.begin():
-            for row in rows:
-                task = await session.get(WorkloadTask, row.id)
-                if task is None or task.status not in _LIVE_TASK_STATES:
+            current = await session.scalars(
+                select(WorkloadTask).where(WorkloadTask.id.in_([row.id for row in rows]))
+            )
+            touched: set[str] = set()
+            for task in current:
+                if task.status not in _LIVE_TASK_STATES:
                     continue
                 if task.handle is None:
-                    # Admitted, but the server stopped before the task was started.
-                    task.status, task.reason = TaskState.LOST.value, "never started"
-                    task.finished_at = now
-                    touched.add(task.workload_id)
+                    if task.status == STARTING and task.id not in self._launching:
+                        # Admitted, but the server stopped before the task was started.
+                        task.status, task.reason = TaskState.LOST.value, "never started"
+                        task.finished_at = now
+                        touched.add(task.workload_id)
                     continue
                 observation = observed.get(task.id)
                 if observation is None or not observation.state.finished:
@@ -149,55 +161,14 @@ class WorkloadReconciler:
                 task.reason = observation.reason or ""
                 task.finished_at = now
                 touched.add(task.workload_id)
-        for workload_id in touched:
-            await self._settle(workload_id)
-
-    async def _settle(self, workload_id: str) -> None:
-        """Derive a workload's status from its tasks'; a failed gang member stops the rest."""
-        to_stop: list[TaskHandle] = []
-        async with self.db.session() as session, session.begin():
-            workload = await session.get(Workload, workload_id)
-            if workload is None or WorkloadStatus(workload.status).finished:
-                return
-            tasks = list(
-                await session.scalars(
-                    select(WorkloadTask)
-                    .where(WorkloadTask.workload_id == workload_id)
-                    .order_by(WorkloadTask.rank)
-                )
-            )
-            live = [t for t in tasks if t.status in _LIVE_TASK_STATES]
-            failed = [t for t in tasks if t.status in _TASK_FAILURES]
-            if workload.status == WorkloadStatus.STOPPING:
-                if not live:
-                    await workload_service.switch_workload_status(
-                        session, workload, WorkloadStatus.STOPPED, "stopped"
-                    )
-                return
-            if failed:
-                first = failed[0]
-                reason = f"task {first.rank} failed: {first.reason or 'unknown reason'}"
-                await workload_service.switch_workload_status(
-                    session, workload, WorkloadStatus.FAILED, reason, event_type=EventType.WARNING
-                )
-                to_stop = [TaskHandle.from_json(t.handle) for t in live if t.handle]
-            elif any(t.status == TaskState.STOPPED.value for t in tasks):
-                await workload_service.switch_workload_status(
-                    session,
-                    workload,
-                    WorkloadStatus.FAILED,
-                    "a task was stopped from outside the platform",
-                    event_type=EventType.WARNING,
-                )
-                to_stop = [TaskHandle.from_json(t.handle) for t in live if t.handle]
-            elif not live:
-                await workload_service.switch_workload_status(
-                    session, workload, WorkloadStatus.SUCCEEDED, "all tasks succeeded"
-                )
+            if touched:
+                await session.flush()
+                for workload_id in sorted(touched):
+                    to_stop += await _settle(session, workload_id)
         for handle in to_stop:
             self._stop_in_background(handle)
 
-    # -- admission -------------------------------------------------------------------------
+    # -- admission -----------------------------------------------------------------------
     async def _admit(self) -> None:
         nodes = await self.backend.nodes()
         async with self.db.session() as session:
@@ -221,99 +192,166 @@ class WorkloadReconciler:
             now_ms=now_ms(),
             starvation_s=self.starvation_s,
         )
-        for workload in pending:
-            if workload.id in decision.admitted:
-                await self._launch(workload.id, decision.admitted[workload.id])
-            else:
-                await self._note_waiting(workload.id, decision.waiting[workload.id])
+        if decision.admitted:
+            await self._launch(decision.admitted)
+        now = time.monotonic()
+        if now - self._reasons_refreshed >= REASON_REFRESH_S:
+            self._reasons_refreshed = now
+            await self._note_waiting(decision.waiting)
 
-    async def _note_waiting(self, workload_id: str, reason: str) -> None:
+    async def _launch(self, admitted: dict[str, list[str]]) -> None:
+        """Mark the admitted workloads running and start their tasks, all in one go."""
+        groups: dict[str, list[TaskSpec]] = {}
         async with self.db.session() as session, session.begin():
-            workload = await session.get(Workload, workload_id)
-            if workload is None or workload.reason == reason:
-                return
-            workload.reason = reason
-            await record_event(
-                session,
-                project_id=workload.project_id,
-                resource_type=workload.kind,
-                resource_name=workload.resource_id,
-                resource_id=workload.id,
-                reason="Waiting",
-                message=reason,
-            )
-
-    async def _launch(self, workload_id: str, placement: list[str]) -> None:
-        async with self.db.session() as session, session.begin():
-            workload = await session.get(Workload, workload_id)
-            if workload is None or not await workload_service.switch_workload_status(
-                session,
-                workload,
-                WorkloadStatus.RUNNING,
-                f"scheduled on {', '.join(sorted(set(placement)))}",
-            ):
-                return
-            templates = workload_service.decode_tasks(workload.spec)
-            specs = []
-            for rank, (template, node) in enumerate(zip(templates, placement, strict=True)):
-                task_id = f"{workload.id}-{rank}"
-                session.add(
-                    WorkloadTask(
-                        id=task_id,
-                        workload_id=workload.id,
-                        rank=rank,
-                        status=STARTING,
-                        node=node,
-                        vcpus=template.vcpus,
-                        memory_bytes=template.memory_bytes,
-                        gpus=template.gpus,
-                    )
-                )
-                specs.append(
-                    TaskSpec(
-                        task_id=task_id,
-                        command=tuple(template.command),
-                        workdir=Path(template.workdir),
-                        env=template.env,
-                        resources=ResourceRequest(
-                            template.vcpus, template.memory_bytes, template.gpus
-                        ),
-                        rank=rank,
-                    )
-                )
-        try:
-            handles = await self.backend.start_group(specs)
-        except BackendError as exc:
-            await self._start_failed(workload_id, str(exc))
-            return
-        async with self.db.session() as session, session.begin():
-            for handle in handles:
-                task = await session.get(WorkloadTask, handle.task_id)
-                if task is not None:
-                    task.handle = handle.to_json()
-                    task.status = TaskState.RUNNING.value
-                    task.started_at = now_ms()
-
-    async def _start_failed(self, workload_id: str, reason: str) -> None:
-        async with self.db.session() as session, session.begin():
-            workload = await session.get(Workload, workload_id)
-            tasks = await session.scalars(
-                select(WorkloadTask).where(WorkloadTask.workload_id == workload_id)
-            )
-            for task in tasks:
-                task.status, task.reason, task.finished_at = (
-                    TaskState.FAILED.value,
-                    reason,
-                    now_ms(),
-                )
-            if workload is not None:
-                await workload_service.switch_workload_status(
+            rows = await session.scalars(select(Workload).where(Workload.id.in_(list(admitted))))
+            for workload in list(rows):
+                placement = admitted[workload.id]
+                if await workload_service.switch_workload_status(
                     session,
                     workload,
-                    WorkloadStatus.FAILED,
-                    f"could not start: {reason}",
-                    event_type=EventType.WARNING,
+                    WorkloadStatus.RUNNING,
+                    f"scheduled on {', '.join(sorted(set(placement)))}",
+                ):
+                    groups[workload.id] = _task_rows(session, workload, placement)
+        launching = {spec.task_id for specs in groups.values() for spec in specs}
+        self._launching |= launching
+        try:
+            # Outside the transaction: the backend calls.
+            results = await asyncio.gather(
+                *(self.backend.start_group(specs) for specs in groups.values()),
+                return_exceptions=True,
+            )
+            started_at = now_ms()
+            async with self.db.session() as session, session.begin():
+                for workload_id, result in zip(groups, results, strict=True):
+                    if isinstance(result, BaseException):
+                        if not isinstance(result, BackendError):
+                            log.error("starting %s failed", workload_id, exc_info=result)
+                        await _start_failed(session, workload_id, str(result))
+                        continue
+                    by_id = {handle.task_id: handle for handle in result}
+                    tasks = await session.scalars(
+                        select(WorkloadTask).where(WorkloadTask.id.in_(list(by_id)))
+                    )
+                    for task in tasks:
+                        task.handle = by_id[task.id].to_json()
+                        task.status = TaskState.RUNNING.value
+                        task.started_at = started_at
+        finally:
+            self._launching -= launching
+
+    async def _note_waiting(self, reasons: dict[str, str]) -> None:
+        """Show each waiting workload why it waits; an event when the cause changes."""
+        if not reasons:
+            return
+        async with self.db.session() as session, session.begin():
+            rows = await session.scalars(
+                select(Workload).where(
+                    Workload.id.in_(list(reasons)), Workload.status == WorkloadStatus.PENDING
                 )
+            )
+            for workload in list(rows):
+                reason = reasons[workload.id]
+                if workload.reason == reason:
+                    continue
+                cause_changed = _cause(workload.reason) != _cause(reason)
+                workload.reason = reason
+                if cause_changed:
+                    await record_event(
+                        session,
+                        project_id=workload.project_id,
+                        resource_type=workload.kind,
+                        resource_name=workload.resource_id,
+                        resource_id=workload.id,
+                        reason="Waiting",
+                        message=reason,
+                    )
+
+
+def _task_rows(session: AsyncSession, workload: Workload, placement: list[str]) -> list[TaskSpec]:
+    """Add the workload's task rows (status starting) and return what to start."""
+    specs = []
+    templates = workload_service.decode_tasks(workload.spec)
+    for rank, (template, node) in enumerate(zip(templates, placement, strict=True)):
+        task_id = f"{workload.id}-{rank}"
+        session.add(
+            WorkloadTask(
+                id=task_id,
+                workload_id=workload.id,
+                rank=rank,
+                status=STARTING,
+                node=node,
+                vcpus=template.vcpus,
+                memory_bytes=template.memory_bytes,
+                gpus=template.gpus,
+            )
+        )
+        specs.append(
+            TaskSpec(
+                task_id=task_id,
+                command=tuple(template.command),
+                workdir=Path(template.workdir),
+                env=template.env,
+                resources=ResourceRequest(template.vcpus, template.memory_bytes, template.gpus),
+                rank=rank,
+            )
+        )
+    return specs
+
+
+async def _settle(session: AsyncSession, workload_id: str) -> list[TaskHandle]:
+    """Derive a workload's status from its tasks'; return the handles of tasks to stop
+    (a failed gang member brings the rest down)."""
+    workload = await session.get(Workload, workload_id)
+    if workload is None or WorkloadStatus(workload.status).finished:
+        return []
+    tasks = list(
+        await session.scalars(
+            select(WorkloadTask)
+            .where(WorkloadTask.workload_id == workload_id)
+            .order_by(WorkloadTask.rank)
+        )
+    )
+    live = [t for t in tasks if t.status in _LIVE_TASK_STATES]
+    failed = [t for t in tasks if t.status in _TASK_FAILURES]
+    if workload.status == WorkloadStatus.STOPPING:
+        if not live:
+            await workload_service.switch_workload_status(
+                session, workload, WorkloadStatus.STOPPED, "stopped"
+            )
+        return []
+    if failed:
+        first = failed[0]
+        reason = f"task {first.rank} failed: {first.reason or 'unknown reason'}"
+    elif any(t.status == TaskState.STOPPED.value for t in tasks):
+        reason = "a task was stopped from outside the platform"
+    else:
+        if not live:
+            await workload_service.switch_workload_status(
+                session, workload, WorkloadStatus.SUCCEEDED, "all tasks succeeded"
+            )
+        return []
+    await workload_service.switch_workload_status(
+        session, workload, WorkloadStatus.FAILED, reason, event_type=EventType.WARNING
+    )
+    return [TaskHandle.from_json(t.handle) for t in live if t.handle]
+
+
+async def _start_failed(session: AsyncSession, workload_id: str, reason: str) -> None:
+    workload = await session.get(Workload, workload_id)
+    tasks = await session.scalars(
+        select(WorkloadTask).where(WorkloadTask.workload_id == workload_id)
+    )
+    for task in tasks:
+        task.status, task.reason, task.finished_at = TaskState.FAILED.value, reason, now_ms()
+    if workload is not None:
+        await workload_service.switch_workload_status(
+            session,
+            workload,
+            WorkloadStatus.FAILED,
+            f"could not start: {reason}",
+            event_type=EventType.WARNING,
+        )
 
 
 async def _live_handles(session: AsyncSession, workload_id: str) -> list[TaskHandle]:
@@ -323,6 +361,11 @@ async def _live_handles(session: AsyncSession, workload_id: str) -> list[TaskHan
         )
     )
     return [TaskHandle.from_json(row.handle) for row in rows if row.handle]
+
+
+def _cause(reason: str) -> str:
+    """A waiting reason without the part that changes all the time (what is free)."""
+    return reason.split(";", 1)[0]
 
 
 def _waiting(workload: Workload) -> Waiting:

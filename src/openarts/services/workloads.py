@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from openarts.db.tables import Workload
 from openarts.domain.events import EventType
@@ -104,7 +105,10 @@ async def switch_workload_status(
     )
     if getattr(result, "rowcount", 0) != 1:
         return False
-    await session.refresh(workload)
+    # The row changed in SQL; bring the loaded object along without another SELECT (and
+    # without marking it dirty, which would write it again).
+    for name, value in values.items():
+        set_committed_value(workload, name, value)
     await record_event(
         session,
         project_id=workload.project_id,
