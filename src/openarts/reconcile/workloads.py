@@ -42,6 +42,9 @@ STARTING = "starting"
 # Waiting reasons mention the free capacity, which moves with every task; they are
 # rewritten at most this often.
 REASON_REFRESH_S = 2.0
+# A pass considers at most this many waiting workloads, first in line first: its work stays
+# bounded however long the queue grows, and the rest are reached as the line moves.
+ADMISSION_WINDOW = 256
 _TASK_FAILURES = {TaskState.FAILED.value, TaskState.LOST.value}
 _LIVE_TASK_STATES = {STARTING, TaskState.RUNNING.value}
 
@@ -174,9 +177,10 @@ class WorkloadReconciler:
         async with self.db.session() as session:
             pending = list(
                 await session.scalars(
-                    select(Workload).where(
-                        Workload.status == WorkloadStatus.PENDING, Workload.desired == "run"
-                    )
+                    select(Workload)
+                    .where(Workload.status == WorkloadStatus.PENDING, Workload.desired == "run")
+                    .order_by(Workload.priority.desc(), Workload.queued_at, Workload.id)
+                    .limit(ADMISSION_WINDOW)
                 )
             )
             if not pending:
