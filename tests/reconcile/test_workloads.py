@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -17,6 +19,7 @@ from openarts.db.engine import Database
 from openarts.db.tables import Event, Workload, WorkloadTask
 from openarts.domain.workloads import WorkloadStatus
 from openarts.hostinfo import HostInfo
+from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.services import identity
 from openarts.services import workloads as service
@@ -198,3 +201,38 @@ async def test_real_processes_and_a_restart(world: World, tmp_path: Path) -> Non
     async with world.db.session() as session:
         [task] = await session.scalars(select(WorkloadTask).where(WorkloadTask.workload_id == long))
     assert task.status == "stopped"
+
+
+async def test_only_one_reconciler_leads(world: World, tmp_path: Path) -> None:
+    backend = fake(vcpus=8)
+    first = WorkloadReconciler(
+        world.db, backend, interval_s=0.01, leadership=Leadership(world.db, tmp_path / "lock")
+    )
+    second_db = Database(world.db.url)
+    second = WorkloadReconciler(
+        second_db, backend, interval_s=0.01, leadership=Leadership(second_db, tmp_path / "lock")
+    )
+    assert first.leadership is not None and second.leadership is not None
+    assert await first.leadership.held()
+    assert not await second.leadership.held()
+    jobs = [await submit(world, f"job{i}", template(1)) for i in range(6)]
+    loops = [asyncio.create_task(r.run_forever()) for r in (first, second)]
+    try:
+        deadline = time.monotonic() + 20
+        while sorted(backend.started) != sorted(f"{job}-0" for job in jobs):
+            assert time.monotonic() < deadline, backend.started
+            await asyncio.sleep(0.02)
+        # The leader goes away; the other takes over and keeps working.
+        loops[0].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loops[0]
+        late = await submit(world, "late", template(1))
+        while f"{late}-0" not in backend.started:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        assert len(backend.started) == len(set(backend.started)) == 7
+    finally:
+        for loop in loops:
+            loop.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        await second_db.close()

@@ -21,6 +21,7 @@ from openarts.api.routers import authorizations, events, health, iam, resources
 from openarts.backends.local.backend import LocalBackend
 from openarts.db.engine import Database
 from openarts.hostinfo import detect_host
+from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.security.secrets_box import SecretBox
 from openarts.services import bootstrap
@@ -62,6 +63,7 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         starvation_s=settings.starvation_s,
         stop_grace_s=settings.stop_grace_s,
         interval_s=settings.reconcile_interval_s,
+        leadership=Leadership(db, settings.home / "reconciler.lock"),
     )
     backend.on_exit = reconciler.wake
     platform = Platform(
@@ -85,7 +87,10 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
         app.state.platform = platform
         # Recovery before serving: every task believed running is polled once, adopted if
         # alive, and recorded as failed (with an event) if it died while we were down.
-        await platform.reconciler.run_once()
+        # (Only by the leader; another server process already leads otherwise.)
+        leadership = platform.reconciler.leadership
+        if leadership is None or await leadership.held():
+            await platform.reconciler.run_once()
         loop = asyncio.create_task(platform.reconciler.run_forever(), name="reconciler")
         if announce is not None:
             announce(report, settings)

@@ -32,6 +32,7 @@ from openarts.db.tables import Workload, WorkloadTask
 from openarts.domain.events import EventType
 from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import now_ms
+from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.scheduler import Node, Resources, Waiting, admit
 from openarts.services import workloads as workload_service
 from openarts.services.events import record_event
@@ -58,8 +59,11 @@ class WorkloadReconciler:
         starvation_s: float = 300.0,
         stop_grace_s: float = 10.0,
         interval_s: float = 1.0,
+        leadership: Leadership | None = None,
     ) -> None:
         self.db = db
+        # None: this reconciler assumes it is alone (tests that step run_once).
+        self.leadership = leadership
         self.backend = backend
         self.starvation_s = starvation_s
         self.stop_grace_s = stop_grace_s
@@ -74,14 +78,19 @@ class WorkloadReconciler:
         self._wake.set()
 
     async def run_forever(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("a reconcile pass failed; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    if self.leadership is None or await self.leadership.held():
+                        await self.run_once()
+                except Exception:
+                    log.exception("a reconcile pass failed; trying again")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+        finally:
+            if self.leadership is not None:
+                await self.leadership.release()
 
     async def run_once(self) -> None:
         await self._handle_stop_requests()
