@@ -84,7 +84,8 @@ async def test_exit_codes_and_signals(backend: LocalBackend, tmp_path: Path) -> 
         )
     )
     observed = await wait_finished(backend, killed)
-    assert observed.state is TaskState.FAILED and observed.reason == "killed by SIGKILL"
+    assert observed.state is TaskState.FAILED
+    assert observed.reason == "exit code 137 (killed by SIGKILL)"
 
 
 async def test_bad_commands_fail_at_start(backend: LocalBackend, tmp_path: Path) -> None:

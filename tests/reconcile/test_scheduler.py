@@ -15,8 +15,8 @@ def job(name: str, *tasks: Resources, at: int = 0, priority: int = 0, pool: str 
     return Waiting(name, pool, priority, at, tasks)
 
 
-def node(name: str, free: Resources, pool: str = "") -> Node:
-    return Node(name, pool, free)
+def node(name: str, free: Resources, pool: str = "", capacity: Resources | None = None) -> Node:
+    return Node(name, pool, free, capacity)
 
 
 def run(
@@ -40,7 +40,7 @@ def test_higher_priority_goes_first() -> None:
 
 
 def test_gangs_are_all_or_nothing() -> None:
-    nodes = [node("n1", cpus(2)), node("n2", cpus(1))]
+    nodes = [node("n1", cpus(2), capacity=cpus(4)), node("n2", cpus(1), capacity=cpus(4))]
     decision = run([job("gang", cpus(2), cpus(2))], nodes)
     assert decision.admitted == {}
     assert "for 2 tasks at once" in decision.waiting["gang"]
@@ -79,20 +79,21 @@ def test_a_full_pool_queues_and_drains() -> None:
 
 def test_small_jobs_backfill_past_a_blocked_large_one() -> None:
     queue = [job("large", cpus(4), at=0), job("small", cpus(1), at=1)]
-    decision = run(queue, [node("n", cpus(2))], now=10_000, starvation_s=60)
+    decision = run(queue, [node("n", cpus(2), capacity=cpus(4))], now=10_000, starvation_s=60)
     assert list(decision.admitted) == ["small"]
     assert "large" in decision.waiting
 
 
 def test_no_starvation_after_the_head_has_waited_long_enough() -> None:
     queue = [job("large", cpus(4), at=0), job("small", cpus(1), at=1)]
-    decision = run(queue, [node("n", cpus(2))], now=61_000, starvation_s=60)
+    busy = node("n", cpus(2), capacity=cpus(4))
+    decision = run(queue, [busy], now=61_000, starvation_s=60)
     assert decision.admitted == {}
     assert "waiting behind large" in decision.waiting["small"]
     # Other pools are not held up by it.
     other = admit(
         [*queue, job("elsewhere", cpus(1), pool="p")],
-        [node("n", cpus(2)), node("m", cpus(1), pool="p")],
+        [busy, node("m", cpus(1), pool="p")],
         now_ms=61_000,
         starvation_s=60,
     )
@@ -110,3 +111,22 @@ def test_gpus_are_counted() -> None:
 
 def test_placement_prefers_the_tightest_node() -> None:
     assert place((cpus(1),), {"big": cpus(8), "small": cpus(1)}) == ["small"]
+
+
+def test_work_that_can_never_fit_does_not_block_its_pool() -> None:
+    queue = [job("huge", cpus(1000), at=0), job("small", cpus(1), at=1)]
+    nodes = [Node("n", "", cpus(1), capacity=cpus(8))]
+    decision = run(queue, nodes, now=10_000_000, starvation_s=60)
+    assert list(decision.admitted) == ["small"]
+    assert decision.waiting["huge"].startswith("can never fit in the public pool")
+
+
+def test_pools_are_windowed_separately_by_the_reconciler_not_here() -> None:
+    # The scheduler itself sees whatever it is given, pool by pool.
+    decision = admit(
+        [job("a", cpus(1), pool="gpu"), job("b", cpus(1))],
+        [node("pub", cpus(1)), node("g", Resources(0, 0), pool="gpu")],
+        now_ms=0,
+        starvation_s=60,
+    )
+    assert list(decision.admitted) == ["b"]

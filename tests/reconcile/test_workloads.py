@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from openarts.backends.base import NodeInfo
+from openarts.backends.base import NodeInfo, TaskHandle
 from openarts.backends.local.backend import LocalBackend
 from openarts.db.engine import Database
 from openarts.db.tables import Event, Workload, WorkloadTask
@@ -236,3 +236,36 @@ async def test_only_one_reconciler_leads(world: World, tmp_path: Path) -> None:
             loop.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
         await second_db.close()
+
+
+class FlakyStopBackend(FakeBackend):
+    """Its first stop fails, as when a node is briefly unreachable."""
+
+    def __init__(self) -> None:
+        super().__init__([NodeInfo("node-1", 4.0, 64 * GIB, 0, "x86")])
+        self.failures = 1
+
+    async def stop(self, handle: TaskHandle, *, grace_s: float) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("node unreachable")
+        await super().stop(handle, grace_s=grace_s)
+
+
+async def test_a_failed_stop_is_tried_again(world: World) -> None:
+    backend = FlakyStopBackend()
+    reconciler = WorkloadReconciler(world.db, backend)
+    job = await submit(world, "flaky", template(1))
+    await reconciler.run_once()
+    await stop(world, job)
+    deadline = time.monotonic() + 10
+    while (await status(world, job))[0] != WorkloadStatus.STOPPED:
+        assert time.monotonic() < deadline
+        await reconciler.run_once()
+        await reconciler.drain_stops()
+    assert backend.tasks[f"{job}-0"].stop_calls == 1 and backend.failures == 0
+
+
+async def test_a_workload_needs_a_task(world: World) -> None:
+    with pytest.raises(ValueError, match="at least one task"):
+        await submit(world, "empty")

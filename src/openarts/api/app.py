@@ -89,8 +89,12 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
         # alive, and recorded as failed (with an event) if it died while we were down.
         # (Only by the leader; another server process already leads otherwise.)
         leadership = platform.reconciler.leadership
-        if leadership is None or await leadership.held():
-            await platform.reconciler.run_once()
+        try:
+            if leadership is None or await leadership.held():
+                await platform.reconciler.run_once()
+        except Exception:
+            # The loop below keeps trying; a bad row must not keep the server down.
+            log.exception("the recovery pass failed")
         loop = asyncio.create_task(platform.reconciler.run_forever(), name="reconciler")
         if announce is not None:
             announce(report, settings)

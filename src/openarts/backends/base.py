@@ -129,6 +129,11 @@ class ComputeBackend(ABC):
     async def stop(self, handle: TaskHandle, *, grace_s: float) -> None:
         """Stop the task and everything it started; stopping a finished task is a no-op."""
 
+    async def discard(self, task_id: str, *, grace_s: float = 0.0) -> None:
+        """End whatever may have been started for a task that has no handle (the server
+        stopped between starting it and recording the handle). A no-op by default."""
+        return None
+
     @abstractmethod
     async def read_logs(self, handle: TaskHandle, *, offset: int, limit: int) -> LogChunk: ...
 

@@ -47,6 +47,7 @@ class Node:
     name: str
     pool: str  # "" for the public pool
     free: Resources
+    capacity: Resources | None = None  # when empty; None means the same as free
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +92,10 @@ def admit(
     pool_names: Mapping[str, str] | None = None,
 ) -> Decision:
     free_by_pool: dict[str, dict[str, Resources]] = {}
+    capacity_by_pool: dict[str, dict[str, Resources]] = {}
     for node in nodes:
         free_by_pool.setdefault(node.pool, {})[node.name] = node.free
+        capacity_by_pool.setdefault(node.pool, {})[node.name] = node.capacity or node.free
     decision = Decision()
     blocked_pools: set[str] = set()
     ordered = sorted(waiting, key=lambda w: (-w.priority, w.queued_at_ms, w.workload_id))
@@ -112,6 +115,14 @@ def admit(
                 free[node_name] = free[node_name] - need
             decision.admitted[item.workload_id] = placement
             continue
+        if place(item.tasks, capacity_by_pool.get(item.pool, {})) is None:
+            # Not even an empty pool could hold it: it must not hold up the work behind it.
+            decision.waiting[item.workload_id] = (
+                f"can never fit in {label} as it is: it needs "
+                f"{_total(item.tasks).describe()} and no placement of its tasks fits the "
+                "pool's nodes even when they are empty"
+            )
+            continue
         decision.waiting[item.workload_id] = _why(item, free, label)
         if item.pool not in first_blocked:
             first_blocked[item.pool] = item
@@ -120,12 +131,16 @@ def admit(
     return decision
 
 
-def _why(item: Waiting, free: dict[str, Resources], label: str) -> str:
-    total = Resources(
-        sum(t.vcpus for t in item.tasks),
-        sum(t.memory_bytes for t in item.tasks),
-        sum(t.gpus for t in item.tasks),
+def _total(tasks: tuple[Resources, ...]) -> Resources:
+    return Resources(
+        sum(t.vcpus for t in tasks),
+        sum(t.memory_bytes for t in tasks),
+        sum(t.gpus for t in tasks),
     )
+
+
+def _why(item: Waiting, free: dict[str, Resources], label: str) -> str:
+    total = _total(item.tasks)
     available = Resources(
         sum(r.vcpus for r in free.values()),
         sum(r.memory_bytes for r in free.values()),

@@ -48,6 +48,12 @@ REASON_REFRESH_S = 2.0
 ADMISSION_WINDOW = 256
 _TASK_FAILURES = {TaskState.FAILED.value, TaskState.LOST.value}
 _LIVE_TASK_STATES = {STARTING, TaskState.RUNNING.value}
+_MUST_STOP = [
+    WorkloadStatus.STOPPING,
+    WorkloadStatus.SUCCEEDED,
+    WorkloadStatus.FAILED,
+    WorkloadStatus.STOPPED,
+]
 
 
 class WorkloadReconciler:
@@ -73,6 +79,7 @@ class WorkloadReconciler:
         self._reasons_refreshed = -REASON_REFRESH_S
         # Tasks between admission and their handle being recorded: not "never started".
         self._launching: set[str] = set()
+        self._stopping: set[str] = set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -89,6 +96,9 @@ class WorkloadReconciler:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
         finally:
+            # Stops in flight are abandoned, not lost: the next start issues them again.
+            for stop in list(self._stops):
+                stop.cancel()
             if self.leadership is not None:
                 await self.leadership.release()
 
@@ -104,7 +114,6 @@ class WorkloadReconciler:
 
     # -- stop requests -------------------------------------------------------------------
     async def _handle_stop_requests(self) -> None:
-        to_stop: list[TaskHandle] = []
         async with self.db.session() as session, session.begin():
             wanted = await session.scalars(
                 select(Workload).where(
@@ -117,14 +126,30 @@ class WorkloadReconciler:
                     await workload_service.switch_workload_status(
                         session, workload, WorkloadStatus.STOPPED, "stopped before it started"
                     )
-                elif await workload_service.switch_workload_status(
-                    session, workload, WorkloadStatus.STOPPING, "stop requested"
-                ):
-                    to_stop += await _live_handles(session, workload.id)
+                else:
+                    await workload_service.switch_workload_status(
+                        session, workload, WorkloadStatus.STOPPING, "stop requested"
+                    )
+            # Every pass, not once: a stop cut short by a restart, or one that failed, is
+            # simply issued again. Live tasks of a stopping or finished workload must end.
+            rows = await session.scalars(
+                select(WorkloadTask)
+                .join(Workload, Workload.id == WorkloadTask.workload_id)
+                .where(
+                    WorkloadTask.status.in_(_LIVE_TASK_STATES),
+                    WorkloadTask.handle.is_not(None),
+                    Workload.status.in_(_MUST_STOP),
+                )
+            )
+            to_stop = [_handle_of(row) for row in rows]
         for handle in to_stop:
-            self._stop_in_background(handle)
+            if handle is not None:
+                self._stop_in_background(handle)
 
     def _stop_in_background(self, handle: TaskHandle) -> None:
+        if handle.task_id in self._stopping:
+            return  # one stop per task in flight
+        self._stopping.add(handle.task_id)
         task = asyncio.create_task(self._stop(handle))
         self._stops.add(task)
         task.add_done_callback(self._stops.discard)
@@ -133,7 +158,9 @@ class WorkloadReconciler:
         try:
             await self.backend.stop(handle, grace_s=self.stop_grace_s)
         except Exception:
-            log.exception("stopping task %s failed", handle.task_id)
+            log.exception("stopping task %s failed; the next pass tries again", handle.task_id)
+        finally:
+            self._stopping.discard(handle.task_id)
         self.wake()
 
     # -- observation ---------------------------------------------------------------------
@@ -146,8 +173,17 @@ class WorkloadReconciler:
             )
         if not rows:
             return
-        handles = [TaskHandle.from_json(row.handle) for row in rows if row.handle]
-        observed = await self.backend.poll(handles) if handles else {}
+        handles = {row.id: _handle_of(row) for row in rows if row.handle}
+        unstarted = [row.id for row in rows if row.handle is None and row.id not in self._launching]
+        for task_id in unstarted:
+            # Admitted, but the server stopped before recording a handle: whatever may
+            # have started is ended, then the task counts as lost.
+            await self.backend.discard(task_id)
+        try:
+            observed = await self.backend.poll([h for h in handles.values() if h is not None])
+        except Exception:
+            log.exception("polling tasks failed; trying again next pass")
+            return
         now = now_ms()
         to_stop: list[TaskHandle] = []
         async with self.db.session() as session, session.begin():
@@ -159,11 +195,15 @@ class WorkloadReconciler:
                 if task.status not in _LIVE_TASK_STATES:
                     continue
                 if task.handle is None:
-                    if task.status == STARTING and task.id not in self._launching:
-                        # Admitted, but the server stopped before the task was started.
+                    if task.id in unstarted:
                         task.status, task.reason = TaskState.LOST.value, "never started"
                         task.finished_at = now
                         touched.add(task.workload_id)
+                    continue
+                if handles.get(task.id) is None:
+                    task.status, task.reason = TaskState.LOST.value, "its handle is unreadable"
+                    task.finished_at = now
+                    touched.add(task.workload_id)
                     continue
                 observation = observed.get(task.id)
                 if observation is None or not observation.state.finished:
@@ -184,16 +224,20 @@ class WorkloadReconciler:
     async def _admit(self) -> None:
         nodes = await self.backend.nodes()
         async with self.db.session() as session:
-            pending = list(
-                await session.scalars(
-                    select(Workload)
-                    .where(Workload.status == WorkloadStatus.PENDING, Workload.desired == "run")
-                    .order_by(Workload.priority.desc(), Workload.queued_at, Workload.id)
-                    .limit(ADMISSION_WINDOW)
-                )
+            line = await session.execute(
+                select(Workload.id, Workload.pool)
+                .where(Workload.status == WorkloadStatus.PENDING, Workload.desired == "run")
+                .order_by(Workload.priority.desc(), Workload.queued_at, Workload.id)
             )
-            if not pending:
+            window: list[str] = []
+            per_pool: dict[str, int] = {}
+            for workload_id, pool in line:
+                if per_pool.get(pool, 0) < ADMISSION_WINDOW:  # per pool: none starves another
+                    per_pool[pool] = per_pool.get(pool, 0) + 1
+                    window.append(workload_id)
+            if not window:
                 return
+            pending = list(await session.scalars(select(Workload).where(Workload.id.in_(window))))
             busy = list(
                 await session.scalars(
                     select(WorkloadTask).where(WorkloadTask.status.in_(_LIVE_TASK_STATES))
@@ -224,6 +268,7 @@ class WorkloadReconciler:
                     workload,
                     WorkloadStatus.RUNNING,
                     f"scheduled on {', '.join(sorted(set(placement)))}",
+                    only_if_desired="run",
                 ):
                     groups[workload.id] = _task_rows(session, workload, placement)
         launching = {spec.task_id for specs in groups.values() for spec in specs}
@@ -244,7 +289,9 @@ class WorkloadReconciler:
                         continue
                     by_id = {handle.task_id: handle for handle in result}
                     tasks = await session.scalars(
-                        select(WorkloadTask).where(WorkloadTask.id.in_(list(by_id)))
+                        select(WorkloadTask).where(
+                            WorkloadTask.id.in_(list(by_id)), WorkloadTask.status == STARTING
+                        )
                     )
                     for task in tasks:
                         task.handle = by_id[task.id].to_json()
@@ -347,7 +394,7 @@ async def _settle(session: AsyncSession, workload_id: str) -> list[TaskHandle]:
     await workload_service.switch_workload_status(
         session, workload, WorkloadStatus.FAILED, reason, event_type=EventType.WARNING
     )
-    return [TaskHandle.from_json(t.handle) for t in live if t.handle]
+    return [h for h in (_handle_of(t) for t in live) if h is not None]
 
 
 async def _start_failed(session: AsyncSession, workload_id: str, reason: str) -> None:
@@ -367,13 +414,14 @@ async def _start_failed(session: AsyncSession, workload_id: str, reason: str) ->
         )
 
 
-async def _live_handles(session: AsyncSession, workload_id: str) -> list[TaskHandle]:
-    rows = await session.scalars(
-        select(WorkloadTask).where(
-            WorkloadTask.workload_id == workload_id, WorkloadTask.status.in_(_LIVE_TASK_STATES)
-        )
-    )
-    return [TaskHandle.from_json(row.handle) for row in rows if row.handle]
+def _handle_of(task: WorkloadTask) -> TaskHandle | None:
+    if task.handle is None:
+        return None
+    try:
+        return TaskHandle.from_json(task.handle)
+    except (BackendError, ValueError, KeyError):
+        log.error("task %s has an unreadable handle", task.id)
+        return None
 
 
 def _cause(reason: str) -> str:
@@ -398,11 +446,15 @@ def _free_nodes(nodes: list[NodeInfo], busy: list[WorkloadTask]) -> list[Node]:
             before.memory_bytes + task.memory_bytes,
             before.gpus + task.gpus,
         )
-    return [
-        Node(
-            n.name,
-            n.labels.get("pool", ""),
-            Resources(n.vcpus, n.memory_bytes, n.gpus) - used.get(n.name, Resources()),
+    nodes_out = []
+    for n in nodes:
+        capacity = Resources(n.vcpus, n.memory_bytes, n.gpus)
+        nodes_out.append(
+            Node(
+                n.name,
+                n.labels.get("pool", ""),
+                capacity - used.get(n.name, Resources()),
+                capacity,
+            )
         )
-        for n in nodes
-    ]
+    return nodes_out

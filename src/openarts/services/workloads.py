@@ -46,6 +46,8 @@ async def submit_workload(
     pool: str = "",
     priority: int = 0,
 ) -> Workload:
+    if not tasks:
+        raise ValueError("a workload needs at least one task")
     now = now_ms()
     workload = Workload(
         id=new_uuid(),
@@ -87,8 +89,10 @@ async def switch_workload_status(
     reason: str,
     *,
     event_type: EventType = EventType.NORMAL,
+    only_if_desired: str | None = None,
 ) -> bool:
-    """Compare-and-set the status; record an event. False if someone else moved it first."""
+    """Compare-and-set the status; record an event. False if someone else moved it first
+    (or, with ``only_if_desired``, if the user's wish changed meanwhile)."""
     current = WorkloadStatus(workload.status)
     if to not in ALLOWED_TRANSITIONS[current]:
         raise ValueError(f"a workload cannot go from {current} to {to}")
@@ -98,11 +102,10 @@ async def switch_workload_status(
         values["started_at"] = now
     if to.finished:
         values["finished_at"] = now
-    result = await session.execute(
-        update(Workload)
-        .where(Workload.id == workload.id, Workload.status == current.value)
-        .values(**values)
-    )
+    conditions = [Workload.id == workload.id, Workload.status == current.value]
+    if only_if_desired is not None:
+        conditions.append(Workload.desired == only_if_desired)
+    result = await session.execute(update(Workload).where(*conditions).values(**values))
     if getattr(result, "rowcount", 0) != 1:
         return False
     # The row changed in SQL; bring the loaded object along without another SELECT (and

@@ -2,10 +2,13 @@
 
 A task runs under a two-line ``/bin/sh`` wrapper that records the command's exit status in
 the task's folder, so the status survives the server: a restarted server reads it instead
-of losing it. The handle keeps the wrapper's pid and start time, so a pid the kernel has
-given to some other process is never taken for the task. Stopping sends SIGTERM to the
-whole process group, waits the grace period, then SIGKILLs whatever of the session is
-left, grandchildren included.
+of losing it. Every process of a task carries ``OPENARTS_TASK_ID`` in its environment;
+stopping and cleaning up act only on processes that carry the task's marker, so a pid the
+kernel has since given to someone else is never touched. The handle keeps the wrapper's
+pid and its start time in clock ticks since boot (not wall-clock time, which can be
+stepped), so a reused pid is never taken for the task either. Stopping sends SIGTERM to
+the task's processes, waits the grace period, then SIGKILLs whatever is left,
+grandchildren included.
 
 Limits are accounted, not enforced: cgroup limits are a later step.
 """
@@ -39,9 +42,20 @@ NAME = "local"
 LOG_FILE = "output.log"
 EXIT_FILE = "exit_code"
 STOP_FILE = "stop_requested"
+TASK_MARKER = "OPENARTS_TASK_ID"
 # $0 is the exit-status file; "$@" the task's command. The trap keeps the wrapper alive
-# through SIGTERM (the command gets it too, as a member of the group) to write the status.
+# through SIGTERM (the command gets it too) so that it can write the status.
 WRAPPER = 'trap : TERM INT HUP; "$@"; code=$?; echo "$code" > "$0"; exit "$code"'
+
+
+def start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+    return int(fields[19])
 
 
 class LocalBackend(ComputeBackend):
@@ -56,14 +70,46 @@ class LocalBackend(ComputeBackend):
         # notices at once instead of at its next interval.
         self.on_exit = on_exit
         self._children: dict[str, subprocess.Popen[bytes]] = {}
-        self._processes: dict[int, psutil.Process] = {}
+        # Per running task, the psutil objects of its processes: reusing them makes
+        # cpu_percent a delta since the last sample. Dropped when the task ends.
+        self._sampled: dict[str, dict[int, psutil.Process]] = {}
         self._watched: set[int] = set()
 
-    # -- start -----------------------------------------------------------------------------
+    # -- start -------------------------------------------------------------------------
     async def start(self, spec: TaskSpec) -> TaskHandle:
         handle = await asyncio.to_thread(self._start_sync, spec)
         self._watch(int(handle.data["pid"]))
         return handle
+
+    def _start_sync(self, spec: TaskSpec) -> TaskHandle:
+        program = spec.command[0] if spec.command else ""
+        if not os.path.isabs(program):
+            raise BackendError(f"the command must start with an absolute path, not {program!r}")
+        if not (os.path.isfile(program) and os.access(program, os.X_OK)):
+            raise BackendError(f"command {program} does not exist or is not executable")
+        if not spec.workdir.is_dir():
+            raise BackendError(f"working directory {spec.workdir} does not exist")
+        run_dir = self.root / spec.task_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for stale in (EXIT_FILE, STOP_FILE):
+            (run_dir / stale).unlink(missing_ok=True)
+        with (run_dir / LOG_FILE).open("ab") as log:
+            child = subprocess.Popen(
+                ["/bin/sh", "-c", WRAPPER, str(run_dir / EXIT_FILE), *spec.command],
+                cwd=spec.workdir,
+                env={**spec.env, TASK_MARKER: spec.task_id},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
+        self._children[spec.task_id] = child
+        return TaskHandle(
+            NAME,
+            spec.task_id,
+            {"pid": child.pid, "start_ticks": start_ticks(child.pid), "run_dir": str(run_dir)},
+        )
 
     def _watch(self, pid: int) -> None:
         """Call on_exit when the process ends (a pidfd becomes readable then)."""
@@ -85,42 +131,7 @@ class LocalBackend(ComputeBackend):
 
         loop.add_reader(fd, exited)
 
-    def _start_sync(self, spec: TaskSpec) -> TaskHandle:
-        program = spec.command[0] if spec.command else ""
-        if not os.path.isabs(program):
-            raise BackendError(f"the command must start with an absolute path, not {program!r}")
-        if not (os.path.isfile(program) and os.access(program, os.X_OK)):
-            raise BackendError(f"command {program} does not exist or is not executable")
-        if not spec.workdir.is_dir():
-            raise BackendError(f"working directory {spec.workdir} does not exist")
-        run_dir = self.root / spec.task_id
-        run_dir.mkdir(parents=True, exist_ok=True)
-        for stale in (EXIT_FILE, STOP_FILE):
-            (run_dir / stale).unlink(missing_ok=True)
-        log_path = run_dir / LOG_FILE
-        with log_path.open("ab") as log:
-            child = subprocess.Popen(
-                ["/bin/sh", "-c", WRAPPER, str(run_dir / EXIT_FILE), *spec.command],
-                cwd=spec.workdir,
-                env=dict(spec.env),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                close_fds=True,
-            )
-        self._children[spec.task_id] = child
-        try:
-            created = psutil.Process(child.pid).create_time()
-        except psutil.NoSuchProcess:
-            created = time.time()  # already gone; the exit file tells how it ended
-        return TaskHandle(
-            NAME,
-            spec.task_id,
-            {"pid": child.pid, "create_time": created, "run_dir": str(run_dir)},
-        )
-
-    # -- observe -----------------------------------------------------------------------------
+    # -- observe -----------------------------------------------------------------------
     async def poll(self, handles: list[TaskHandle]) -> dict[str, TaskObservation]:
         observed = await asyncio.to_thread(lambda: {h.task_id: self._poll_one(h) for h in handles})
         for handle in handles:
@@ -131,19 +142,17 @@ class LocalBackend(ComputeBackend):
     def _poll_one(self, handle: TaskHandle) -> TaskObservation:
         if self._leader_alive(handle):
             return TaskObservation(TaskState.RUNNING)
-        self._children.pop(handle.task_id, None)
-        self._kill_leftovers(handle)
+        self._forget(handle.task_id)
+        _signal_all(self._marked(handle.task_id), signal.SIGKILL)  # leftovers, if any
         run_dir = Path(handle.data["run_dir"])
         stopped = (run_dir / STOP_FILE).exists()
         code = _read_exit_code(run_dir / EXIT_FILE)
+        if stopped:
+            return TaskObservation(TaskState.STOPPED, code, "stopped")
         if code is None:
-            if stopped:
-                return TaskObservation(TaskState.STOPPED, None, "stopped")
             return TaskObservation(
                 TaskState.LOST, None, "the task's processes ended without recording an exit status"
             )
-        if stopped:
-            return TaskObservation(TaskState.STOPPED, code, "stopped")
         if code == 0:
             return TaskObservation(TaskState.SUCCEEDED, 0)
         return TaskObservation(TaskState.FAILED, code, _describe_exit(code))
@@ -152,48 +161,31 @@ class LocalBackend(ComputeBackend):
         child = self._children.get(handle.task_id)
         if child is not None:
             return child.poll() is None  # also reaps it, so no zombie lingers
-        process = self._process(handle)
-        if process is None:
-            return False
-        try:
-            return process.status() != psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return False
-
-    def _process(self, handle: TaskHandle) -> psutil.Process | None:
-        """The task's wrapper process, if it still exists (and is not a reused pid)."""
         pid = int(handle.data["pid"])
-        process = self._processes.get(pid)
+        if start_ticks(pid) != handle.data.get("start_ticks"):
+            return False  # gone, or the pid now belongs to another process
         try:
-            if process is None:
-                process = psutil.Process(pid)
-            if abs(process.create_time() - float(handle.data["create_time"])) > 0.05:
-                return None
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
         except psutil.NoSuchProcess:
-            self._processes.pop(pid, None)
-            return None
-        self._processes[pid] = process
-        return process
+            return False
 
-    def _session(self, handle: TaskHandle) -> list[psutil.Process]:
-        """Every process still in the task's session (its own, whatever it started)."""
-        sid = int(handle.data["pid"])
-        born = float(handle.data["create_time"])
-        members = []
+    def _forget(self, task_id: str) -> None:
+        self._children.pop(task_id, None)
+        self._sampled.pop(task_id, None)
+
+    @staticmethod
+    def _marked(task_id: str) -> list[psutil.Process]:
+        """Every live process that carries this task's marker."""
+        wanted = f"{TASK_MARKER}={task_id}".encode()
+        found = []
         for process in psutil.process_iter():
             try:
-                if os.getsid(process.pid) == sid and process.create_time() >= born - 0.05:
-                    members.append(process)
-            except (ProcessLookupError, PermissionError, psutil.Error):
+                with open(f"/proc/{process.pid}/environ", "rb") as environ:
+                    if wanted in environ.read().split(b"\0"):
+                        found.append(process)
+            except OSError:
                 continue
-        return members
-
-    def _kill_leftovers(self, handle: TaskHandle) -> None:
-        for process in self._session(handle):
-            try:
-                process.kill()
-            except psutil.Error:
-                continue
+        return found
 
     async def read_logs(self, handle: TaskHandle, *, offset: int, limit: int) -> LogChunk:
         path = Path(handle.data["run_dir"]) / LOG_FILE
@@ -215,23 +207,27 @@ class LocalBackend(ComputeBackend):
     def _sample_sync(self, handles: list[TaskHandle]) -> dict[str, ResourceSample]:
         samples = {}
         for handle in handles:
-            leader = self._process(handle)
-            if leader is None:
+            if not self._leader_alive(handle):
                 continue
-            cpu = 0.0
-            memory = 0
+            known = self._sampled.setdefault(handle.task_id, {})
             try:
+                leader = known.get(int(handle.data["pid"])) or psutil.Process(
+                    int(handle.data["pid"])
+                )
                 tree = [leader, *leader.children(recursive=True)]
             except psutil.Error:
                 continue
+            current: dict[int, psutil.Process] = {}
+            cpu, memory = 0.0, 0
             for process in tree:
-                cached = self._processes.setdefault(process.pid, process)
+                cached = known.get(process.pid, process)
                 try:
-                    # Reusing the Process object makes cpu_percent a delta since last time.
                     cpu += cached.cpu_percent(None)
                     memory += cached.memory_info().rss
                 except psutil.Error:
                     continue
+                current[process.pid] = cached
+            self._sampled[handle.task_id] = current  # processes that ended drop out
             samples[handle.task_id] = ResourceSample(cpu, memory)
         return samples
 
@@ -246,11 +242,17 @@ class LocalBackend(ComputeBackend):
             )
         ]
 
-    # -- stop -------------------------------------------------------------------------------
+    # -- stop --------------------------------------------------------------------------
     async def stop(self, handle: TaskHandle, *, grace_s: float) -> None:
-        run_dir = Path(handle.data["run_dir"])
-        await asyncio.to_thread((run_dir / STOP_FILE).touch)
-        members = await asyncio.to_thread(self._session, handle)
+        await asyncio.to_thread(_mark_stopped, Path(handle.data["run_dir"]))
+        await self.discard(handle.task_id, grace_s=grace_s)
+        child = self._children.get(handle.task_id)
+        if child is not None:
+            await asyncio.to_thread(child.wait)
+
+    async def discard(self, task_id: str, *, grace_s: float = 0.0) -> None:
+        """End every process of the task, with or without a handle for it."""
+        members = await asyncio.to_thread(self._marked, task_id)
         if not members:
             return
         await asyncio.to_thread(_signal_all, members, signal.SIGTERM)
@@ -261,11 +263,13 @@ class LocalBackend(ComputeBackend):
                 break
             await asyncio.sleep(0.05)
         await asyncio.to_thread(
-            _signal_all, await asyncio.to_thread(self._session, handle), signal.SIGKILL
+            _signal_all, await asyncio.to_thread(self._marked, task_id), signal.SIGKILL
         )
-        child = self._children.get(handle.task_id)
-        if child is not None:
-            await asyncio.to_thread(child.wait)
+
+
+def _mark_stopped(run_dir: Path) -> None:
+    if run_dir.is_dir():
+        (run_dir / STOP_FILE).touch()
 
 
 def _signal_all(processes: list[psutil.Process], signum: int) -> None:
@@ -301,7 +305,7 @@ def _read_exit_code(path: Path) -> int | None:
 def _describe_exit(code: int) -> str:
     if code > 128:
         try:
-            return f"killed by {signal.Signals(code - 128).name}"
+            return f"exit code {code} (killed by {signal.Signals(code - 128).name})"
         except ValueError:
             pass
     if code == 127:
