@@ -105,6 +105,10 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
             loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await loop
+            if leadership is not None:
+                # The loop may have been cancelled before it first ran; release() is
+                # idempotent, so the lock (and its connection) never outlives the server.
+                await leadership.release()
             await platform.store.close()
             await platform.db.close()
             log.info("OpenArts stopped")
