@@ -32,6 +32,3 @@ class TtlCache(Generic[K, V]):
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
         self._entries[key] = (time.monotonic() + self.ttl_s, value)
-
-    def clear(self) -> None:
-        self._entries.clear()

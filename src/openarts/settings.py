@@ -30,9 +30,8 @@ class Settings(BaseSettings):
 
     token_ttl_s: int = Field(default=24 * 3600, gt=0)
     signature_max_skew_s: int = Field(default=15 * 60, gt=0)
-    # How long the server trusts a cached credential or membership lookup. Changes made
-    # through this server take effect at once; changes made by the CLI directly in the
-    # database take effect within this many seconds.
+    # How long the server trusts a cached credential or membership lookup: changes made by
+    # the CLI directly in the database take effect within this many seconds.
     auth_cache_ttl_s: float = Field(default=5.0, ge=0)
     max_body_bytes: int = Field(default=12 * 1024 * 1024, gt=0)
 

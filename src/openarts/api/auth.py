@@ -57,12 +57,6 @@ class Authenticator:
         self._tokens: TtlCache[str, _KnownToken] = TtlCache(ttl)
         self._members: TtlCache[tuple[str, str], bool] = TtlCache(ttl)
 
-    def forget(self) -> None:
-        """Drop every cached lookup (after a change to users, keys or memberships)."""
-        self._keys.clear()
-        self._tokens.clear()
-        self._members.clear()
-
     async def authenticate(self, request: Request) -> Principal:
         token = request.headers.get("x-auth-token")
         if token:

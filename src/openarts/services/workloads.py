@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -123,12 +123,3 @@ async def switch_workload_status(
         type=event_type,
     )
     return True
-
-
-async def get_workload(session: AsyncSession, workload_id: str) -> Workload | None:
-    return await session.get(Workload, workload_id)
-
-
-async def workloads_in(session: AsyncSession, statuses: set[WorkloadStatus]) -> list[Workload]:
-    query = select(Workload).where(Workload.status.in_([s.value for s in statuses]))
-    return list(await session.scalars(query.order_by(Workload.queued_at)))

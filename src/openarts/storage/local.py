@@ -97,9 +97,6 @@ class LocalStore(ObjectStore):
         except InvalidPath as exc:
             raise InvalidKey(str(exc)) from None
 
-    def _data_path(self, bucket_dir: Path, key: str) -> Path:
-        return bucket_dir / self._checked_key(key)
-
     @staticmethod
     def _meta_path(bucket_dir: Path, key: str) -> Path:
         *folders, leaf = key.split("/")
