@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import subprocess
 import sys
@@ -96,6 +97,7 @@ async def platform_run(scratch: Path, tasks: int, samples: int) -> tuple[float, 
     backend = LocalBackend(scratch / "tasks", host)
     reconciler = WorkloadReconciler(db, backend, interval_s=0.5)
     backend.on_exit = reconciler.wake
+    gc.freeze()  # as the server does once it has started
     loop = asyncio.create_task(reconciler.run_forever())
     try:
         started = time.perf_counter()

@@ -1,16 +1,23 @@
-"""Regenerate src/openarts/data/error_codes.tsv from the API reference's error-code page.
+"""Regenerate src/openarts/data/error_codes.tsv from the API reference.
 
-Run from the repository root: ``python tools/gen_error_codes.py [path/to/error_codes.md]``.
-The reference lists a few codes twice with different statuses; PREFERRED_STATUS says which
-one OpenArts answers with, and why, so the choice is made once, here.
+Run from the repository root: ``python tools/gen_error_codes.py [path/to/api-reference]``.
+The error-code page is the main source. Some operations (resource pools, networks,
+plug-in templates) answer with codes that page does not list but that their own pages
+show in example responses, with the status; those are taken from the examples, so the
+table covers every code the contract shows. The reference lists a few codes twice with
+different statuses; PREFERRED_STATUS says which one OpenArts answers with, and why, so the
+choice is made once, here.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from pathlib import Path
 
-DEFAULT_SOURCE = Path("../shared/api-reference/common_parameters/error_codes.md")
+DEFAULT_REFERENCE = Path("../shared/api-reference")
+ERROR_PAGE = Path("common_parameters/error_codes.md")
 TARGET = Path("src/openarts/data/error_codes.tsv")
 
 # Codes listed with two statuses in the reference.
@@ -36,9 +43,29 @@ def parse(source: Path) -> dict[str, tuple[int, str]]:
     return table
 
 
+_EXAMPLE = re.compile(r"\*\*Status code: (\d{3})\*\*[^`]*?```json\s*(\{.*?\})\s*```", re.S)
+
+
+def parse_examples(reference: Path) -> dict[str, tuple[int, str]]:
+    """Codes shown in operations' example error responses: code -> (status, message)."""
+    found: dict[str, tuple[int, str]] = {}
+    for page in sorted(reference.rglob("*.md")):
+        for status, body in _EXAMPLE.findall(page.read_text(encoding="utf-8")):
+            try:
+                answer = json.loads(body)
+            except json.JSONDecodeError:
+                continue
+            code = answer.get("error_code") if isinstance(answer, dict) else None
+            if isinstance(code, str) and code.startswith("ModelArts.") and int(status) >= 400:
+                found.setdefault(code, (int(status), str(answer.get("error_msg", ""))))
+    return found
+
+
 def main() -> None:
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_SOURCE
-    table = parse(source)
+    reference = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_REFERENCE
+    table = parse(reference / ERROR_PAGE)
+    for code, row in parse_examples(reference).items():
+        table.setdefault(code, row)
     lines = ["code\tstatus\tmessage"]
     lines += [f"{code}\t{status}\t{msg}" for code, (status, msg) in sorted(table.items())]
     TARGET.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -50,16 +51,33 @@ class Settings(BaseSettings):
     reconcile_interval_s: float = Field(default=2.0, gt=0)
     starvation_s: float = Field(default=300.0, ge=0)
     stop_grace_s: float = Field(default=10.0, ge=0)
+    # A delegated cgroup to make the local tasks' cgroups in, as a cgroup path (as in
+    # /proc/self/cgroup) or its directory under /sys/fs/cgroup: on cgroup v2 an empty group
+    # whose memory and cpu controllers may be enabled; on v1 the same path in the memory
+    # and cpu hierarchies. Unset, they are made in the server's own cgroup.
+    cgroup_parent: Path | None = None
 
     pool_quota: int = Field(default=15, ge=0)
     network_quota: int = Field(default=15, ge=0)
     max_pool_flavors: int = Field(default=10, ge=1)
-    network_cidrs: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
+    # Where networks may be created (os-user-config networkCidrs), as the reference sets.
+    network_cidrs: list[str] = Field(default_factory=lambda: ["172.16.0.0/12", "192.168.0.0/16"])
+    # Let dedicated pools promise more vCPUs and memory than the hosts have (GPUs never).
+    pool_overcommit: bool = False
+    # How often the usage of each dedicated pool is sampled for its monitor.
+    pool_sample_interval_s: float = Field(default=15.0, gt=0)
 
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("network_cidrs")
+    @classmethod
+    def _valid_blocks(cls, value: list[str]) -> list[str]:
+        for block in value:
+            ipaddress.ip_network(block, strict=True)  # a ValueError names the bad one
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -58,7 +58,7 @@ async def test_flavor_paging_and_selector(api: Api) -> None:
 async def test_os_config_and_quotas(api: Api) -> None:
     config = (await api.call("GET", "/v1/{project_id}/os-user-config")).json()
     assert config == {
-        "networkCidrs": ["127.0.0.0/8"],
+        "networkCidrs": ["172.16.0.0/12", "192.168.0.0/16"],
         "networkQuota": 15,
         "poolQuota": 15,
         "pooHighAvailable": False,

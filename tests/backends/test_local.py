@@ -239,5 +239,6 @@ async def test_nodes_report_this_host(backend: LocalBackend) -> None:
 async def test_the_end_of_a_task_is_announced(tmp_path: Path) -> None:
     ended = asyncio.Event()
     backend = LocalBackend(tmp_path / "tasks", detect_host(), on_exit=ended.set)
-    await backend.start(spec("quick", tmp_path, PYTHON, "-c", "pass"))
+    handle = await backend.start(spec("quick", tmp_path, PYTHON, "-c", "pass"))
     await asyncio.wait_for(ended.wait(), timeout=10)
+    await wait_finished(backend, handle)  # which also cleans up after it

@@ -6,10 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
-from huaweicloudsdkcore.sdk_request import SdkRequest
-from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkmodelarts.v1 import (
     AuthorizationRequest,
     CreateAuthorizationRequest,
@@ -25,7 +22,7 @@ from huaweicloudsdkmodelarts.v1 import (
 )
 
 from openarts.testing.server import ServerProcess
-from tests.e2e.conftest import sdk_client
+from tests.e2e.conftest import sdk_client, sdk_signed
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +30,7 @@ pytestmark = pytest.mark.e2e
 def test_sdk_reads_configuration_quotas_flavors_and_events(sdk: ModelArtsClient) -> None:
     config = sdk.show_os_config(ShowOsConfigRequest())
     assert config.pool_quota == 15
-    assert config.network_cidrs == ["127.0.0.0/8"]
+    assert config.network_cidrs == ["172.16.0.0/12", "192.168.0.0/16"]
     quotas = sdk.show_os_quota(ShowOsQuotaRequest())
     assert {r.type for r in quotas.quotas.resources} == {"pool", "network"}
     flavors = sdk.list_resource_flavors(ListResourceFlavorsRequest(limit=2))
@@ -82,29 +79,8 @@ def test_sdk_on_a_foreign_project_gets_403(server: ServerProcess) -> None:
     assert caught.value.status_code == 403
 
 
-def _sdk_signed(
-    server: ServerProcess, method: str, path: str, body: bytes, sdk_date: str | None = None
-) -> SdkRequest:
-    row = server.credentials()
-    headers = {"Content-Type": "application/json"}
-    if sdk_date:
-        headers["X-Sdk-Date"] = sdk_date
-    request = SdkRequest(
-        method=method,
-        schema="http",
-        host=f"127.0.0.1:{server.port}",
-        resource_path=path.format(project_id=row["Project Id"]),
-        query_params=[],
-        header_params=headers,
-        body=body,
-    )
-    credentials = BasicCredentials(row["Access Key Id"], row["Secret Access Key"])
-    signed: SdkRequest = Signer(credentials).sign(request)
-    return signed
-
-
 def test_body_tampered_after_the_sdk_signed_it_gets_401(server: ServerProcess) -> None:
-    signed = _sdk_signed(
+    signed = sdk_signed(
         server, "POST", "/v2/{project_id}/agency", b'{"agency_name_suffix": "good"}'
     )
     honest = requests.post(
@@ -123,7 +99,7 @@ def test_body_tampered_after_the_sdk_signed_it_gets_401(server: ServerProcess) -
 
 def test_request_the_sdk_signed_sixteen_minutes_ago_gets_401(server: ServerProcess) -> None:
     old = (datetime.now(UTC) - timedelta(minutes=16)).strftime("%Y%m%dT%H%M%SZ")
-    signed = _sdk_signed(server, "GET", "/v1/{project_id}/os-user-config", b"", sdk_date=old)
+    signed = sdk_signed(server, "GET", "/v1/{project_id}/os-user-config", b"", sdk_date=old)
     response = requests.get(
         f"{server.endpoint}{signed.uri}", headers=signed.header_params, timeout=10
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,11 +18,22 @@ from openarts import __version__
 from openarts.api.auth import Authenticator
 from openarts.api.deps import Platform
 from openarts.api.errors import RequestContextMiddleware, install_error_handlers
-from openarts.api.routers import authorizations, events, health, iam, resources
+from openarts.api.routers import (
+    authorizations,
+    events,
+    health,
+    iam,
+    networks,
+    plugin_templates,
+    pool_tags,
+    pools,
+    resources,
+)
 from openarts.backends.local.backend import LocalBackend
 from openarts.db.engine import Database
 from openarts.hostinfo import detect_host
 from openarts.reconcile.leadership import Leadership
+from openarts.reconcile.pools import PoolReconciler
 from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.security.secrets_box import SecretBox
 from openarts.services import bootstrap
@@ -56,7 +68,8 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
     if report.generated_password:
         bootstrap.write_private_file(settings.admin_password_file, report.generated_password + "\n")
     host = detect_host()
-    backend = LocalBackend(settings.home / "tasks", host)
+    change_lock = asyncio.Lock()
+    backend = LocalBackend(settings.home / "tasks", host, cgroup_parent=settings.cgroup_parent)
     reconciler = WorkloadReconciler(
         db,
         backend,
@@ -64,6 +77,12 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         stop_grace_s=settings.stop_grace_s,
         interval_s=settings.reconcile_interval_s,
         leadership=Leadership(db, settings.home / "reconciler.lock"),
+        pools=PoolReconciler(
+            db,
+            backend,
+            sample_interval_s=settings.pool_sample_interval_s,
+            change_lock=change_lock,
+        ),
     )
     backend.on_exit = reconciler.wake
     platform = Platform(
@@ -76,6 +95,7 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         presigner=platform_presigner(settings, box),
         backend=backend,
         reconciler=reconciler,
+        capacity_lock=change_lock,
     )
     return platform, report
 
@@ -95,6 +115,9 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
         except Exception:
             # The loop below keeps trying; a bad row must not keep the server down.
             log.exception("the recovery pass failed")
+        # Everything made at start lives as long as the server: moved out of the
+        # collector's sight, so its full collections stay short on the hot paths.
+        gc.freeze()
         loop = asyncio.create_task(platform.reconciler.run_forever(), name="reconciler")
         if announce is not None:
             announce(report, settings)
@@ -121,7 +144,17 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
-    for module in (health, iam, authorizations, events, resources):
+    for module in (
+        health,
+        iam,
+        authorizations,
+        events,
+        resources,
+        pool_tags,
+        pools,
+        networks,
+        plugin_templates,
+    ):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:

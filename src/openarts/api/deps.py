@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -36,6 +37,9 @@ class Platform:
     presigner: PlatformPresigner
     backend: ComputeBackend
     reconciler: WorkloadReconciler
+    # Serialises changes to pools, nodes, networks and tags, and admission onto pool
+    # nodes, within this process (see services.pools.pool_change).
+    capacity_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 async def get_platform(request: Request) -> Platform:

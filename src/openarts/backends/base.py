@@ -51,6 +51,9 @@ class TaskSpec:
     ports: tuple[int, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     rank: int | None = None  # position in a gang, when it is one
+    # The node's GPU indices this task may use; the platform assigns them so two tasks
+    # never share a device. Empty: the task sees no GPU at all.
+    gpu_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,7 @@ class NodeInfo:
     gpus: int
     arch: str
     labels: Mapping[str, str] = field(default_factory=dict)
+    gpu_ids: tuple[int, ...] = ()  # device indices on the node, len == gpus
 
 
 class ComputeBackend(ABC):

@@ -188,5 +188,95 @@ class WorkloadTask(Base):
     vcpus: Mapped[float] = mapped_column(Float)
     memory_bytes: Mapped[int] = mapped_column(BigInteger)
     gpus: Mapped[int] = mapped_column(Integer, default=0)
+    # The node's GPU indices handed to this task, comma-separated ("" for none).
+    gpu_ids: Mapped[str] = mapped_column(String(256), default="")
     started_at: Mapped[int | None] = mapped_column(BigInteger)
     finished_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Network(Base):
+    """A network record: a validated CIDR that pools may name."""
+
+    __tablename__ = "networks"
+    __table_args__ = (UniqueConstraint("project_id", "display_name"),)
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    display_name: Mapped[str] = mapped_column(String(32))
+    workspace_id: Mapped[str] = mapped_column(String(64), default="0")
+    description: Mapped[str] = mapped_column(String(100), default="")
+    cidr: Mapped[str] = mapped_column(String(43))
+    ipv6: Mapped[bool] = mapped_column(Boolean, default=False)
+    connection: Mapped[str] = mapped_column(Text, default="{}")  # JSON, as given
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Pool(Base):
+    """A dedicated resource pool: capacity set apart for one project's work.
+
+    Its ``phase`` changes only through services.pools.switch_pool_phase.
+    """
+
+    __tablename__ = "pools"
+    __table_args__ = (UniqueConstraint("project_id", "display_name"),)
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    display_name: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str] = mapped_column(String(64), default="0")
+    type: Mapped[str] = mapped_column(String(16))
+    phase: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text, default="")
+    network: Mapped[str | None] = mapped_column(String(128), index=True)
+    node_prefix: Mapped[str] = mapped_column(String(64), default="")
+    labels: Mapped[str] = mapped_column(Text, default="{}")  # JSON: user labels as given
+    annotations: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    spec: Mapped[str] = mapped_column(Text)  # JSON: scope, resources, driver, ...
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    deleted_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PoolNode(Base):
+    """One node of a dedicated pool. On the local backend it is a slice of a host node
+    (``host``): its vCPUs, memory and GPU indices are set apart from the public pool."""
+
+    __tablename__ = "pool_nodes"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    pool_name: Mapped[str] = mapped_column(ForeignKey("pools.name", ondelete="CASCADE"), index=True)
+    flavor: Mapped[str] = mapped_column(String(128))
+    host: Mapped[str] = mapped_column(String(128))
+    vcpus: Mapped[float] = mapped_column(Float)
+    memory_bytes: Mapped[int] = mapped_column(BigInteger)
+    gpu_ids: Mapped[str] = mapped_column(String(256), default="")
+    phase: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class PoolTag(Base):
+    __tablename__ = "pool_tags"
+
+    pool_name: Mapped[str] = mapped_column(
+        ForeignKey("pools.name", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), default="")
+
+
+class PoolSample(Base):
+    """A pool's measured usage at one moment, for the monitor API (kept for a day)."""
+
+    __tablename__ = "pool_samples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pool_name: Mapped[str] = mapped_column(ForeignKey("pools.name", ondelete="CASCADE"))
+    taken_at: Mapped[int] = mapped_column(BigInteger)
+    cpu_cores: Mapped[float] = mapped_column(Float)
+    memory_bytes: Mapped[int] = mapped_column(BigInteger)
+    gpu_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_pool_samples_pool_time", "pool_name", "taken_at"),)

@@ -17,3 +17,4 @@ class EventResource(StrEnum):
     """
 
     POOLS = "pools"
+    NETWORKS = "networks"

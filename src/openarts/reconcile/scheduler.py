@@ -90,7 +90,11 @@ def admit(
     now_ms: int,
     starvation_s: float,
     pool_names: Mapping[str, str] | None = None,
+    explain: bool = True,
 ) -> Decision:
+    """Which waiting workloads start now, and where. With ``explain``, also why each of
+    the others waits (building those sentences is most of the work when the line is long,
+    so a caller that does not show them every pass can skip it)."""
     free_by_pool: dict[str, dict[str, Resources]] = {}
     capacity_by_pool: dict[str, dict[str, Resources]] = {}
     for node in nodes:
@@ -100,30 +104,55 @@ def admit(
     blocked_pools: set[str] = set()
     ordered = sorted(waiting, key=lambda w: (-w.priority, w.queued_at_ms, w.workload_id))
     first_blocked: dict[str, Waiting] = {}
+    # Free room only shrinks during one call, so a shape of gang that did not fit once
+    # does not fit later either; and whether a shape could ever fit does not change.
+    # Long lines are mostly the same few shapes: each is placed once, not once per item.
+    no_room: set[tuple[str, tuple[Resources, ...]]] = set()
+    ever_fits: dict[tuple[str, tuple[Resources, ...]], bool] = {}
+    reasons: dict[tuple[str, tuple[Resources, ...]], str] = {}
     for item in ordered:
         label = (pool_names or {}).get(item.pool, item.pool or "the public pool")
         if item.pool in blocked_pools:
             head = first_blocked[item.pool]
-            decision.waiting[item.workload_id] = (
-                f"waiting behind {head.workload_id}, which has waited longest in {label}"
-            )
+            if explain:
+                decision.waiting[item.workload_id] = (
+                    f"waiting behind {head.workload_id}, which has waited longest in {label}"
+                )
+            else:
+                decision.waiting[item.workload_id] = ""
             continue
+        shape = (item.pool, item.tasks)
         free = free_by_pool.get(item.pool, {})
-        placement = place(item.tasks, free)
+        placement = None if shape in no_room else place(item.tasks, free)
         if placement is not None:
             for need, node_name in zip(item.tasks, placement, strict=True):
                 free[node_name] = free[node_name] - need
             decision.admitted[item.workload_id] = placement
+            # What is free changed: the sentences that quote it must be built again.
+            for key in [k for k in reasons if k[0] == item.pool]:
+                del reasons[key]
             continue
-        if place(item.tasks, capacity_by_pool.get(item.pool, {})) is None:
+        no_room.add(shape)
+        if shape not in ever_fits:
+            ever_fits[shape] = place(item.tasks, capacity_by_pool.get(item.pool, {})) is not None
+        if not ever_fits[shape]:
             # Not even an empty pool could hold it: it must not hold up the work behind it.
             decision.waiting[item.workload_id] = (
-                f"can never fit in {label} as it is: it needs "
-                f"{_total(item.tasks).describe()} and no placement of its tasks fits the "
-                "pool's nodes even when they are empty"
+                (
+                    f"can never fit in {label} as it is: it needs "
+                    f"{_total(item.tasks).describe()} and no placement of its tasks fits the "
+                    "pool's nodes even when they are empty"
+                )
+                if explain
+                else ""
             )
             continue
-        decision.waiting[item.workload_id] = _why(item, free, label)
+        if explain:
+            if shape not in reasons:
+                reasons[shape] = _why(item, free, label)
+            decision.waiting[item.workload_id] = reasons[shape]
+        else:
+            decision.waiting[item.workload_id] = ""
         if item.pool not in first_blocked:
             first_blocked[item.pool] = item
             if now_ms - item.queued_at_ms >= starvation_s * 1000:

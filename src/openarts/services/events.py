@@ -33,25 +33,32 @@ async def record_event(
     message: str,
     type: EventType = EventType.NORMAL,
     resource_id: str | None = None,
+    fold: bool = True,
 ) -> Event:
     """Add an event, or count a repeat of the resource's latest event.
 
     Like Kubernetes events, an event identical to the resource's most recent one (same
     type, reason and message) is folded into it: count grows, lastTimestamp moves.
+    ``fold=False`` skips the look-up, for events that cannot repeat the one before
+    (a status change follows a different status), which saves a query on hot paths.
     """
     now = now_ms()
     latest = (
-        await session.scalars(
-            select(Event)
-            .where(
-                Event.project_id == project_id,
-                Event.resource_type == resource_type,
-                Event.resource_name == resource_name,
+        None
+        if not fold
+        else (
+            await session.scalars(
+                select(Event)
+                .where(
+                    Event.project_id == project_id,
+                    Event.resource_type == resource_type,
+                    Event.resource_name == resource_name,
+                )
+                .order_by(Event.last_timestamp.desc(), Event.id.desc())
+                .limit(1)
             )
-            .order_by(Event.last_timestamp.desc(), Event.id.desc())
-            .limit(1)
-        )
-    ).first()
+        ).first()
+    )
     if latest is not None and (latest.type, latest.reason, latest.message) == (
         type.value,
         reason,
@@ -73,8 +80,8 @@ async def record_event(
         first_timestamp=now,
         last_timestamp=now,
     )
+    # No flush here: new events of one transaction go to the database together.
     session.add(event)
-    await session.flush()
     return event
 
 

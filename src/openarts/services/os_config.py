@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from openarts.services.networks import count_networks
+from openarts.services.pools import count_pools
 from openarts.settings import Settings
 
 
@@ -46,11 +48,8 @@ async def os_quotas(
 
 
 async def _count_pools(session: AsyncSession, project_id: str) -> int:
-    # Resource pools have no table until the compute-core issue adds them, so none can
-    # exist yet; that issue replaces this with a COUNT over its pools table.
-    return 0
+    return await count_pools(session, project_id=project_id)
 
 
 async def _count_networks(session: AsyncSession, project_id: str) -> int:
-    # Networks arrive with resource pools (see _count_pools).
-    return 0
+    return await count_networks(session, project_id=project_id)

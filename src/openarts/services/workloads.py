@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from openarts.db.tables import Workload
+from openarts import errors
+from openarts.db.tables import Pool, Workload
 from openarts.domain.events import EventType
+from openarts.domain.pools import PoolPhase
 from openarts.domain.workloads import ALLOWED_TRANSITIONS, WorkloadStatus
+from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
 from openarts.services.events import record_event
 
@@ -48,6 +51,8 @@ async def submit_workload(
 ) -> Workload:
     if not tasks:
         raise ValueError("a workload needs at least one task")
+    if pool:
+        await _check_pool(session, pool, project_id)
     now = now_ms()
     workload = Workload(
         id=new_uuid(),
@@ -77,9 +82,87 @@ async def submit_workload(
     return workload
 
 
+async def _check_pool(session: AsyncSession, name: str, project_id: str) -> None:
+    """Work may go only to a ready pool of its own project."""
+    found = await session.get(Pool, name)
+    if found is None or found.project_id != project_id:
+        raise OpenArtsError(errors.POOL_NOT_FOUND, f"Pool {name} not found.")
+    if found.phase not in (PoolPhase.RUNNING, PoolPhase.ABNORMAL, PoolPhase.CREATING):
+        raise OpenArtsError(
+            errors.POOL_BAD_REQUEST,
+            f"pool {found.display_name} is {found.phase}: it takes no new work; choose another",
+        )
+
+
 async def request_stop(session: AsyncSession, workload_id: str) -> None:
     """Record the wish; the reconciler does the stopping."""
     await session.execute(update(Workload).where(Workload.id == workload_id).values(desired="stop"))
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One workload to move from ``current`` to ``to``, and what the event says."""
+
+    workload_id: str
+    project_id: str
+    kind: str
+    resource_id: str
+    current: WorkloadStatus
+    to: WorkloadStatus
+    reason: str
+    event_type: EventType = EventType.NORMAL
+
+
+async def switch_workload_statuses(
+    session: AsyncSession, changes: list[StatusChange], *, only_if_desired: str | None = None
+) -> set[str]:
+    """Compare-and-set many statuses at once (one UPDATE per kind of move), with an
+    event for each that moved. Returns the IDs that moved: one someone else moved first
+    (or, with ``only_if_desired``, whose user's wish changed meanwhile) is left alone.
+    The reconciler moves hundreds of workloads a second through here."""
+    for change in changes:
+        if change.to not in ALLOWED_TRANSITIONS[change.current]:
+            raise ValueError(f"a workload cannot go from {change.current} to {change.to}")
+    now = now_ms()
+    groups: dict[tuple[WorkloadStatus, WorkloadStatus], list[StatusChange]] = {}
+    for change in changes:
+        groups.setdefault((change.current, change.to), []).append(change)
+    moved: set[str] = set()
+    for (current, to), group in groups.items():
+        reasons = {c.workload_id: c.reason for c in group}
+        values: dict[str, object] = {
+            "status": to.value,
+            "reason": case(reasons, value=Workload.id, else_=Workload.reason),
+        }
+        if to is WorkloadStatus.RUNNING:
+            values["started_at"] = now
+        if to.finished:
+            values["finished_at"] = now
+        conditions = [Workload.id.in_(list(reasons)), Workload.status == current.value]
+        if only_if_desired is not None:
+            conditions.append(Workload.desired == only_if_desired)
+        statement = (
+            update(Workload)
+            .where(*conditions)
+            .values(**values)
+            .returning(Workload.id)
+            .execution_options(synchronize_session=False)
+        )
+        moved.update(await session.scalars(statement))
+    for change in changes:
+        if change.workload_id in moved:
+            await record_event(
+                session,
+                project_id=change.project_id,
+                resource_type=change.kind,
+                resource_name=change.resource_id,
+                resource_id=change.workload_id,
+                reason=f"Workload{change.to.value}",
+                message=change.reason,
+                type=change.event_type,
+                fold=False,  # a status change never repeats the event before it
+            )
+    return moved
 
 
 async def switch_workload_status(
@@ -91,35 +174,23 @@ async def switch_workload_status(
     event_type: EventType = EventType.NORMAL,
     only_if_desired: str | None = None,
 ) -> bool:
-    """Compare-and-set the status; record an event. False if someone else moved it first
-    (or, with ``only_if_desired``, if the user's wish changed meanwhile)."""
+    """Compare-and-set one workload's status (see switch_workload_statuses); the loaded
+    object follows. False if someone else moved it first."""
     current = WorkloadStatus(workload.status)
-    if to not in ALLOWED_TRANSITIONS[current]:
-        raise ValueError(f"a workload cannot go from {current} to {to}")
-    now = now_ms()
-    values: dict[str, object] = {"status": to.value, "reason": reason}
-    if to is WorkloadStatus.RUNNING:
-        values["started_at"] = now
-    if to.finished:
-        values["finished_at"] = now
-    conditions = [Workload.id == workload.id, Workload.status == current.value]
-    if only_if_desired is not None:
-        conditions.append(Workload.desired == only_if_desired)
-    result = await session.execute(update(Workload).where(*conditions).values(**values))
-    if getattr(result, "rowcount", 0) != 1:
+    change = StatusChange(
+        workload.id,
+        workload.project_id,
+        workload.kind,
+        workload.resource_id,
+        current,
+        to,
+        reason,
+        event_type,
+    )
+    if not await switch_workload_statuses(session, [change], only_if_desired=only_if_desired):
         return False
     # The row changed in SQL; bring the loaded object along without another SELECT (and
     # without marking it dirty, which would write it again).
-    for name, value in values.items():
-        set_committed_value(workload, name, value)
-    await record_event(
-        session,
-        project_id=workload.project_id,
-        resource_type=workload.kind,
-        resource_name=workload.resource_id,
-        resource_id=workload.id,
-        reason=f"Workload{to.value}",
-        message=reason,
-        type=event_type,
-    )
+    set_committed_value(workload, "status", to.value)
+    set_committed_value(workload, "reason", reason)
     return True

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from openarts import errors
+from openarts.errors import OpenArtsError
 
 # Bounds that keep query numbers inside the databases' 64-bit integers.
 MAX_OFFSET = 2**31 - 1
@@ -38,3 +43,15 @@ class ListMetadata(BaseModel):
 
     continue_: str | None = Field(default=None, alias="continue", serialization_alias="continue")
     remainingItemCount: int | None = None
+
+
+def text_map(values: Mapping[str, object] | None) -> dict[str, str]:
+    """Labels or annotations as strings (clients send some values as numbers)."""
+    return {k: str(v) for k, v in (values or {}).items() if v is not None}
+
+
+def required_name(labels: Mapping[str, str], key: str = "os.modelarts/name") -> str:
+    name = labels.get(key)
+    if not name:
+        raise OpenArtsError(errors.POOL_BAD_REQUEST, f"metadata.labels {key} is required")
+    return name

@@ -1,21 +1,31 @@
 """The local backend: each task is a process on this machine, in a session of its own.
 
-A task runs under a two-line ``/bin/sh`` wrapper that records the command's exit status in
+A task runs under a short ``/bin/sh`` wrapper that records the command's exit status in
 the task's folder, so the status survives the server: a restarted server reads it instead
 of losing it. Every process of a task carries ``OPENARTS_TASK_ID`` in its environment;
-stopping and cleaning up act only on processes that carry the task's marker, so a pid the
-kernel has since given to someone else is never touched. The handle keeps the wrapper's
-pid and its start time in clock ticks since boot (not wall-clock time, which can be
-stepped), so a reused pid is never taken for the task either. Stopping sends SIGTERM to
-the task's processes, waits the grace period, then SIGKILLs whatever is left,
-grandchildren included.
+stopping and cleaning up act only on processes that carry the task's marker or are in the
+task's cgroups, so a pid the kernel has since given to someone else is never touched. The
+handle keeps the wrapper's pid and its start time in clock ticks since boot (not
+wall-clock time, which can be stepped), so a reused pid is never taken for the task
+either. Stopping sends SIGTERM to the task's processes, waits the grace period, then
+SIGKILLs whatever is left, grandchildren included.
 
-Limits are accounted, not enforced: cgroup limits are a later step.
+Memory and CPU limits are enforced with cgroups (v1 or v2, see ``cgroups.py``) where the
+cgroup file system is writable, which is found out once, when the backend is made; the
+wrapper enters the task's groups before it runs the command, so all the task's processes
+are in them, and a task the kernel's OOM killer ended says it ran out of memory. Where
+the file system is not writable, limits are only accounted (``limits_enforced`` and
+``limits_reason`` say which it is). The groups are removed when the task has ended.
+
+GPUs are handed out with ``CUDA_VISIBLE_DEVICES`` (device order fixed to the PCI bus
+order, the one NVML and nvidia-smi number devices in); a task given no GPU sees none.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 import os
 import signal
 import subprocess
@@ -36,16 +46,32 @@ from openarts.backends.base import (
     TaskSpec,
     TaskState,
 )
-from openarts.hostinfo import HostInfo
+from openarts.backends.local import gpus
+from openarts.backends.local.cgroups import PARENT_NAME, Cgroups
+from openarts.hostinfo import MIB, HostInfo
+
+log = logging.getLogger(__name__)
 
 NAME = "local"
 LOG_FILE = "output.log"
 EXIT_FILE = "exit_code"
 STOP_FILE = "stop_requested"
+OOM_FILE = "oom_killed"  # the OOM verdict, kept once the task's groups are removed
+NO_CGROUP_FILE = "cgroup_failed"
 TASK_MARKER = "OPENARTS_TASK_ID"
-# $0 is the exit-status file; "$@" the task's command. The trap keeps the wrapper alive
-# through SIGTERM (the command gets it too) so that it can write the status.
-WRAPPER = 'trap : TERM INT HUP; "$@"; code=$?; echo "$code" > "$0"; exit "$code"'
+# $0 is the task's folder; then the cgroup.procs files to enter, up to "--"; then the
+# task's command. The trap keeps the wrapper alive through SIGTERM (the command gets it
+# too) so that it can write the status. The wrapper enters the groups itself, before the
+# command runs, so that everything the command starts is in them.
+WRAPPER = (
+    "trap : TERM INT HUP; "
+    'while [ "$1" != -- ]; do '
+    f'echo $$ > "$1" || {{ : > "$0/{NO_CGROUP_FILE}"; echo 125 > "$0/{EXIT_FILE}"; exit 125; }}; '
+    "shift; done; shift; "
+    f'"$@"; code=$?; echo "$code" > "$0/{EXIT_FILE}"; exit "$code"'
+)
+# Said once per process and verdict, not once per backend made.
+_announced: set[tuple[bool, int]] = set()
 
 
 def start_ticks(pid: int) -> int | None:
@@ -62,10 +88,30 @@ class LocalBackend(ComputeBackend):
     name = NAME
 
     def __init__(
-        self, root: Path, host: HostInfo, on_exit: Callable[[], None] | None = None
+        self,
+        root: Path,
+        host: HostInfo,
+        on_exit: Callable[[], None] | None = None,
+        *,
+        cgroups: Cgroups | None = None,
+        cgroup_parent: str | os.PathLike[str] | None = None,
     ) -> None:
         self.root = root
         self.host = host
+        # ``cgroup_parent``: a delegated group to make the tasks' groups in (see cgroups.py).
+        self.cgroups = (
+            cgroups
+            if cgroups is not None
+            else Cgroups.detect(parent=cgroup_parent, name=_cgroup_name(root))
+        )
+        self.limits_enforced = self.cgroups.enforced
+        self.limits_reason = self.cgroups.reason
+        if (self.limits_enforced, self.cgroups.version) not in _announced:
+            _announced.add((self.limits_enforced, self.cgroups.version))
+            if self.limits_enforced:
+                log.info("task memory and CPU limits are enforced: %s", self.limits_reason)
+            else:
+                log.info("task memory and CPU limits are only accounted: %s", self.limits_reason)
         # Called (on the event loop) when a task's process ends, so the reconciler
         # notices at once instead of at its next interval.
         self.on_exit = on_exit
@@ -89,27 +135,74 @@ class LocalBackend(ComputeBackend):
             raise BackendError(f"command {program} does not exist or is not executable")
         if not spec.workdir.is_dir():
             raise BackendError(f"working directory {spec.workdir} does not exist")
+        gpu_env = self._gpu_env(spec.gpu_ids)
         run_dir = self.root / spec.task_id
         run_dir.mkdir(parents=True, exist_ok=True)
-        for stale in (EXIT_FILE, STOP_FILE):
+        for stale in (EXIT_FILE, STOP_FILE, OOM_FILE, NO_CGROUP_FILE):
             (run_dir / stale).unlink(missing_ok=True)
-        with (run_dir / LOG_FILE).open("ab") as log:
-            child = subprocess.Popen(
-                ["/bin/sh", "-c", WRAPPER, str(run_dir / EXIT_FILE), *spec.command],
-                cwd=spec.workdir,
-                env={**spec.env, TASK_MARKER: spec.task_id},
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                close_fds=True,
-            )
+        try:
+            groups = self.cgroups.create(spec.task_id, spec.resources)
+        except OSError as error:
+            raise BackendError(
+                f"the task's resource limits could not be applied: {error}"
+            ) from error
+        try:
+            with (run_dir / LOG_FILE).open("ab") as output:
+                child = subprocess.Popen(
+                    [
+                        "/bin/sh",
+                        "-c",
+                        WRAPPER,
+                        str(run_dir),
+                        *Cgroups.join_files(groups),
+                        "--",
+                        *spec.command,
+                    ],
+                    cwd=spec.workdir,
+                    env={**spec.env, **gpu_env, TASK_MARKER: spec.task_id},
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+        except BaseException:
+            self.cgroups.remove(groups)
+            raise
         self._children[spec.task_id] = child
         return TaskHandle(
             NAME,
             spec.task_id,
-            {"pid": child.pid, "start_ticks": start_ticks(child.pid), "run_dir": str(run_dir)},
+            {
+                "pid": child.pid,
+                "start_ticks": start_ticks(child.pid),
+                "run_dir": str(run_dir),
+                "cgroups": [str(group) for group in groups],
+            },
         )
+
+    def _gpu_env(self, gpu_ids: tuple[int, ...]) -> dict[str, str]:
+        """The variables that hand the task its GPUs, and only those."""
+        known = sorted(gpu.index for gpu in self.host.gpus)
+        unknown = [index for index in gpu_ids if index not in known]
+        if unknown:
+            have = ", ".join(map(str, known)) if known else "none"
+            raise BackendError(
+                f"GPU {', '.join(map(str, unknown))} is not on this node (its GPUs: {have})"
+            )
+        if len(set(gpu_ids)) != len(gpu_ids):
+            raise BackendError(f"a GPU is assigned twice in {list(gpu_ids)}")
+        visible = ",".join(map(str, gpu_ids))
+        return {
+            # Empty means no device at all to CUDA, which is what a task without GPUs gets.
+            "CUDA_VISIBLE_DEVICES": visible,
+            # To the NVIDIA container runtime an empty value means "not set", which lets
+            # an image's own default (often "all") through; "none" means no device.
+            "NVIDIA_VISIBLE_DEVICES": visible or "none",
+            # CUDA numbers devices fastest first by default; the indices handed out are
+            # NVML's, which follow the PCI bus.
+            "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
+        }
 
     def _watch(self, pid: int) -> None:
         """Call on_exit when the process ends (a pidfd becomes readable then)."""
@@ -133,7 +226,12 @@ class LocalBackend(ComputeBackend):
 
     # -- observe -----------------------------------------------------------------------
     async def poll(self, handles: list[TaskHandle]) -> dict[str, TaskObservation]:
-        observed = await asyncio.to_thread(lambda: {h.task_id: self._poll_one(h) for h in handles})
+        def poll_all() -> dict[str, TaskObservation]:
+            observed = {handle.task_id: self._poll_one(handle) for handle in handles}
+            self.cgroups.tidy()
+            return observed
+
+        observed = await asyncio.to_thread(poll_all)
         for handle in handles:
             if observed[handle.task_id].state is TaskState.RUNNING:
                 self._watch(int(handle.data["pid"]))  # adopted after a restart, say
@@ -143,19 +241,43 @@ class LocalBackend(ComputeBackend):
         if self._leader_alive(handle):
             return TaskObservation(TaskState.RUNNING)
         self._forget(handle.task_id)
-        _signal_all(self._marked(handle.task_id), signal.SIGKILL)  # leftovers, if any
+        groups = _groups_of(handle)
+        _signal_all(self._members(handle.task_id, groups), signal.SIGKILL)  # leftovers
         run_dir = Path(handle.data["run_dir"])
+        self._settle_groups(run_dir, groups)
         stopped = (run_dir / STOP_FILE).exists()
         code = _read_exit_code(run_dir / EXIT_FILE)
         if stopped:
             return TaskObservation(TaskState.STOPPED, code, "stopped")
+        if (run_dir / NO_CGROUP_FILE).exists():
+            return TaskObservation(
+                TaskState.FAILED,
+                code,
+                "the task could not be put in its cgroup, so its limits could not be applied",
+            )
+        oom = _out_of_memory(run_dir, code)
         if code is None:
+            if oom is not None:
+                return TaskObservation(TaskState.FAILED, None, oom)
             return TaskObservation(
                 TaskState.LOST, None, "the task's processes ended without recording an exit status"
             )
         if code == 0:
             return TaskObservation(TaskState.SUCCEEDED, 0)
-        return TaskObservation(TaskState.FAILED, code, _describe_exit(code))
+        return TaskObservation(TaskState.FAILED, code, oom or _describe_exit(code))
+
+    def _settle_groups(self, run_dir: Path, groups: list[Path]) -> None:
+        """Keep whether the OOM killer struck, then remove the task's groups: the verdict
+        outlives them, so polling again says the same."""
+        if not groups:
+            return
+        if not (run_dir / OOM_FILE).exists() and self.cgroups.oom_killed(groups):
+            limit = Cgroups.memory_limit(groups)
+            try:
+                (run_dir / OOM_FILE).write_text("" if limit is None else str(limit))
+            except OSError as error:
+                log.warning("could not record that task %s ran out of memory: %s", run_dir, error)
+        self.cgroups.remove(groups, wait_s=0.0)  # never hold up a poll
 
     def _leader_alive(self, handle: TaskHandle) -> bool:
         child = self._children.get(handle.task_id)
@@ -174,27 +296,34 @@ class LocalBackend(ComputeBackend):
         self._sampled.pop(task_id, None)
 
     @staticmethod
-    def _marked(task_id: str) -> list[psutil.Process]:
-        """Every live process that carries this task's marker."""
+    def _members(task_id: str, groups: list[Path]) -> list[psutil.Process]:
+        """Every live process that carries this task's marker or is in its cgroups (where
+        also one that emptied its environment is found)."""
         wanted = f"{TASK_MARKER}={task_id}".encode()
-        found = []
+        found: dict[int, psutil.Process] = {}
         for process in psutil.process_iter():
             try:
                 with open(f"/proc/{process.pid}/environ", "rb") as environ:
                     if wanted in environ.read().split(b"\0"):
-                        found.append(process)
+                        found[process.pid] = process
             except OSError:
                 continue
-        return found
+        for pid in Cgroups.pids(groups):
+            if pid not in found:
+                try:
+                    found[pid] = psutil.Process(pid)
+                except psutil.Error:
+                    continue
+        return list(found.values())
 
     async def read_logs(self, handle: TaskHandle, *, offset: int, limit: int) -> LogChunk:
         path = Path(handle.data["run_dir"]) / LOG_FILE
 
         def read() -> LogChunk:
             try:
-                with path.open("rb") as log:
-                    log.seek(offset)
-                    data = log.read(limit)
+                with path.open("rb") as output:
+                    output.seek(offset)
+                    data = output.read(limit)
             except FileNotFoundError:
                 return LogChunk(b"", offset)
             return LogChunk(data, offset + len(data))
@@ -206,9 +335,14 @@ class LocalBackend(ComputeBackend):
 
     def _sample_sync(self, handles: list[TaskHandle]) -> dict[str, ResourceSample]:
         samples = {}
+        gpu_usage: dict[int, int] | None = None
+        gpu_queried = False
         for handle in handles:
             if not self._leader_alive(handle):
                 continue
+            if self.host.gpus and not gpu_queried:
+                # One query for every process on every GPU, shared by all the tasks.
+                gpu_usage, gpu_queried = gpus.process_gpu_memory(), True
             known = self._sampled.setdefault(handle.task_id, {})
             try:
                 leader = known.get(int(handle.data["pid"])) or psutil.Process(
@@ -228,7 +362,10 @@ class LocalBackend(ComputeBackend):
                     continue
                 current[process.pid] = cached
             self._sampled[handle.task_id] = current  # processes that ended drop out
-            samples[handle.task_id] = ResourceSample(cpu, memory)
+            gpu_memory = (
+                None if gpu_usage is None else sum(gpu_usage.get(pid, 0) for pid in current)
+            )
+            samples[handle.task_id] = ResourceSample(cpu, memory, gpu_memory)
         return samples
 
     async def nodes(self) -> list[NodeInfo]:
@@ -239,20 +376,31 @@ class LocalBackend(ComputeBackend):
                 memory_bytes=self.host.memory_bytes,
                 gpus=len(self.host.gpus),
                 arch=self.host.arch,
+                gpu_ids=tuple(gpu.index for gpu in self.host.gpus),
             )
         ]
 
     # -- stop --------------------------------------------------------------------------
     async def stop(self, handle: TaskHandle, *, grace_s: float) -> None:
         await asyncio.to_thread(_mark_stopped, Path(handle.data["run_dir"]))
-        await self.discard(handle.task_id, grace_s=grace_s)
+        groups = _groups_of(handle)
+        await self._end(handle.task_id, groups, grace_s)
         child = self._children.get(handle.task_id)
         if child is not None:
             await asyncio.to_thread(child.wait)
+        if groups:
+            await asyncio.to_thread(self.cgroups.remove, groups)
 
     async def discard(self, task_id: str, *, grace_s: float = 0.0) -> None:
         """End every process of the task, with or without a handle for it."""
-        members = await asyncio.to_thread(self._marked, task_id)
+        groups = self.cgroups.groups(task_id) if self.cgroups.enforced else []
+        await self._end(task_id, groups, grace_s)
+        if groups:
+            await asyncio.to_thread(self.cgroups.remove, groups)
+
+    async def _end(self, task_id: str, groups: list[Path], grace_s: float) -> None:
+        """SIGTERM every process of the task, then SIGKILL what is left after grace_s."""
+        members = await asyncio.to_thread(self._members, task_id, groups)
         if not members:
             return
         await asyncio.to_thread(_signal_all, members, signal.SIGTERM)
@@ -263,8 +411,31 @@ class LocalBackend(ComputeBackend):
                 break
             await asyncio.sleep(0.05)
         await asyncio.to_thread(
-            _signal_all, await asyncio.to_thread(self._marked, task_id), signal.SIGKILL
+            _signal_all, await asyncio.to_thread(self._members, task_id, groups), signal.SIGKILL
         )
+
+
+def _cgroup_name(root: Path) -> str:
+    # Two platforms on one host (or two test runs) may use the same task ids; their
+    # groups must not meet, or stopping a task of one would end a task of the other.
+    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+    return f"{PARENT_NAME}-{digest}"
+
+
+def _groups_of(handle: TaskHandle) -> list[Path]:
+    # Handles written before cgroups were used have none.
+    return [Path(group) for group in handle.data.get("cgroups", ())]
+
+
+def _out_of_memory(run_dir: Path, code: int | None) -> str | None:
+    """Why the task failed, where the kernel's OOM killer ended one of its processes."""
+    try:
+        recorded = (run_dir / OOM_FILE).read_text().strip()
+    except FileNotFoundError:
+        return None
+    at = f" at its memory limit of {int(recorded) / MIB:.0f} MiB" if recorded.isdigit() else ""
+    reason = f"out of memory: the kernel's OOM killer ended a process of the task{at}"
+    return reason if code is None else f"{reason} ({_describe_exit(code)})"
 
 
 def _mark_stopped(run_dir: Path) -> None:

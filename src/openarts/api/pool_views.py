@@ -1,0 +1,193 @@
+"""Pools, nodes and pool workloads as the API shows them (rows -> wire shapes)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from openarts.api.schemas.pools import (
+    DriverStatusWire,
+    FlavorCountWire,
+    NodeMetadataWire,
+    NodeNetworkWire,
+    NodeSpecWire,
+    NodeStatusWire,
+    NodeWire,
+    PoolDriverStatus,
+    PoolDriverWire,
+    PoolMetadataWire,
+    PoolNetworkWire,
+    PoolNodeAzWire,
+    PoolResourcesStatus,
+    PoolSpecWire,
+    PoolStatusWire,
+    PoolWire,
+    ScopeStatusWire,
+    WorkloadWire,
+)
+from openarts.db.tables import Pool, PoolNode, Workload
+from openarts.domain.capacity import GIB, parse_gpu_ids
+from openarts.domain.pools import NodePhase, job_type
+from openarts.domain.workloads import WorkloadStatus
+from openarts.services import pools as pool_service
+from openarts.services.workloads import decode_tasks
+
+LOCAL_IP = "127.0.0.1"
+
+# Workload status -> the job status the pool APIs use.
+JOB_STATUS = {
+    WorkloadStatus.PENDING: "Queue",
+    WorkloadStatus.RUNNING: "Running",
+    WorkloadStatus.STOPPING: "Terminating",
+    WorkloadStatus.SUCCEEDED: "Completed",
+    WorkloadStatus.FAILED: "Failed",
+    WorkloadStatus.STOPPED: "Terminated",
+}
+JOB_STATUSES = ("Queue", "Pending", "Abnormal", "Terminating", "Creating", "Running",
+                "Completed", "Terminated", "Failed")  # fmt: skip
+
+
+def timestamp(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def quantity_cpu(vcpus: float) -> str:
+    millis = round(vcpus * 1000)
+    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
+
+
+def quantity_memory(memory_bytes: int) -> str:
+    if memory_bytes % GIB == 0:
+        return f"{memory_bytes // GIB}Gi"
+    return f"{memory_bytes // (1 << 20)}Mi"
+
+
+def resources_map(vcpus: float, memory_bytes: int, gpus: int) -> dict[str, str]:
+    out = {"cpu": quantity_cpu(vcpus), "memory": quantity_memory(memory_bytes)}
+    if gpus:
+        out["nvidia.com/gpu"] = str(gpus)
+    return out
+
+
+def _state_count(nodes: list[PoolNode], phase: NodePhase) -> FlavorCountWire | None:
+    chosen = [n for n in nodes if n.phase == phase]
+    if not chosen:
+        return None
+    flavors = sorted({n.flavor for n in chosen})
+    return FlavorCountWire(flavor=",".join(flavors), count=len(chosen), maxCount=len(chosen))
+
+
+def pool_labels(pool: Pool) -> dict[str, str]:
+    labels: dict[str, str] = json.loads(pool.labels)
+    return labels
+
+
+def pool_wire(pool: Pool, nodes: list[PoolNode], gpu_driver: str | None) -> PoolWire:
+    spec = json.loads(pool.spec)
+    driver = spec.get("driver")
+    has_gpus = any(parse_gpu_ids(n.gpu_ids) for n in nodes)
+    scope_state = "Disabling" if pool.phase == "Deleting" else "Enabled"
+    return PoolWire(
+        metadata=PoolMetadataWire(
+            name=pool.name,
+            creationTimestamp=timestamp(pool.created_at),
+            deletionTimestamp=timestamp(pool.deleted_at) if pool.deleted_at else None,
+            labels=json.loads(pool.labels),
+            annotations=json.loads(pool.annotations),
+        ),
+        spec=PoolSpecWire(
+            type=pool.type,
+            scope=spec.get("scope", []),
+            resources=[
+                FlavorCountWire(
+                    flavor=r["flavor"],
+                    count=r["count"],
+                    maxCount=r.get("maxCount", r["count"]),
+                    extendParams=r.get("extendParams"),
+                    azs=[PoolNodeAzWire(**az) for az in r["azs"]] if r.get("azs") else None,
+                )
+                for r in spec.get("resources", [])
+            ],
+            network=PoolNetworkWire(name=pool.network) if pool.network else None,
+            driver=PoolDriverWire(**driver) if driver else None,
+        ),
+        status=PoolStatusWire(
+            phase=pool.phase,
+            message=pool.message,
+            resources=PoolResourcesStatus(
+                creating=_state_count(nodes, NodePhase.CREATING),
+                available=_state_count(nodes, NodePhase.AVAILABLE),
+                abnormal=_state_count(nodes, NodePhase.ABNORMAL),
+                deleting=_state_count(nodes, NodePhase.DELETING),
+            ),
+            scope=[ScopeStatusWire(scopeType=s, state=scope_state) for s in spec.get("scope", [])],
+            driver=PoolDriverStatus(gpu=DriverStatusWire(version=gpu_driver, state="Running"))
+            if has_gpus and gpu_driver
+            else None,
+            root=pool.name,
+        ),
+    )
+
+
+def node_wire(
+    node: PoolNode, pool: Pool, used: tuple[float, int, int], network_cidr: str | None
+) -> NodeWire:
+    gpus = len(parse_gpu_ids(node.gpu_ids))
+    used_cpu, used_memory, used_gpus = used
+    return NodeWire(
+        metadata=NodeMetadataWire(
+            name=node.name,
+            creationTimestamp=timestamp(node.created_at),
+            labels={
+                "os.modelarts.node/cluster": node.host,
+                "os.modelarts.node/nodepool": pool.name,
+            },
+        ),
+        spec=NodeSpecWire(
+            flavor=node.flavor,
+            hostNetwork=NodeNetworkWire(vpc=pool.network or "", subnet=network_cidr or "")
+            if pool.network
+            else None,
+        ),
+        status=NodeStatusWire(
+            phase=node.phase,
+            az=pool_service.ZONE,
+            privateIp=LOCAL_IP,
+            resources=resources_map(node.vcpus, node.memory_bytes, gpus),
+            availableResources=resources_map(
+                max(node.vcpus - used_cpu, 0.0),
+                max(node.memory_bytes - used_memory, 0),
+                max(gpus - used_gpus, 0),
+            ),
+        ),
+    )
+
+
+def workload_wire(
+    workload: Workload, *, now: int, position: int | None, running_on_hosts: bool
+) -> WorkloadWire:
+    templates = decode_tasks(workload.spec)
+    started = workload.started_at
+    finished = workload.finished_at or now
+    return WorkloadWire(
+        type=job_type(workload.kind),
+        namespace=workload.pool,
+        name=workload.id,
+        jobName=workload.resource_id,
+        uid=workload.id,
+        jobUUID=workload.resource_id,
+        flavor="",
+        status=JOB_STATUS[WorkloadStatus(workload.status)],
+        resourceRequirement=resources_map(
+            sum(t.vcpus for t in templates),
+            sum(t.memory_bytes for t in templates),
+            sum(t.gpus for t in templates),
+        ),
+        priority=str(workload.priority),
+        runningDuration=(finished - started) // 1000 if started else 0,
+        pendingDuration=((started or finished) - workload.queued_at) // 1000,
+        pendingPosition=position,
+        createTime=workload.created_at,
+        gvk=f"openarts/v1/{workload.kind}",
+        hostIps=LOCAL_IP if running_on_hosts else "",
+    )
