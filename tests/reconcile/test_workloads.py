@@ -269,3 +269,19 @@ async def test_a_failed_stop_is_tried_again(world: World) -> None:
 async def test_a_workload_needs_a_task(world: World) -> None:
     with pytest.raises(ValueError, match="at least one task"):
         await submit(world, "empty")
+
+
+async def test_many_tasks_ending_in_one_pass_are_all_settled(world: World) -> None:
+    backend = fake(vcpus=8.0)
+    reconciler = WorkloadReconciler(world.db, backend)
+    ids = [await submit(world, f"many-{i}", template(1.0)) for i in range(5)]
+    gang = await submit(world, "gang", template(1.0), template(1.0))
+    await reconciler.run_once()
+    assert [(await status(world, i))[0] for i in [*ids, gang]] == ["Running"] * 6
+    for workload_id in ids:
+        backend.finish(f"{workload_id}-0")
+    backend.finish(f"{gang}-0")
+    backend.finish(f"{gang}-1", exit_code=3)
+    await reconciler.run_once()
+    assert [(await status(world, i))[0] for i in ids] == ["Succeeded"] * 5
+    assert await status(world, gang) == ("Failed", "task 1 failed: exit code 3")

@@ -107,7 +107,10 @@ class WorkloadReconciler:
         # Tasks between admission and their handle being recorded: not "never started".
         self._launching: set[str] = set()
         self._stopping: set[str] = set()
+        # Per waiting workload: its needs (decoded once) and its stored spec, kept while
+        # it waits, so neither admission nor launch reads or decodes them again.
         self._needs: dict[str, tuple[Resources, ...]] = {}
+        self._specs: dict[str, str] = {}
         self._stops_checked = -STOP_RECHECK_S
 
     def wake(self) -> None:
@@ -221,15 +224,16 @@ class WorkloadReconciler:
         async with self.db.session() as session:
             rows = (
                 await session.execute(
-                    select(WorkloadTask.id, WorkloadTask.handle).where(
+                    select(WorkloadTask.id, WorkloadTask.handle, WorkloadTask.workload_id).where(
                         WorkloadTask.status.in_(_LIVE_TASK_STATES)
                     )
                 )
             ).all()
         if not rows:
             return
-        handles = {task_id: _parse_handle(task_id, text) for task_id, text in rows if text}
-        unstarted = [t for t, text in rows if text is None and t not in self._launching]
+        workload_of = {task_id: workload_id for task_id, _, workload_id in rows}
+        handles = {t: _parse_handle(t, text) for t, text, _ in rows if text}
+        unstarted = [t for t, text, _ in rows if text is None and t not in self._launching]
         for task_id in unstarted:
             # Admitted, but the server stopped before recording a handle: whatever may
             # have started is ended, then the task counts as lost.
@@ -280,11 +284,7 @@ class WorkloadReconciler:
                 ),
                 ended,
             )
-            touched = await session.scalars(
-                select(WorkloadTask.workload_id)
-                .where(WorkloadTask.id.in_([e["b_id"] for e in ended]))
-                .distinct()
-            )
+            touched = {workload_of[str(e["b_id"])] for e in ended}
             to_stop = await _settle(session, sorted(touched))
         for handle in to_stop:
             self._stop_in_background(handle)
@@ -316,9 +316,11 @@ class WorkloadReconciler:
             window: list[tuple[str, str, int, int]] = [tuple(row) for row in line]
             if not window:
                 self._needs.clear()
+                self._specs.clear()
                 return
             # A workload's needs never change: decoded once, kept while it waits.
             self._needs = {w[0]: self._needs[w[0]] for w in window if w[0] in self._needs}
+            self._specs = {w[0]: self._specs[w[0]] for w in window if w[0] in self._specs}
             unknown = [w[0] for w in window if w[0] not in self._needs]
             unreadable: list[str] = []
             if unknown:
@@ -328,6 +330,7 @@ class WorkloadReconciler:
                 for workload_id, spec in specs:
                     try:
                         self._needs[workload_id] = _needs_of(spec)
+                        self._specs[workload_id] = spec
                     except (ValueError, TypeError, KeyError):
                         unreadable.append(workload_id)
             busy = [
@@ -342,8 +345,7 @@ class WorkloadReconciler:
                     ).where(WorkloadTask.status.in_(_LIVE_TASK_STATES))
                 )
             ]
-            slices = await pool_service.load_slices(session)
-            pool_names = await pool_service.display_names(session)
+            slices, pool_names = await pool_service.inventory(session)
         if unreadable:
             await self._fail_unreadable(unreadable)
         pending = [
@@ -386,19 +388,18 @@ class WorkloadReconciler:
         """Mark the admitted workloads running and start their tasks, all in one go."""
         groups: dict[str, list[TaskSpec]] = {}
         host_names = {host.name for host in self.hosts}
-        async with pool_service.pool_change(self.db, self.change_lock) as session:
+        pool_nodes = {n for p in admitted.values() for n in p if n not in host_names}
+        # Only work that lands on pool nodes needs the lock across server processes.
+        async with pool_service.pool_change(
+            self.db, self.change_lock, across_processes=bool(pool_nodes)
+        ) as session:
             # A pool node may have been deleted since admission read it: work placed on
             # one waits for the next pass instead of landing there.
-            pool_nodes = {n for p in admitted.values() for n in p if n not in host_names}
             gone = await pool_service.unschedulable_nodes(session, pool_nodes)
             rows = (
                 await session.execute(
                     select(
-                        Workload.id,
-                        Workload.project_id,
-                        Workload.kind,
-                        Workload.resource_id,
-                        Workload.spec,
+                        Workload.id, Workload.project_id, Workload.kind, Workload.resource_id
                     ).where(Workload.id.in_(list(admitted)))
                 )
             ).all()
@@ -422,7 +423,7 @@ class WorkloadReconciler:
             task_rows: list[dict[str, object]] = []
             for workload_id in sorted(moved):
                 specs, new_rows = _task_rows(
-                    workload_id, candidates[workload_id].spec, admitted[workload_id], gpus
+                    workload_id, self._specs[workload_id], admitted[workload_id], gpus
                 )
                 groups[workload_id] = specs
                 task_rows += new_rows

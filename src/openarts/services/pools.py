@@ -94,16 +94,18 @@ def not_found(name: str) -> OpenArtsError:
 
 
 @asynccontextmanager
-async def pool_change(db: Database, lock: asyncio.Lock) -> AsyncIterator[AsyncSession]:
+async def pool_change(
+    db: Database, lock: asyncio.Lock, *, across_processes: bool = True
+) -> AsyncIterator[AsyncSession]:
     """A transaction that changes pools, their nodes or tags, or networks, or admits work
     onto pool nodes: one at a time, within this process (``lock``) and across server
     processes (an advisory lock on PostgreSQL; SQLite's write lock), with everything
     read after the lock is taken, so no change is made from a stale view."""
     async with lock, db.session() as session, session.begin():
-        if db.is_sqlite:
+        if across_processes and db.is_sqlite:
             # A write that matches nothing still takes SQLite's write lock, at once.
             await session.execute(text("UPDATE pools SET name = name WHERE 0 = 1"))
-        else:
+        elif across_processes:
             await session.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CAPACITY_LOCK_KEY}
             )
@@ -148,22 +150,35 @@ async def count_pools(session: AsyncSession, *, project_id: str) -> int:
 
 async def load_slices(session: AsyncSession) -> list[Slice]:
     """Every pool node, as the slice of its host it sets apart."""
+    slices, _ = await inventory(session)
+    return slices
+
+
+async def inventory(session: AsyncSession) -> tuple[list[Slice], dict[str, str]]:
+    """Every pool node as the slice it sets apart, and how waiting reasons name each
+    pool, in one query (admission reads both on every pass)."""
     rows = await session.execute(
-        select(PoolNode, Pool.phase).join(Pool, Pool.name == PoolNode.pool_name)
-    )
-    return [
-        Slice(
-            name=node.name,
-            pool=node.pool_name,
-            host=node.host,
-            vcpus=node.vcpus,
-            memory_bytes=node.memory_bytes,
-            gpu_ids=parse_gpu_ids(node.gpu_ids),
-            schedulable=node.phase == NodePhase.AVAILABLE
-            and phase in (PoolPhase.RUNNING, PoolPhase.ABNORMAL),
+        select(Pool.name, Pool.display_name, Pool.phase, PoolNode).outerjoin(
+            PoolNode, PoolNode.pool_name == Pool.name
         )
-        for node, phase in rows
-    ]
+    )
+    slices, names = [], {}
+    for name, display, phase, node in rows:
+        names[name] = f"pool {display}"
+        if node is not None:
+            slices.append(
+                Slice(
+                    name=node.name,
+                    pool=name,
+                    host=node.host,
+                    vcpus=node.vcpus,
+                    memory_bytes=node.memory_bytes,
+                    gpu_ids=parse_gpu_ids(node.gpu_ids),
+                    schedulable=node.phase == NodePhase.AVAILABLE
+                    and phase in (PoolPhase.RUNNING, PoolPhase.ABNORMAL),
+                )
+            )
+    return slices, names
 
 
 async def unschedulable_nodes(session: AsyncSession, names: set[str]) -> set[str]:
@@ -202,12 +217,6 @@ async def public_usage(session: AsyncSession, hosts: list[HostNode]) -> dict[str
             before.gpu_ids + parse_gpu_ids(gpu_ids),
         )
     return usage
-
-
-async def display_names(session: AsyncSession) -> dict[str, str]:
-    """Pool name -> how waiting reasons name it."""
-    rows = await session.execute(select(Pool.name, Pool.display_name))
-    return {name: f"pool {display}" for name, display in rows}
 
 
 async def busy_nodes(session: AsyncSession, node_names: list[str]) -> dict[str, int]:

@@ -78,6 +78,7 @@ async def submit_workload(
         resource_id=workload.id,
         reason="Queued",
         message=f"{len(tasks)} task(s) queued in {pool or 'the public pool'}",
+        fold=False,  # a new workload: never the repeat of an earlier one's event
     )
     return workload
 
