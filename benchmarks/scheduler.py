@@ -95,6 +95,9 @@ async def platform_run(scratch: Path, tasks: int, samples: int) -> tuple[float, 
         project = await identity.create_project(session, domain_id=domain.id, name="bench")
     host = HostInfo(cpus=SLOTS, memory_bytes=64 << 30, arch="x86")
     backend = LocalBackend(scratch / "tasks", host)
+    # The figure depends on it: attaching each task to its cgroups costs time.
+    enforced = "enforced" if backend.limits_enforced else "accounted only"
+    print(f"task memory/CPU limits: {enforced} ({backend.limits_reason})")
     reconciler = WorkloadReconciler(db, backend, interval_s=0.5)
     backend.on_exit = reconciler.wake
     gc.freeze()  # as the server does once it has started
