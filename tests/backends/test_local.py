@@ -216,7 +216,8 @@ async def test_a_reused_pid_is_not_taken_for_the_task(
 
 async def test_group_start_is_all_or_nothing(backend: LocalBackend, tmp_path: Path) -> None:
     specs = [
-        spec("g0", tmp_path, PYTHON, "-c", "import time; time.sleep(301.5)"),
+        # The folder in the command tells this test's process from any other run's.
+        spec("g0", tmp_path, PYTHON, "-c", f"import time; time.sleep(301.5)  # {tmp_path}"),
         spec("g1", tmp_path, "/no/such/binary"),
     ]
     with pytest.raises(BackendError):
@@ -226,7 +227,8 @@ async def test_group_start_is_all_or_nothing(backend: LocalBackend, tmp_path: Pa
     survivors = []
     for process in psutil.process_iter(["cmdline", "status"]):
         cmdline = " ".join(process.info["cmdline"] or [])
-        if "sleep(301.5)" in cmdline and process.info["status"] != psutil.STATUS_ZOMBIE:
+        mine = "sleep(301.5)" in cmdline and str(tmp_path) in cmdline
+        if mine and process.info["status"] != psutil.STATUS_ZOMBIE:
             survivors.append(process.pid)
     assert survivors == []
 
