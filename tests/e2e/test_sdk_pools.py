@@ -191,7 +191,10 @@ def test_sdk_manages_networks_pools_nodes_tags_and_metrics(pool_server: ServerPr
     assert shown.json() == {
         "tags": [{"key": "team", "value": "vision"}, {"key": "tier", "value": "a"}]
     }
-    assert sdk.show_pool_tags(ShowPoolTagsRequest(pool_name=pool)) is not None
+    assert [t.key for t in sdk.show_pool_tags(ShowPoolTagsRequest(pool_name=pool)).tags] == [
+        "team",
+        "tier",
+    ]
     everything = sdk.list_pool_tags(ListPoolTagsRequest())
     assert {t.key: t.values for t in everything.tags} == {"team": ["vision"], "tier": ["a"]}
     found = signed_call(

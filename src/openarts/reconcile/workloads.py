@@ -670,10 +670,6 @@ async def _start_failed(session: AsyncSession, workload_id: str, reason: str) ->
         )
 
 
-def _handle_of(task: WorkloadTask) -> TaskHandle | None:
-    return _parse_handle(task.id, task.handle)
-
-
 def _parse_handle(task_id: str, text: str | None) -> TaskHandle | None:
     if text is None:
         return None

@@ -7,7 +7,6 @@ and its rules (allowed ranges, no overlap, no deleting one in use) hold as in th
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -188,8 +187,3 @@ def labels_of(network: Network) -> dict[str, str]:
 
 def annotations_of(network: Network) -> dict[str, str]:
     return {DESCRIPTION: network.description} if network.description else {}
-
-
-def connection_of(network: Network) -> dict[str, object]:
-    loaded: dict[str, object] = json.loads(network.connection or "{}")
-    return loaded
