@@ -66,15 +66,14 @@ def bare_spawn_latency(samples: int, scratch: Path) -> list[float]:
 async def submit(
     db: Database, project_id: str, name: str, workdir: Path, command: list[str] = COMMAND
 ) -> str:
-    async with db.session() as session, session.begin():
-        workload = await service.submit_workload(
-            session,
-            project_id=project_id,
-            kind="bench",
-            resource_id=name,
-            tasks=[service.TaskTemplate(command, str(workdir), vcpus=1, memory_bytes=0)],
-        )
-        return workload.id
+    workload = await db.run_in_transaction(
+        service.submit_workload_sync,
+        project_id=project_id,
+        kind="bench",
+        resource_id=name,
+        tasks=[service.TaskTemplate(command, str(workdir), vcpus=1, memory_bytes=0)],
+    )
+    return workload.id
 
 
 async def finished_count(db: Database) -> int:

@@ -20,6 +20,7 @@ from openarts.db.tables import Event, Workload, WorkloadTask
 from openarts.domain.workloads import WorkloadStatus
 from openarts.hostinfo import HostInfo
 from openarts.reconcile.leadership import Leadership
+from openarts.reconcile.workload_rows import ADMISSION_HEAD
 from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.services import identity
 from openarts.services import workloads as service
@@ -285,3 +286,18 @@ async def test_many_tasks_ending_in_one_pass_are_all_settled(world: World) -> No
     await reconciler.run_once()
     assert [(await status(world, i))[0] for i in ids] == ["Succeeded"] * 5
     assert await status(world, gang) == ("Failed", "task 1 failed: exit code 3")
+
+
+async def test_a_small_job_far_down_the_line_starts_when_the_head_cannot(world: World) -> None:
+    # Passes that tell no reasons read only the head of the line first; room left after
+    # the head must still reach the workloads behind it.
+    backend = fake(vcpus=4.0)
+    reconciler = WorkloadReconciler(world.db, backend)
+    running = await submit(world, "running", template(2.0))
+    big = [await submit(world, f"big-{i}", template(4.0)) for i in range(ADMISSION_HEAD + 4)]
+    await reconciler.run_once()  # tells every waiting workload why it waits
+    assert (await status(world, running))[0] == WorkloadStatus.RUNNING
+    small = await submit(world, "small", template(1.0))
+    await reconciler.run_once()  # within the reasons' refresh period: the head is read first
+    assert (await status(world, small))[0] == WorkloadStatus.RUNNING
+    assert [(await status(world, b))[0] for b in big] == ["Pending"] * len(big)

@@ -63,6 +63,9 @@ class Waiting:
 class Decision:
     admitted: dict[str, list[str]] = field(default_factory=dict)  # workload -> node per task
     waiting: dict[str, str] = field(default_factory=dict)  # workload -> why it waits
+    # Pools where work behind the waiting list given could still start: a node has room
+    # left, and no starving workload holds the pool.
+    room_left: set[str] = field(default_factory=set)
 
 
 def place(tasks: tuple[Resources, ...], free: dict[str, Resources]) -> list[str] | None:
@@ -157,6 +160,9 @@ def admit(
             first_blocked[item.pool] = item
             if now_ms - item.queued_at_ms >= starvation_s * 1000:
                 blocked_pools.add(item.pool)
+    for pool, free in free_by_pool.items():
+        if pool not in blocked_pools and any(r.vcpus > 1e-9 or r.gpus > 0 for r in free.values()):
+            decision.room_left.add(pool)
     return decision
 
 

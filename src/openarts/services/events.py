@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from openarts.db.tables import Event
 from openarts.domain.events import EventType
@@ -35,6 +36,33 @@ async def record_event(
     resource_id: str | None = None,
     fold: bool = True,
 ) -> Event:
+    """Add an event, or count a repeat of the resource's latest event (see
+    ``record_event_sync``)."""
+    return await session.run_sync(
+        record_event_sync,
+        project_id=project_id,
+        resource_type=resource_type,
+        resource_name=resource_name,
+        reason=reason,
+        message=message,
+        type=type,
+        resource_id=resource_id,
+        fold=fold,
+    )
+
+
+def record_event_sync(
+    session: Session,
+    *,
+    project_id: str,
+    resource_type: str,
+    resource_name: str,
+    reason: str,
+    message: str,
+    type: EventType = EventType.NORMAL,
+    resource_id: str | None = None,
+    fold: bool = True,
+) -> Event:
     """Add an event, or count a repeat of the resource's latest event.
 
     Like Kubernetes events, an event identical to the resource's most recent one (same
@@ -46,17 +74,15 @@ async def record_event(
     latest = (
         None
         if not fold
-        else (
-            await session.scalars(
-                select(Event)
-                .where(
-                    Event.project_id == project_id,
-                    Event.resource_type == resource_type,
-                    Event.resource_name == resource_name,
-                )
-                .order_by(Event.last_timestamp.desc(), Event.id.desc())
-                .limit(1)
+        else session.scalars(
+            select(Event)
+            .where(
+                Event.project_id == project_id,
+                Event.resource_type == resource_type,
+                Event.resource_name == resource_name,
             )
+            .order_by(Event.last_timestamp.desc(), Event.id.desc())
+            .limit(1)
         ).first()
     )
     if latest is not None and (latest.type, latest.reason, latest.message) == (
@@ -66,7 +92,7 @@ async def record_event(
     ):
         latest.count += 1
         latest.last_timestamp = now
-        await session.flush()
+        session.flush()
         return latest
     event = Event(
         project_id=project_id,
@@ -109,3 +135,40 @@ async def list_events(
         select(Event).where(*conditions).order_by(*ordering).limit(limit).offset(offset)
     )
     return int(total or 0), list(rows)
+
+
+def insert_events_sync(session: Session, events: list[NewEvent]) -> None:
+    """Add many events that cannot fold into earlier ones (status changes), in one
+    statement: the hot paths move hundreds of workloads a second."""
+    if not events:
+        return
+    now = now_ms()
+    session.execute(
+        insert(Event),
+        [
+            {
+                "project_id": e.project_id,
+                "resource_type": e.resource_type,
+                "resource_name": e.resource_name,
+                "resource_id": e.resource_id,
+                "type": e.type.value,
+                "reason": e.reason,
+                "message": e.message,
+                "count": 1,
+                "first_timestamp": now,
+                "last_timestamp": now,
+            }
+            for e in events
+        ],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    project_id: str
+    resource_type: str
+    resource_name: str
+    resource_id: str | None
+    reason: str
+    message: str
+    type: EventType = EventType.NORMAL

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from openarts import errors
 from openarts.db.engine import Database
@@ -102,14 +103,19 @@ async def pool_change(
     processes (an advisory lock on PostgreSQL; SQLite's write lock), with everything
     read after the lock is taken, so no change is made from a stale view."""
     async with lock, db.session() as session, session.begin():
-        if across_processes and db.is_sqlite:
-            # A write that matches nothing still takes SQLite's write lock, at once.
-            await session.execute(text("UPDATE pools SET name = name WHERE 0 = 1"))
-        elif across_processes:
-            await session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CAPACITY_LOCK_KEY}
-            )
+        if across_processes:
+            await session.run_sync(take_capacity_lock_sync, db.is_sqlite)
         yield session
+
+
+def take_capacity_lock_sync(session: Session, is_sqlite: bool) -> None:
+    """The cross-process half of ``pool_change``, for a transaction already begun (the
+    caller holds the in-process lock)."""
+    if is_sqlite:
+        # A write that matches nothing still takes SQLite's write lock, at once.
+        session.execute(text("UPDATE pools SET name = name WHERE 0 = 1"))
+    else:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CAPACITY_LOCK_KEY})
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -155,9 +161,13 @@ async def load_slices(session: AsyncSession) -> list[Slice]:
 
 
 async def inventory(session: AsyncSession) -> tuple[list[Slice], dict[str, str]]:
+    return await session.run_sync(inventory_sync)
+
+
+def inventory_sync(session: Session) -> tuple[list[Slice], dict[str, str]]:
     """Every pool node as the slice it sets apart, and how waiting reasons name each
     pool, in one query (admission reads both on every pass)."""
-    rows = await session.execute(
+    rows = session.execute(
         select(Pool.name, Pool.display_name, Pool.phase, PoolNode).outerjoin(
             PoolNode, PoolNode.pool_name == Pool.name
         )
@@ -181,11 +191,11 @@ async def inventory(session: AsyncSession) -> tuple[list[Slice], dict[str, str]]
     return slices, names
 
 
-async def unschedulable_nodes(session: AsyncSession, names: set[str]) -> set[str]:
+def unschedulable_nodes_sync(session: Session, names: set[str]) -> set[str]:
     """Those of ``names`` that are pool nodes no longer ready for new work."""
     if not names:
         return set()
-    rows = await session.execute(
+    rows = session.execute(
         select(PoolNode.name, PoolNode.phase, Pool.phase)
         .join(Pool, Pool.name == PoolNode.pool_name)
         .where(PoolNode.name.in_(sorted(names)))

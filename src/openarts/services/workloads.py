@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import case, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from openarts import errors
@@ -16,7 +17,7 @@ from openarts.domain.pools import PoolPhase
 from openarts.domain.workloads import ALLOWED_TRANSITIONS, WorkloadStatus
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
-from openarts.services.events import record_event
+from openarts.services.events import NewEvent, insert_events_sync, record_event_sync
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +50,33 @@ async def submit_workload(
     pool: str = "",
     priority: int = 0,
 ) -> Workload:
+    """See ``submit_workload_sync``."""
+    return await session.run_sync(
+        submit_workload_sync,
+        project_id=project_id,
+        kind=kind,
+        resource_id=resource_id,
+        tasks=tasks,
+        pool=pool,
+        priority=priority,
+    )
+
+
+def submit_workload_sync(
+    session: Session,
+    *,
+    project_id: str,
+    kind: str,
+    resource_id: str,
+    tasks: list[TaskTemplate],
+    pool: str = "",
+    priority: int = 0,
+) -> Workload:
+    """Queue a workload (status Pending) in ``pool``, or the public pool when empty."""
     if not tasks:
         raise ValueError("a workload needs at least one task")
     if pool:
-        await _check_pool(session, pool, project_id)
+        _check_pool(session, pool, project_id)
     now = now_ms()
     workload = Workload(
         id=new_uuid(),
@@ -69,8 +93,7 @@ async def submit_workload(
         queued_at=now,
     )
     session.add(workload)
-    await session.flush()
-    await record_event(
+    record_event_sync(
         session,
         project_id=project_id,
         resource_type=kind,
@@ -80,12 +103,13 @@ async def submit_workload(
         message=f"{len(tasks)} task(s) queued in {pool or 'the public pool'}",
         fold=False,  # a new workload: never the repeat of an earlier one's event
     )
+    session.flush()
     return workload
 
 
-async def _check_pool(session: AsyncSession, name: str, project_id: str) -> None:
+def _check_pool(session: Session, name: str, project_id: str) -> None:
     """Work may go only to a ready pool of its own project."""
-    found = await session.get(Pool, name)
+    found = session.get(Pool, name)
     if found is None or found.project_id != project_id:
         raise OpenArtsError(errors.POOL_NOT_FOUND, f"Pool {name} not found.")
     if found.phase not in (PoolPhase.RUNNING, PoolPhase.ABNORMAL, PoolPhase.CREATING):
@@ -117,6 +141,15 @@ class StatusChange:
 async def switch_workload_statuses(
     session: AsyncSession, changes: list[StatusChange], *, only_if_desired: str | None = None
 ) -> set[str]:
+    """See ``switch_workload_statuses_sync``."""
+    return await session.run_sync(
+        switch_workload_statuses_sync, changes, only_if_desired=only_if_desired
+    )
+
+
+def switch_workload_statuses_sync(
+    session: Session, changes: list[StatusChange], *, only_if_desired: str | None = None
+) -> set[str]:
     """Compare-and-set many statuses at once (one UPDATE per kind of move), with an
     event for each that moved. Returns the IDs that moved: one someone else moved first
     (or, with ``only_if_desired``, whose user's wish changed meanwhile) is left alone.
@@ -125,21 +158,19 @@ async def switch_workload_statuses(
         if change.to not in ALLOWED_TRANSITIONS[change.current]:
             raise ValueError(f"a workload cannot go from {change.current} to {change.to}")
     now = now_ms()
-    groups: dict[tuple[WorkloadStatus, WorkloadStatus], list[StatusChange]] = {}
+    # One UPDATE per kind of move and reason: most moves of a pass share their reason
+    # ("all tasks succeeded"), and a statement of this one shape is compiled only once.
+    groups: dict[tuple[WorkloadStatus, WorkloadStatus, str], list[str]] = {}
     for change in changes:
-        groups.setdefault((change.current, change.to), []).append(change)
+        groups.setdefault((change.current, change.to, change.reason), []).append(change.workload_id)
     moved: set[str] = set()
-    for (current, to), group in groups.items():
-        reasons = {c.workload_id: c.reason for c in group}
-        values: dict[str, object] = {
-            "status": to.value,
-            "reason": case(reasons, value=Workload.id, else_=Workload.reason),
-        }
+    for (current, to, reason), workload_ids in groups.items():
+        values: dict[str, object] = {"status": to.value, "reason": reason}
         if to is WorkloadStatus.RUNNING:
             values["started_at"] = now
         if to.finished:
             values["finished_at"] = now
-        conditions = [Workload.id.in_(list(reasons)), Workload.status == current.value]
+        conditions = [Workload.id.in_(workload_ids), Workload.status == current.value]
         if only_if_desired is not None:
             conditions.append(Workload.desired == only_if_desired)
         statement = (
@@ -149,11 +180,12 @@ async def switch_workload_statuses(
             .returning(Workload.id)
             .execution_options(synchronize_session=False)
         )
-        moved.update(await session.scalars(statement))
-    for change in changes:
-        if change.workload_id in moved:
-            await record_event(
-                session,
+        moved.update(session.scalars(statement))
+    # A status change never repeats the event before it: nothing to fold.
+    insert_events_sync(
+        session,
+        [
+            NewEvent(
                 project_id=change.project_id,
                 resource_type=change.kind,
                 resource_name=change.resource_id,
@@ -161,8 +193,11 @@ async def switch_workload_statuses(
                 reason=f"Workload{change.to.value}",
                 message=change.reason,
                 type=change.event_type,
-                fold=False,  # a status change never repeats the event before it
             )
+            for change in changes
+            if change.workload_id in moved
+        ],
+    )
     return moved
 
 

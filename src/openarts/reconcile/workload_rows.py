@@ -1,0 +1,545 @@
+"""What the workload reconciler reads and writes, as plain functions of one transaction.
+
+Each function here is one whole step of a pass, run by ``Database.run_in_transaction``
+(off the event loop on SQLite): a pass costs a few hand-overs, not one per statement.
+None of them calls the backend; the reconciler does that between them.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import Table, bindparam, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from openarts.backends.base import (
+    BackendError,
+    ResourceRequest,
+    TaskHandle,
+    TaskSpec,
+    TaskState,
+)
+from openarts.db.tables import Workload, WorkloadTask
+from openarts.domain.capacity import SchedulableNode, Slice, format_gpu_ids, parse_gpu_ids
+from openarts.domain.events import EventType
+from openarts.domain.workloads import ALLOWED_TRANSITIONS, WorkloadStatus
+from openarts.ids import now_ms
+from openarts.reconcile.scheduler import Resources
+from openarts.services import pools as pool_service
+from openarts.services import workloads as workload_service
+from openarts.services.events import NewEvent, insert_events_sync
+
+log = logging.getLogger("openarts.reconcile")
+
+STARTING = "starting"
+# A pass considers at most this many waiting workloads, first in line first: its work stays
+# bounded however long the queue grows, and the rest are reached as the line moves.
+ADMISSION_WINDOW = 256
+# What most passes read first (see WorkloadReconciler._admit).
+ADMISSION_HEAD = 16
+LIVE_TASK_STATES = {STARTING, TaskState.RUNNING.value}
+_TASK_FAILURES = {TaskState.FAILED.value, TaskState.LOST.value}
+_MUST_STOP = [
+    WorkloadStatus.STOPPING,
+    WorkloadStatus.SUCCEEDED,
+    WorkloadStatus.FAILED,
+    WorkloadStatus.STOPPED,
+]
+# Core tables, for the statements that touch many rows at once (executemany).
+_TASKS = cast(Table, WorkloadTask.__table__)
+_WORKLOADS = cast(Table, Workload.__table__)
+# What a status change needs to know of a workload.
+_WHO = (Workload.id, Workload.status, Workload.project_id, Workload.kind, Workload.resource_id)
+
+
+class LiveTask(NamedTuple):
+    id: str
+    handle: str | None
+    workload_id: str
+
+
+class PassStart(NamedTuple):
+    stop_requested: bool
+    # Live tasks of workloads that must end; None when not looked for this pass.
+    to_stop: list[TaskHandle] | None
+    live: list[LiveTask]
+
+
+def begin_pass(session: Session, *, recheck_stops: bool) -> PassStart:
+    """Act on stop requests, find the live tasks that must end (after a request, or when
+    ``recheck_stops``: a stop cut short by a restart is simply issued again), and read
+    every live task for observation."""
+    wanted = session.execute(
+        select(*_WHO).where(
+            Workload.desired == "stop",
+            Workload.status.in_([WorkloadStatus.PENDING, WorkloadStatus.RUNNING]),
+        )
+    ).all()
+    workload_service.switch_workload_statuses_sync(
+        session,
+        [
+            workload_service.StatusChange(
+                row.id,
+                row.project_id,
+                row.kind,
+                row.resource_id,
+                WorkloadStatus(row.status),
+                *(
+                    (WorkloadStatus.STOPPED, "stopped before it started")
+                    if row.status == WorkloadStatus.PENDING
+                    else (WorkloadStatus.STOPPING, "stop requested")
+                ),
+            )
+            for row in wanted
+        ],
+    )
+    to_stop = None
+    if wanted or recheck_stops:
+        rows = session.execute(
+            select(WorkloadTask.id, WorkloadTask.handle)
+            .join(Workload, Workload.id == WorkloadTask.workload_id)
+            .where(
+                WorkloadTask.status.in_(LIVE_TASK_STATES),
+                WorkloadTask.handle.is_not(None),
+                Workload.status.in_(_MUST_STOP),
+            )
+        ).all()
+        to_stop = [h for h in (parse_handle(t, text) for t, text in rows) if h is not None]
+    live = [
+        LiveTask(*row)
+        for row in session.execute(
+            select(WorkloadTask.id, WorkloadTask.handle, WorkloadTask.workload_id).where(
+                WorkloadTask.status.in_(LIVE_TASK_STATES)
+            )
+        )
+    ]
+    return PassStart(bool(wanted), to_stop, live)
+
+
+def ended_row(
+    task_id: str, state: str, exit_code: int | None, reason: str, now: int
+) -> dict[str, object]:
+    return {
+        "b_id": task_id,
+        "b_status": state,
+        "b_exit_code": exit_code,
+        "b_reason": reason,
+        "b_finished_at": now,
+    }
+
+
+def record_endings(
+    session: Session, ended: list[dict[str, object]], workload_ids: list[str]
+) -> list[TaskHandle]:
+    """Record the tasks that ended and settle their workloads; the handles of tasks to
+    stop (the rest of a gang whose member failed)."""
+    if not ended:
+        return []
+    tasks = _TASKS
+    # One statement for all of them; a task some other step already ended stays.
+    session.execute(
+        tasks.update()
+        .where(
+            tasks.c.id == bindparam("b_id"),
+            # No IN here: executemany cannot expand it.
+            or_(*(tasks.c.status == state for state in LIVE_TASK_STATES)),
+        )
+        .values(
+            status=bindparam("b_status"),
+            exit_code=bindparam("b_exit_code"),
+            reason=bindparam("b_reason"),
+            finished_at=bindparam("b_finished_at"),
+        ),
+        ended,
+    )
+    return _settle(session, workload_ids)
+
+
+class BusyTask(NamedTuple):
+    """What admission needs of a live task: where it runs and what it holds."""
+
+    node: str
+    vcpus: float
+    memory_bytes: int
+    gpus: int
+    gpu_ids: str
+
+
+class AdmissionView(NamedTuple):
+    # (id, pool, priority, queued_at) of the head of each pool's line, in order.
+    window: list[tuple[str, str, int, int]]
+    # Stored specs of the window's workloads not in ``known``.
+    new_specs: dict[str, str]
+    busy: list[BusyTask]
+    slices: list[Slice]
+    pool_names: dict[str, str]
+
+
+def read_admission(session: Session, known: frozenset[str], limit: int) -> AdmissionView:
+    """What admission needs: the head of each pool's line (per pool: no pool's queue
+    starves another's; ``limit`` per pool, cut in the database, so a long queue costs the
+    pass nothing more),
+    what live tasks hold, and the pools' nodes."""
+    order = (Workload.priority.desc(), Workload.queued_at, Workload.id)
+    ranked = (
+        select(
+            Workload.id,
+            Workload.pool,
+            Workload.priority,
+            Workload.queued_at,
+            func.row_number().over(partition_by=Workload.pool, order_by=order).label("place"),
+        )
+        .where(Workload.status == WorkloadStatus.PENDING, Workload.desired == "run")
+        .subquery()
+    )
+    window: list[tuple[str, str, int, int]] = [
+        tuple(row)
+        for row in session.execute(
+            select(ranked.c.id, ranked.c.pool, ranked.c.priority, ranked.c.queued_at)
+            .where(ranked.c.place <= limit)
+            .order_by(ranked.c.priority.desc(), ranked.c.queued_at, ranked.c.id)
+        )
+    ]
+    if not window:
+        return AdmissionView([], {}, [], [], {})
+    unknown = [w[0] for w in window if w[0] not in known]
+    new_specs: dict[str, str] = {}
+    if unknown:
+        new_specs = {
+            workload_id: spec
+            for workload_id, spec in session.execute(
+                select(Workload.id, Workload.spec).where(Workload.id.in_(unknown))
+            )
+        }
+    busy = [
+        BusyTask(*row)
+        for row in session.execute(
+            select(
+                WorkloadTask.node,
+                WorkloadTask.vcpus,
+                WorkloadTask.memory_bytes,
+                WorkloadTask.gpus,
+                WorkloadTask.gpu_ids,
+            ).where(WorkloadTask.status.in_(LIVE_TASK_STATES))
+        )
+    ]
+    slices, pool_names = pool_service.inventory_sync(session)
+    return AdmissionView(window, new_specs, busy, slices, pool_names)
+
+
+class GpuLedger:
+    """Which GPU indices each node has free, so that no two tasks share a device."""
+
+    def __init__(self, nodes: list[SchedulableNode], busy: list[BusyTask]) -> None:
+        in_use: dict[str, set[int]] = {}
+        for task in busy:
+            in_use.setdefault(task.node, set()).update(parse_gpu_ids(task.gpu_ids))
+        self.free = {
+            n.name: [gpu for gpu in n.gpu_ids if gpu not in in_use.get(n.name, set())]
+            for n in nodes
+        }
+
+    def take(self, node: str, count: int) -> tuple[int, ...]:
+        free = self.free.get(node, [])
+        if len(free) < count:
+            # Admission counted these GPUs as free; a mismatch is a bug, not a user error.
+            raise BackendError(f"node {node} has {len(free)} free GPU(s), {count} needed")
+        taken, self.free[node] = free[:count], free[count:]
+        return tuple(taken)
+
+
+def claim_admitted(
+    session: Session,
+    admitted: dict[str, list[str]],
+    specs: dict[str, str],
+    nodes: list[SchedulableNode],
+    busy: list[BusyTask],
+    *,
+    pool_nodes: set[str],
+    lock_capacity: bool,
+    is_sqlite: bool,
+) -> dict[str, list[TaskSpec]]:
+    """Mark the admitted workloads running and insert their tasks (status starting);
+    what to start for each workload that moved."""
+    if lock_capacity:
+        pool_service.take_capacity_lock_sync(session, is_sqlite)
+    # A pool node may have been deleted since admission read it: work placed on one
+    # waits for the next pass instead of landing there.
+    gone = pool_service.unschedulable_nodes_sync(session, pool_nodes)
+    rows = session.execute(
+        select(Workload.id, Workload.project_id, Workload.kind, Workload.resource_id).where(
+            Workload.id.in_(list(admitted))
+        )
+    ).all()
+    moved = workload_service.switch_workload_statuses_sync(
+        session,
+        [
+            workload_service.StatusChange(
+                row.id,
+                row.project_id,
+                row.kind,
+                row.resource_id,
+                WorkloadStatus.PENDING,
+                WorkloadStatus.RUNNING,
+                f"scheduled on {', '.join(sorted(set(admitted[row.id])))}",
+            )
+            for row in rows
+            if not gone.intersection(admitted[row.id])
+        ],
+        only_if_desired="run",
+    )
+    gpus = GpuLedger(nodes, busy)
+    groups: dict[str, list[TaskSpec]] = {}
+    task_rows: list[dict[str, object]] = []
+    for workload_id in sorted(moved):
+        groups[workload_id], new_rows = _task_rows(
+            workload_id, specs[workload_id], admitted[workload_id], gpus
+        )
+        task_rows += new_rows
+    if task_rows:
+        session.execute(insert(WorkloadTask), task_rows)
+    return groups
+
+
+def record_starts(
+    session: Session, started: list[dict[str, object]], failed: dict[str, str]
+) -> None:
+    """Keep the handles of the tasks that started; fail the workloads that did not."""
+    if started:
+        tasks = _TASKS
+        session.execute(
+            tasks.update()
+            .where(tasks.c.id == bindparam("b_id"), tasks.c.status == STARTING)
+            .values(
+                handle=bindparam("b_handle"),
+                status=TaskState.RUNNING.value,
+                started_at=bindparam("b_started_at"),
+            ),
+            started,
+        )
+    for workload_id, reason in failed.items():
+        _start_failed(session, workload_id, reason)
+
+
+def fail_unreadable(session: Session, workload_ids: list[str]) -> None:
+    """A workload whose stored spec cannot be read can never run: it fails, with the
+    reason, instead of stalling every pass."""
+    rows = session.execute(select(*_WHO).where(Workload.id.in_(workload_ids))).all()
+    workload_service.switch_workload_statuses_sync(
+        session,
+        [
+            workload_service.StatusChange(
+                row.id,
+                row.project_id,
+                row.kind,
+                row.resource_id,
+                WorkloadStatus(row.status),
+                WorkloadStatus.FAILED,
+                "its stored task spec is unreadable, so it can never start",
+                EventType.WARNING,
+            )
+            for row in rows
+            if row.status == WorkloadStatus.PENDING
+        ],
+    )
+
+
+def note_waiting(session: Session, reasons: dict[str, str]) -> None:
+    """Show each waiting workload why it waits; an event when the cause changes."""
+    rows = session.execute(
+        select(
+            Workload.id,
+            Workload.reason,
+            Workload.project_id,
+            Workload.kind,
+            Workload.resource_id,
+        ).where(Workload.id.in_(list(reasons)), Workload.status == WorkloadStatus.PENDING)
+    ).all()
+    changed = [row for row in rows if row.reason != reasons[row.id]]
+    if not changed:
+        return
+    workloads = _WORKLOADS
+    session.execute(
+        workloads.update()
+        .where(
+            workloads.c.id == bindparam("b_id"),
+            workloads.c.status == WorkloadStatus.PENDING.value,
+        )
+        .values(reason=bindparam("b_reason")),
+        [{"b_id": row.id, "b_reason": reasons[row.id]} for row in changed],
+    )
+    # The last event of a workload that waits tells its cause then; a new cause never
+    # repeats it, so there is nothing to fold.
+    insert_events_sync(
+        session,
+        [
+            NewEvent(
+                project_id=row.project_id,
+                resource_type=row.kind,
+                resource_name=row.resource_id,
+                resource_id=row.id,
+                reason="Waiting",
+                message=reasons[row.id],
+            )
+            for row in changed
+            if _cause(row.reason) != _cause(reasons[row.id])
+        ],
+    )
+
+
+def parse_handle(task_id: str, text: str | None) -> TaskHandle | None:
+    if text is None:
+        return None
+    try:
+        return TaskHandle.from_json(text)
+    except (BackendError, ValueError, KeyError):
+        log.error("task %s has an unreadable handle", task_id)
+        return None
+
+
+def _task_rows(
+    workload_id: str, spec: str, placement: list[str], gpus: GpuLedger
+) -> tuple[list[TaskSpec], list[dict[str, object]]]:
+    """What to start for a workload, and its task rows (status starting) to insert."""
+    specs, rows = [], []
+    templates = workload_service.decode_tasks(spec)
+    for rank, (template, node) in enumerate(zip(templates, placement, strict=True)):
+        task_id = f"{workload_id}-{rank}"
+        gpu_ids = gpus.take(node, template.gpus)
+        rows.append(
+            {
+                "id": task_id,
+                "workload_id": workload_id,
+                "rank": rank,
+                "status": STARTING,
+                "node": node,
+                "handle": None,
+                "exit_code": None,
+                "reason": "",
+                "vcpus": template.vcpus,
+                "memory_bytes": template.memory_bytes,
+                "gpus": template.gpus,
+                "gpu_ids": format_gpu_ids(gpu_ids),
+                "started_at": None,
+                "finished_at": None,
+            }
+        )
+        specs.append(
+            TaskSpec(
+                task_id=task_id,
+                command=tuple(template.command),
+                workdir=Path(template.workdir),
+                env=template.env,
+                resources=ResourceRequest(template.vcpus, template.memory_bytes, template.gpus),
+                rank=rank,
+                gpu_ids=gpu_ids,
+            )
+        )
+    return specs, rows
+
+
+def _settle(session: Session, workload_ids: list[str]) -> list[TaskHandle]:
+    """Derive each workload's status from its tasks' (in a few statements for all of
+    them); return the handles of tasks to stop (a failed gang member brings the rest
+    down)."""
+    if not workload_ids:
+        return []
+    workloads = session.execute(select(*_WHO).where(Workload.id.in_(workload_ids))).all()
+    tasks_of: dict[str, list[Any]] = {}
+    for task in session.execute(
+        select(
+            WorkloadTask.workload_id,
+            WorkloadTask.id,
+            WorkloadTask.rank,
+            WorkloadTask.status,
+            WorkloadTask.reason,
+            WorkloadTask.handle,
+        )
+        .where(WorkloadTask.workload_id.in_(workload_ids))
+        .order_by(WorkloadTask.rank)
+    ):
+        tasks_of.setdefault(task.workload_id, []).append(task)
+    changes: list[workload_service.StatusChange] = []
+    to_stop: list[TaskHandle] = []
+    for row in workloads:
+        current = WorkloadStatus(row.status)
+        if current.finished:
+            continue
+        tasks = tasks_of.get(row.id, [])
+        outcome = _outcome(current, tasks)
+        if outcome is None:
+            continue
+        to, reason, event_type = outcome
+        changes.append(
+            workload_service.StatusChange(
+                row.id, row.project_id, row.kind, row.resource_id, current, to, reason, event_type
+            )
+        )
+        if to is WorkloadStatus.FAILED:
+            live = [t for t in tasks if t.status in LIVE_TASK_STATES]
+            to_stop += [h for h in (parse_handle(t.id, t.handle) for t in live) if h is not None]
+    workload_service.switch_workload_statuses_sync(session, changes)
+    return to_stop
+
+
+def _outcome(
+    current: WorkloadStatus, tasks: list[Any]
+) -> tuple[WorkloadStatus, str, EventType] | None:
+    """What a running or stopping workload becomes, given its tasks; None: no change."""
+    live = [t for t in tasks if t.status in LIVE_TASK_STATES]
+    if current is WorkloadStatus.STOPPING:
+        return (WorkloadStatus.STOPPED, "stopped", EventType.NORMAL) if not live else None
+    failed = [t for t in tasks if t.status in _TASK_FAILURES]
+    if failed:
+        first = failed[0]
+        reason = f"task {first.rank} failed: {first.reason or 'unknown reason'}"
+        return WorkloadStatus.FAILED, reason, EventType.WARNING
+    if any(t.status == TaskState.STOPPED.value for t in tasks):
+        return (
+            WorkloadStatus.FAILED,
+            "a task was stopped from outside the platform",
+            EventType.WARNING,
+        )
+    if not live:
+        return WorkloadStatus.SUCCEEDED, "all tasks succeeded", EventType.NORMAL
+    return None
+
+
+def _start_failed(session: Session, workload_id: str, reason: str) -> None:
+    now = now_ms()
+    tasks = session.scalars(select(WorkloadTask).where(WorkloadTask.workload_id == workload_id))
+    for task in tasks:
+        task.status, task.reason, task.finished_at = TaskState.FAILED.value, reason, now
+    row = session.execute(select(*_WHO).where(Workload.id == workload_id)).first()
+    if row is not None and WorkloadStatus.FAILED in ALLOWED_TRANSITIONS[WorkloadStatus(row.status)]:
+        workload_service.switch_workload_statuses_sync(
+            session,
+            [
+                workload_service.StatusChange(
+                    row.id,
+                    row.project_id,
+                    row.kind,
+                    row.resource_id,
+                    WorkloadStatus(row.status),
+                    WorkloadStatus.FAILED,
+                    f"could not start: {reason}",
+                    EventType.WARNING,
+                )
+            ],
+        )
+
+
+def _cause(reason: str) -> str:
+    """A waiting reason without the part that changes all the time (what is free)."""
+    return reason.split(";", 1)[0]
+
+
+def needs_of(spec: str) -> tuple[Resources, ...]:
+    tasks = tuple(
+        Resources(t.vcpus, t.memory_bytes, t.gpus) for t in workload_service.decode_tasks(spec)
+    )
+    if not tasks:
+        raise ValueError("a workload without tasks")
+    return tasks
