@@ -1,8 +1,9 @@
 """What the workload reconciler reads and writes, as plain functions of one transaction.
 
-Each function here is one whole step of a pass, run by ``Database.run_in_transaction``
-(off the event loop on SQLite): a pass costs a few hand-overs, not one per statement.
-None of them calls the backend; the reconciler does that between them.
+Each function here is one whole step of a pass, run by ``Database.run_in_transaction``.
+None of them calls the backend; the reconciler does that between them. The statements
+are Core statements built once, with bound parameters: building a statement and going
+through the ORM cost more than SQLite takes to run it, and a pass runs a dozen of them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select
+from sqlalchemy import BindParameter, Table, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from openarts.backends.base import (
@@ -47,11 +48,87 @@ _MUST_STOP = [
     WorkloadStatus.FAILED,
     WorkloadStatus.STOPPED,
 ]
-# Core tables, for the statements that touch many rows at once (executemany).
 _TASKS = cast(Table, WorkloadTask.__table__)
 _WORKLOADS = cast(Table, Workload.__table__)
+_T = _TASKS.c
+_W = _WORKLOADS.c
 # What a status change needs to know of a workload.
-_WHO = (Workload.id, Workload.status, Workload.project_id, Workload.kind, Workload.resource_id)
+_WHO = (_W.id, _W.status, _W.project_id, _W.kind, _W.resource_id)
+_IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
+
+_STOP_WANTED = select(*_WHO).where(
+    _W.desired == "stop",
+    _W.status.in_([WorkloadStatus.PENDING.value, WorkloadStatus.RUNNING.value]),
+)
+_MUST_END = (
+    select(_T.id, _T.handle)
+    .join(_WORKLOADS, _W.id == _T.workload_id)
+    .where(
+        _T.status.in_(sorted(LIVE_TASK_STATES)),
+        _T.handle.is_not(None),
+        _W.status.in_([s.value for s in _MUST_STOP]),
+    )
+)
+_LIVE = select(_T.id, _T.handle, _T.workload_id).where(_T.status.in_(sorted(LIVE_TASK_STATES)))
+_END_TASK = (
+    _TASKS.update()
+    .where(
+        _T.id == bindparam("b_id"),
+        # No IN here: executemany cannot expand it.
+        or_(*(_T.status == state for state in sorted(LIVE_TASK_STATES))),
+    )
+    .values(
+        status=bindparam("b_status"),
+        exit_code=bindparam("b_exit_code"),
+        reason=bindparam("b_reason"),
+        finished_at=bindparam("b_finished_at"),
+    )
+)
+_WORKLOADS_BY_ID = select(*_WHO).where(_W.id.in_(_IDS))
+_TASKS_OF = (
+    select(_T.workload_id, _T.id, _T.rank, _T.status, _T.reason, _T.handle)
+    .where(_T.workload_id.in_(_IDS))
+    .order_by(_T.rank)
+)
+_RANKED = (
+    select(
+        _W.id,
+        _W.pool,
+        _W.priority,
+        _W.queued_at,
+        func.row_number()
+        .over(partition_by=_W.pool, order_by=(_W.priority.desc(), _W.queued_at, _W.id))
+        .label("place"),
+    )
+    .where(_W.status == WorkloadStatus.PENDING.value, _W.desired == "run")
+    .subquery()
+)
+_WINDOW = (
+    select(_RANKED.c.id, _RANKED.c.pool, _RANKED.c.priority, _RANKED.c.queued_at)
+    .where(_RANKED.c.place <= bindparam("limit"))
+    .order_by(_RANKED.c.priority.desc(), _RANKED.c.queued_at, _RANKED.c.id)
+)
+_SPECS = select(_W.id, _W.spec).where(_W.id.in_(_IDS))
+_BUSY = select(_T.node, _T.vcpus, _T.memory_bytes, _T.gpus, _T.gpu_ids).where(
+    _T.status.in_(sorted(LIVE_TASK_STATES))
+)
+_START_TASK = (
+    _TASKS.update()
+    .where(_T.id == bindparam("b_id"), _T.status == STARTING)
+    .values(
+        handle=bindparam("b_handle"),
+        status=TaskState.RUNNING.value,
+        started_at=bindparam("b_started_at"),
+    )
+)
+_WAITING_REASONS = select(*_WHO, _W.reason).where(
+    _W.id.in_(_IDS), _W.status == WorkloadStatus.PENDING.value
+)
+_SET_WAITING_REASON = (
+    _WORKLOADS.update()
+    .where(_W.id == bindparam("b_id"), _W.status == WorkloadStatus.PENDING.value)
+    .values(reason=bindparam("b_reason"))
+)
 
 
 class LiveTask(NamedTuple):
@@ -71,12 +148,7 @@ def begin_pass(session: Session, *, recheck_stops: bool) -> PassStart:
     """Act on stop requests, find the live tasks that must end (after a request, or when
     ``recheck_stops``: a stop cut short by a restart is simply issued again), and read
     every live task for observation."""
-    wanted = session.execute(
-        select(*_WHO).where(
-            Workload.desired == "stop",
-            Workload.status.in_([WorkloadStatus.PENDING, WorkloadStatus.RUNNING]),
-        )
-    ).all()
+    wanted = session.execute(_STOP_WANTED).all()
     workload_service.switch_workload_statuses_sync(
         session,
         [
@@ -97,24 +169,9 @@ def begin_pass(session: Session, *, recheck_stops: bool) -> PassStart:
     )
     to_stop = None
     if wanted or recheck_stops:
-        rows = session.execute(
-            select(WorkloadTask.id, WorkloadTask.handle)
-            .join(Workload, Workload.id == WorkloadTask.workload_id)
-            .where(
-                WorkloadTask.status.in_(LIVE_TASK_STATES),
-                WorkloadTask.handle.is_not(None),
-                Workload.status.in_(_MUST_STOP),
-            )
-        ).all()
+        rows = session.execute(_MUST_END).all()
         to_stop = [h for h in (parse_handle(t, text) for t, text in rows) if h is not None]
-    live = [
-        LiveTask(*row)
-        for row in session.execute(
-            select(WorkloadTask.id, WorkloadTask.handle, WorkloadTask.workload_id).where(
-                WorkloadTask.status.in_(LIVE_TASK_STATES)
-            )
-        )
-    ]
+    live = [LiveTask(*row) for row in session.execute(_LIVE)]
     return PassStart(bool(wanted), to_stop, live)
 
 
@@ -137,23 +194,8 @@ def record_endings(
     stop (the rest of a gang whose member failed)."""
     if not ended:
         return []
-    tasks = _TASKS
     # One statement for all of them; a task some other step already ended stays.
-    session.execute(
-        tasks.update()
-        .where(
-            tasks.c.id == bindparam("b_id"),
-            # No IN here: executemany cannot expand it.
-            or_(*(tasks.c.status == state for state in LIVE_TASK_STATES)),
-        )
-        .values(
-            status=bindparam("b_status"),
-            exit_code=bindparam("b_exit_code"),
-            reason=bindparam("b_reason"),
-            finished_at=bindparam("b_finished_at"),
-        ),
-        ended,
-    )
+    session.execute(_END_TASK, ended)
     return _settle(session, workload_ids)
 
 
@@ -182,25 +224,8 @@ def read_admission(session: Session, known: frozenset[str], limit: int) -> Admis
     starves another's; ``limit`` per pool, cut in the database, so a long queue costs the
     pass nothing more),
     what live tasks hold, and the pools' nodes."""
-    order = (Workload.priority.desc(), Workload.queued_at, Workload.id)
-    ranked = (
-        select(
-            Workload.id,
-            Workload.pool,
-            Workload.priority,
-            Workload.queued_at,
-            func.row_number().over(partition_by=Workload.pool, order_by=order).label("place"),
-        )
-        .where(Workload.status == WorkloadStatus.PENDING, Workload.desired == "run")
-        .subquery()
-    )
     window: list[tuple[str, str, int, int]] = [
-        tuple(row)
-        for row in session.execute(
-            select(ranked.c.id, ranked.c.pool, ranked.c.priority, ranked.c.queued_at)
-            .where(ranked.c.place <= limit)
-            .order_by(ranked.c.priority.desc(), ranked.c.queued_at, ranked.c.id)
-        )
+        tuple(row) for row in session.execute(_WINDOW, {"limit": limit})
     ]
     if not window:
         return AdmissionView([], {}, [], [], {})
@@ -208,23 +233,9 @@ def read_admission(session: Session, known: frozenset[str], limit: int) -> Admis
     new_specs: dict[str, str] = {}
     if unknown:
         new_specs = {
-            workload_id: spec
-            for workload_id, spec in session.execute(
-                select(Workload.id, Workload.spec).where(Workload.id.in_(unknown))
-            )
+            workload_id: spec for workload_id, spec in session.execute(_SPECS, {"ids": unknown})
         }
-    busy = [
-        BusyTask(*row)
-        for row in session.execute(
-            select(
-                WorkloadTask.node,
-                WorkloadTask.vcpus,
-                WorkloadTask.memory_bytes,
-                WorkloadTask.gpus,
-                WorkloadTask.gpu_ids,
-            ).where(WorkloadTask.status.in_(LIVE_TASK_STATES))
-        )
-    ]
+    busy = [BusyTask(*row) for row in session.execute(_BUSY)]
     slices, pool_names = pool_service.inventory_sync(session)
     return AdmissionView(window, new_specs, busy, slices, pool_names)
 
@@ -268,11 +279,7 @@ def claim_admitted(
     # A pool node may have been deleted since admission read it: work placed on one
     # waits for the next pass instead of landing there.
     gone = pool_service.unschedulable_nodes_sync(session, pool_nodes)
-    rows = session.execute(
-        select(Workload.id, Workload.project_id, Workload.kind, Workload.resource_id).where(
-            Workload.id.in_(list(admitted))
-        )
-    ).all()
+    rows = session.execute(_WORKLOADS_BY_ID, {"ids": list(admitted)}).all()
     moved = workload_service.switch_workload_statuses_sync(
         session,
         [
@@ -299,7 +306,7 @@ def claim_admitted(
         )
         task_rows += new_rows
     if task_rows:
-        session.execute(insert(WorkloadTask), task_rows)
+        session.execute(_TASKS.insert(), task_rows)
     return groups
 
 
@@ -308,17 +315,7 @@ def record_starts(
 ) -> None:
     """Keep the handles of the tasks that started; fail the workloads that did not."""
     if started:
-        tasks = _TASKS
-        session.execute(
-            tasks.update()
-            .where(tasks.c.id == bindparam("b_id"), tasks.c.status == STARTING)
-            .values(
-                handle=bindparam("b_handle"),
-                status=TaskState.RUNNING.value,
-                started_at=bindparam("b_started_at"),
-            ),
-            started,
-        )
+        session.execute(_START_TASK, started)
     for workload_id, reason in failed.items():
         _start_failed(session, workload_id, reason)
 
@@ -326,7 +323,7 @@ def record_starts(
 def fail_unreadable(session: Session, workload_ids: list[str]) -> None:
     """A workload whose stored spec cannot be read can never run: it fails, with the
     reason, instead of stalling every pass."""
-    rows = session.execute(select(*_WHO).where(Workload.id.in_(workload_ids))).all()
+    rows = session.execute(_WORKLOADS_BY_ID, {"ids": workload_ids}).all()
     workload_service.switch_workload_statuses_sync(
         session,
         [
@@ -348,27 +345,12 @@ def fail_unreadable(session: Session, workload_ids: list[str]) -> None:
 
 def note_waiting(session: Session, reasons: dict[str, str]) -> None:
     """Show each waiting workload why it waits; an event when the cause changes."""
-    rows = session.execute(
-        select(
-            Workload.id,
-            Workload.reason,
-            Workload.project_id,
-            Workload.kind,
-            Workload.resource_id,
-        ).where(Workload.id.in_(list(reasons)), Workload.status == WorkloadStatus.PENDING)
-    ).all()
+    rows = session.execute(_WAITING_REASONS, {"ids": list(reasons)}).all()
     changed = [row for row in rows if row.reason != reasons[row.id]]
     if not changed:
         return
-    workloads = _WORKLOADS
     session.execute(
-        workloads.update()
-        .where(
-            workloads.c.id == bindparam("b_id"),
-            workloads.c.status == WorkloadStatus.PENDING.value,
-        )
-        .values(reason=bindparam("b_reason")),
-        [{"b_id": row.id, "b_reason": reasons[row.id]} for row in changed],
+        _SET_WAITING_REASON, [{"b_id": row.id, "b_reason": reasons[row.id]} for row in changed]
     )
     # The last event of a workload that waits tells its cause then; a new cause never
     # repeats it, so there is nothing to fold.
@@ -446,20 +428,9 @@ def _settle(session: Session, workload_ids: list[str]) -> list[TaskHandle]:
     down)."""
     if not workload_ids:
         return []
-    workloads = session.execute(select(*_WHO).where(Workload.id.in_(workload_ids))).all()
+    workloads = session.execute(_WORKLOADS_BY_ID, {"ids": workload_ids}).all()
     tasks_of: dict[str, list[Any]] = {}
-    for task in session.execute(
-        select(
-            WorkloadTask.workload_id,
-            WorkloadTask.id,
-            WorkloadTask.rank,
-            WorkloadTask.status,
-            WorkloadTask.reason,
-            WorkloadTask.handle,
-        )
-        .where(WorkloadTask.workload_id.in_(workload_ids))
-        .order_by(WorkloadTask.rank)
-    ):
+    for task in session.execute(_TASKS_OF, {"ids": workload_ids}):
         tasks_of.setdefault(task.workload_id, []).append(task)
     changes: list[workload_service.StatusChange] = []
     to_stop: list[TaskHandle] = []
@@ -512,7 +483,7 @@ def _start_failed(session: Session, workload_id: str, reason: str) -> None:
     tasks = session.scalars(select(WorkloadTask).where(WorkloadTask.workload_id == workload_id))
     for task in tasks:
         task.status, task.reason, task.finished_at = TaskState.FAILED.value, reason, now
-    row = session.execute(select(*_WHO).where(Workload.id == workload_id)).first()
+    row = session.execute(_WORKLOADS_BY_ID, {"ids": [workload_id]}).first()
     if row is not None and WorkloadStatus.FAILED in ALLOWED_TRANSITIONS[WorkloadStatus(row.status)]:
         workload_service.switch_workload_statuses_sync(
             session,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -144,7 +145,7 @@ def insert_events_sync(session: Session, events: list[NewEvent]) -> None:
         return
     now = now_ms()
     session.execute(
-        insert(Event),
+        cast(Table, Event.__table__).insert(),
         [
             {
                 "project_id": e.project_id,

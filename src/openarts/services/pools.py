@@ -15,8 +15,9 @@ import string
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -164,27 +165,39 @@ async def inventory(session: AsyncSession) -> tuple[list[Slice], dict[str, str]]
     return await session.run_sync(inventory_sync)
 
 
+_POOLS = cast(Table, Pool.__table__).c
+_NODES = cast(Table, PoolNode.__table__).c
+# Core, built once: admission reads it on every pass.
+_INVENTORY = select(
+    _POOLS.name,
+    _POOLS.display_name,
+    _POOLS.phase,
+    _NODES.name,
+    _NODES.host,
+    _NODES.vcpus,
+    _NODES.memory_bytes,
+    _NODES.gpu_ids,
+    _NODES.phase,
+).outerjoin(PoolNode.__table__, _NODES.pool_name == _POOLS.name)
+
+
 def inventory_sync(session: Session) -> tuple[list[Slice], dict[str, str]]:
     """Every pool node as the slice it sets apart, and how waiting reasons name each
     pool, in one query (admission reads both on every pass)."""
-    rows = session.execute(
-        select(Pool.name, Pool.display_name, Pool.phase, PoolNode).outerjoin(
-            PoolNode, PoolNode.pool_name == Pool.name
-        )
-    )
+    rows = session.execute(_INVENTORY)
     slices, names = [], {}
-    for name, display, phase, node in rows:
+    for name, display, phase, node, host, vcpus, memory, gpu_ids, node_phase in rows:
         names[name] = f"pool {display}"
         if node is not None:
             slices.append(
                 Slice(
-                    name=node.name,
+                    name=node,
                     pool=name,
-                    host=node.host,
-                    vcpus=node.vcpus,
-                    memory_bytes=node.memory_bytes,
-                    gpu_ids=parse_gpu_ids(node.gpu_ids),
-                    schedulable=node.phase == NodePhase.AVAILABLE
+                    host=host,
+                    vcpus=vcpus,
+                    memory_bytes=memory,
+                    gpu_ids=parse_gpu_ids(gpu_ids),
+                    schedulable=node_phase == NodePhase.AVAILABLE
                     and phase in (PoolPhase.RUNNING, PoolPhase.ABNORMAL),
                 )
             )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, Update, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -165,22 +167,20 @@ def switch_workload_statuses_sync(
         groups.setdefault((change.current, change.to, change.reason), []).append(change.workload_id)
     moved: set[str] = set()
     for (current, to, reason), workload_ids in groups.items():
-        values: dict[str, object] = {"status": to.value, "reason": reason}
-        if to is WorkloadStatus.RUNNING:
-            values["started_at"] = now
-        if to.finished:
-            values["finished_at"] = now
-        conditions = [Workload.id.in_(workload_ids), Workload.status == current.value]
-        if only_if_desired is not None:
-            conditions.append(Workload.desired == only_if_desired)
-        statement = (
-            update(Workload)
-            .where(*conditions)
-            .values(**values)
-            .returning(Workload.id)
-            .execution_options(synchronize_session=False)
+        statement = _status_update(
+            started=to is WorkloadStatus.RUNNING,
+            finished=to.finished,
+            check_desired=only_if_desired is not None,
         )
-        moved.update(session.scalars(statement))
+        params = {
+            "b_ids": workload_ids,
+            "b_current": current.value,
+            "b_to": to.value,
+            "b_reason": reason,
+            "b_now": now,
+            "b_desired": only_if_desired,
+        }
+        moved.update(session.scalars(statement, params))
     # A status change never repeats the event before it: nothing to fold.
     insert_events_sync(
         session,
@@ -230,3 +230,21 @@ async def switch_workload_status(
     set_committed_value(workload, "status", to.value)
     set_committed_value(workload, "reason", reason)
     return True
+
+
+@functools.cache
+def _status_update(*, started: bool, finished: bool, check_desired: bool) -> Update:
+    """The compare-and-set UPDATE of one kind of move (a Core statement, built once)."""
+    table = cast(Table, Workload.__table__)
+    values: dict[str, object] = {"status": bindparam("b_to"), "reason": bindparam("b_reason")}
+    if started:
+        values["started_at"] = bindparam("b_now")
+    if finished:
+        values["finished_at"] = bindparam("b_now")
+    conditions = [
+        table.c.id.in_(bindparam("b_ids", expanding=True)),
+        table.c.status == bindparam("b_current"),
+    ]
+    if check_desired:
+        conditions.append(table.c.desired == bindparam("b_desired"))
+    return table.update().where(*conditions).values(**values).returning(table.c.id)
