@@ -54,6 +54,8 @@ class TaskSpec:
     # The node's GPU indices this task may use; the platform assigns them so two tasks
     # never share a device. Empty: the task sees no GPU at all.
     gpu_ids: tuple[int, ...] = ()
+    # The node the scheduler placed it on ("" when the backend has only one).
+    node: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -280,3 +280,75 @@ class PoolSample(Base):
     gpu_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_pool_samples_pool_time", "pool_name", "taken_at"),)
+
+
+class Algorithm(Base):
+    """A reusable algorithm: code, boot file or command, engine, parameters, channels.
+    The request's parts the platform does not interpret are kept as they came (JSON)."""
+
+    __tablename__ = "algorithms"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    workspace_id: Mapped[str] = mapped_column(String(64), default="0")
+    user_name: Mapped[str] = mapped_column(String(64), default="")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class TrainingJob(Base):
+    """A training job. ``plan`` is what runs (resolved at creation), ``view`` what the
+    API shows of its algorithm and spec; ``phase`` changes only through
+    services.training_jobs.switch_job_phase."""
+
+    __tablename__ = "training_jobs"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name"),
+        Index("ix_training_jobs_phase", "phase"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32), default="job")
+    description: Mapped[str] = mapped_column(String(256), default="")
+    workspace_id: Mapped[str] = mapped_column(String(64), default="0")
+    user_id: Mapped[str] = mapped_column(String(64))
+    user_name: Mapped[str] = mapped_column(String(64), default="")
+    annotations: Mapped[str] = mapped_column(Text, default="{}")
+    algorithm_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    plan: Mapped[str] = mapped_column(Text)
+    view: Mapped[str] = mapped_column(Text)
+    phase: Mapped[str] = mapped_column(String(16))
+    secondary_phase: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    desired: Mapped[str] = mapped_column(String(16), default="run")
+    workload_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    # Per task of the latest attempt: {task, exit_code, message}; and the end of the log
+    # of the task that failed.
+    task_statuses: Mapped[str] = mapped_column(Text, default="[]")
+    log_tail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    started_at: Mapped[int | None] = mapped_column(BigInteger)
+    finished_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class TrainingSample(Base):
+    """One task's measured usage at one moment (the metrics API averages them)."""
+
+    __tablename__ = "training_samples"
+    __table_args__ = (Index("ix_training_samples_job_task_time", "job_id", "task", "taken_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("training_jobs.id", ondelete="CASCADE"))
+    task: Mapped[str] = mapped_column(String(32))
+    taken_at: Mapped[int] = mapped_column(BigInteger)
+    cpu_percent: Mapped[float] = mapped_column(Float)
+    memory_bytes: Mapped[int] = mapped_column(BigInteger)
+    gpu_percent: Mapped[float | None] = mapped_column(Float)
+    gpu_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)

@@ -261,6 +261,12 @@ class GpuLedger:
         return tuple(taken)
 
 
+class Claimed(NamedTuple):
+    # Per workload that moved to running: what to start, and its kind.
+    groups: dict[str, list[TaskSpec]]
+    kinds: dict[str, str]
+
+
 def claim_admitted(
     session: Session,
     admitted: dict[str, list[str]],
@@ -271,7 +277,7 @@ def claim_admitted(
     pool_nodes: set[str],
     lock_capacity: bool,
     is_sqlite: bool,
-) -> dict[str, list[TaskSpec]]:
+) -> Claimed:
     """Mark the admitted workloads running and insert their tasks (status starting);
     what to start for each workload that moved."""
     if lock_capacity:
@@ -307,7 +313,7 @@ def claim_admitted(
         task_rows += new_rows
     if task_rows:
         session.execute(_TASKS.insert(), task_rows)
-    return groups
+    return Claimed(groups, {row.id: row.kind for row in rows if row.id in groups})
 
 
 def record_starts(
@@ -417,6 +423,7 @@ def _task_rows(
                 resources=ResourceRequest(template.vcpus, template.memory_bytes, template.gpus),
                 rank=rank,
                 gpu_ids=gpu_ids,
+                node=node,
             )
         )
     return specs, rows

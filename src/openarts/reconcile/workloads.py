@@ -14,10 +14,19 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from openarts.backends.base import BackendError, ComputeBackend, NodeInfo, TaskHandle, TaskState
+from openarts.backends.base import (
+    BackendError,
+    ComputeBackend,
+    NodeInfo,
+    TaskHandle,
+    TaskSpec,
+    TaskState,
+)
 from openarts.db.engine import Database
 from openarts.domain.capacity import HostNode, SchedulableNode, schedulable_nodes
 from openarts.ids import now_ms
@@ -47,6 +56,7 @@ class WorkloadReconciler:
         interval_s: float = 1.0,
         leadership: Leadership | None = None,
         pools: PoolReconciler | None = None,
+        preparers: Mapping[str, TaskPreparer] | None = None,
     ) -> None:
         self.db = db
         # Admission onto pool nodes and changes to pools take turns (pools.pool_change).
@@ -64,6 +74,11 @@ class WorkloadReconciler:
         self.interval_s = interval_s
         self._wake = asyncio.Event()
         self._stops: set[asyncio.Task[None]] = set()
+        # Per workload kind, what readies its tasks before they start.
+        self.preparers: dict[str, TaskPreparer] = dict(preparers or {})
+        self._background: set[asyncio.Task[None]] = set()
+        # Called after every pass (other reconcilers that follow workloads' statuses).
+        self.listeners: list[Callable[[], None]] = []
         self._reasons_refreshed = -REASON_REFRESH_S
         # Tasks between admission and their handle being recorded: not "never started".
         self._launching: set[str] = set()
@@ -90,7 +105,8 @@ class WorkloadReconciler:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
         finally:
             # Stops in flight are abandoned, not lost: the next start issues them again.
-            for stop in list(self._stops):
+            # Preparations in flight too: their tasks, never started, are found lost.
+            for stop in [*self._stops, *self._background]:
                 stop.cancel()
             if self.leadership is not None:
                 await self.leadership.release()
@@ -101,15 +117,18 @@ class WorkloadReconciler:
             await self.pools.run_once(self.hosts)
         ended, touched = await self._observe()
         await self._admit(ended, touched)
+        for listener in self.listeners:
+            listener()
 
     async def refresh_hosts(self) -> list[HostNode]:
         self.hosts = [host_node(n) for n in await self.backend.nodes()]
         return self.hosts
 
     async def drain_stops(self) -> None:
-        """Wait for the stops this reconciler has begun (for tests and shutdown)."""
-        if self._stops:
-            await asyncio.gather(*self._stops, return_exceptions=True)
+        """Wait for the stops and preparations this reconciler has begun (for tests and
+        shutdown)."""
+        while self._stops or self._background:
+            await asyncio.gather(*self._stops, *self._background, return_exceptions=True)
 
     # -- stop requests and observation ----------------------------------------------------
     async def _observe(self) -> tuple[list[dict[str, object]], list[str]]:
@@ -255,7 +274,7 @@ class WorkloadReconciler:
         # Admission and changes to pools take turns (pools.pool_change); only work that
         # lands on pool nodes needs the lock across server processes too.
         async with self.change_lock:
-            groups = await self.db.run_in_transaction(
+            claimed = await self.db.run_in_transaction(
                 rows.claim_admitted,
                 admitted,
                 {workload_id: self._specs[workload_id] for workload_id in admitted},
@@ -265,31 +284,78 @@ class WorkloadReconciler:
                 lock_capacity=bool(pool_nodes),
                 is_sqlite=self.db.is_sqlite,
             )
-        launching = {spec.task_id for specs in groups.values() for spec in specs}
-        self._launching |= launching
+        groups: dict[str, list[TaskSpec]] = {}
+        for workload_id, specs in claimed.groups.items():
+            self._launching |= {spec.task_id for spec in specs}
+            preparer = self.preparers.get(claimed.kinds[workload_id])
+            if preparer is None:
+                groups[workload_id] = specs
+            else:
+                # Preparing may take long (downloads): it runs beside the passes.
+                self._in_background(self._prepare_and_start(workload_id, specs, preparer))
+        if groups:
+            try:
+                # Outside the transaction: the backend calls.
+                results = await asyncio.gather(
+                    *(self.backend.start_group(specs) for specs in groups.values()),
+                    return_exceptions=True,
+                )
+                started_at = now_ms()
+                started: list[dict[str, object]] = []
+                failed: dict[str, str] = {}
+                for workload_id, result in zip(groups, results, strict=True):
+                    if isinstance(result, BaseException):
+                        failed[workload_id] = _start_failure(workload_id, result)
+                        continue
+                    started += _started_rows(result, started_at)
+                await self.db.run_in_transaction(rows.record_starts, started, failed)
+            finally:
+                for specs in groups.values():
+                    self._launching -= {spec.task_id for spec in specs}
+
+    async def _prepare_and_start(
+        self, workload_id: str, specs: list[TaskSpec], preparer: TaskPreparer
+    ) -> None:
         try:
-            # Outside the transaction: the backend calls.
-            results = await asyncio.gather(
-                *(self.backend.start_group(specs) for specs in groups.values()),
-                return_exceptions=True,
-            )
-            started_at = now_ms()
             started: list[dict[str, object]] = []
             failed: dict[str, str] = {}
-            for workload_id, result in zip(groups, results, strict=True):
-                if isinstance(result, BaseException):
-                    if not isinstance(result, BackendError):
-                        log.error("starting %s failed", workload_id, exc_info=result)
-                    failed[workload_id] = str(result)
-                    continue
-                started += [
-                    {"b_id": h.task_id, "b_handle": h.to_json(), "b_started_at": started_at}
-                    for h in result
-                ]
-            if started or failed:
-                await self.db.run_in_transaction(rows.record_starts, started, failed)
+            try:
+                ready = await preparer.prepare(workload_id, specs)
+                started = _started_rows(await self.backend.start_group(ready), now_ms())
+            except Exception as error:
+                failed[workload_id] = _start_failure(workload_id, error)
+            await self.db.run_in_transaction(rows.record_starts, started, failed)
         finally:
-            self._launching -= launching
+            self._launching -= {spec.task_id for spec in specs}
+            self.wake()
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+class TaskPreparer(Protocol):
+    """Readies the tasks of one kind of workload before they start (data in place, say);
+    may return changed specs. An error fails the workload with its message."""
+
+    async def prepare(self, workload_id: str, specs: list[TaskSpec]) -> list[TaskSpec]: ...
+
+
+def _start_failure(workload_id: str, error: BaseException) -> str:
+    if not isinstance(error, BackendError | PrepareError):
+        log.error("starting %s failed", workload_id, exc_info=error)
+    return str(error)
+
+
+class PrepareError(Exception):
+    """A preparer's failure the user should read (the input that is missing, say)."""
+
+
+def _started_rows(handles: list[TaskHandle], started_at: int) -> list[dict[str, object]]:
+    return [
+        {"b_id": h.task_id, "b_handle": h.to_json(), "b_started_at": started_at} for h in handles
+    ]
 
 
 def _end_then_look(
