@@ -6,9 +6,9 @@ bare subprocesses, 4 at a time, in the same run. Prints the platform's overhead 
 (its extra slot-time per task over the bare run) and the submit-to-process-start latency
 (p50/p95, measured with free capacity) beside the bare spawn latency.
 
-The platform's time runs from the first submission (the workload service, in process,
-as the services of training jobs and notebooks call it; no HTTP) to the last task's end,
-so queueing, admission, starting, watching and recording every task are all counted.
+The platform's time runs from the first submission (the workload service's core, in
+process, each in a transaction of its own; no HTTP) to the last task's end, so queueing,
+admission, starting, watching and recording every task are all counted.
 
     python benchmarks/scheduler.py [--tasks 1000] [--latency-samples 100]
 """

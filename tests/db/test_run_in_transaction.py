@@ -4,10 +4,13 @@ that waits (without blocking the event loop) for a writer holding SQLite's lock.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from openarts.db.engine import Database
@@ -82,3 +85,49 @@ async def test_waits_for_a_writer_that_holds_the_lock_without_blocking_others(
     assert ticks == 5
     assert waiting.result() == "waiter"
     assert await domain_name(db, domain.id) == "waiter"
+
+
+async def test_sqlite_runs_again_from_a_fresh_snapshot_when_another_writer_got_in_first(
+    tmp_path: Path,
+) -> None:
+    # The function reads, someone else commits, the function writes what it computed
+    # from the stale read: SQLite refuses the write, and the whole function runs again.
+    path = tmp_path / "snapshot.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE counter (v INTEGER)")
+        setup.execute("INSERT INTO counter VALUES (1)")
+    calls = 0
+
+    def increment(session: Session) -> int:
+        nonlocal calls
+        calls += 1
+        value = int(session.execute(text("SELECT v FROM counter")).scalar_one())
+        if calls == 1:
+            with sqlite3.connect(path) as other:
+                other.execute("UPDATE counter SET v = 100")
+        session.execute(text("UPDATE counter SET v = :v"), {"v": value + 1})
+        return value + 1
+
+    try:
+        assert await db.run_in_transaction(increment) == 101
+        assert calls == 2
+    finally:
+        await db.close()
+
+
+async def test_sqlite_errors_other_than_the_lock_are_not_retried(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'broken.db'}")
+    calls = 0
+
+    def broken(session: Session) -> None:
+        nonlocal calls
+        calls += 1
+        session.execute(text("SELECT * FROM no_such_table"))
+
+    try:
+        with pytest.raises(OperationalError, match="no such table"):
+            await db.run_in_transaction(broken)
+        assert calls == 1
+    finally:
+        await db.close()

@@ -130,3 +130,21 @@ def test_pools_are_windowed_separately_by_the_reconciler_not_here() -> None:
         starvation_s=60,
     )
     assert list(decision.admitted) == ["b"]
+
+
+def test_room_left_names_the_pools_where_more_of_the_line_could_start() -> None:
+    decision = run(
+        [job("fits", cpus(1)), job("big", cpus(4), pool="p"), job("small", cpus(1), pool="q")],
+        [node("a", cpus(2)), node("b", cpus(2), pool="p"), node("c", cpus(1), pool="q")],
+    )
+    assert sorted(decision.admitted) == ["fits", "small"]
+    # The public pool has a vCPU left and p has two; q is full.
+    assert decision.room_left == {"", "p"}
+
+
+def test_a_pool_held_for_a_starving_workload_has_no_room_left() -> None:
+    decision = run(
+        [job("starving", cpus(4), at=0)], [node("a", cpus(2), capacity=cpus(4))], now=120_000
+    )
+    assert decision.admitted == {}
+    assert decision.room_left == set()

@@ -51,6 +51,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_pragmas_no_wait(dbapi_connection: Any, record: Any) -> None:
     _sqlite_pragmas(dbapi_connection, record)
     dbapi_connection.execute("PRAGMA busy_timeout=0")
+    dbapi_connection.isolation_level = None  # transactions begin where we say (below)
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def _in_memory(url: str) -> bool:
+    database = make_url(url).database
+    return not database or database == ":memory:" or "mode=memory" in url
 
 
 class Database:
@@ -75,7 +85,8 @@ class Database:
         """Run ``work(session, ...)`` in one transaction, committed when it returns. On
         SQLite it may run more than once (see above): ``work`` must not change its
         arguments."""
-        if not self.is_sqlite:
+        if not self.is_sqlite or _in_memory(self.url):
+            # (An in-memory database is private to its connection: no second engine.)
             async with self.session() as session, session.begin():
                 return await session.run_sync(work, *args, **kwargs)
         engine = self._sqlite_sync_engine()
@@ -97,8 +108,13 @@ class Database:
             # The same file through the standard driver; WAL and the busy timeout let it
             # share the file with the async engine's connections.
             url = make_url(self.url).set(drivername="sqlite+pysqlite")
-            self._sync_engine = create_engine(url)
-            event.listen(self._sync_engine, "connect", _sqlite_pragmas_no_wait)
+            engine = create_engine(url)
+            event.listen(engine, "connect", _sqlite_pragmas_no_wait)
+            # The driver would begin a transaction only at the first write, leaving the
+            # reads before it outside; BEGIN at the start makes the whole function one
+            # snapshot, and a write from a stale one fails "locked" (and is run again).
+            event.listen(engine, "begin", _sqlite_begin)
+            self._sync_engine = engine
         return self._sync_engine
 
     async def migrate(self, revision: str = "head") -> None:

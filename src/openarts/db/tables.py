@@ -170,6 +170,17 @@ class Workload(Base):
     finished_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
+# Each pool's line in admission order (see reconcile/workload_rows.py).
+Index(
+    "ix_workloads_line",
+    Workload.status,
+    Workload.pool,
+    Workload.priority.desc(),
+    Workload.queued_at,
+    Workload.id,
+)
+
+
 class WorkloadTask(Base):
     """One process of a workload (one per gang member), with its backend handle."""
 

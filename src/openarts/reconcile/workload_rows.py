@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import BindParameter, Table, bindparam, func, or_, select
+from sqlalchemy import BindParameter, Table, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from openarts.backends.base import (
@@ -90,23 +90,17 @@ _TASKS_OF = (
     .where(_T.workload_id.in_(_IDS))
     .order_by(_T.rank)
 )
-_RANKED = (
-    select(
-        _W.id,
-        _W.pool,
-        _W.priority,
-        _W.queued_at,
-        func.row_number()
-        .over(partition_by=_W.pool, order_by=(_W.priority.desc(), _W.queued_at, _W.id))
-        .label("place"),
+# One pool's line, first in line first: read through ix_workloads_line, so the head
+# costs the same however long the line is.
+_LINE = (
+    select(_W.id, _W.pool, _W.priority, _W.queued_at)
+    .where(
+        _W.status == WorkloadStatus.PENDING.value,
+        _W.pool == bindparam("pool"),
+        _W.desired == "run",
     )
-    .where(_W.status == WorkloadStatus.PENDING.value, _W.desired == "run")
-    .subquery()
-)
-_WINDOW = (
-    select(_RANKED.c.id, _RANKED.c.pool, _RANKED.c.priority, _RANKED.c.queued_at)
-    .where(_RANKED.c.place <= bindparam("limit"))
-    .order_by(_RANKED.c.priority.desc(), _RANKED.c.queued_at, _RANKED.c.id)
+    .order_by(_W.priority.desc(), _W.queued_at, _W.id)
+    .limit(bindparam("limit"))
 )
 _SPECS = select(_W.id, _W.spec).where(_W.id.in_(_IDS))
 _BUSY = select(_T.node, _T.vcpus, _T.memory_bytes, _T.gpus, _T.gpu_ids).where(
@@ -220,15 +214,16 @@ class AdmissionView(NamedTuple):
 
 
 def read_admission(session: Session, known: frozenset[str], limit: int) -> AdmissionView:
-    """What admission needs: the head of each pool's line (per pool: no pool's queue
-    starves another's; ``limit`` per pool, cut in the database, so a long queue costs the
-    pass nothing more),
-    what live tasks hold, and the pools' nodes."""
-    window: list[tuple[str, str, int, int]] = [
-        tuple(row) for row in session.execute(_WINDOW, {"limit": limit})
-    ]
+    """What admission needs: the head of each pool's line (``limit`` per pool, so no
+    pool's queue starves another's and a long queue costs the pass nothing more), what
+    live tasks hold, and the pools' nodes."""
+    slices, pool_names = pool_service.inventory_sync(session)
+    window: list[tuple[str, str, int, int]] = []
+    for pool in ["", *pool_names]:
+        window += [tuple(row) for row in session.execute(_LINE, {"pool": pool, "limit": limit})]
     if not window:
-        return AdmissionView([], {}, [], [], {})
+        return AdmissionView([], {}, [], slices, pool_names)
+    window.sort(key=lambda w: (-w[2], w[3], w[0]))
     unknown = [w[0] for w in window if w[0] not in known]
     new_specs: dict[str, str] = {}
     if unknown:
@@ -236,7 +231,6 @@ def read_admission(session: Session, known: frozenset[str], limit: int) -> Admis
             workload_id: spec for workload_id, spec in session.execute(_SPECS, {"ids": unknown})
         }
     busy = [BusyTask(*row) for row in session.execute(_BUSY)]
-    slices, pool_names = pool_service.inventory_sync(session)
     return AdmissionView(window, new_specs, busy, slices, pool_names)
 
 

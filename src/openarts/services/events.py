@@ -143,6 +143,8 @@ def insert_events_sync(session: Session, events: list[NewEvent]) -> None:
     statement: the hot paths move hundreds of workloads a second."""
     if not events:
         return
+    # Events added earlier in this session first, so ids keep the order of events.
+    session.flush()
     now = now_ms()
     session.execute(
         cast(Table, Event.__table__).insert(),

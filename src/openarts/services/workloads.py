@@ -160,6 +160,8 @@ def switch_workload_statuses_sync(
         if change.to not in ALLOWED_TRANSITIONS[change.current]:
             raise ValueError(f"a workload cannot go from {change.current} to {change.to}")
     now = now_ms()
+    # Core statements below do not flush the session's pending objects themselves.
+    session.flush()
     # One UPDATE per kind of move and reason: most moves of a pass share their reason
     # ("all tasks succeeded"), and a statement of this one shape is compiled only once.
     groups: dict[tuple[WorkloadStatus, WorkloadStatus, str], list[str]] = {}
