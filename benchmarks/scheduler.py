@@ -80,14 +80,19 @@ async def submit(
     return workload.id
 
 
-async def finished_count(db: Database) -> int:
+async def unfinished_count(db: Database) -> int:
+    # Counts the few unfinished rows through the status index, not the many finished
+    # ones: the watcher's own cost stays out of the figure as far as it can.
     async with db.session() as session:
         count = await session.scalar(
             select(func.count())
             .select_from(Workload)
-            .where(Workload.status.in_([s.value for s in WorkloadStatus.finished_statuses()]))
+            .where(Workload.status.in_([s.value for s in UNFINISHED]))
         )
         return int(count or 0)
+
+
+UNFINISHED = [s for s in WorkloadStatus if not s.finished]
 
 
 async def platform_run(scratch: Path, tasks: int, samples: int) -> tuple[float, list[float]]:
@@ -111,7 +116,7 @@ async def platform_run(scratch: Path, tasks: int, samples: int) -> tuple[float, 
             await submit(db, project.id, f"t{index}", scratch)
         reconciler.wake()
         deadline = time.monotonic() + 600
-        while await finished_count(db) < tasks:
+        while await unfinished_count(db) > 0:
             if time.monotonic() > deadline:
                 raise TimeoutError("the tasks did not finish in 10 minutes")
             await asyncio.sleep(0.05)
@@ -128,7 +133,7 @@ async def platform_run(scratch: Path, tasks: int, samples: int) -> tuple[float, 
                     raise TimeoutError("a task did not start within a minute")
                 await asyncio.sleep(0.001)
             latencies.append((float(stamp.read_text()) - submitted) * 1000)
-            while await finished_count(db) < tasks + index + 1:  # noqa: ASYNC110
+            while await unfinished_count(db) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(0.005)
         return total, latencies
     finally:

@@ -19,7 +19,7 @@ from openarts.backends.base import (
     TaskSpec,
     TaskState,
 )
-from openarts.backends.local.backend import LocalBackend
+from openarts.backends.local.backend import INLINE_BATCH, LocalBackend
 from openarts.hostinfo import detect_host
 
 PYTHON = sys.executable
@@ -153,7 +153,7 @@ ORPHAN_MAKER = """
 import asyncio, sys
 from pathlib import Path
 from openarts.backends.base import TaskSpec
-from openarts.backends.local.backend import LocalBackend
+from openarts.backends.local.backend import INLINE_BATCH, LocalBackend
 from openarts.hostinfo import detect_host
 
 async def main():
@@ -214,16 +214,22 @@ async def test_a_reused_pid_is_not_taken_for_the_task(
     assert psutil.pid_exists(os.getpid())  # the impostor was left alone
 
 
-async def test_group_start_is_all_or_nothing(backend: LocalBackend, tmp_path: Path) -> None:
+@pytest.mark.parametrize("members", [2, INLINE_BATCH + 2])
+async def test_group_start_is_all_or_nothing(
+    backend: LocalBackend, tmp_path: Path, members: int
+) -> None:
+    # Small gangs start on the event loop, large ones on a worker thread: both roll back.
     specs = [
         # The folder in the command tells this test's process from any other run's.
-        spec("g0", tmp_path, PYTHON, "-c", f"import time; time.sleep(301.5)  # {tmp_path}"),
-        spec("g1", tmp_path, "/no/such/binary"),
+        spec(f"g{i}", tmp_path, PYTHON, "-c", f"import time; time.sleep(301.5)  # {tmp_path}")
+        for i in range(members - 1)
     ]
+    specs.append(spec("last", tmp_path, "/no/such/binary"))
     with pytest.raises(BackendError):
         await backend.start_group(specs)
-    # The member that had started was stopped again, and nothing of it runs on.
-    assert (tmp_path / "tasks" / "g0" / "stop_requested").exists()
+    # The members that had started were stopped again, and nothing of them runs on.
+    for i in range(members - 1):
+        assert (tmp_path / "tasks" / f"g{i}" / "stop_requested").exists()
     survivors = []
     for process in psutil.process_iter(["cmdline", "status"]):
         cmdline = " ".join(process.info["cmdline"] or [])
@@ -231,6 +237,19 @@ async def test_group_start_is_all_or_nothing(backend: LocalBackend, tmp_path: Pa
         if mine and process.info["status"] != psutil.STATUS_ZOMBIE:
             survivors.append(process.pid)
     assert survivors == []
+
+
+async def test_a_large_gang_starts_whole(backend: LocalBackend, tmp_path: Path) -> None:
+    specs = [spec(f"w{i}", tmp_path, PYTHON, "-c", "pass") for i in range(INLINE_BATCH + 2)]
+    handles = await backend.start_group(specs)
+    assert [h.task_id for h in handles] == [s.task_id for s in specs]
+    deadline = time.monotonic() + 30
+    while True:
+        observed = await backend.poll(handles)
+        if all(o.state is TaskState.SUCCEEDED for o in observed.values()):
+            break
+        assert time.monotonic() < deadline, observed
+        await asyncio.sleep(0.05)
 
 
 async def test_nodes_report_this_host(backend: LocalBackend) -> None:
