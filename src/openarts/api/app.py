@@ -19,6 +19,7 @@ from openarts.api.auth import Authenticator
 from openarts.api.deps import Platform
 from openarts.api.errors import RequestContextMiddleware, install_error_handlers
 from openarts.api.routers import (
+    algorithms,
     authorizations,
     events,
     health,
@@ -28,16 +29,24 @@ from openarts.api.routers import (
     pool_tags,
     pools,
     resources,
+    training_catalog,
+    training_jobs,
 )
 from openarts.backends.local.backend import LocalBackend
 from openarts.db.engine import Database
+from openarts.domain.engines import engine_catalog
+from openarts.domain.training import WORKLOAD_KIND
 from openarts.hostinfo import detect_host
 from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.pools import PoolReconciler
+from openarts.reconcile.training import TrainingReconciler
 from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.security.secrets_box import SecretBox
 from openarts.services import bootstrap
+from openarts.services.engine_envs import EngineEnvironments
 from openarts.services.flavors import FlavorCatalog
+from openarts.services.training_jobs import TrainingPlatform
+from openarts.services.training_staging import TrainingStaging
 from openarts.settings import Settings
 from openarts.storage.factory import open_store, platform_presigner
 from openarts.storage.s3_server.app import S3Endpoint
@@ -85,16 +94,31 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         ),
     )
     backend.on_exit = reconciler.wake
+    store = open_store(settings, box)
+    training = TrainingPlatform(
+        catalog=catalog,
+        engines=engine_catalog(),
+        envs=EngineEnvironments(settings.home / "engines"),
+        root=settings.home / "training",
+    )
+    staging = TrainingStaging(db, store, backend, training.root)
+    reconciler.preparers[WORKLOAD_KIND] = staging
+    training_reconciler = TrainingReconciler(
+        db, training, staging, interval_s=settings.reconcile_interval_s
+    )
+    reconciler.listeners.append(training_reconciler.wake)
     platform = Platform(
         settings=settings,
         db=db,
         box=box,
         auth=Authenticator(settings, db, box),
         catalog=catalog,
-        store=open_store(settings, box),
+        store=store,
         presigner=platform_presigner(settings, box),
         backend=backend,
         reconciler=reconciler,
+        training=training,
+        training_reconciler=training_reconciler,
         capacity_lock=change_lock,
     )
     return platform, report
@@ -119,15 +143,19 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
         # collector's sight, so its full collections stay short on the hot paths.
         gc.freeze()
         loop = asyncio.create_task(platform.reconciler.run_forever(), name="reconciler")
+        training_loop = asyncio.create_task(
+            platform.training_reconciler.run_forever(), name="training-reconciler"
+        )
         if announce is not None:
             announce(report, settings)
         try:
             yield
         finally:
             # Tasks keep running: the next start adopts them.
-            loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
+            for running in (loop, training_loop):
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
             if leadership is not None:
                 # The loop may have been cancelled before it first ran; release() is
                 # idempotent, so the lock (and its connection) never outlives the server.
@@ -154,6 +182,9 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
         pools,
         networks,
         plugin_templates,
+        algorithms,
+        training_jobs,
+        training_catalog,
     ):
         app.include_router(module.router)
 

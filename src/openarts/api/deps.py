@@ -16,9 +16,11 @@ from openarts.backends.base import ComputeBackend
 from openarts.db.engine import Database
 from openarts.domain.identity import Caller
 from openarts.errors import OpenArtsError
+from openarts.reconcile.training import TrainingReconciler
 from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.security.secrets_box import SecretBox
 from openarts.services.flavors import FlavorCatalog
+from openarts.services.training_jobs import TrainingPlatform
 from openarts.settings import Settings
 from openarts.storage.base import ObjectStore
 from openarts.storage.presign import PlatformPresigner
@@ -37,6 +39,8 @@ class Platform:
     presigner: PlatformPresigner
     backend: ComputeBackend
     reconciler: WorkloadReconciler
+    training: TrainingPlatform
+    training_reconciler: TrainingReconciler
     # Serialises changes to pools, nodes, networks and tags, and admission onto pool
     # nodes, within this process (see services.pools.pool_change).
     capacity_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -89,6 +89,8 @@ class TaskObservation:
 class LogChunk:
     data: bytes
     next_offset: int
+    # The whole log's size when read (a running task's log keeps growing).
+    full_size: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,7 +123,11 @@ def _check_pool(session: Session, name: str, project_id: str) -> None:
 
 async def request_stop(session: AsyncSession, workload_id: str) -> None:
     """Record the wish; the reconciler does the stopping."""
-    await session.execute(update(Workload).where(Workload.id == workload_id).values(desired="stop"))
+    await session.run_sync(request_stop_sync, workload_id)
+
+
+def request_stop_sync(session: Session, workload_id: str) -> None:
+    session.execute(update(Workload).where(Workload.id == workload_id).values(desired="stop"))
 
 
 @dataclass(frozen=True, slots=True)

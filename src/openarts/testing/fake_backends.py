@@ -72,8 +72,9 @@ class FakeBackend(ComputeBackend):
             task.observation = TaskObservation(TaskState.STOPPED, None, "stopped")
 
     async def read_logs(self, handle: TaskHandle, *, offset: int, limit: int) -> LogChunk:
-        data = bytes(self.tasks[handle.task_id].logs[offset : offset + limit])
-        return LogChunk(data, offset + len(data))
+        logs = self.tasks[handle.task_id].logs
+        data = bytes(logs[offset : offset + limit])
+        return LogChunk(data, offset + len(data), len(logs))
 
     async def sample(self, handles: list[TaskHandle]) -> dict[str, ResourceSample]:
         return {

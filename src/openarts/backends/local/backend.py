@@ -351,11 +351,12 @@ class LocalBackend(ComputeBackend):
         def read() -> LogChunk:
             try:
                 with path.open("rb") as output:
+                    size = os.fstat(output.fileno()).st_size
                     output.seek(offset)
                     data = output.read(limit)
             except FileNotFoundError:
-                return LogChunk(b"", offset)
-            return LogChunk(data, offset + len(data))
+                return LogChunk(b"", offset, 0)
+            return LogChunk(data, offset + len(data), size)
 
         return await asyncio.to_thread(read)
 

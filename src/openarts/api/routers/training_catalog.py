@@ -1,0 +1,91 @@
+"""What training jobs can use: the training flavors and the engine catalog."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from openarts.api.deps import CallerDep, PlatformDep
+from openarts.api.schemas.common import ERROR_RESPONSES
+from openarts.api.schemas.training_catalog import (
+    FlavorBilling,
+    FlavorCpu,
+    FlavorDisk,
+    FlavorGpu,
+    FlavorMemory,
+    TrainingEngine,
+    TrainingEnginesOut,
+    TrainingFlavor,
+    TrainingFlavorInfo,
+    TrainingFlavorsOut,
+    TrainingFlavorType,
+)
+from openarts.domain.flavors import Flavor, FlavorUse
+
+router = APIRouter(prefix="/v2/{project_id}", tags=["Training"], responses=ERROR_RESPONSES)
+
+
+@router.get(
+    "/training-job-flavors",
+    response_model=TrainingFlavorsOut,
+    response_model_exclude_none=True,
+    summary="List the flavors training jobs can use",
+)
+async def list_training_flavors(
+    caller: CallerDep,
+    platform: PlatformDep,
+    flavor_type: Annotated[TrainingFlavorType | None, Query()] = None,
+) -> TrainingFlavorsOut:
+    catalog = platform.catalog
+    flavors = [
+        _flavor(f, catalog.arch_of(f))
+        for f in catalog.for_use(FlavorUse.TRAINING)
+        if catalog.unusable_reason(f) is None
+        and (flavor_type is None or (flavor_type == "GPU") == (f.gpu is not None))
+    ]
+    return TrainingFlavorsOut(total_count=len(flavors), flavors=flavors)
+
+
+def _flavor(flavor: Flavor, arch: str) -> TrainingFlavor:
+    return TrainingFlavor(
+        flavor_id=flavor.name,
+        flavor_name=flavor.name,
+        # Distributed jobs are gangs of nodes of one flavor; no cap beyond capacity.
+        max_num=16,
+        flavor_type="GPU" if flavor.gpu else "CPU",
+        billing=FlavorBilling(code=flavor.name, unit_num=1),
+        flavor_info=TrainingFlavorInfo(
+            max_num=16,
+            cpu=FlavorCpu(arch=arch, core_num=int(flavor.vcpus)),
+            gpu=FlavorGpu(
+                unit_num=flavor.gpu.count,
+                product_name=flavor.gpu.type,
+                memory=f"{flavor.gpu.memory_gib}GiB",
+            )
+            if flavor.gpu
+            else None,
+            memory=FlavorMemory(size=int(flavor.memory_gib), unit="GiB"),
+            disk=FlavorDisk(size=flavor.disk_gib, unit="GiB") if flavor.disk_gib else None,
+        ),
+    )
+
+
+@router.get(
+    "/training-job-engines",
+    response_model=TrainingEnginesOut,
+    response_model_exclude_none=True,
+    summary="List the engines training jobs can use",
+)
+async def list_training_engines(caller: CallerDep, platform: PlatformDep) -> TrainingEnginesOut:
+    engines = [
+        TrainingEngine(
+            engine_id=e.id,
+            engine_name=e.name,
+            engine_version=e.version,
+            v1_compatible=False,
+            run_user="",
+        )
+        for e in platform.training.engines
+    ]
+    return TrainingEnginesOut(total=len(engines), items=engines)

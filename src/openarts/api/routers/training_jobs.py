@@ -1,0 +1,250 @@
+"""Training jobs (v2): create, read, search, change the description, terminate, delete;
+their tasks' logs and their events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
+
+from openarts.api.deps import CallerDep, PlatformDep, SessionDep
+from openarts.api.schemas.common import ERROR_RESPONSES, MAX_OFFSET
+from openarts.api.schemas.training_jobs import (
+    LOG_PREVIEW_MAX_BYTES,
+    LogPreviewOut,
+    TrainingJobActionIn,
+    TrainingJobCreateIn,
+    TrainingJobDescriptionIn,
+    TrainingJobEventOut,
+    TrainingJobEventsOut,
+    TrainingJobListOut,
+    TrainingJobOut,
+    TrainingJobSearchIn,
+)
+from openarts.api.training_views import job_view
+from openarts.backends.base import TaskHandle
+from openarts.db.tables import WorkloadTask
+from openarts.domain.events import EventType
+from openarts.domain.training import WORKLOAD_KIND
+from openarts.domain.training_plan import Plan, task_name
+from openarts.services import events as event_service
+from openarts.services import training_jobs as service
+from openarts.services import training_specs as specs
+
+router = APIRouter(prefix="/v2/{project_id}", tags=["Training"], responses=ERROR_RESPONSES)
+
+_LEVELS = {EventType.NORMAL.value: "Info", EventType.WARNING.value: "Warning"}
+
+
+@router.post(
+    "/training-jobs",
+    status_code=201,
+    response_model=TrainingJobOut,
+    response_model_exclude_none=True,
+    summary="Create a training job",
+)
+async def create_training_job(
+    body: TrainingJobCreateIn, caller: CallerDep, session: SessionDep, platform: PlatformDep
+) -> TrainingJobOut:
+    training = platform.training
+    training.hosts = platform.reconciler.hosts or await platform.reconciler.refresh_hosts()
+    job = await service.create_job(session, training, caller, body)
+    platform.reconciler.wake()
+    platform.training_reconciler.wake()
+    return job_view(job)
+
+
+@router.get(
+    "/training-jobs/{training_job_id}",
+    response_model=TrainingJobOut,
+    response_model_exclude_none=True,
+    summary="Show a training job",
+)
+async def show_training_job(
+    training_job_id: str, caller: CallerDep, session: SessionDep
+) -> TrainingJobOut:
+    return job_view(await service.get_job(session, caller.project_id, training_job_id))
+
+
+@router.put(
+    "/training-jobs/{training_job_id}",
+    summary="Change a training job's description",
+)
+async def describe_training_job(
+    training_job_id: str, body: TrainingJobDescriptionIn, caller: CallerDep, session: SessionDep
+) -> Response:
+    job = await service.get_job(session, caller.project_id, training_job_id)
+    job.description = body.description or ""
+    return Response(status_code=200)
+
+
+@router.delete("/training-jobs/{training_job_id}", status_code=202, summary="Delete a job")
+async def delete_training_job(
+    training_job_id: str, caller: CallerDep, session: SessionDep, platform: PlatformDep
+) -> Response:
+    job = await service.get_job(session, caller.project_id, training_job_id)
+    await service.delete_job(session, job)
+    platform.reconciler.wake()
+    return Response(status_code=202)
+
+
+@router.post(
+    "/training-jobs/{training_job_id}/actions",
+    status_code=202,
+    response_model=TrainingJobOut,
+    response_model_exclude_none=True,
+    summary="Terminate a training job",
+)
+async def act_on_training_job(
+    training_job_id: str,
+    body: TrainingJobActionIn,
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+) -> TrainingJobOut:
+    job = await service.get_job(session, caller.project_id, training_job_id)
+    await service.terminate_job(session, job)
+    platform.reconciler.wake()
+    platform.training_reconciler.wake()
+    return job_view(job)
+
+
+@router.post(
+    "/training-job-searches",
+    response_model=TrainingJobListOut,
+    response_model_exclude_none=True,
+    summary="Search training jobs",
+)
+async def search_training_jobs(
+    body: TrainingJobSearchIn, caller: CallerDep, session: SessionDep
+) -> TrainingJobListOut:
+    offset = body.offset or 0
+    limit = body.limit or 10
+    sort_by = body.sort_by or "create_time"
+    order = body.order or "desc"
+    filters: list[tuple[str, str, list[str]]] = [
+        (f.key or "", str(f.operator or "in"), [str(v) for v in f.value or []])
+        for f in body.filters or []
+    ]
+    page = await service.search_jobs(
+        session,
+        caller.project_id,
+        offset=offset,
+        limit=limit,
+        sort_by=sort_by,
+        ascending=order == "asc",
+        filters=filters,
+    )
+    return TrainingJobListOut(
+        total=page.total,
+        count=len(page.items),
+        limit=limit,
+        offset=offset,
+        sort_by=sort_by,
+        order=order,
+        group_by=body.group_by or "",
+        workspace_id=body.workspace_id or "0",
+        ai_project="default-ai-project",
+        items=[job_view(job) for job in page.items],
+    )
+
+
+@router.get(
+    "/training-jobs/{training_job_id}/tasks/{task_id}/logs/preview",
+    response_model=LogPreviewOut,
+    summary="The latest part of a task's log",
+)
+async def preview_task_log(
+    training_job_id: str,
+    task_id: str,
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+) -> LogPreviewOut:
+    handle = await _task_handle(session, caller.project_id, training_job_id, task_id)
+    if handle is None:
+        return LogPreviewOut(content="", current_size=0, full_size=0)
+    backend = platform.backend
+    probe = await backend.read_logs(handle, offset=0, limit=0)
+    start = max(0, probe.full_size - LOG_PREVIEW_MAX_BYTES)
+    chunk = await backend.read_logs(handle, offset=start, limit=LOG_PREVIEW_MAX_BYTES)
+    return LogPreviewOut(
+        content=chunk.data.decode("utf-8", errors="replace"),
+        current_size=len(chunk.data),
+        full_size=max(chunk.full_size, chunk.next_offset),
+    )
+
+
+async def _task_handle(
+    session: SessionDep, project_id: str, job_id: str, task_id: str
+) -> TaskHandle | None:
+    job = await service.get_job(session, project_id, job_id)
+    plan = Plan.model_validate_json(job.plan)
+    ranks = {task_name(rank): rank for rank in range(plan.node_count)}
+    if task_id not in ranks:
+        raise specs.bad(f"task {task_id} is not a task of this job: {', '.join(ranks)}")
+    if job.workload_id is None:
+        return None
+    text = await session.scalar(
+        select(WorkloadTask.handle).where(
+            WorkloadTask.workload_id == job.workload_id, WorkloadTask.rank == ranks[task_id]
+        )
+    )
+    return TaskHandle.from_json(text) if text else None
+
+
+@router.get(
+    "/training-jobs/{training_job_id}/events",
+    response_model=TrainingJobEventsOut,
+    response_model_exclude_none=True,
+    summary="A training job's events",
+)
+async def training_job_events(
+    training_job_id: str,
+    caller: CallerDep,
+    session: SessionDep,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+    start_time: Annotated[int | None, Query(ge=0)] = None,
+    end_time: Annotated[int | None, Query(ge=0)] = None,
+) -> TrainingJobEventsOut:
+    if (start_time is None) != (end_time is None):
+        raise specs.bad("start_time and end_time go together", "ModelArts.2764")
+    job = await service.get_job(session, caller.project_id, training_job_id)
+    total, rows = await event_service.list_events(
+        session,
+        event_service.EventFilter(
+            project_id=caller.project_id,
+            resource_type=WORKLOAD_KIND,
+            resource_name=job.id,
+            since_ms=start_time,
+            until_ms=end_time,
+            ascending=order == "asc",
+        ),
+        limit=limit,
+        offset=offset,
+    )
+    return TrainingJobEventsOut(
+        total=total,
+        limit=limit,
+        offset=offset,
+        order=order,
+        start_time=_iso(start_time) if start_time is not None else None,
+        end_time=_iso(end_time) if end_time is not None else None,
+        events=[
+            TrainingJobEventOut(
+                time=_iso(e.last_timestamp),
+                level=_LEVELS.get(e.type, "Info"),
+                message=f"[{e.reason}] {e.message}",
+                source="Job",
+            )
+            for e in rows
+        ],
+    )
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")

@@ -1,0 +1,317 @@
+"""The training reconciler: moves each job through its phases as its workload moves.
+
+Creating: the engine's environment is made (once per engine), then the job is queued.
+Pending -> Running when its workload starts. When the workload ends, outputs and logs are
+uploaded first, then the job ends: Completed, Failed (or queued again when its retry
+annotations allow), or Terminated. Slow steps (environments, uploads) run beside the
+passes; a restart simply does them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Coroutine
+from typing import Any, NamedTuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openarts.backends.base import TaskHandle, TaskState
+from openarts.db.engine import Database
+from openarts.db.tables import TrainingJob, Workload, WorkloadTask
+from openarts.domain.engines import Engine
+from openarts.domain.events import EventType
+from openarts.domain.training import JobPhase, SecondaryPhase, retries_allowed
+from openarts.domain.training_plan import Plan, task_name
+from openarts.domain.workloads import WorkloadStatus
+from openarts.services import training_jobs as job_service
+from openarts.services import workloads as workload_service
+from openarts.services.engine_envs import EngineBuildError
+from openarts.services.training_staging import TrainingStaging, job_ref
+
+log = logging.getLogger("openarts.reconcile.training")
+
+_ACTIVE = [p.value for p in JobPhase if not p.finished]
+
+
+class ActiveJob(NamedTuple):
+    id: str
+    phase: str
+    desired: str
+    workload_status: str | None
+
+
+class TrainingReconciler:
+    def __init__(
+        self,
+        db: Database,
+        training: job_service.TrainingPlatform,
+        staging: TrainingStaging,
+        *,
+        interval_s: float = 2.0,
+    ) -> None:
+        self.db = db
+        self.training = training
+        self.staging = staging
+        self.interval_s = interval_s
+        self._wake = asyncio.Event()
+        self._busy: set[str] = set()  # jobs with a slow step in flight
+        self._background: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_forever(self) -> None:
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    await self.run_once()
+                except Exception:
+                    log.exception("a training reconcile pass failed; trying again")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+        finally:
+            for task in list(self._background):
+                task.cancel()
+
+    async def drain(self) -> None:
+        """Wait for the slow steps in flight (for tests)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def run_once(self) -> None:
+        for job in await self.db.run_in_transaction(_active_jobs):
+            if job.id in self._busy:
+                continue
+            await self._step(job)
+
+    async def _step(self, job: ActiveJob) -> None:
+        phase = JobPhase(job.phase)
+        status = WorkloadStatus(job.workload_status) if job.workload_status else None
+        if phase is JobPhase.CREATING:
+            if job.desired == "terminate":
+                await self.db.run_in_transaction(_finish_unstarted, job.id)
+            else:
+                self._in_background(job.id, self._prepare_engine(job.id))
+        elif status is not None and status.finished:
+            self._in_background(job.id, self._conclude(job.id))
+        elif job.desired == "terminate" and phase is not JobPhase.TERMINATING:
+            await self.db.run_in_transaction(_begin_terminating, job.id)
+        elif phase is JobPhase.PENDING and status is WorkloadStatus.RUNNING:
+            await self.db.run_in_transaction(_mark_running, job.id)
+
+    def _in_background(self, job_id: str, work: Coroutine[Any, Any, None]) -> None:
+        self._busy.add(job_id)
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("a slow step of training job %s failed; trying again", job_id)
+            finally:
+                self._busy.discard(job_id)
+                self.wake()
+
+        task = asyncio.create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _prepare_engine(self, job_id: str) -> None:
+        plan = await self.db.run_in_transaction(_plan_of, job_id)
+        if plan is None:
+            return
+        engine = job_service.engine_of(self.training, plan)
+        if engine is None:
+            return
+
+        async def progress(message: str) -> None:
+            await self.db.run_in_transaction(_note, job_id, "EnginePreparing", message)
+
+        try:
+            interpreter = await self.training.envs.ensure(engine, progress)
+        except EngineBuildError as error:
+            await self.db.run_in_transaction(_creation_failed, job_id, engine, str(error))
+            return
+        await self.db.run_in_transaction(_queue, job_id, interpreter, self.training)
+
+    async def _conclude(self, job_id: str) -> None:
+        """Outputs and logs up, then the job's end (or its next attempt)."""
+        found = await self.db.run_in_transaction(_ending, job_id)
+        if found is None:
+            return
+        job, handles, failed_rank = found
+        ref = job_ref(job)
+        await self.staging.collect(ref, handles)
+        tail = ""
+        if failed_rank is not None and failed_rank in handles:
+            tail = await self.staging.log_tail(handles[failed_rank])
+        plan = ref.plan
+        engine = job_service.engine_of(self.training, plan)
+        interpreter = self.training.envs.interpreter(engine) if engine else None
+        await self.db.run_in_transaction(_end_attempt, job_id, tail, interpreter, self.training)
+
+
+# -- what each step reads and writes (plain functions of one transaction) --------------------
+def _active_jobs(session: Session) -> list[ActiveJob]:
+    rows = session.execute(
+        select(TrainingJob.id, TrainingJob.phase, TrainingJob.desired, Workload.status)
+        .outerjoin(Workload, Workload.id == TrainingJob.workload_id)
+        .where(TrainingJob.phase.in_(_ACTIVE))
+    )
+    return [ActiveJob(*row) for row in rows]
+
+
+def _job(session: Session, job_id: str) -> TrainingJob | None:
+    return session.get(TrainingJob, job_id)
+
+
+def _plan_of(session: Session, job_id: str) -> Plan | None:
+    job = _job(session, job_id)
+    return Plan.model_validate_json(job.plan) if job is not None else None
+
+
+def _note(session: Session, job_id: str, reason: str, message: str) -> None:
+    job = _job(session, job_id)
+    if job is not None:
+        job.reason = message
+        job_service.record_job_event(session, job, reason, message)
+
+
+def _creation_failed(session: Session, job_id: str, engine: Engine, why: str) -> None:
+    job = _job(session, job_id)
+    if job is not None and job.phase == JobPhase.CREATING:
+        job_service.switch_job_phase(
+            session,
+            job,
+            JobPhase.FAILED,
+            f"engine {engine.id} could not be prepared: {why}",
+            secondary=SecondaryPhase.CREATE_FAILED,
+            event_type=EventType.WARNING,
+        )
+
+
+def _queue(
+    session: Session, job_id: str, interpreter: str, training: job_service.TrainingPlatform
+) -> None:
+    job = _job(session, job_id)
+    if job is not None and job.phase == JobPhase.CREATING and job.desired == "run":
+        plan = Plan.model_validate_json(job.plan)
+        job_service.submit_attempt(session, job, plan, interpreter, training.root)
+
+
+def _finish_unstarted(session: Session, job_id: str) -> None:
+    job = _job(session, job_id)
+    if job is not None and job.phase == JobPhase.CREATING:
+        job_service.switch_job_phase(session, job, JobPhase.TERMINATED, "terminated before it ran")
+
+
+def _begin_terminating(session: Session, job_id: str) -> None:
+    job = _job(session, job_id)
+    if job is None or job.desired != "terminate":
+        return
+    if job.workload_id is not None:
+        workload_service.request_stop_sync(session, job.workload_id)
+    job_service.switch_job_phase(session, job, JobPhase.TERMINATING, "terminate requested")
+
+
+def _mark_running(session: Session, job_id: str) -> None:
+    job = _job(session, job_id)
+    if job is not None and job.phase == JobPhase.PENDING:
+        job_service.switch_job_phase(session, job, JobPhase.RUNNING, "running")
+
+
+def _tasks_of(session: Session, workload_id: str) -> list[WorkloadTask]:
+    return list(
+        session.scalars(
+            select(WorkloadTask)
+            .where(WorkloadTask.workload_id == workload_id)
+            .order_by(WorkloadTask.rank)
+        )
+    )
+
+
+def _ending(
+    session: Session, job_id: str
+) -> tuple[TrainingJob, dict[int, TaskHandle], int | None] | None:
+    job = _job(session, job_id)
+    if job is None or job.workload_id is None or JobPhase(job.phase).finished:
+        return None
+    handles: dict[int, TaskHandle] = {}
+    failed_rank = None
+    for task in _tasks_of(session, job.workload_id):
+        if task.handle:
+            with contextlib.suppress(Exception):
+                handles[task.rank] = TaskHandle.from_json(task.handle)
+        if failed_rank is None and task.status in (TaskState.FAILED.value, TaskState.LOST.value):
+            failed_rank = task.rank
+    session.expunge(job)
+    return job, handles, failed_rank
+
+
+def _end_attempt(
+    session: Session,
+    job_id: str,
+    tail: str,
+    interpreter: str | None,
+    training: job_service.TrainingPlatform,
+) -> None:
+    job = _job(session, job_id)
+    if job is None or job.workload_id is None or JobPhase(job.phase).finished:
+        return
+    workload = session.get(Workload, job.workload_id)
+    if workload is None or not WorkloadStatus(workload.status).finished:
+        return
+    tasks = _tasks_of(session, workload.id)
+    job.task_statuses = json.dumps(
+        [
+            {"task": task_name(t.rank), "exit_code": t.exit_code, "message": t.reason or t.status}
+            for t in tasks
+        ]
+    )
+    job.log_tail = tail
+    status = WorkloadStatus(workload.status)
+    if job.desired == "terminate" or status is WorkloadStatus.STOPPED:
+        if job.phase != JobPhase.TERMINATING:
+            job_service.switch_job_phase(session, job, JobPhase.TERMINATING, "terminate requested")
+        job_service.switch_job_phase(session, job, JobPhase.TERMINATED, "terminated")
+        return
+    if status is WorkloadStatus.SUCCEEDED:
+        _to(session, job, JobPhase.COMPLETED, "all tasks completed")
+        return
+    retries, unconditional = retries_allowed(json.loads(job.annotations))
+    by_code = any(t.exit_code not in (None, 0) for t in tasks)
+    reason = workload.reason or "failed"
+    if job.attempt < retries and (unconditional or not by_code) and interpreter is not None:
+        job_service.record_job_event(
+            session,
+            job,
+            "Retry",
+            f"attempt {job.attempt + 1} failed ({reason}); running it again: retry "
+            f"{job.attempt + 1} of {retries}",
+            EventType.WARNING,
+        )
+        # Pending again, through Running's move (a retry is the same run going on).
+        if job.phase == JobPhase.PENDING:
+            job_service.switch_job_phase(session, job, JobPhase.RUNNING, "running")
+        job.attempt += 1
+        plan = Plan.model_validate_json(job.plan)
+        job_service.submit_attempt(session, job, plan, interpreter, training.root)
+        return
+    _to(session, job, JobPhase.FAILED, reason, EventType.WARNING)
+
+
+def _to(
+    session: Session,
+    job: TrainingJob,
+    to: JobPhase,
+    reason: str,
+    event_type: EventType = EventType.NORMAL,
+) -> None:
+    # A job whose run ended before a pass saw it start goes through Running first.
+    if job.phase == JobPhase.PENDING:
+        job_service.switch_job_phase(session, job, JobPhase.RUNNING, "running")
+    job_service.switch_job_phase(session, job, to, reason, event_type=event_type)

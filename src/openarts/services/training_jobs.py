@@ -1,0 +1,556 @@
+"""Training jobs: creating (everything checked and resolved into a plan), reading,
+searching, terminating, deleting, and the one function that changes a job's phase."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from openarts import errors
+from openarts.api.schemas.training_jobs import JobAlgorithmIn, TrainingJobCreateIn
+from openarts.db.tables import TrainingJob
+from openarts.domain.capacity import HostNode, schedulable_nodes
+from openarts.domain.engines import Engine, find_engine
+from openarts.domain.events import EventType
+from openarts.domain.flavors import FlavorUse
+from openarts.domain.identity import Caller
+from openarts.domain.training import (
+    ALLOWED_MOVES,
+    SECONDARY_OF,
+    WORKLOAD_KIND,
+    JobPhase,
+    SecondaryPhase,
+    retries_allowed,
+)
+from openarts.domain.training_plan import (
+    Channel,
+    Plan,
+    task_command,
+    task_dirs,
+    task_environment,
+    task_name,
+)
+from openarts.errors import OpenArtsError
+from openarts.ids import new_uuid, now_ms
+from openarts.reconcile.scheduler import Resources, place
+from openarts.services import algorithms as algorithm_service
+from openarts.services import authorizations
+from openarts.services import pools as pool_service
+from openarts.services import training_specs as specs
+from openarts.services import workloads as workload_service
+from openarts.services.engine_envs import EngineEnvironments
+from openarts.services.events import record_event_sync
+from openarts.services.flavors import FlavorCatalog
+
+GIB = 1 << 30
+
+
+@dataclass(slots=True)
+class TrainingPlatform:
+    """What the training services need of the running server."""
+
+    catalog: FlavorCatalog
+    engines: list[Engine]
+    envs: EngineEnvironments
+    root: Path  # where tasks' folders go
+    hosts: list[HostNode] = field(default_factory=list)
+
+
+def not_found(job_id: str) -> OpenArtsError:
+    return OpenArtsError(errors.TRAINING_JOB_NOT_FOUND, f"Training job {job_id} not found.")
+
+
+# -- creating -------------------------------------------------------------------------------
+async def create_job(
+    session: AsyncSession, training: TrainingPlatform, caller: Caller, body: TrainingJobCreateIn
+) -> TrainingJob:
+    await authorizations.require_authorization(
+        session, project_id=caller.project_id, user_id=caller.user_id
+    )
+    if body.kind != "job":
+        raise specs.bad(f"kind {body.kind} is not supported here: only job")
+    if body.tasks:
+        raise specs.bad("tasks is not supported: describe the job with algorithm and spec")
+    annotations = {k: str(v) for k, v in (body.metadata.annotations or {}).items()}
+    try:
+        retries_allowed(annotations)
+    except ValueError as error:
+        raise specs.bad(str(error)) from None
+    taken = await session.scalar(
+        select(TrainingJob.id).where(
+            TrainingJob.project_id == caller.project_id, TrainingJob.name == body.metadata.name
+        )
+    )
+    if taken is not None:
+        raise OpenArtsError(
+            errors.TRAINING_JOB_EXISTS, f"A training job named {body.metadata.name} exists."
+        )
+    plan, view, algorithm_id, engine = await _resolve(session, training, caller, body)
+    now = now_ms()
+    job = TrainingJob(
+        id=new_uuid(),
+        project_id=caller.project_id,
+        name=body.metadata.name,
+        kind=body.kind,
+        description=body.metadata.description or "",
+        workspace_id=body.metadata.workspace_id or "0",
+        user_id=caller.user_id,
+        user_name=caller.user_name,
+        annotations=json.dumps(annotations),
+        algorithm_id=algorithm_id,
+        plan=plan.model_dump_json(),
+        view=json.dumps(view),
+        phase=JobPhase.CREATING.value,
+        secondary_phase=SecondaryPhase.CREATING.value,
+        reason="",
+        desired="run",
+        attempt=0,
+        created_at=now,
+    )
+    session.add(job)
+    await session.flush()
+    await session.run_sync(_after_creation, job, plan, engine, training)
+    return job
+
+
+def _after_creation(
+    session: Session,
+    job: TrainingJob,
+    plan: Plan,
+    engine: Engine | None,
+    training: TrainingPlatform,
+) -> None:
+    record_event_sync(
+        session,
+        project_id=job.project_id,
+        resource_type=WORKLOAD_KIND,
+        resource_name=job.id,
+        resource_id=job.id,
+        reason="JobCreated",
+        message=f"training job {job.name} created",
+        fold=False,
+    )
+    if plan.image_url is not None:
+        switch_job_phase(
+            session,
+            job,
+            JobPhase.FAILED,
+            f"image_url {plan.image_url}: this platform's backend runs processes, not "
+            "container images; choose an engine from GET /v2/{project_id}/training-job-engines",
+            secondary=SecondaryPhase.CREATE_FAILED,
+            event_type=EventType.WARNING,
+        )
+        return
+    assert engine is not None
+    interpreter = training.envs.interpreter(engine)
+    if interpreter is not None:
+        # The engine is ready (the built-in one always is): queue at once.
+        submit_attempt(session, job, plan, interpreter, training.root)
+    # Otherwise the training reconciler prepares the engine first (phase Creating).
+
+
+async def _resolve(
+    session: AsyncSession, training: TrainingPlatform, caller: Caller, body: TrainingJobCreateIn
+) -> tuple[Plan, dict[str, Any], str | None, Engine | None]:
+    project = caller.project_id
+    given = body.algorithm or JobAlgorithmIn()
+    if given.subscription_id or given.item_version_id:
+        raise specs.bad("subscribed algorithms are not available here: use algorithm.id or code")
+    algorithm_id = None
+    algorithm_name = None
+    rules: list[specs.ParameterRule] = []
+    declared_inputs: list[str] = []
+    declared_outputs: list[str] = []
+    if given.id:
+        stored = await algorithm_service.get_algorithm(session, project, given.id)
+        config = algorithm_service.stored_job_config(stored)
+        algorithm_id, algorithm_name = stored.id, stored.name
+        rules = algorithm_service.parameter_rules(config)
+        declared_inputs = [c.name for c in config.inputs or [] if c.name]
+        declared_outputs = [c.name for c in config.outputs or []]
+        code_dir, boot_file, command = config.code_dir, config.boot_file, config.command
+        engine_in = config.engine
+        engine_args = (
+            (
+                engine_in.engine_id,
+                engine_in.engine_name,
+                engine_in.engine_version,
+                engine_in.image_url,
+            )
+            if engine_in
+            else (None, None, None, None)
+        )
+    else:
+        code_dir, boot_file, command = given.code_dir, given.boot_file, given.command
+        engine_in2 = given.engine
+        engine_args = (
+            (
+                engine_in2.engine_id,
+                engine_in2.engine_name,
+                engine_in2.engine_version,
+                engine_in2.image_url,
+            )
+            if engine_in2
+            else (None, None, None, None)
+        )
+    code = specs.resolve_code(code_dir, boot_file, command)
+    if code.code_dir is not None:
+        await specs.owned_path(session, project, "code_dir", code.code_dir, folder=True)
+    engine, image_url = specs.resolve_engine(
+        training.engines,
+        engine_id=engine_args[0],
+        engine_name=engine_args[1],
+        engine_version=engine_args[2],
+        image_url=engine_args[3],
+    )
+    parameters = specs.resolve_parameters(
+        rules,
+        [(p.name or "", None if p.value is None else str(p.value)) for p in given.parameters or []],
+    )
+    inputs = []
+    for channel in given.inputs or []:
+        specs.check_channel_name("input", channel.name)
+        if channel.remote.obs is None:
+            raise specs.bad(f"input {channel.name}: only remote.obs inputs are supported here")
+        url = await specs.owned_path(
+            session, project, f"input {channel.name}", channel.remote.obs.obs_url, folder=False
+        )
+        inputs.append(Channel(name=channel.name, obs_url=url))
+    outputs = []
+    for output in given.outputs or []:
+        specs.check_channel_name("output", output.name)
+        url = await specs.owned_path(
+            session, project, f"output {output.name}", output.remote.obs.obs_url, folder=True
+        )
+        outputs.append(Channel(name=output.name, obs_url=url))
+    missing = [n for n in declared_inputs if n not in {c.name for c in inputs}]
+    missing += [n for n in declared_outputs if n not in {c.name for c in outputs}]
+    if missing:
+        raise specs.bad(f"the algorithm's channel(s) {', '.join(missing)} need an obs_url")
+    environments = specs.check_environments(
+        {k: str(v) for k, v in (given.environments or {}).items()}
+    )
+    resource = body.spec.resource if body.spec and body.spec.resource else None
+    flavor_id = resource.flavor_id if resource else None
+    if not flavor_id:
+        raise specs.bad("spec.resource.flavor_id is required", errors.FLAVOR_NOT_FOUND)
+    flavor = training.catalog.get(flavor_id)
+    if flavor is None or not flavor.serves(FlavorUse.TRAINING):
+        names = ", ".join(f.name for f in training.catalog.for_use(FlavorUse.TRAINING))
+        raise specs.bad(
+            f"flavor {flavor_id} is not a training flavor here; the training flavors are: {names}",
+            errors.FLAVOR_NOT_FOUND,
+        )
+    unusable = training.catalog.unusable_reason(flavor)
+    if unusable:
+        raise specs.bad(unusable, errors.FLAVOR_NOT_FOUND)
+    node_count = resource.node_count if resource and resource.node_count else 1
+    pool_id = resource.pool_id if resource and resource.pool_id else ""
+    needs = Resources(
+        flavor.vcpus, int(flavor.memory_gib * GIB), flavor.gpu.count if flavor.gpu else 0
+    )
+    await _check_fits(session, training, project, pool_id, needs, node_count, flavor.name)
+    log_export = None
+    if body.spec and body.spec.log_export_path and body.spec.log_export_path.obs_url:
+        log_export = await specs.owned_path(
+            session, project, "log_export_path", body.spec.log_export_path.obs_url, folder=True
+        )
+    plan = Plan(
+        code_dir=code.code_dir,
+        boot_file=code.boot_file,
+        command=code.command,
+        engine_id=engine.id if engine else None,
+        image_url=image_url,
+        parameters=parameters,
+        inputs=inputs,
+        outputs=outputs,
+        environments=environments,
+        flavor=flavor.name,
+        vcpus=needs.vcpus,
+        memory_bytes=needs.memory_bytes,
+        gpus=needs.gpus,
+        node_count=node_count,
+        pool_id=pool_id,
+        log_export_path=log_export,
+    )
+    view = {
+        "algorithm": {
+            "id": algorithm_id,
+            "name": algorithm_name,
+            "code_dir": code_dir,
+            "boot_file": boot_file,
+            "command": code.command,
+            "parameters": [{"name": n, "value": v} for n, v in parameters],
+            "inputs": [{"name": c.name, "remote": {"obs": {"obs_url": c.obs_url}}} for c in inputs],
+            "outputs": [
+                {"name": c.name, "remote": {"obs": {"obs_url": c.obs_url}}} for c in outputs
+            ],
+            "engine": {
+                "engine_id": engine.id,
+                "engine_name": engine.name,
+                "engine_version": engine.version,
+            }
+            if engine
+            else {"image_url": image_url},
+            "environments": [environments] if environments else None,
+        },
+        "spec": {
+            "resource": {
+                "policy": "regular",
+                "flavor_id": flavor.name,
+                "flavor_name": flavor.name,
+                "node_count": node_count,
+                "pool_id": pool_id or None,
+            },
+            "log_export_path": {"obs_url": log_export} if log_export else None,
+        },
+    }
+    return plan, view, algorithm_id, engine
+
+
+async def _check_fits(
+    session: AsyncSession,
+    training: TrainingPlatform,
+    project_id: str,
+    pool_id: str,
+    needs: Resources,
+    node_count: int,
+    flavor: str,
+) -> None:
+    """Refuse at once a job its pool could never hold, even empty."""
+    if pool_id:
+        await pool_service.get_pool(session, project_id=project_id, name=pool_id)
+    slices, _ = await pool_service.inventory(session)
+    nodes = schedulable_nodes(training.hosts, slices)
+    capacity = {
+        n.name: Resources(n.vcpus, n.memory_bytes, len(n.gpu_ids))
+        for n in nodes
+        if n.pool == pool_id
+    }
+    if place(tuple([needs] * node_count), capacity) is None:
+        where = f"pool {pool_id}" if pool_id else "the public pool"
+        raise specs.bad(
+            f"{node_count} node(s) of flavor {flavor} can never fit in {where}, even when it is "
+            "empty"
+        )
+
+
+def submit_attempt(
+    session: Session, job: TrainingJob, plan: Plan, interpreter: str, root: Path
+) -> None:
+    """Queue the job's next run as a workload: one task per node, as one gang."""
+    templates = []
+    for rank in range(plan.node_count):
+        dirs = task_dirs(root, job.id, job.attempt, rank)
+        command, workdir = task_command(plan, dirs, interpreter)
+        env = task_environment(plan, dirs, job_id=job.id, rank=rank, interpreter=interpreter)
+        templates.append(
+            workload_service.TaskTemplate(
+                command,
+                str(workdir),
+                env,
+                vcpus=plan.vcpus,
+                memory_bytes=plan.memory_bytes,
+                gpus=plan.gpus,
+            )
+        )
+    workload = workload_service.submit_workload_sync(
+        session,
+        project_id=job.project_id,
+        kind=WORKLOAD_KIND,
+        resource_id=job.id,
+        tasks=templates,
+        pool=plan.pool_id,
+    )
+    job.workload_id = workload.id
+    switch_job_phase(session, job, JobPhase.PENDING, "queued for capacity")
+
+
+# -- the one phase switch --------------------------------------------------------------------
+def switch_job_phase(
+    session: Session,
+    job: TrainingJob,
+    to: JobPhase,
+    reason: str,
+    *,
+    secondary: SecondaryPhase | None = None,
+    event_type: EventType = EventType.NORMAL,
+) -> bool:
+    """Compare-and-set the job's phase, with an event; False if it moved meanwhile."""
+    current = JobPhase(job.phase)
+    if to is not current and to not in ALLOWED_MOVES[current]:
+        raise ValueError(f"a training job cannot go from {current} to {to}")
+    now = now_ms()
+    values: dict[str, Any] = {
+        "phase": to.value,
+        "secondary_phase": (secondary or SECONDARY_OF[to]).value,
+        "reason": reason,
+    }
+    if to is JobPhase.RUNNING and job.started_at is None:
+        values["started_at"] = now
+    if to.finished:
+        values["finished_at"] = now
+    session.flush()
+    moved = session.scalar(
+        update(TrainingJob)
+        .where(TrainingJob.id == job.id, TrainingJob.phase == current.value)
+        .values(**values)
+        .returning(TrainingJob.id)
+        .execution_options(synchronize_session=False)
+    )
+    if moved is None:
+        return False
+    # The row changed in SQL; the loaded object follows without being marked dirty.
+    for key, value in values.items():
+        set_committed_value(job, key, value)
+    record_event_sync(
+        session,
+        project_id=job.project_id,
+        resource_type=WORKLOAD_KIND,
+        resource_name=job.id,
+        resource_id=job.id,
+        reason=f"Job{to.value}",
+        message=reason or to.value,
+        type=event_type,
+        fold=False,
+    )
+    return True
+
+
+def record_job_event(
+    session: Session,
+    job: TrainingJob,
+    reason: str,
+    message: str,
+    type: EventType = EventType.NORMAL,
+) -> None:
+    record_event_sync(
+        session,
+        project_id=job.project_id,
+        resource_type=WORKLOAD_KIND,
+        resource_name=job.id,
+        resource_id=job.id,
+        reason=reason,
+        message=message,
+        type=type,
+        fold=False,
+    )
+
+
+# -- reading ---------------------------------------------------------------------------------
+async def get_job(session: AsyncSession, project_id: str, job_id: str) -> TrainingJob:
+    found = await session.get(TrainingJob, job_id)
+    if found is None or found.project_id != project_id:
+        raise not_found(job_id)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class JobPage:
+    items: list[TrainingJob]
+    total: int
+
+
+SORT_COLUMNS = {"create_time": TrainingJob.created_at, "name": TrainingJob.name}
+
+
+async def search_jobs(
+    session: AsyncSession,
+    project_id: str,
+    *,
+    offset: int,
+    limit: int,
+    sort_by: str,
+    ascending: bool,
+    filters: list[tuple[str, str, list[str]]],
+) -> JobPage:
+    conditions: list[Any] = [TrainingJob.project_id == project_id]
+    for key, operator, values in filters:
+        conditions.append(_condition(key, operator, values))
+    column = SORT_COLUMNS.get(sort_by)
+    if column is None:
+        raise OpenArtsError(
+            errors.UNSUPPORTED_SORT_BY,
+            f"sort_by {sort_by} is not supported; use {', '.join(SORT_COLUMNS)}",
+        )
+    order = column.asc() if ascending else column.desc()
+    total = await session.scalar(select(func.count()).select_from(TrainingJob).where(*conditions))
+    rows = await session.scalars(
+        select(TrainingJob)
+        .where(*conditions)
+        .order_by(order, TrainingJob.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return JobPage(list(rows), int(total or 0))
+
+
+_FILTER_COLUMNS: dict[str, Any] = {
+    "name": TrainingJob.name,
+    "phase": TrainingJob.phase,
+    "create_time": TrainingJob.created_at,
+    "user_id": TrainingJob.user_id,
+    "kind": TrainingJob.kind,
+}
+
+
+def _condition(key: str, operator: str, values: list[str]) -> Any:
+    column = _FILTER_COLUMNS.get(key)
+    if column is None:
+        raise OpenArtsError(
+            errors.TRAINING_QUERY_ERROR,
+            f"filter key {key} is not supported; use {', '.join(_FILTER_COLUMNS)}",
+        )
+    if not values:
+        raise OpenArtsError(errors.TRAINING_QUERY_ERROR, f"filter {key} needs a value")
+    numeric = key == "create_time"
+    try:
+        typed: list[Any] = [int(v) for v in values] if numeric else list(values)
+    except ValueError:
+        raise OpenArtsError(
+            errors.TRAINING_QUERY_ERROR, f"filter {key} takes times in milliseconds"
+        ) from None
+    if operator == "like":
+        return func.lower(column).contains(str(typed[0]).lower())
+    if operator == "in":
+        return column.in_(typed)
+    if operator == "not":
+        return column.not_in(typed)
+    if operator == "between":
+        if len(typed) != 2:
+            raise OpenArtsError(errors.TRAINING_QUERY_ERROR, f"filter {key} between needs 2 values")
+        return column.between(typed[0], typed[1])
+    raise OpenArtsError(errors.TRAINING_QUERY_ERROR, f"filter operator {operator} is not supported")
+
+
+# -- user actions ----------------------------------------------------------------------------
+async def terminate_job(session: AsyncSession, job: TrainingJob) -> None:
+    """Record the wish; the training reconciler stops the work (phase Terminating)."""
+    if JobPhase(job.phase).finished:
+        raise specs.bad(f"training job {job.name} has already ended ({job.phase})")
+    job.desired = "terminate"
+    if job.workload_id is not None:
+        await workload_service.request_stop(session, job.workload_id)
+    await session.flush()
+
+
+async def delete_job(session: AsyncSession, job: TrainingJob) -> None:
+    """Gone at once for the user; work still running is stopped by the reconcilers."""
+    if job.workload_id is not None and not JobPhase(job.phase).finished:
+        await workload_service.request_stop(session, job.workload_id)
+    await session.delete(job)
+
+
+def engine_of(training: TrainingPlatform, plan: Plan) -> Engine | None:
+    return find_engine(training.engines, engine_id=plan.engine_id) if plan.engine_id else None
+
+
+def task_names(plan: Plan) -> list[str]:
+    return [task_name(rank) for rank in range(plan.node_count)]

@@ -1,0 +1,376 @@
+"""Training jobs through the API, run for real by the local backend: code and data in from
+the object store, outputs and logs back, phases, failures, termination, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from openarts.services import buckets
+from openarts.storage.base import one_chunk, read_all
+from tests.conftest import Api, make_settings, start_api
+
+FLAVOR = "test.cpu.small"
+FLAVORS = f"""
+flavors:
+  - name: {FLAVOR}
+    vcpus: 0.25
+    memory_gib: 0.5
+    uses: [training]
+"""
+BUCKET = "train-data"
+JOBS = "/v2/{project_id}/training-jobs"
+
+TRAIN = """
+import argparse, json, os, sys
+parser = argparse.ArgumentParser()
+parser.add_argument("--data_url")
+parser.add_argument("--train_url")
+parser.add_argument("--epochs", type=int, default=1)
+args, _ = parser.parse_known_args()
+print("training starts", args.epochs, os.environ["MA_NUM_HOSTS"], os.environ["VC_TASK_INDEX"])
+rows = [line.split(",") for line in open(os.path.join(args.data_url, "iris.csv"))]
+centroids = {}
+for *features, label in rows:
+    total = centroids.setdefault(label.strip(), [0.0] * (len(features) + 1))
+    for i, value in enumerate(features):
+        total[i] += float(value)
+    total[-1] += 1
+model = {k: [v / t[-1] for v in t[:-1]] for k, t in centroids.items()}
+with open(os.path.join(args.train_url, "model.json"), "w") as out:
+    json.dump(model, out)
+print("model written with", len(model), "classes")
+"""
+IRIS = "5.1,3.5,1.4,0.2,setosa\n7.0,3.2,4.7,1.4,versicolor\n6.3,3.3,6.0,2.5,virginica\n"
+
+
+@pytest.fixture
+async def api(tmp_path: Path, database_url: str) -> AsyncIterator[Api]:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "flavors.yaml").write_text(FLAVORS)
+    async for started in start_api(make_settings(home, database_url, reconcile_interval_s=0.2)):
+        await _bucket(started, BUCKET)
+        yield started
+
+
+async def _bucket(api: Api, name: str) -> None:
+    await api.platform.store.create_bucket(name)
+    async with api.platform.db.session() as session, session.begin():
+        await buckets.record_bucket(session, name=name, project_id=api.project_id)
+
+
+async def put(api: Api, key: str, text: str) -> None:
+    await api.platform.store.write(BUCKET, key, one_chunk(text.encode()))
+
+
+def job_body(name: str, **algorithm: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = algorithm.pop("spec", {})
+    annotations = algorithm.pop("annotations", None)
+    body: dict[str, Any] = {
+        "kind": "job",
+        "metadata": {"name": name, "description": "a test job"},
+        "algorithm": {
+            "code_dir": f"/{BUCKET}/code/",
+            "boot_file": f"/{BUCKET}/code/train.py",
+            "engine": {"engine_name": "Python"},
+            "parameters": [{"name": "epochs", "value": "3"}],
+            "inputs": [{"name": "data_url", "remote": {"obs": {"obs_url": f"/{BUCKET}/data/"}}}],
+            "outputs": [
+                {"name": "train_url", "remote": {"obs": {"obs_url": f"/{BUCKET}/out/{name}/"}}}
+            ],
+            **algorithm,
+        },
+        "spec": {"resource": {"flavor_id": FLAVOR, "node_count": 1}, **spec},
+    }
+    if annotations:
+        body["metadata"]["annotations"] = annotations
+    return body
+
+
+async def create(api: Api, body: dict[str, Any]) -> dict[str, Any]:
+    response = await api.call("POST", JOBS, json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def show(api: Api, job_id: str) -> dict[str, Any]:
+    response = await api.call("GET", f"{JOBS}/{job_id}")
+    assert response.status_code == 200, response.text
+    shown: dict[str, Any] = response.json()
+    return shown
+
+
+async def wait_for(api: Api, job_id: str, *phases: str, within_s: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + within_s
+    while True:
+        job = await show(api, job_id)
+        if job["status"]["phase"] in phases:
+            return job
+        assert time.monotonic() < deadline, job["status"]
+        await asyncio.sleep(0.05)
+
+
+async def events(api: Api, job_id: str) -> list[str]:
+    response = await api.call("GET", f"{JOBS}/{job_id}/events?order=asc&limit=100")
+    assert response.status_code == 200, response.text
+    return [e["message"] for e in response.json()["events"]]
+
+
+async def test_a_job_runs_with_data_in_and_model_out(api: Api) -> None:
+    await put(api, "code/train.py", TRAIN)
+    await put(api, "data/iris.csv", IRIS)
+    created = await create(api, job_body("iris"))
+    assert created["status"]["phase"] in ("Creating", "Pending")
+    assert created["status"]["tasks"] == ["worker-0"]
+    assert created["spec"]["resource"]["flavor_id"] == FLAVOR
+    job = await wait_for(api, created["metadata"]["id"], "Completed", "Failed")
+    assert job["status"]["phase"] == "Completed", job["status"]
+    assert job["status"]["secondary_phase"] == "Completed"
+    assert job["status"]["task_statuses"] == [
+        {"task": "worker-0", "exit_code": 0, "message": "succeeded"}
+    ]
+    assert job["status"]["duration"] >= 0 and job["status"]["start_time"] > 0
+    model = await read_all(api.platform.store, BUCKET, "out/iris/model.json")
+    assert b"setosa" in model and b"virginica" in model
+    preview = await api.call("GET", f"{JOBS}/{job['metadata']['id']}/tasks/worker-0/logs/preview")
+    assert preview.status_code == 200
+    log = preview.json()
+    assert "training starts 3 1 0" in log["content"]
+    assert "model written with 3 classes" in log["content"]
+    assert log["current_size"] == log["full_size"] == len(log["content"].encode())
+    messages = await events(api, job["metadata"]["id"])
+    assert any("code from obs://train-data/code/" in m for m in messages), messages
+    assert any("input data_url from obs://train-data/data/: 1 file(s)" in m for m in messages)
+    assert any("output train_url to obs://train-data/out/iris/: 1 file(s)" in m for m in messages)
+    assert any(m.startswith("[JobCompleted]") for m in messages)
+
+
+async def test_a_failing_script_fails_the_job_with_its_exit_code_and_log(api: Api) -> None:
+    await put(api, "code/train.py", "print('about to fail')\nraise SystemExit(3)\n")
+    await put(api, "data/iris.csv", IRIS)
+    created = await create(api, job_body("fails"))
+    job = await wait_for(api, created["metadata"]["id"], "Completed", "Failed")
+    assert job["status"]["phase"] == "Failed"
+    [status] = job["status"]["task_statuses"]
+    assert status["exit_code"] == 3
+    assert "exit code 3" in status["message"] and "about to fail" in status["message"]
+
+
+async def test_retries_follow_the_annotations(api: Api) -> None:
+    await put(api, "code/train.py", "raise SystemExit(1)\n")
+    await put(api, "data/iris.csv", IRIS)
+    body = job_body(
+        "retried",
+        annotations={
+            "fault-tolerance/job-retry-num": "2",
+            "fault-tolerance/job-unconditional-retry": "true",
+        },
+    )
+    created = await create(api, body)
+    job = await wait_for(api, created["metadata"]["id"], "Completed", "Failed")
+    assert job["status"]["phase"] == "Failed"
+    messages = await events(api, created["metadata"]["id"])
+    retries = [m for m in messages if m.startswith("[Retry]")]
+    assert len(retries) == 2, messages
+    assert "retry 2 of 2" in retries[-1]
+
+
+async def test_an_exit_code_is_not_retried_without_the_unconditional_annotation(
+    api: Api,
+) -> None:
+    await put(api, "code/train.py", "raise SystemExit(1)\n")
+    await put(api, "data/iris.csv", IRIS)
+    body = job_body("once", annotations={"fault-tolerance/job-retry-num": "2"})
+    created = await create(api, body)
+    await wait_for(api, created["metadata"]["id"], "Failed")
+    assert not [m for m in await events(api, created["metadata"]["id"]) if "[Retry]" in m]
+
+
+async def test_terminate_stops_the_code(api: Api, tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    await put(
+        api,
+        "code/train.py",
+        f"import time\nopen({str(marker)!r}, 'w').write('x')\ntime.sleep(600)\n",
+    )
+    await put(api, "data/iris.csv", IRIS)
+    created = await create(api, job_body("stopped"))
+    job_id = created["metadata"]["id"]
+    await wait_for(api, job_id, "Running")
+    deadline = time.monotonic() + 30
+    while not marker.exists():
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    answer = await api.call("POST", f"{JOBS}/{job_id}/actions", json={"action_type": "terminate"})
+    assert answer.status_code == 202, answer.text
+    job = await wait_for(api, job_id, "Terminated", "Failed", "Completed")
+    assert job["status"]["phase"] == "Terminated"
+    assert not [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if str(marker) in " ".join(p.info["cmdline"] or [])
+    ]
+    again = await api.call("POST", f"{JOBS}/{job_id}/actions", json={"action_type": "terminate"})
+    assert again.status_code == 400
+    assert "already ended" in again.json()["error_msg"]
+
+
+async def test_a_missing_input_fails_the_job_naming_it(api: Api) -> None:
+    await put(api, "code/train.py", TRAIN)
+    body = job_body("no-data")
+    body["algorithm"]["inputs"][0]["remote"]["obs"]["obs_url"] = f"/{BUCKET}/nowhere/"
+    created = await create(api, body)
+    job = await wait_for(api, created["metadata"]["id"], "Failed", "Completed")
+    assert job["status"]["phase"] == "Failed"
+    [status] = job["status"]["task_statuses"]
+    assert "input data_url: obs://train-data/nowhere/ does not exist" in status["message"]
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "words"),
+    [
+        ({"boot_file": f"/{BUCKET}/elsewhere/train.py"}, "ModelArts.2758", "not a file inside"),
+        ({"engine": {"engine_name": "NoSuchEngine"}}, "ModelArts.2780", "engine catalog"),
+        ({"code_dir": None, "boot_file": None}, "ModelArts.2788", "algorithm is missing"),
+        (
+            {"code_dir": "/not-my-bucket/code/", "boot_file": "/not-my-bucket/code/t.py"},
+            "ModelArts.2788",
+            "does not exist in this project",
+        ),
+        ({"environments": {"MA_SECRET": "x"}}, "ModelArts.2788", "MA_"),
+    ],
+)
+async def test_bad_algorithms_are_refused_and_leave_nothing(
+    api: Api, change: dict[str, Any], code: str, words: str
+) -> None:
+    body = job_body("bad")
+    body["algorithm"].update(change)
+    body["algorithm"] = {k: v for k, v in body["algorithm"].items() if v is not None}
+    response = await api.call("POST", JOBS, json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error_code"] == code
+    assert words in response.json()["error_msg"]
+    listed = await api.call("POST", "/v2/{project_id}/training-job-searches", json={})
+    assert listed.json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("resource", "code", "words"),
+    [
+        ({"flavor_id": "no.such.flavor"}, "ModelArts.2781", "not a training flavor"),
+        ({"flavor_id": FLAVOR, "node_count": 0}, "ModelArts.0101", "node_count"),
+        ({"flavor_id": FLAVOR, "node_count": 1000}, "ModelArts.2788", "can never fit"),
+    ],
+)
+async def test_bad_resources_are_refused(
+    api: Api, resource: dict[str, Any], code: str, words: str
+) -> None:
+    response = await api.call("POST", JOBS, json=job_body("bad", spec={"resource": resource}))
+    assert response.status_code == 400, response.text
+    assert response.json()["error_code"] == code
+    assert words in response.json()["error_msg"]
+
+
+async def test_algorithms_make_jobs_and_guard_their_hyperparameters(api: Api) -> None:
+    await put(api, "code/train.py", TRAIN)
+    await put(api, "data/iris.csv", IRIS)
+    algorithm = {
+        "metadata": {"name": "iris-centroids"},
+        "job_config": {
+            "code_dir": f"/{BUCKET}/code/",
+            "boot_file": f"/{BUCKET}/code/train.py",
+            "engine": {"engine_id": "python-builtin"},
+            "parameters": [
+                {
+                    "name": "epochs",
+                    "value": "2",
+                    "constraint": {
+                        "type": "Integer",
+                        "editable": True,
+                        "required": True,
+                        "valid_type": "Range",
+                        "valid_range": ["1", "10"],
+                    },
+                }
+            ],
+            "inputs": [{"name": "data_url"}],
+            "outputs": [{"name": "train_url"}],
+        },
+    }
+    made = await api.call("POST", "/v2/{project_id}/algorithms", json=algorithm)
+    assert made.status_code == 201, made.text
+    algorithm_id = made.json()["metadata"]["id"]
+    twice = await api.call("POST", "/v2/{project_id}/algorithms", json=algorithm)
+    assert twice.json()["error_code"] == "ModelArts.2752"
+
+    def from_algorithm(name: str, epochs: str) -> dict[str, Any]:
+        body = job_body(name)
+        channels = {k: body["algorithm"][k] for k in ("inputs", "outputs")}
+        body["algorithm"] = {
+            "id": algorithm_id,
+            "parameters": [{"name": "epochs", "value": epochs}],
+            **channels,
+        }
+        return body
+
+    too_many = await api.call("POST", JOBS, json=from_algorithm("too-many", "11"))
+    assert too_many.status_code == 400
+    assert "between 1 and 10" in too_many.json()["error_msg"]
+    created = await create(api, from_algorithm("from-algorithm", "7"))
+    assert created["algorithm"]["id"] == algorithm_id
+    refused = await api.call("DELETE", f"/v2/{{project_id}}/algorithms/{algorithm_id}")
+    if refused.status_code == 400:  # the job had not ended yet
+        assert "used by training job from-algorithm" in refused.json()["error_msg"]
+    job = await wait_for(api, created["metadata"]["id"], "Completed", "Failed")
+    assert job["status"]["phase"] == "Completed", job["status"]
+    log = await api.call("GET", f"{JOBS}/{created['metadata']['id']}/tasks/worker-0/logs/preview")
+    assert "training starts 7" in log.json()["content"]
+    listed = await api.call("GET", "/v2/{project_id}/algorithms?searches=name:centroid")
+    assert [a["metadata"]["name"] for a in listed.json()["items"]] == ["iris-centroids"]
+    gone = await api.call("DELETE", f"/v2/{{project_id}}/algorithms/{algorithm_id}")
+    assert gone.status_code == 202
+
+
+async def test_flavors_and_engines_are_listed(api: Api) -> None:
+    flavors = await api.call("GET", "/v2/{project_id}/training-job-flavors?flavor_type=CPU")
+    assert [f["flavor_id"] for f in flavors.json()["flavors"]] == [FLAVOR]
+    engines = (await api.call("GET", "/v2/{project_id}/training-job-engines")).json()
+    builtin = next(e for e in engines["items"] if e["engine_id"] == "python-builtin")
+    assert (
+        builtin["engine_version"]
+        == f"python_{sys.version_info.major}.{sys.version_info.minor}-builtin"
+    )
+
+
+async def test_searches_filter_sort_and_page(api: Api) -> None:
+    await put(api, "code/train.py", "pass\n")
+    await put(api, "data/iris.csv", IRIS)
+    for name in ("alpha", "beta", "gamma"):
+        await create(api, job_body(name))
+    search = await api.call(
+        "POST",
+        "/v2/{project_id}/training-job-searches",
+        json={
+            "limit": 2,
+            "offset": 0,
+            "sort_by": "create_time",
+            "order": "asc",
+            "filters": [{"key": "name", "operator": "like", "value": ["a"]}],
+        },
+    )
+    body = search.json()
+    assert body["total"] == 3 and body["count"] == 2
+    assert [j["metadata"]["name"] for j in body["items"]] == ["alpha", "beta"]
+    bad_sort = await api.call(
+        "POST", "/v2/{project_id}/training-job-searches", json={"sort_by": "colour"}
+    )
+    assert bad_sort.json()["error_code"] == "ModelArts.2790"
