@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     pool_overcommit: bool = False
     # How often the usage of each dedicated pool is sampled for its monitor.
     pool_sample_interval_s: float = Field(default=15.0, gt=0)
+    # How often running training tasks are sampled for their metrics (averaged per minute).
+    training_sample_interval_s: float = Field(default=10.0, gt=0)
+    # A bucket of the platform's own, in the object store and owned by no project: what
+    # it hands out by presigned link (snapshots of training logs) is put there.
+    system_bucket: str = Field(default="openarts-system", min_length=3, max_length=63)
 
     @field_validator("home")
     @classmethod

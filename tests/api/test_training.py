@@ -9,12 +9,14 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import psutil
 import pytest
 
 from openarts.services import buckets
 from openarts.storage.base import one_chunk, read_all
+from openarts.storage.presign import EXPIRES_PARAM, SIGNATURE_PARAM
 from tests.conftest import Api, make_settings, start_api
 
 FLAVOR = "test.cpu.small"
@@ -56,7 +58,10 @@ async def api(tmp_path: Path, database_url: str) -> AsyncIterator[Api]:
     home = tmp_path / "home"
     home.mkdir()
     (home / "flavors.yaml").write_text(FLAVORS)
-    async for started in start_api(make_settings(home, database_url, reconcile_interval_s=0.2)):
+    settings = make_settings(
+        home, database_url, reconcile_interval_s=0.2, training_sample_interval_s=0.2
+    )
+    async for started in start_api(settings):
         await _bucket(started, BUCKET)
         yield started
 
@@ -117,6 +122,17 @@ async def wait_for(api: Api, job_id: str, *phases: str, within_s: float = 60) ->
             return job
         assert time.monotonic() < deadline, job["status"]
         await asyncio.sleep(0.05)
+
+
+def processes_of(job_id: str) -> list[int]:
+    """Live processes running a task of the job (their command names its folder)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        if process.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        if any(job_id in part for part in process.info["cmdline"] or []):
+            found.append(process.pid)
+    return found
 
 
 async def events(api: Api, job_id: str) -> list[str]:
@@ -214,11 +230,7 @@ async def test_terminate_stops_the_code(api: Api, tmp_path: Path) -> None:
     assert answer.status_code == 202, answer.text
     job = await wait_for(api, job_id, "Terminated", "Failed", "Completed")
     assert job["status"]["phase"] == "Terminated"
-    assert not [
-        p
-        for p in psutil.process_iter(["cmdline"])
-        if str(marker) in " ".join(p.info["cmdline"] or [])
-    ]
+    assert processes_of(job_id) == []
     again = await api.call("POST", f"{JOBS}/{job_id}/actions", json={"action_type": "terminate"})
     assert again.status_code == 400
     assert "already ended" in again.json()["error_msg"]
@@ -374,3 +386,125 @@ async def test_searches_filter_sort_and_page(api: Api) -> None:
         "POST", "/v2/{project_id}/training-job-searches", json={"sort_by": "colour"}
     )
     assert bad_sort.json()["error_code"] == "ModelArts.2790"
+
+
+async def test_metrics_and_a_log_link_while_it_runs(api: Api, tmp_path: Path) -> None:
+    marker = tmp_path / "busy"
+    busy = (
+        "import time\n"
+        "print('working', flush=True)\n"
+        f"open({str(marker)!r}, 'w').write('x')\n"
+        "end = time.time() + 1.5\n"
+        "while time.time() < end:\n"
+        "    sum(range(10000))\n"
+    )
+    await put(api, "code/train.py", busy)
+    await put(api, "data/iris.csv", IRIS)
+    created = await create(api, job_body("measured"))
+    job_id = created["metadata"]["id"]
+    deadline = time.monotonic() + 30
+    while not marker.exists():
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    link = await api.call("GET", f"{JOBS}/{job_id}/tasks/worker-0/logs/url")
+    assert link.status_code == 200, link.text
+    url = urlsplit(link.json()["obs_url"])
+    query = dict(parse_qsl(url.query))
+    bucket, _, key = url.path.lstrip("/").partition("/")
+    expires = int(query[EXPIRES_PARAM])
+    assert 290 <= expires - time.time() <= 300
+    presigner = api.platform.presigner
+    assert presigner.check("GET", bucket, key, str(expires), query[SIGNATURE_PARAM]) is None
+    # Signed for that one file, until that time.
+    other = key.replace("worker-0", "worker-1")
+    assert presigner.check("GET", bucket, other, str(expires), query[SIGNATURE_PARAM])
+    assert presigner.check("GET", bucket, key, str(expires + 60), query[SIGNATURE_PARAM])
+    assert b"working" in await read_all(api.platform.store, bucket, key)
+    job = await wait_for(api, job_id, "Completed", "Failed")
+    assert job["status"]["phase"] == "Completed"
+    answer = await api.call("GET", f"{JOBS}/{job_id}/metrics/worker-0")
+    assert answer.status_code == 200, answer.text
+    metrics = {m["metric"]: m["value"] for m in answer.json()["metrics"]}
+    assert set(metrics) == {
+        "cpuUsage",
+        "memUsage",
+        "gpuUtil",
+        "gpuMemUsage",
+        "npuUtil",
+        "npuMemUsage",
+    }
+    assert len(metrics["cpuUsage"]) == 1
+    assert metrics["cpuUsage"][0] > 0 and metrics["memUsage"][0] > 0
+    assert metrics["gpuUtil"] == [-1] and metrics["npuUtil"] == [-1]
+    missing = await api.call("GET", f"{JOBS}/{job_id}/metrics/worker-7")
+    assert missing.status_code == 400
+
+
+RENDEZVOUS = """
+import os, socket, time
+rank, size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+address, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
+env = os.environ
+print("hosts", env["VC_WORKER_HOSTS"], env["MA_NUM_HOSTS"], env["VC_TASK_INDEX"])
+if rank == 0:
+    with socket.create_server((address, port)) as server:
+        connection, _ = server.accept()
+        print("rank 0 got:", connection.recv(100).decode())
+        connection.sendall(b"ack")
+else:
+    deadline = time.time() + 30
+    while True:
+        try:
+            connection = socket.create_connection((address, port))
+            break
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+    connection.sendall(f"hello from rank {rank} of {size}".encode())
+    print("rank 1 got:", connection.recv(100).decode())
+"""
+
+
+async def log_of(api: Api, job_id: str, task: str) -> str:
+    response = await api.call("GET", f"{JOBS}/{job_id}/tasks/{task}/logs/preview")
+    assert response.status_code == 200, response.text
+    content: str = response.json()["content"]
+    return content
+
+
+async def test_a_two_node_gang_meets_at_its_rendezvous(api: Api) -> None:
+    await put(api, "code/train.py", RENDEZVOUS)
+    await put(api, "data/iris.csv", IRIS)
+    body = job_body("gang", spec={"resource": {"flavor_id": FLAVOR, "node_count": 2}})
+    created = await create(api, body)
+    assert created["status"]["tasks"] == ["worker-0", "worker-1"]
+    job = await wait_for(api, created["metadata"]["id"], "Completed", "Failed")
+    assert job["status"]["phase"] == "Completed", job["status"]
+    first = await log_of(api, created["metadata"]["id"], "worker-0")
+    second = await log_of(api, created["metadata"]["id"], "worker-1")
+    assert "rank 0 got: hello from rank 1 of 2" in first
+    assert "rank 1 got: ack" in second
+    assert "hosts 127.0.0.1,127.0.0.1 2 0" in first and "hosts 127.0.0.1,127.0.0.1 2 1" in second
+
+
+async def test_a_failed_gang_member_stops_the_others(api: Api, tmp_path: Path) -> None:
+    marker = tmp_path / "waiting"
+    script = (
+        "import os, sys, time\n"
+        "if os.environ['RANK'] == '1':\n"
+        "    sys.exit(5)\n"
+        f"open({str(marker)!r}, 'w').write('x')\n"
+        "time.sleep(600)\n"
+    )
+    await put(api, "code/train.py", script)
+    await put(api, "data/iris.csv", IRIS)
+    body = job_body("half", spec={"resource": {"flavor_id": FLAVOR, "node_count": 2}})
+    created = await create(api, body)
+    job = await wait_for(api, created["metadata"]["id"], "Completed", "Failed")
+    assert job["status"]["phase"] == "Failed"
+    statuses = {s["task"]: s for s in job["status"]["task_statuses"]}
+    assert statuses["worker-1"]["exit_code"] == 5
+    assert "worker-1 failed: exit code 5" in statuses["worker-1"]["message"]
+    assert marker.exists()  # rank 0 did start before it was stopped
+    assert processes_of(created["metadata"]["id"]) == []

@@ -101,10 +101,22 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         envs=EngineEnvironments(settings.home / "engines"),
         root=settings.home / "training",
     )
-    staging = TrainingStaging(db, store, backend, training.root)
+    presigner = platform_presigner(settings, box)
+    staging = TrainingStaging(
+        db,
+        store,
+        backend,
+        training.root,
+        presigner=presigner,
+        system_bucket=settings.system_bucket,
+    )
     reconciler.preparers[WORKLOAD_KIND] = staging
     training_reconciler = TrainingReconciler(
-        db, training, staging, interval_s=settings.reconcile_interval_s
+        db,
+        training,
+        staging,
+        interval_s=settings.reconcile_interval_s,
+        sample_interval_s=settings.training_sample_interval_s,
     )
     reconciler.listeners.append(training_reconciler.wake)
     platform = Platform(
@@ -114,7 +126,7 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         auth=Authenticator(settings, db, box),
         catalog=catalog,
         store=store,
-        presigner=platform_presigner(settings, box),
+        presigner=presigner,
         backend=backend,
         reconciler=reconciler,
         training=training,

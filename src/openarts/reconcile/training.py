@@ -13,20 +13,22 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from openarts.backends.base import TaskHandle, TaskState
 from openarts.db.engine import Database
-from openarts.db.tables import TrainingJob, Workload, WorkloadTask
+from openarts.db.tables import TrainingJob, TrainingSample, Workload, WorkloadTask
 from openarts.domain.engines import Engine
 from openarts.domain.events import EventType
 from openarts.domain.training import JobPhase, SecondaryPhase, retries_allowed
 from openarts.domain.training_plan import Plan, task_name
 from openarts.domain.workloads import WorkloadStatus
+from openarts.ids import now_ms
 from openarts.services import training_jobs as job_service
 from openarts.services import workloads as workload_service
 from openarts.services.engine_envs import EngineBuildError
@@ -35,6 +37,7 @@ from openarts.services.training_staging import TrainingStaging, job_ref
 log = logging.getLogger("openarts.reconcile.training")
 
 _ACTIVE = [p.value for p in JobPhase if not p.finished]
+_FAILED_TASK = (TaskState.FAILED.value, TaskState.LOST.value)
 
 
 class ActiveJob(NamedTuple):
@@ -52,11 +55,14 @@ class TrainingReconciler:
         staging: TrainingStaging,
         *,
         interval_s: float = 2.0,
+        sample_interval_s: float = 10.0,
     ) -> None:
         self.db = db
         self.training = training
         self.staging = staging
         self.interval_s = interval_s
+        self.sample_interval_s = sample_interval_s
+        self._sampled_at = -sample_interval_s
         self._wake = asyncio.Event()
         self._busy: set[str] = set()  # jobs with a slow step in flight
         self._background: set[asyncio.Task[None]] = set()
@@ -88,6 +94,33 @@ class TrainingReconciler:
             if job.id in self._busy:
                 continue
             await self._step(job)
+        if time.monotonic() - self._sampled_at >= self.sample_interval_s:
+            self._sampled_at = time.monotonic()
+            await self.sample()
+
+    async def sample(self) -> None:
+        """Record what each running training task uses now (the metrics API's source)."""
+        live = await self.db.run_in_transaction(_live_tasks)
+        if not live:
+            return
+        try:
+            samples = await self.staging.backend.sample([handle for _, _, handle in live])
+        except Exception:
+            log.exception("sampling training tasks failed; trying again later")
+            return
+        rows: list[dict[str, object]] = [
+            {
+                "job_id": job_id,
+                "task": task_name(rank),
+                "cpu_percent": samples[handle.task_id].cpu_percent,
+                "memory_bytes": samples[handle.task_id].memory_bytes,
+                "gpu_memory_bytes": samples[handle.task_id].gpu_memory_bytes,
+            }
+            for job_id, rank, handle in live
+            if handle.task_id in samples
+        ]
+        if rows:
+            await self.db.run_in_transaction(_store_samples, rows, now_ms())
 
     async def _step(self, job: ActiveJob) -> None:
         phase = JobPhase(job.phase)
@@ -163,6 +196,35 @@ def _active_jobs(session: Session) -> list[ActiveJob]:
         .where(TrainingJob.phase.in_(_ACTIVE))
     )
     return [ActiveJob(*row) for row in rows]
+
+
+def _live_tasks(session: Session) -> list[tuple[str, int, TaskHandle]]:
+    rows = session.execute(
+        select(TrainingJob.id, WorkloadTask.rank, WorkloadTask.handle)
+        .join(WorkloadTask, WorkloadTask.workload_id == TrainingJob.workload_id)
+        .where(
+            TrainingJob.phase == JobPhase.RUNNING.value,
+            WorkloadTask.status == TaskState.RUNNING.value,
+            WorkloadTask.handle.is_not(None),
+        )
+    )
+    live = []
+    for job_id, rank, text in rows:
+        with contextlib.suppress(Exception):
+            live.append((job_id, rank, TaskHandle.from_json(str(text))))
+    return live
+
+
+def _store_samples(session: Session, rows: list[dict[str, object]], now: int) -> None:
+    existing = set(
+        session.scalars(
+            select(TrainingJob.id).where(TrainingJob.id.in_({r["job_id"] for r in rows}))
+        )
+    )
+    # A job deleted since the tasks were read takes its samples with it.
+    kept = [{**row, "taken_at": now} for row in rows if row["job_id"] in existing]
+    if kept:
+        session.execute(insert(TrainingSample), kept)
 
 
 def _job(session: Session, job_id: str) -> TrainingJob | None:
@@ -284,7 +346,12 @@ def _end_attempt(
         return
     retries, unconditional = retries_allowed(json.loads(job.annotations))
     by_code = any(t.exit_code not in (None, 0) for t in tasks)
-    reason = workload.reason or "failed"
+    failed = next((t for t in tasks if t.status in _FAILED_TASK), None)
+    reason = (
+        f"{task_name(failed.rank)} failed: {failed.reason or 'unknown reason'}"
+        if failed is not None
+        else workload.reason or "failed"
+    )
     if job.attempt < retries and (unconditional or not by_code) and interpreter is not None:
         job_service.record_job_event(
             session,

@@ -34,9 +34,12 @@ from openarts.reconcile.workloads import PrepareError
 from openarts.services.events import record_event_sync
 from openarts.storage.base import ObjectStore, StorageError
 from openarts.storage.paths import ObjectPath
+from openarts.storage.presign import PlatformPresigner
 from openarts.storage.transfer import TransferSummary, download_dir, upload_dir
 
 LOG_TAIL_BYTES = 16 * 1024
+# How long a log link works (the reference's five minutes).
+LOG_LINK_S = 300
 LOG_CHUNK = 1 << 20
 
 
@@ -61,12 +64,17 @@ class TrainingStaging:
         backend: ComputeBackend,
         root: Path,
         address_of: Callable[[str], str] = local_address,
+        *,
+        presigner: PlatformPresigner | None = None,
+        system_bucket: str = "openarts-system",
     ) -> None:
         self.db = db
         self.store = store
         self.backend = backend
         self.root = root
         self.address_of = address_of
+        self.presigner = presigner
+        self.system_bucket = system_bucket
 
     # -- before: the preparer of "train" workloads -------------------------------------------
     async def prepare(self, workload_id: str, specs: list[TaskSpec]) -> list[TaskSpec]:
@@ -174,6 +182,18 @@ class TrainingStaging:
                 return
             yield chunk.data
             offset = chunk.next_offset
+
+    async def log_link(self, job_id: str, attempt: int, rank: int, handle: TaskHandle) -> str:
+        """A plain-HTTP link to the task's whole log as it is now, valid for
+        LOG_LINK_S: the log is copied to the platform's own bucket (which no project can
+        reach) and the link is signed for exactly that copy."""
+        if self.presigner is None:
+            raise StorageError("this server hands out no presigned links")
+        if not await self.store.bucket_exists(self.system_bucket):
+            await self.store.create_bucket(self.system_bucket)
+        key = f"training-logs/{job_id}/{attempt}/{task_name(rank)}.log"
+        await self.store.write(self.system_bucket, key, self._log_chunks(handle))
+        return self.presigner.url(self.system_bucket, key, LOG_LINK_S)
 
     async def log_tail(self, handle: TaskHandle) -> str:
         """The last lines of a task's log, for the status of a job that failed."""

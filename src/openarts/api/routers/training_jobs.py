@@ -14,6 +14,9 @@ from openarts.api.schemas.common import ERROR_RESPONSES, MAX_OFFSET
 from openarts.api.schemas.training_jobs import (
     LOG_PREVIEW_MAX_BYTES,
     LogPreviewOut,
+    LogUrlOut,
+    MetricSeriesOut,
+    TaskMetricsOut,
     TrainingJobActionIn,
     TrainingJobCreateIn,
     TrainingJobDescriptionIn,
@@ -25,16 +28,18 @@ from openarts.api.schemas.training_jobs import (
 )
 from openarts.api.training_views import job_view
 from openarts.backends.base import TaskHandle
-from openarts.db.tables import WorkloadTask
+from openarts.db.tables import TrainingJob, WorkloadTask
 from openarts.domain.events import EventType
 from openarts.domain.training import WORKLOAD_KIND
 from openarts.domain.training_plan import Plan, task_name
 from openarts.services import events as event_service
 from openarts.services import training_jobs as service
+from openarts.services import training_metrics as metrics_service
 from openarts.services import training_specs as specs
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["Training"], responses=ERROR_RESPONSES)
 
+GIB = 1 << 30
 _LEVELS = {EventType.NORMAL.value: "Info", EventType.WARNING.value: "Warning"}
 
 
@@ -180,19 +185,67 @@ async def preview_task_log(
 async def _task_handle(
     session: SessionDep, project_id: str, job_id: str, task_id: str
 ) -> TaskHandle | None:
+    job, rank = await _job_task(session, project_id, job_id, task_id)
+    if job.workload_id is None:
+        return None
+    text = await session.scalar(
+        select(WorkloadTask.handle).where(
+            WorkloadTask.workload_id == job.workload_id, WorkloadTask.rank == rank
+        )
+    )
+    return TaskHandle.from_json(text) if text else None
+
+
+async def _job_task(
+    session: SessionDep, project_id: str, job_id: str, task_id: str
+) -> tuple[TrainingJob, int]:
     job = await service.get_job(session, project_id, job_id)
     plan = Plan.model_validate_json(job.plan)
     ranks = {task_name(rank): rank for rank in range(plan.node_count)}
     if task_id not in ranks:
         raise specs.bad(f"task {task_id} is not a task of this job: {', '.join(ranks)}")
-    if job.workload_id is None:
-        return None
-    text = await session.scalar(
-        select(WorkloadTask.handle).where(
-            WorkloadTask.workload_id == job.workload_id, WorkloadTask.rank == ranks[task_id]
-        )
+    return job, ranks[task_id]
+
+
+@router.get(
+    "/training-jobs/{training_job_id}/tasks/{task_id}/logs/url",
+    response_model=LogUrlOut,
+    summary="A link to a task's whole log",
+)
+async def task_log_url(
+    training_job_id: str,
+    task_id: str,
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+) -> LogUrlOut:
+    job, rank = await _job_task(session, caller.project_id, training_job_id, task_id)
+    handle = await _task_handle(session, caller.project_id, training_job_id, task_id)
+    if handle is None:
+        raise specs.bad(f"task {task_id} has not started yet: it has no log")
+    staging = platform.training_reconciler.staging
+    return LogUrlOut(obs_url=await staging.log_link(job.id, job.attempt, rank, handle))
+
+
+@router.get(
+    "/training-jobs/{training_job_id}/metrics/{task_id}",
+    response_model=TaskMetricsOut,
+    summary="A task's metrics, one value per minute",
+)
+async def task_metrics(
+    training_job_id: str,
+    task_id: str,
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+) -> TaskMetricsOut:
+    job, _ = await _job_task(session, caller.project_id, training_job_id, task_id)
+    flavor = platform.catalog.get(Plan.model_validate_json(job.plan).flavor)
+    gpu_memory = flavor.gpu.memory_gib * GIB if flavor and flavor.gpu else None
+    series = await metrics_service.task_metrics(session, job, task_id, gpu_memory)
+    return TaskMetricsOut(
+        metrics=[MetricSeriesOut(metric=name, value=values) for name, values in series.items()]
     )
-    return TaskHandle.from_json(text) if text else None
 
 
 @router.get(
