@@ -26,6 +26,10 @@ flavors:
     vcpus: 0.25
     memory_gib: 0.5
     uses: [training]
+  - name: test.pool.half
+    vcpus: 0.5
+    memory_gib: 1
+    uses: [pool]
 """
 BUCKET = "train-data"
 JOBS = "/v2/{project_id}/training-jobs"
@@ -508,3 +512,64 @@ async def test_a_failed_gang_member_stops_the_others(api: Api, tmp_path: Path) -
     assert "worker-1 failed: exit code 5" in statuses["worker-1"]["message"]
     assert marker.exists()  # rank 0 did start before it was stopped
     assert processes_of(created["metadata"]["id"]) == []
+
+
+async def test_a_full_dedicated_pool_queues_the_next_job(api: Api, tmp_path: Path) -> None:
+    network = await api.call(
+        "POST",
+        "/v1/{project_id}/networks",
+        json={
+            "apiVersion": "v1",
+            "kind": "Network",
+            "metadata": {"labels": {"os.modelarts/name": "net-train"}},
+            "spec": {"cidr": "192.168.7.0/24"},
+        },
+    )
+    assert network.status_code == 200, network.text
+    pool = await api.call(
+        "POST",
+        "/v2/{project_id}/pools",
+        json={
+            "apiVersion": "v2",
+            "kind": "Pool",
+            "metadata": {"labels": {"os.modelarts/name": "train-pool"}},
+            "spec": {
+                "type": "Dedicate",
+                "resources": [{"flavor": "test.pool.half", "count": 1}],
+                "network": {"name": network.json()["metadata"]["name"]},
+            },
+        },
+    )
+    assert pool.status_code == 200, pool.text
+    pool_id = pool.json()["metadata"]["name"]
+    deadline = time.monotonic() + 30
+    while (await api.call("GET", f"/v2/{{project_id}}/pools/{pool_id}")).json()["status"][
+        "phase"
+    ] != "Running":
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    release = tmp_path / "release"
+    await put(
+        api,
+        "code/train.py",
+        "import os, time\n"
+        "deadline = time.time() + 60\n"
+        f"while not os.path.exists({str(release)!r}) and time.time() < deadline:\n"
+        "    time.sleep(0.05)\n",
+    )
+    await put(api, "data/iris.csv", IRIS)
+    in_pool = {"flavor_id": FLAVOR, "node_count": 2, "pool_id": pool_id}
+    first = await create(api, job_body("fills-the-pool", spec={"resource": in_pool}))
+    await wait_for(api, first["metadata"]["id"], "Running")
+    second = await create(api, job_body("waits", spec={"resource": {**in_pool, "node_count": 1}}))
+    waiting = await wait_for(api, second["metadata"]["id"], "Pending")
+    assert waiting["status"]["secondary_phase"] == "Queuing"
+    deadline = time.monotonic() + 30
+    while not any("waiting for" in m for m in await events(api, second["metadata"]["id"])):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    assert (await show(api, second["metadata"]["id"]))["status"]["phase"] == "Pending"
+    release.write_text("go")
+    for job in (first, second):
+        done = await wait_for(api, job["metadata"]["id"], "Completed", "Failed")
+        assert done["status"]["phase"] == "Completed", done["status"]

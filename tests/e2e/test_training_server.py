@@ -1,0 +1,117 @@
+"""Training on a real server process: a job survives the server being killed mid-run (its
+outputs still reach the bucket), and a task's log link works over plain HTTP, for that
+file only."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from openarts.testing.server import ServerProcess
+from tests.e2e.conftest import signed_call
+from tests.storage.conftest import admin_s3
+
+pytestmark = pytest.mark.e2e
+
+FLAVORS = """
+flavors:
+  - name: test.cpu.small
+    vcpus: 0.25
+    memory_gib: 0.5
+    uses: [training]
+"""
+ENV = {"OPENARTS_RECONCILE_INTERVAL_S": "0.2"}
+JOBS = "/v2/{project_id}/training-jobs"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    folder = tmp_path / "home"
+    folder.mkdir()
+    (folder / "flavors.yaml").write_text(FLAVORS)
+    return folder
+
+
+@pytest.fixture
+def server(home: Path) -> Iterator[ServerProcess]:
+    process = ServerProcess(home, env=ENV).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def job_body(name: str, bucket: str) -> dict[str, Any]:
+    return {
+        "kind": "job",
+        "metadata": {"name": name},
+        "algorithm": {
+            "code_dir": f"/{bucket}/code/",
+            "boot_file": f"/{bucket}/code/train.py",
+            "outputs": [{"name": "train_url", "remote": {"obs": {"obs_url": f"/{bucket}/out/"}}}],
+        },
+        "spec": {"resource": {"flavor_id": "test.cpu.small", "node_count": 1}},
+    }
+
+
+def wait_phase(server: ServerProcess, job_id: str, *phases: str, within_s: float = 60) -> Any:
+    deadline = time.monotonic() + within_s
+    while True:
+        answer = signed_call(server, "GET", f"{JOBS}/{job_id}")
+        assert answer.status_code == 200, answer.text
+        job = answer.json()
+        if job["status"]["phase"] in phases:
+            return job
+        assert time.monotonic() < deadline, job["status"]
+        time.sleep(0.05)
+
+
+def test_a_job_completes_and_uploads_after_the_server_is_killed_mid_run(
+    server: ServerProcess, home: Path, tmp_path: Path
+) -> None:
+    s3 = admin_s3(server)
+    s3.create_bucket(Bucket="survive")
+    release = tmp_path / "release"
+    script = (
+        "import argparse, os, time\n"
+        "parser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--train_url')\n"
+        "args, _ = parser.parse_known_args()\n"
+        "print('waiting for the release', flush=True)\n"
+        "deadline = time.time() + 120\n"
+        f"while not os.path.exists({str(release)!r}) and time.time() < deadline:\n"
+        "    time.sleep(0.05)\n"
+        "open(os.path.join(args.train_url, 'model.txt'), 'w').write('trained')\n"
+        "print('done', flush=True)\n"
+    )
+    s3.put_object(Bucket="survive", Key="code/train.py", Body=script.encode())
+    created = signed_call(server, "POST", JOBS, job_body("survivor", "survive"))
+    assert created.status_code == 201, created.text
+    job_id = created.json()["metadata"]["id"]
+    wait_phase(server, job_id, "Running")
+    # A log link, fetched with no credentials at all.
+    link = signed_call(server, "GET", f"{JOBS}/{job_id}/tasks/worker-0/logs/url")
+    assert link.status_code == 200, link.text
+    url = link.json()["obs_url"]
+    fetched = requests.get(url, timeout=10)
+    assert fetched.status_code == 200
+    assert "waiting for the release" in fetched.text
+    assert requests.get(url.replace("worker-0", "worker-1"), timeout=10).status_code == 403
+
+    assert server.process is not None
+    server.process.kill()
+    server.process.wait()
+    release.write_text("go")  # the task ends while no server runs
+    again = ServerProcess(home, env=ENV, port=server.port, obs_port=server.obs_port).start()
+    try:
+        job = wait_phase(again, job_id, "Completed", "Failed")
+        assert job["status"]["phase"] == "Completed", job["status"]
+        model = admin_s3(again).get_object(Bucket="survive", Key="out/model.txt")
+        assert model["Body"].read() == b"trained"
+    finally:
+        again.stop()
