@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     pool_overcommit: bool = False
     # How often the usage of each dedicated pool is sampled for its monitor.
     pool_sample_interval_s: float = Field(default=15.0, gt=0)
+    # Where engine environments are made and kept (default: engines/ in the home); homes
+    # may share one, so an engine is prepared once per machine.
+    engine_cache: Path | None = None
     # How often running training tasks are sampled for their metrics (averaged per minute).
     training_sample_interval_s: float = Field(default=10.0, gt=0)
     # A bucket of the platform's own, in the object store and owned by no project: what
@@ -130,6 +133,10 @@ class Settings(BaseSettings):
     @property
     def admin_password_file(self) -> Path:
         return self.home / "admin-password"
+
+    @property
+    def resolved_engine_cache(self) -> Path:
+        return self.engine_cache or self.home / "engines"
 
     @property
     def flavors_override_file(self) -> Path:

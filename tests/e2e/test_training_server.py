@@ -94,6 +94,11 @@ def test_a_job_completes_and_uploads_after_the_server_is_killed_mid_run(
     assert created.status_code == 201, created.text
     job_id = created.json()["metadata"]["id"]
     wait_phase(server, job_id, "Running")
+    deadline = time.monotonic() + 30
+    preview = f"{JOBS}/{job_id}/tasks/worker-0/logs/preview"
+    while "waiting for the release" not in signed_call(server, "GET", preview).json()["content"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     # A log link, fetched with no credentials at all.
     link = signed_call(server, "GET", f"{JOBS}/{job_id}/tasks/worker-0/logs/url")
     assert link.status_code == 200, link.text

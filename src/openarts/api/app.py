@@ -98,7 +98,7 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
     training = TrainingPlatform(
         catalog=catalog,
         engines=engine_catalog(),
-        envs=EngineEnvironments(settings.home / "engines"),
+        envs=EngineEnvironments(settings.resolved_engine_cache),
         root=settings.home / "training",
     )
     presigner = platform_presigner(settings, box)

@@ -281,8 +281,13 @@ def _begin_terminating(session: Session, job_id: str) -> None:
 
 
 def _mark_running(session: Session, job_id: str) -> None:
+    """Running once every task's process has started (admitted is not yet running: the
+    data is still coming in)."""
     job = _job(session, job_id)
-    if job is not None and job.phase == JobPhase.PENDING:
+    if job is None or job.phase != JobPhase.PENDING or job.workload_id is None:
+        return
+    tasks = _tasks_of(session, job.workload_id)
+    if tasks and all(t.status == TaskState.RUNNING.value for t in tasks):
         job_service.switch_job_phase(session, job, JobPhase.RUNNING, "running")
 
 

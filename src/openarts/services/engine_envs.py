@@ -7,6 +7,7 @@ package installed, so a half-made one is never used; one build per engine at a t
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sys
 import time
@@ -55,7 +56,8 @@ class EngineEnvironments:
 
     async def _build(self, engine: Engine, progress: Progress) -> None:
         final = self.root / engine.id
-        building = self.root / f".{engine.id}.building"
+        # Its own folder per process: servers may share the cache.
+        building = self.root / f".{engine.id}.{os.getpid()}.building"
         await asyncio.to_thread(shutil.rmtree, building, True)
         building.parent.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
@@ -78,7 +80,13 @@ class EngineEnvironments:
             ],
             building.parent / f"{engine.id}.log",
         )
-        await asyncio.to_thread(building.rename, final)
+        try:
+            await asyncio.to_thread(building.rename, final)
+        except OSError:
+            if not final.exists():
+                raise
+            # Another server made it meanwhile: theirs is as good as ours.
+            await asyncio.to_thread(shutil.rmtree, building, True)
         await progress(
             f"engine {engine.id} is ready ({time.monotonic() - started:.0f} s to prepare)"
         )

@@ -23,6 +23,7 @@ class EventFilter:
     since_ms: int | None = None
     until_ms: int | None = None
     ascending: bool = False
+    pattern: str | None = None  # a part of the message, any case
 
 
 async def record_event(
@@ -126,6 +127,8 @@ async def list_events(
         conditions.append(Event.last_timestamp >= query.since_ms)
     if query.until_ms is not None:
         conditions.append(Event.first_timestamp <= query.until_ms)
+    if query.pattern:
+        conditions.append(func.lower(Event.message).contains(query.pattern.lower()))
     total = await session.scalar(select(func.count()).select_from(Event).where(*conditions))
     ordering = (
         (Event.last_timestamp.asc(), Event.id.asc())

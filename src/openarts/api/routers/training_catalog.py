@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -57,7 +58,8 @@ def _flavor(flavor: Flavor, arch: str) -> TrainingFlavor:
         billing=FlavorBilling(code=flavor.name, unit_num=1),
         flavor_info=TrainingFlavorInfo(
             max_num=16,
-            cpu=FlavorCpu(arch=arch, core_num=int(flavor.vcpus)),
+            # Whole cores, at least one: a fraction of a core still shows as one.
+            cpu=FlavorCpu(arch=arch, core_num=max(1, math.ceil(flavor.vcpus))),
             gpu=FlavorGpu(
                 unit_num=flavor.gpu.count,
                 product_name=flavor.gpu.type,
@@ -65,10 +67,16 @@ def _flavor(flavor: Flavor, arch: str) -> TrainingFlavor:
             )
             if flavor.gpu
             else None,
-            memory=FlavorMemory(size=int(flavor.memory_gib), unit="GiB"),
+            memory=_memory(flavor.memory_gib),
             disk=FlavorDisk(size=flavor.disk_gib, unit="GiB") if flavor.disk_gib else None,
         ),
     )
+
+
+def _memory(gib: float) -> FlavorMemory:
+    if gib == int(gib):
+        return FlavorMemory(size=int(gib), unit="GiB")
+    return FlavorMemory(size=round(gib * 1024), unit="MiB")
 
 
 @router.get(

@@ -28,7 +28,7 @@ from openarts.api.schemas.training_jobs import (
 )
 from openarts.api.training_views import job_view
 from openarts.backends.base import TaskHandle
-from openarts.db.tables import TrainingJob, WorkloadTask
+from openarts.db.tables import Event, TrainingJob, WorkloadTask
 from openarts.domain.events import EventType
 from openarts.domain.training import WORKLOAD_KIND
 from openarts.domain.training_plan import Plan, task_name
@@ -81,7 +81,8 @@ async def describe_training_job(
     training_job_id: str, body: TrainingJobDescriptionIn, caller: CallerDep, session: SessionDep
 ) -> Response:
     job = await service.get_job(session, caller.project_id, training_job_id)
-    job.description = body.description or ""
+    if body.description is not None:
+        job.description = body.description
     return Response(status_code=200)
 
 
@@ -261,32 +262,44 @@ async def training_job_events(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
-    start_time: Annotated[int | None, Query(ge=0)] = None,
-    end_time: Annotated[int | None, Query(ge=0)] = None,
+    start_time: Annotated[str | None, Query(max_length=64)] = None,
+    end_time: Annotated[str | None, Query(max_length=64)] = None,
+    level: Annotated[str | None, Query(pattern="^(Info|Warning|Error)$")] = None,
+    pattern: Annotated[str | None, Query(max_length=256)] = None,
+    source: Annotated[str | None, Query(max_length=16)] = None,
 ) -> TrainingJobEventsOut:
     if (start_time is None) != (end_time is None):
         raise specs.bad("start_time and end_time go together", "ModelArts.2764")
+    since = _time_ms("start_time", start_time)
+    until = _time_ms("end_time", end_time)
     job = await service.get_job(session, caller.project_id, training_job_id)
-    total, rows = await event_service.list_events(
-        session,
-        event_service.EventFilter(
-            project_id=caller.project_id,
-            resource_type=WORKLOAD_KIND,
-            resource_name=job.id,
-            since_ms=start_time,
-            until_ms=end_time,
-            ascending=order == "asc",
-        ),
-        limit=limit,
-        offset=offset,
-    )
+    # Every event here is the job's own (source Job); Error is what the table calls
+    # Warning, the only other level.
+    wanted_type = {"Info": EventType.NORMAL, "Warning": EventType.WARNING}.get(level or "")
+    total, rows = 0, list[Event]()
+    if (level != "Error") and source in (None, "Job"):
+        total, rows = await event_service.list_events(
+            session,
+            event_service.EventFilter(
+                project_id=caller.project_id,
+                resource_type=WORKLOAD_KIND,
+                resource_name=job.id,
+                type=wanted_type,
+                since_ms=since,
+                until_ms=until,
+                ascending=order == "asc",
+                pattern=pattern,
+            ),
+            limit=limit,
+            offset=offset,
+        )
     return TrainingJobEventsOut(
         total=total,
         limit=limit,
         offset=offset,
         order=order,
-        start_time=_iso(start_time) if start_time is not None else None,
-        end_time=_iso(end_time) if end_time is not None else None,
+        start_time=_iso(since) if since is not None else None,
+        end_time=_iso(until) if until is not None else None,
         events=[
             TrainingJobEventOut(
                 time=_iso(e.last_timestamp),
@@ -297,6 +310,25 @@ async def training_job_events(
             for e in rows
         ],
     )
+
+
+def _time_ms(name: str, text: str | None) -> int | None:
+    """A time in milliseconds since the epoch, or an ISO 8601 time (the SDK types it as
+    a string, the reference's example sends milliseconds)."""
+    if text is None:
+        return None
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise specs.bad(
+            f"{name} {text!r} is neither milliseconds since 1970 nor an ISO 8601 time",
+            "ModelArts.2764",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
 
 def _iso(ms: int) -> str:
