@@ -17,6 +17,7 @@ import pytest
 from openarts.services import buckets
 from openarts.storage.base import one_chunk, read_all
 from openarts.storage.presign import EXPIRES_PARAM, SIGNATURE_PARAM
+from openarts.testing.factories import add_user
 from tests.conftest import Api, make_settings, start_api
 
 FLAVOR = "test.cpu.small"
@@ -642,3 +643,101 @@ async def test_two_tasks_meet_over_torch_distributed(
         for rank in (0, 1):
             log = await log_of(api, job_id, f"worker-{rank}")
             assert f"rank {rank} of 2: all_reduce sum = 3.0" in log
+
+
+async def test_a_command_job_exports_its_log(api: Api) -> None:
+    await put(api, "code/train.py", "print('unused')\n")
+    await put(api, "data/iris.csv", IRIS)
+    body = job_body(
+        "by-command",
+        spec={"log_export_path": {"obs_url": f"/{BUCKET}/logs/"}},
+    )
+    algorithm = body["algorithm"]
+    del algorithm["boot_file"], algorithm["engine"]
+    # Parameters and channels follow the command, as the platform appends them.
+    algorithm["command"] = 'ls "$data_url"; echo from the command'
+    algorithm["parameters"] = []
+    created = await create(api, body)
+    job = await wait_for(api, created["metadata"]["id"], "Completed", "Failed")
+    assert job["status"]["phase"] == "Completed", job["status"]
+    exported = await read_all(
+        api.platform.store,
+        BUCKET,
+        f"logs/modelarts-job-{created['metadata']['id']}-worker-0.log",
+    )
+    assert b"from the command" in exported and b"iris.csv" in exported
+
+
+async def test_a_container_image_fails_at_once_with_the_reason(api: Api) -> None:
+    body = job_body("image", engine={"image_url": "swr.example/team/train:1"})
+    created = await create(api, body)
+    assert created["status"]["phase"] == "Failed"
+    assert created["status"]["secondary_phase"] == "CreateFailed"
+    [status] = created["status"]["task_statuses"]
+    assert "runs processes, not container images" in status["message"]
+
+
+async def test_deleting_a_running_job_stops_it(api: Api, tmp_path: Path) -> None:
+    marker = tmp_path / "running"
+    await put(
+        api,
+        "code/train.py",
+        f"import time\nopen({str(marker)!r}, 'w').write('x')\ntime.sleep(600)\n",
+    )
+    await put(api, "data/iris.csv", IRIS)
+    created = await create(api, job_body("deleted"))
+    job_id = created["metadata"]["id"]
+    deadline = time.monotonic() + 30
+    while not marker.exists():
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    assert processes_of(job_id) != []
+    gone = await api.call("DELETE", f"{JOBS}/{job_id}")
+    assert gone.status_code == 202
+    missing = await api.call("GET", f"{JOBS}/{job_id}")
+    assert missing.json()["error_code"] == "ModelArts.2775"
+    deadline = time.monotonic() + 30
+    while processes_of(job_id):
+        assert time.monotonic() < deadline, "the deleted job's code still runs"
+        await asyncio.sleep(0.05)
+
+
+async def test_an_algorithm_in_use_cannot_be_deleted(api: Api, tmp_path: Path) -> None:
+    release = tmp_path / "release"
+    await put(
+        api,
+        "code/train.py",
+        "import os, time\n"
+        "deadline = time.time() + 60\n"
+        f"while not os.path.exists({str(release)!r}) and time.time() < deadline:\n"
+        "    time.sleep(0.05)\n",
+    )
+    made = await api.call(
+        "POST",
+        "/v2/{project_id}/algorithms",
+        json={
+            "metadata": {"name": "in-use"},
+            "job_config": {"code_dir": f"/{BUCKET}/code/", "boot_file": f"/{BUCKET}/code/train.py"},
+        },
+    )
+    algorithm_id = made.json()["metadata"]["id"]
+    body = job_body("user")
+    body["algorithm"] = {"id": algorithm_id}
+    created = await create(api, body)
+    refused = await api.call("DELETE", f"/v2/{{project_id}}/algorithms/{algorithm_id}")
+    assert refused.status_code == 400
+    assert "used by training job user" in refused.json()["error_msg"]
+    release.write_text("go")
+    await wait_for(api, created["metadata"]["id"], "Completed")
+    deleted = await api.call("DELETE", f"/v2/{{project_id}}/algorithms/{algorithm_id}")
+    assert deleted.status_code == 202
+
+
+async def test_a_user_without_an_authorization_cannot_create_jobs(api: Api) -> None:
+    user = await add_user(api.platform.db, api.platform.box, "newcomer", projects=[api.project_id])
+    refused = await api.call("POST", JOBS, json=job_body("unauthorized"), keys=user.keys)
+    # The reference's table answers ModelArts.2785 with 403.
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error_code"] == "ModelArts.2785"
+    listed = await api.call("POST", "/v2/{project_id}/training-job-searches", json={})
+    assert listed.json()["total"] == 0

@@ -30,7 +30,10 @@ def job_view(job: TrainingJob) -> TrainingJobOut:
         # Why it failed, and the failed task's last lines, where the status is read.
         if not statuses:
             statuses = [TaskStatusOut(task=task_name(0))]
-        failed = next((s for s in statuses if s.exit_code not in (None, 0)), statuses[0])
+        # The task the reason names (the rest of a gang was stopped because of it).
+        named = [s for s in statuses if job.reason.startswith(f"{s.task} failed")]
+        coded = [s for s in statuses if s.exit_code not in (None, 0)]
+        failed = (named or coded or statuses)[0]
         failed.message = "\n".join(part for part in (job.reason, job.log_tail) if part)
     return TrainingJobOut(
         kind=job.kind,
