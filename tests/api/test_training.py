@@ -129,6 +129,14 @@ async def wait_for(api: Api, job_id: str, *phases: str, within_s: float = 60) ->
         await asyncio.sleep(0.05)
 
 
+async def appears(path: Path, within_s: float = 30) -> None:
+    """Wait for a file the job's code writes when it has got going."""
+    deadline = time.monotonic() + within_s
+    while not await asyncio.to_thread(path.exists):
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        await asyncio.sleep(0.05)
+
+
 def processes_of(job_id: str) -> list[int]:
     """Live processes running a task of the job (their command names its folder)."""
     found = []
@@ -227,10 +235,7 @@ async def test_terminate_stops_the_code(api: Api, tmp_path: Path) -> None:
     created = await create(api, job_body("stopped"))
     job_id = created["metadata"]["id"]
     await wait_for(api, job_id, "Running")
-    deadline = time.monotonic() + 30
-    while not marker.exists():
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+    await appears(marker)
     answer = await api.call("POST", f"{JOBS}/{job_id}/actions", json={"action_type": "terminate"})
     assert answer.status_code == 202, answer.text
     job = await wait_for(api, job_id, "Terminated", "Failed", "Completed")
@@ -407,10 +412,7 @@ async def test_metrics_and_a_log_link_while_it_runs(api: Api, tmp_path: Path) ->
     await put(api, "data/iris.csv", IRIS)
     created = await create(api, job_body("measured"))
     job_id = created["metadata"]["id"]
-    deadline = time.monotonic() + 30
-    while not marker.exists():
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+    await appears(marker)
     link = await api.call("GET", f"{JOBS}/{job_id}/tasks/worker-0/logs/url")
     assert link.status_code == 200, link.text
     url = urlsplit(link.json()["obs_url"])
@@ -687,10 +689,7 @@ async def test_deleting_a_running_job_stops_it(api: Api, tmp_path: Path) -> None
     await put(api, "data/iris.csv", IRIS)
     created = await create(api, job_body("deleted"))
     job_id = created["metadata"]["id"]
-    deadline = time.monotonic() + 30
-    while not marker.exists():
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+    await appears(marker)
     assert processes_of(job_id) != []
     gone = await api.call("DELETE", f"{JOBS}/{job_id}")
     assert gone.status_code == 202

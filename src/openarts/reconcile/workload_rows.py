@@ -323,6 +323,15 @@ def record_starts(
 def fail_unreadable(session: Session, workload_ids: list[str]) -> None:
     """A workload whose stored spec cannot be read can never run: it fails, with the
     reason, instead of stalling every pass."""
+    _fail(
+        session,
+        workload_ids,
+        "its stored task spec is unreadable, so it can never start",
+        only_pending=True,
+    )
+
+
+def _fail(session: Session, workload_ids: list[str], reason: str, *, only_pending: bool) -> None:
     rows = session.execute(_WORKLOADS_BY_ID, {"ids": workload_ids}).all()
     workload_service.switch_workload_statuses_sync(
         session,
@@ -334,11 +343,15 @@ def fail_unreadable(session: Session, workload_ids: list[str]) -> None:
                 row.resource_id,
                 WorkloadStatus(row.status),
                 WorkloadStatus.FAILED,
-                "its stored task spec is unreadable, so it can never start",
+                reason,
                 EventType.WARNING,
             )
             for row in rows
-            if row.status == WorkloadStatus.PENDING
+            if (
+                row.status == WorkloadStatus.PENDING
+                if only_pending
+                else WorkloadStatus.FAILED in ALLOWED_TRANSITIONS[WorkloadStatus(row.status)]
+            )
         ],
     )
 
@@ -484,23 +497,7 @@ def _start_failed(session: Session, workload_id: str, reason: str) -> None:
     tasks = session.scalars(select(WorkloadTask).where(WorkloadTask.workload_id == workload_id))
     for task in tasks:
         task.status, task.reason, task.finished_at = TaskState.FAILED.value, reason, now
-    row = session.execute(_WORKLOADS_BY_ID, {"ids": [workload_id]}).first()
-    if row is not None and WorkloadStatus.FAILED in ALLOWED_TRANSITIONS[WorkloadStatus(row.status)]:
-        workload_service.switch_workload_statuses_sync(
-            session,
-            [
-                workload_service.StatusChange(
-                    row.id,
-                    row.project_id,
-                    row.kind,
-                    row.resource_id,
-                    WorkloadStatus(row.status),
-                    WorkloadStatus.FAILED,
-                    f"could not start: {reason}",
-                    EventType.WARNING,
-                )
-            ],
-        )
+    _fail(session, [workload_id], f"could not start: {reason}", only_pending=False)
 
 
 def _cause(reason: str) -> str:

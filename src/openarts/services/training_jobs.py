@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from openarts import errors
-from openarts.api.schemas.training_jobs import JobAlgorithmIn, TrainingJobCreateIn
+from openarts.api.schemas.algorithms import AlgorithmEngineIn
+from openarts.api.schemas.training_jobs import JobAlgorithmIn, JobEngineWire, TrainingJobCreateIn
 from openarts.db.tables import TrainingJob
 from openarts.domain.capacity import HostNode, schedulable_nodes
 from openarts.domain.engines import Engine, find_engine
@@ -176,39 +177,19 @@ async def _resolve(
         declared_inputs = [c.name for c in config.inputs or [] if c.name]
         declared_outputs = [c.name for c in config.outputs or []]
         code_dir, boot_file, command = config.code_dir, config.boot_file, config.command
-        engine_in = config.engine
-        engine_args = (
-            (
-                engine_in.engine_id,
-                engine_in.engine_name,
-                engine_in.engine_version,
-                engine_in.image_url,
-            )
-            if engine_in
-            else (None, None, None, None)
-        )
+        engine: AlgorithmEngineIn | JobEngineWire | None = config.engine
     else:
         code_dir, boot_file, command = given.code_dir, given.boot_file, given.command
-        engine_in2 = given.engine
-        engine_args = (
-            (
-                engine_in2.engine_id,
-                engine_in2.engine_name,
-                engine_in2.engine_version,
-                engine_in2.image_url,
-            )
-            if engine_in2
-            else (None, None, None, None)
-        )
+        engine = given.engine
     code = specs.resolve_code(code_dir, boot_file, command)
     if code.code_dir is not None:
         await specs.owned_path(session, project, "code_dir", code.code_dir, folder=True)
-    engine, image_url = specs.resolve_engine(
+    chosen, image_url = specs.resolve_engine(
         training.engines,
-        engine_id=engine_args[0],
-        engine_name=engine_args[1],
-        engine_version=engine_args[2],
-        image_url=engine_args[3],
+        engine_id=engine.engine_id if engine else None,
+        engine_name=engine.engine_name if engine else None,
+        engine_version=engine.engine_version if engine else None,
+        image_url=engine.image_url if engine else None,
     )
     parameters = specs.resolve_parameters(
         rules,
@@ -266,7 +247,7 @@ async def _resolve(
         code_dir=code.code_dir,
         boot_file=code.boot_file,
         command=code.command,
-        engine_id=engine.id if engine else None,
+        engine_id=chosen.id if chosen else None,
         image_url=image_url,
         parameters=parameters,
         inputs=inputs,
@@ -293,11 +274,11 @@ async def _resolve(
                 {"name": c.name, "remote": {"obs": {"obs_url": c.obs_url}}} for c in outputs
             ],
             "engine": {
-                "engine_id": engine.id,
-                "engine_name": engine.name,
-                "engine_version": engine.version,
+                "engine_id": chosen.id,
+                "engine_name": chosen.name,
+                "engine_version": chosen.version,
             }
-            if engine
+            if chosen
             else {"image_url": image_url},
             "environments": [environments] if environments else None,
         },
@@ -312,7 +293,7 @@ async def _resolve(
             "log_export_path": {"obs_url": log_export} if log_export else None,
         },
     }
-    return plan, view, algorithm_id, engine
+    return plan, view, algorithm_id, chosen
 
 
 async def _check_fits(
