@@ -740,3 +740,20 @@ async def test_a_user_without_an_authorization_cannot_create_jobs(api: Api) -> N
     assert refused.json()["error_code"] == "ModelArts.2785"
     listed = await api.call("POST", "/v2/{project_id}/training-job-searches", json={})
     assert listed.json()["total"] == 0
+
+
+async def test_local_copies_go_once_outputs_are_up_and_with_the_job(api: Api) -> None:
+    await put(api, "code/train.py", TRAIN)
+    await put(api, "data/iris.csv", IRIS)
+    created = await create(api, job_body("tidy"))
+    job_id = created["metadata"]["id"]
+    await wait_for(api, job_id, "Completed")
+    folder = api.platform.training.root / job_id
+    deadline = time.monotonic() + 30
+    while await asyncio.to_thread((folder / "0").exists):
+        assert time.monotonic() < deadline, "the finished attempt's copies were kept"
+        await asyncio.sleep(0.05)
+    assert await read_all(api.platform.store, BUCKET, "out/tidy/model.json")
+    await api.call("DELETE", f"{JOBS}/{job_id}")
+    await api.platform.training_reconciler.collect_garbage()
+    assert not await asyncio.to_thread(folder.exists)

@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import shutil
 import time
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import insert, select
@@ -25,7 +27,7 @@ from openarts.db.engine import Database
 from openarts.db.tables import TrainingJob, TrainingSample, Workload, WorkloadTask
 from openarts.domain.engines import Engine
 from openarts.domain.events import EventType
-from openarts.domain.training import JobPhase, SecondaryPhase, retries_allowed
+from openarts.domain.training import WORKLOAD_KIND, JobPhase, SecondaryPhase, retries_allowed
 from openarts.domain.training_plan import Plan, task_name
 from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import now_ms
@@ -38,6 +40,8 @@ log = logging.getLogger("openarts.reconcile.training")
 
 _ACTIVE = [p.value for p in JobPhase if not p.finished]
 _FAILED_TASK = (TaskState.FAILED.value, TaskState.LOST.value)
+# Deleted jobs' folders are looked for this often.
+GARBAGE_INTERVAL_S = 60.0
 
 
 class ActiveJob(NamedTuple):
@@ -63,6 +67,7 @@ class TrainingReconciler:
         self.interval_s = interval_s
         self.sample_interval_s = sample_interval_s
         self._sampled_at = -sample_interval_s
+        self._collected_at = time.monotonic()
         self._wake = asyncio.Event()
         self._busy: set[str] = set()  # jobs with a slow step in flight
         self._background: set[asyncio.Task[None]] = set()
@@ -97,6 +102,9 @@ class TrainingReconciler:
         if time.monotonic() - self._sampled_at >= self.sample_interval_s:
             self._sampled_at = time.monotonic()
             await self.sample()
+        if time.monotonic() - self._collected_at >= GARBAGE_INTERVAL_S:
+            self._collected_at = time.monotonic()
+            await self.collect_garbage()
 
     async def sample(self) -> None:
         """Record what each running training task uses now (the metrics API's source)."""
@@ -186,6 +194,19 @@ class TrainingReconciler:
         engine = job_service.engine_of(self.training, plan)
         interpreter = self.training.envs.interpreter(engine) if engine else None
         await self.db.run_in_transaction(_end_attempt, job_id, tail, interpreter, self.training)
+        # The outputs are up and the attempt is recorded: its copies of code and data
+        # are of no more use (only now: a pass cut short before here uploads again).
+        await asyncio.to_thread(self.staging.remove_attempt, job.id, job.attempt)
+
+    async def collect_garbage(self) -> None:
+        """Remove the folders of jobs that were deleted, once nothing of theirs runs."""
+        root = self.training.root
+        names = await asyncio.to_thread(_folders, root)
+        if not names:
+            return
+        keep = await self.db.run_in_transaction(_in_use, names)
+        for name in sorted(set(names) - keep):
+            await asyncio.to_thread(shutil.rmtree, root / name, True)
 
 
 # -- what each step reads and writes (plain functions of one transaction) --------------------
@@ -225,6 +246,25 @@ def _store_samples(session: Session, rows: list[dict[str, object]], now: int) ->
     kept = [{**row, "taken_at": now} for row in rows if row["job_id"] in existing]
     if kept:
         session.execute(insert(TrainingSample), kept)
+
+
+def _folders(root: Path) -> list[str]:
+    return [entry.name for entry in root.iterdir() if entry.is_dir()] if root.is_dir() else []
+
+
+def _in_use(session: Session, names: list[str]) -> set[str]:
+    """Those of ``names`` that are jobs, or have a workload not yet ended."""
+    jobs = set(session.scalars(select(TrainingJob.id).where(TrainingJob.id.in_(names))))
+    running = set(
+        session.scalars(
+            select(Workload.resource_id).where(
+                Workload.kind == WORKLOAD_KIND,
+                Workload.resource_id.in_(names),
+                Workload.status.in_([s.value for s in WorkloadStatus if not s.finished]),
+            )
+        )
+    )
+    return jobs | running
 
 
 def _job(session: Session, job_id: str) -> TrainingJob | None:

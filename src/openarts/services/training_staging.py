@@ -215,8 +215,8 @@ class TrainingStaging:
             type=type,
         )
 
-    def remove_files(self, job_id: str) -> None:
-        shutil.rmtree(self.root / job_id, ignore_errors=True)
+    def remove_attempt(self, job_id: str, attempt: int) -> None:
+        shutil.rmtree(self.root / job_id / str(attempt), ignore_errors=True)
 
 
 def _record(
