@@ -13,7 +13,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import psutil
 import pytest
+from sqlalchemy import delete
 
+from openarts.db.tables import TrainingJob, TrainingSample
 from openarts.services import buckets
 from openarts.storage.base import one_chunk, read_all
 from openarts.storage.presign import EXPIRES_PARAM, SIGNATURE_PARAM
@@ -757,3 +759,36 @@ async def test_local_copies_go_once_outputs_are_up_and_with_the_job(api: Api) ->
     await api.call("DELETE", f"{JOBS}/{job_id}")
     await api.platform.training_reconciler.collect_garbage()
     assert not await asyncio.to_thread(folder.exists)
+
+
+async def test_gpu_samples_become_per_minute_utilisation(api: Api) -> None:
+    await put(api, "code/train.py", "pass\n")
+    await put(api, "data/iris.csv", IRIS)
+    created = await create(api, job_body("gpu-metrics"))
+    job_id = created["metadata"]["id"]
+    await wait_for(api, job_id, "Completed")
+    async with api.platform.db.session() as session, session.begin():
+        job = await session.get(TrainingJob, job_id)
+        assert job is not None and job.started_at is not None
+        start = job.started_at
+        job.finished_at = start + 2 * 60_000 + 1  # three minutes of run
+        # Only the samples below: none the sampler may have taken of the real run.
+        await session.execute(delete(TrainingSample).where(TrainingSample.job_id == job_id))
+        for offset, busy in ((1_000, 30.0), (2_000, 50.0), (2 * 60_000 + 1, 90.0)):
+            session.add(
+                TrainingSample(
+                    job_id=job_id,
+                    task="worker-0",
+                    taken_at=start + offset,
+                    cpu_percent=25.0,
+                    memory_bytes=1 << 28,
+                    gpu_percent=busy,
+                    gpu_memory_bytes=None,
+                )
+            )
+    answer = await api.call("GET", f"{JOBS}/{job_id}/metrics/worker-0")
+    metrics = {m["metric"]: m["value"] for m in answer.json()["metrics"]}
+    assert metrics["gpuUtil"] == [40.0, -1, 90.0]
+    # A quarter of a core used, of the flavor's quarter: all of it.
+    assert metrics["cpuUsage"][0] == 100.0 and metrics["cpuUsage"][1] == -1
+    assert metrics["memUsage"][0] == 50.0

@@ -5,6 +5,7 @@ the driver's answers are faked."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import shutil
 import sys
@@ -203,6 +204,9 @@ class FakeNvml:
     def nvmlDeviceGetComputeRunningProcesses(self, device: int) -> list[Any]:
         return self.processes[device]
 
+    def nvmlDeviceGetUtilizationRates(self, device: int) -> Any:
+        return types.SimpleNamespace(gpu=[37, 90][device], memory=5)
+
 
 @pytest.fixture
 def fresh_nvml() -> Iterator[None]:
@@ -265,3 +269,31 @@ def test_detection_falls_back_to_smi_then_proc(
     # Sorted by PCI bus id, the order NVML and nvidia-smi number devices in.
     assert nvidia_gpus() == (GpuInfo(0, "Tesla T4", 0), GpuInfo(1, "NVIDIA L4", 0))
     assert proc_gpus(tmp_path / "missing") == ()
+
+
+def test_utilisation_per_device_by_nvml_and_by_nvidia_smi(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeNvml()
+    assert gpus.nvml_utilization(fake) == {0: 37.0, 1: 90.0}
+    monkeypatch.setattr(gpus, "nvml", lambda: fake)
+    assert gpus.device_utilization() == {0: 37.0, 1: 90.0}
+    assert gpus.parse_smi_utilization("0, 12\n1, [N/A]\n2, 100\n") == {0: 12.0, 2: 100.0}
+
+
+async def test_a_tasks_gpu_utilisation_is_that_of_its_own_devices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gpus, "process_gpu_memory", lambda: {})
+    monkeypatch.setattr(gpus, "device_utilization", lambda: {0: 20.0, 1: 60.0})
+    backend = make_backend(tmp_path / "util", TWO_GPUS)
+    script = "import time; time.sleep(300)"
+    both = await backend.start(
+        dataclasses.replace(spec("both", tmp_path, PYTHON, "-c", script), gpu_ids=(0, 1))
+    )
+    none = await backend.start(spec("none", tmp_path, PYTHON, "-c", script))
+    try:
+        samples = await backend.sample([both, none])
+        assert samples["both"].gpu_percent == 40.0
+        assert samples["none"].gpu_percent is None
+    finally:
+        for handle in (both, none):
+            await backend.stop(handle, grace_s=0)

@@ -98,6 +98,8 @@ class ResourceSample:
     cpu_percent: float
     memory_bytes: int
     gpu_memory_bytes: int | None = None
+    # How busy the task's GPUs are (their average); None without GPUs or a way to tell.
+    gpu_percent: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,7 @@ class TrainingReconciler:
                 "cpu_percent": samples[handle.task_id].cpu_percent,
                 "memory_bytes": samples[handle.task_id].memory_bytes,
                 "gpu_memory_bytes": samples[handle.task_id].gpu_memory_bytes,
+                "gpu_percent": samples[handle.task_id].gpu_percent,
             }
             for job_id, rank, handle in live
             if handle.task_id in samples

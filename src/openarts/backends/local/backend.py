@@ -205,6 +205,7 @@ class LocalBackend(ComputeBackend):
                 "start_ticks": start_ticks(child.pid),
                 "run_dir": str(run_dir),
                 "cgroups": [str(group) for group in groups],
+                "gpu_ids": list(spec.gpu_ids),
             },
         )
 
@@ -366,6 +367,7 @@ class LocalBackend(ComputeBackend):
     def _sample_sync(self, handles: list[TaskHandle]) -> dict[str, ResourceSample]:
         samples = {}
         gpu_usage: dict[int, int] | None = None
+        gpu_busy: dict[int, float] | None = None
         gpu_queried = False
         for handle in handles:
             if not self._leader_alive(handle):
@@ -373,6 +375,7 @@ class LocalBackend(ComputeBackend):
             if self.host.gpus and not gpu_queried:
                 # One query for every process on every GPU, shared by all the tasks.
                 gpu_usage, gpu_queried = gpus.process_gpu_memory(), True
+                gpu_busy = gpus.device_utilization()
             known = self._sampled.setdefault(handle.task_id, {})
             try:
                 leader = known.get(int(handle.data["pid"])) or psutil.Process(
@@ -395,7 +398,9 @@ class LocalBackend(ComputeBackend):
             gpu_memory = (
                 None if gpu_usage is None else sum(gpu_usage.get(pid, 0) for pid in current)
             )
-            samples[handle.task_id] = ResourceSample(cpu, memory, gpu_memory)
+            samples[handle.task_id] = ResourceSample(
+                cpu, memory, gpu_memory, _average_busy(gpu_busy, handle.data.get("gpu_ids"))
+            )
         return samples
 
     async def nodes(self) -> list[NodeInfo]:
@@ -466,6 +471,14 @@ def _out_of_memory(run_dir: Path, code: int | None) -> str | None:
     at = f" at its memory limit of {int(recorded) / MIB:.0f} MiB" if recorded.isdigit() else ""
     reason = f"out of memory: the kernel's OOM killer ended a process of the task{at}"
     return reason if code is None else f"{reason} ({_describe_exit(code)})"
+
+
+def _average_busy(busy: dict[int, float] | None, gpu_ids: object) -> float | None:
+    """The task's GPUs' average utilisation (handles from before it was kept: None)."""
+    if busy is None or not isinstance(gpu_ids, list) or not gpu_ids:
+        return None
+    known = [busy[index] for index in gpu_ids if index in busy]
+    return sum(known) / len(known) if known else None
 
 
 def _processes(pids: list[int]) -> list[psutil.Process]:

@@ -1,4 +1,6 @@
-"""GPU memory per process, for sampling local tasks: NVML where it loads, else nvidia-smi.
+"""GPU memory per process and utilisation per device, for sampling local tasks: NVML
+where it loads, else nvidia-smi. A device is never shared between tasks, so its
+utilisation is the utilisation of the task that holds it.
 
 One query covers every process on every GPU, so sampling many tasks costs one call. The
 process ids are those of the pid namespace the driver sees: a server in a container
@@ -75,3 +77,47 @@ def process_gpu_memory() -> dict[int, int] | None:
         except Exception as error:  # NVML's own error classes; nvidia-smi may still work
             log.debug("NVML could not list GPU processes: %s", error)
     return smi_process_memory()
+
+
+def nvml_utilization(lib: Any) -> dict[int, float]:
+    return {
+        index: float(lib.nvmlDeviceGetUtilizationRates(lib.nvmlDeviceGetHandleByIndex(index)).gpu)
+        for index in range(lib.nvmlDeviceGetCount())
+    }
+
+
+def parse_smi_utilization(out: str) -> dict[int, float]:
+    """Parse ``nvidia-smi --query-gpu=index,utilization.gpu --format=csv,noheader,nounits``."""
+    found: dict[int, float] = {}
+    for line in out.strip().splitlines():
+        index_text, _, percent_text = line.partition(",")
+        try:
+            found[int(index_text.strip())] = float(percent_text.strip())
+        except ValueError:
+            continue  # "[N/A]" where the device cannot say
+    return found
+
+
+def device_utilization() -> dict[int, float] | None:
+    """Percent busy per GPU index (NVML's numbering); None where it cannot be known."""
+    lib = nvml()
+    if lib is not None:
+        try:
+            return nvml_utilization(lib)
+        except Exception as error:  # NVML's own error classes; nvidia-smi may still work
+            log.debug("NVML could not read GPU utilisation: %s", error)
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        out = subprocess.run(
+            [smi, "--query-gpu=index,utilization.gpu", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=SMI_TIMEOUT_S,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as error:
+        log.debug("nvidia-smi could not read GPU utilisation: %s", error)
+        return None
+    return parse_smi_utilization(out)
