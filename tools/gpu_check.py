@@ -76,6 +76,21 @@ if hold and count > 0 and cuda is not None:
     time.sleep(600)
 print("done=True", flush=True)
 """
+# Keeps the GPU busy for a while (torch where importable; otherwise the check is skipped).
+BUSY = r"""
+try:
+    import torch
+except ImportError:
+    print("torch=unavailable", flush=True)
+    raise SystemExit(0)
+import time
+a = torch.randn(4096, 4096, device="cuda")
+print("busy=True", flush=True)
+end = time.time() + 45
+while time.time() < end:
+    a = (a @ a).clamp_(-1, 1)
+torch.cuda.synchronize()
+"""
 HOG = "b = bytearray(512 << 20); b[::4096] = b'x' * len(b[::4096]); print('survived')"
 
 
@@ -276,6 +291,34 @@ async def check_sample(
     )
 
 
+async def check_utilisation(
+    backend: LocalBackend, host: HostInfo, workdir: Path, report: Report
+) -> None:
+    if not host.gpus:
+        return
+    busy = await backend.start(task("busy-gpu", workdir, "-c", BUSY, gpu_ids=(host.gpus[0].index,)))
+    try:
+        said = await wait_for_key(backend, busy, "busy")
+        if "busy" not in said:
+            why = "torch is not importable" if "torch" in said else f"the task said {said}"
+            report.add("sample() reports the GPU's utilisation", None, why)
+            return
+        deadline = time.monotonic() + 60
+        sample = None
+        while time.monotonic() < deadline:
+            sample = (await backend.sample([busy])).get(busy.task_id)
+            if sample is not None and (sample.gpu_percent or 0) > 0:
+                break
+            await asyncio.sleep(0.5)
+        report.add(
+            "sample() reports the GPU's utilisation",
+            sample is not None and (sample.gpu_percent or 0) > 0,
+            f"{sample}",
+        )
+    finally:
+        await backend.stop(busy, grace_s=0)
+
+
 async def check_limits(backend: LocalBackend, workdir: Path, require: bool, report: Report) -> None:
     if not backend.limits_enforced:
         report.add(
@@ -326,6 +369,12 @@ async def main(argv: list[str]) -> int:
             await check_gpus(backend, host, workdir, args.hold_mib, report)
         except Exception as error:  # report it as a failed check, then go on to limits
             report.add("GPU checks ran to the end", False, f"{type(error).__name__}: {error}")
+        try:
+            await check_utilisation(backend, host, workdir, report)
+        except Exception as error:
+            report.add(
+                "utilisation check ran to the end", False, f"{type(error).__name__}: {error}"
+            )
         try:
             await check_limits(backend, workdir, args.require_limits, report)
         except Exception as error:
