@@ -792,3 +792,90 @@ async def test_gpu_samples_become_per_minute_utilisation(api: Api) -> None:
     # A quarter of a core used, of the flavor's quarter: all of it.
     assert metrics["cpuUsage"][0] == 100.0 and metrics["cpuUsage"][1] == -1
     assert metrics["memUsage"][0] == 50.0
+
+
+class Gate:
+    """Holds a job's downloads until the test lets them go."""
+
+    def __init__(self, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.reached = asyncio.Event()
+        self.opened = asyncio.Event()
+        staging = api.platform.training_reconciler.staging
+        real = staging._transfer_in
+
+        async def held(*args: Any, **kwargs: Any) -> Any:
+            self.reached.set()
+            await self.opened.wait()
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(staging, "_transfer_in", held)
+
+
+async def test_terminating_while_data_comes_in_never_starts_the_code(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "ran"
+    await put(api, "code/train.py", f"open({str(marker)!r}, 'w').write('x')\n")
+    await put(api, "data/iris.csv", IRIS)
+    gate = Gate(api, monkeypatch)
+    created = await create(api, job_body("cut-off"))
+    job_id = created["metadata"]["id"]
+    await asyncio.wait_for(gate.reached.wait(), 30)
+    answer = await api.call("POST", f"{JOBS}/{job_id}/actions", json={"action_type": "terminate"})
+    assert answer.status_code == 202
+    gate.opened.set()
+    job = await wait_for(api, job_id, "Terminated", "Failed", "Completed")
+    assert job["status"]["phase"] == "Terminated"
+    assert not marker.exists()
+
+
+async def test_a_restart_while_data_comes_in_prepares_the_job_again(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "flavors.yaml").write_text(FLAVORS)
+    settings = make_settings(home, database_url, reconcile_interval_s=0.2)
+    async for api in start_api(settings):
+        await _bucket(api, BUCKET)
+        await put(api, "code/train.py", TRAIN)
+        await put(api, "data/iris.csv", IRIS)
+        gate = Gate(api, monkeypatch)
+        created = await create(api, job_body("restaged"))
+        job_id = created["metadata"]["id"]
+        await asyncio.wait_for(gate.reached.wait(), 30)
+    monkeypatch.undo()
+    async for api in start_api(settings):  # the preparation was cut short by the stop
+        job = await wait_for(api, job_id, "Completed", "Failed")
+        assert job["status"]["phase"] == "Completed", job["status"]
+        assert any("cut short before it started" in m for m in await events(api, job_id))
+        assert await read_all(api.platform.store, BUCKET, "out/restaged/model.json")
+
+
+async def test_a_system_bucket_a_project_owns_gets_no_logs(api: Api, tmp_path: Path) -> None:
+    await _bucket(api, api.platform.settings.system_bucket)
+    marker = tmp_path / "started"
+    await put(
+        api,
+        "code/train.py",
+        f"import time\nopen({str(marker)!r}, 'w').write('x')\ntime.sleep(60)\n",
+    )
+    await put(api, "data/iris.csv", IRIS)
+    created = await create(api, job_body("logged"))
+    job_id = created["metadata"]["id"]
+    await appears(marker)
+    link = await api.call("GET", f"{JOBS}/{job_id}/tasks/worker-0/logs/url")
+    assert link.status_code == 400
+    assert "belongs to a project" in link.json()["error_msg"]
+    await api.call("POST", f"{JOBS}/{job_id}/actions", json={"action_type": "terminate"})
+    await wait_for(api, job_id, "Terminated")
+
+
+async def test_a_like_filter_on_a_time_is_refused(api: Api) -> None:
+    answer = await api.call(
+        "POST",
+        "/v2/{project_id}/training-job-searches",
+        json={"filters": [{"key": "create_time", "operator": "like", "value": ["1"]}]},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error_code"] == "ModelArts.2764"

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
 from openarts.testing.server import ServerProcess
 from tests.e2e.conftest import signed_call
@@ -75,6 +76,10 @@ def test_a_job_completes_and_uploads_after_the_server_is_killed_mid_run(
     server: ServerProcess, home: Path, tmp_path: Path
 ) -> None:
     s3 = admin_s3(server)
+    # The platform's own bucket (log links) is never a project's.
+    with pytest.raises(ClientError) as refused:
+        s3.create_bucket(Bucket="openarts-system")
+    assert refused.value.response["Error"]["Code"] == "BucketAlreadyExists"
     s3.create_bucket(Bucket="survive")
     release = tmp_path / "release"
     script = (

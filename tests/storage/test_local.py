@@ -6,6 +6,7 @@ import hashlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,14 +16,18 @@ from openarts.storage.base import (
     ByteRange,
     InvalidKey,
     InvalidPart,
+    ListPage,
     NoSuchBucket,
     NoSuchKey,
     NoSuchUpload,
+    ObjectInfo,
+    StorageError,
     one_chunk,
     read_all,
 )
 from openarts.storage.local import MIN_PART_BYTES, LocalStore, multipart_etag
 from openarts.storage.paths import InvalidPath, ObjectPath
+from openarts.storage.transfer import download_dir
 
 
 @pytest.fixture
@@ -292,3 +297,16 @@ async def test_files_named_in_another_encoding_are_skipped(
     with open(folder + b"/\xffname", "wb") as handle:  # noqa: ASYNC230
         handle.write(b"x")
     assert [o.key for o in (await store.list_objects("data")).objects] == ["fine.txt"]
+
+
+async def test_a_key_that_climbs_out_is_never_written_outside(tmp_path: Path) -> None:
+    # Some S3 stores accept keys like this; the local disk must not follow them.
+    class Climbing(LocalStore):
+        async def list_objects(self, bucket: str, **kwargs: Any) -> ListPage:
+            return ListPage([ObjectInfo("data/../../escaped", 1, "", 0)], [], False, "")
+
+    store = Climbing(tmp_path / "store")
+    target = tmp_path / "target"
+    with pytest.raises(StorageError, match="outside"):
+        await download_dir(store, ObjectPath("b", "data/"), target)
+    assert not (tmp_path / "escaped").exists()

@@ -117,6 +117,7 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         staging,
         interval_s=settings.reconcile_interval_s,
         sample_interval_s=settings.training_sample_interval_s,
+        leadership=reconciler.leadership,
     )
     reconciler.listeners.append(training_reconciler.wake)
     platform = Platform(

@@ -8,6 +8,7 @@ the database. Either way two servers never start, stop or settle the same task t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -28,12 +29,16 @@ class Leadership:
         self.lock_file = lock_file
         self._connection: AsyncConnection | None = None
         self._fd: int | None = None
+        # The workload and training reconcilers both ask; their checks must not share
+        # the lock's connection at the same moment.
+        self._asking = asyncio.Lock()
 
     async def held(self) -> bool:
         """Whether this process leads now; tries to become the leader if nobody does."""
         if self.db.is_sqlite:
             return self._file_lock()
-        return await self._advisory_lock()
+        async with self._asking:
+            return await self._advisory_lock()
 
     def _file_lock(self) -> bool:
         if self._fd is not None:

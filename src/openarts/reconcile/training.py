@@ -31,6 +31,7 @@ from openarts.domain.training import WORKLOAD_KIND, JobPhase, SecondaryPhase, re
 from openarts.domain.training_plan import Plan, task_name
 from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import now_ms
+from openarts.reconcile.leadership import Leadership
 from openarts.services import training_jobs as job_service
 from openarts.services import workloads as workload_service
 from openarts.services.engine_envs import EngineBuildError
@@ -40,6 +41,9 @@ log = logging.getLogger("openarts.reconcile.training")
 
 _ACTIVE = [p.value for p in JobPhase if not p.finished]
 _FAILED_TASK = (TaskState.FAILED.value, TaskState.LOST.value)
+# Attempts cut short by a server stop before their tasks started are prepared again this
+# many times beyond the retries the annotations allow.
+RESTAGE_LIMIT = 3
 # Deleted jobs' folders are looked for this often.
 GARBAGE_INTERVAL_S = 60.0
 
@@ -60,12 +64,16 @@ class TrainingReconciler:
         *,
         interval_s: float = 2.0,
         sample_interval_s: float = 10.0,
+        leadership: Leadership | None = None,
     ) -> None:
         self.db = db
         self.training = training
         self.staging = staging
         self.interval_s = interval_s
         self.sample_interval_s = sample_interval_s
+        # Shared with the workload reconciler: one server process drives the jobs (the
+        # one whose tasks they are); None: alone (tests that step run_once).
+        self.leadership = leadership
         self._sampled_at = -sample_interval_s
         self._collected_at = time.monotonic()
         self._wake = asyncio.Event()
@@ -80,7 +88,8 @@ class TrainingReconciler:
             while True:
                 self._wake.clear()
                 try:
-                    await self.run_once()
+                    if self.leadership is None or await self.leadership.held():
+                        await self.run_once()
                 except Exception:
                     log.exception("a training reconcile pass failed; trying again")
                 with contextlib.suppress(TimeoutError):
@@ -97,6 +106,10 @@ class TrainingReconciler:
     async def run_once(self) -> None:
         for job in await self.db.run_in_transaction(_active_jobs):
             if job.id in self._busy:
+                # Only a wish to terminate a job still being created cannot wait for the
+                # slow step (an engine build may take many minutes).
+                if job.phase == JobPhase.CREATING and job.desired == "terminate":
+                    await self.db.run_in_transaction(_finish_unstarted, job.id)
                 continue
             await self._step(job)
         if time.monotonic() - self._sampled_at >= self.sample_interval_s:
@@ -168,6 +181,7 @@ class TrainingReconciler:
             return
         engine = job_service.engine_of(self.training, plan)
         if engine is None:
+            await self.db.run_in_transaction(_engine_gone, job_id, plan.engine_id or "")
             return
 
         async def progress(message: str) -> None:
@@ -208,6 +222,7 @@ class TrainingReconciler:
         keep = await self.db.run_in_transaction(_in_use, names)
         for name in sorted(set(names) - keep):
             await asyncio.to_thread(shutil.rmtree, root / name, True)
+            await self.staging.forget_log_copies(name)
 
 
 # -- what each step reads and writes (plain functions of one transaction) --------------------
@@ -284,6 +299,19 @@ def _note(session: Session, job_id: str, reason: str, message: str) -> None:
         job_service.record_job_event(session, job, reason, message)
 
 
+def _engine_gone(session: Session, job_id: str, engine_id: str) -> None:
+    job = _job(session, job_id)
+    if job is not None and job.phase == JobPhase.CREATING:
+        job_service.switch_job_phase(
+            session,
+            job,
+            JobPhase.FAILED,
+            f"engine {engine_id} is no longer in the engine catalog",
+            secondary=SecondaryPhase.CREATE_FAILED,
+            event_type=EventType.WARNING,
+        )
+
+
 def _creation_failed(session: Session, job_id: str, engine: Engine, why: str) -> None:
     job = _job(session, job_id)
     if job is not None and job.phase == JobPhase.CREATING:
@@ -316,6 +344,8 @@ def _begin_terminating(session: Session, job_id: str) -> None:
     job = _job(session, job_id)
     if job is None or job.desired != "terminate":
         return
+    if JobPhase(job.phase).finished or job.phase == JobPhase.TERMINATING:
+        return  # concluded, or already on its way, since the pass read it
     if job.workload_id is not None:
         workload_service.request_stop_sync(session, job.workload_id)
     job_service.switch_job_phase(session, job, JobPhase.TERMINATING, "terminate requested")
@@ -398,23 +428,28 @@ def _end_attempt(
         if failed is not None
         else workload.reason or "failed"
     )
-    if job.attempt < retries and (unconditional or not by_code) and interpreter is not None:
-        job_service.record_job_event(
-            session,
-            job,
-            "Retry",
+    ran = any(t.started_at is not None for t in tasks)
+    # Tasks lost before they started: the server stopped while it prepared them.
+    cut_short = not ran and any(t.status == TaskState.LOST.value for t in tasks)
+    may_retry = job.attempt < retries and (unconditional or not by_code)
+    may_restage = cut_short and job.attempt < retries + RESTAGE_LIMIT
+    if (may_retry or may_restage) and interpreter is not None:
+        message = (
             f"attempt {job.attempt + 1} failed ({reason}); running it again: retry "
-            f"{job.attempt + 1} of {retries}",
-            EventType.WARNING,
+            f"{job.attempt + 1} of {retries}"
+            if may_retry
+            else f"attempt {job.attempt + 1} was cut short before it started ({reason}); "
+            "preparing it again"
         )
-        # Pending again, through Running's move (a retry is the same run going on).
-        if job.phase == JobPhase.PENDING:
+        job_service.record_job_event(session, job, "Retry", message, EventType.WARNING)
+        if job.phase == JobPhase.PENDING and ran:
+            # Its code did run: the record shows it, then it queues again.
             job_service.switch_job_phase(session, job, JobPhase.RUNNING, "running")
         job.attempt += 1
         plan = Plan.model_validate_json(job.plan)
         job_service.submit_attempt(session, job, plan, interpreter, training.root)
         return
-    _to(session, job, JobPhase.FAILED, reason, EventType.WARNING)
+    _to(session, job, JobPhase.FAILED, reason, EventType.WARNING, ran=ran)
 
 
 def _to(
@@ -423,8 +458,11 @@ def _to(
     to: JobPhase,
     reason: str,
     event_type: EventType = EventType.NORMAL,
+    *,
+    ran: bool = True,
 ) -> None:
-    # A job whose run ended before a pass saw it start goes through Running first.
-    if job.phase == JobPhase.PENDING:
+    # A job whose code ran and ended before a pass saw it start goes through Running
+    # first; one whose code never started does not.
+    if job.phase == JobPhase.PENDING and (ran or to is not JobPhase.FAILED):
         job_service.switch_job_phase(session, job, JobPhase.RUNNING, "running")
     job_service.switch_job_phase(session, job, to, reason, event_type=event_type)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
@@ -54,7 +55,10 @@ async def create_algorithm(
         updated_at=now,
     )
     session.add(algorithm)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise _name_taken(body.metadata.name) from None
     return algorithm
 
 
@@ -202,4 +206,8 @@ async def _check_name_free(
         select(Algorithm.id).where(Algorithm.project_id == project_id, Algorithm.name == name)
     )
     if taken is not None and taken != own_id:
-        raise OpenArtsError(errors.ALGORITHM_EXISTS, f"An algorithm named {name} already exists.")
+        raise _name_taken(name)
+
+
+def _name_taken(name: str) -> OpenArtsError:
+    return OpenArtsError(errors.ALGORITHM_EXISTS, f"An algorithm named {name} already exists.")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -116,7 +117,13 @@ async def create_job(
         created_at=now,
     )
     session.add(job)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:
+        # Another create of the same name got in between the check above and here.
+        raise OpenArtsError(
+            errors.TRAINING_JOB_EXISTS, f"A training job named {body.metadata.name} exists."
+        ) from None
     await session.run_sync(_after_creation, job, plan, engine, training)
     return job
 
@@ -499,6 +506,10 @@ def _condition(key: str, operator: str, values: list[str]) -> Any:
             errors.TRAINING_QUERY_ERROR, f"filter {key} takes times in milliseconds"
         ) from None
     if operator == "like":
+        if numeric:
+            raise OpenArtsError(
+                errors.TRAINING_QUERY_ERROR, f"filter {key} takes between, in or not, not like"
+            )
         return func.lower(column).contains(str(typed[0]).lower())
     if operator == "in":
         return column.in_(typed)

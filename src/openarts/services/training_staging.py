@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from openarts.backends.base import ComputeBackend, TaskHandle, TaskSpec
 from openarts.db.engine import Database
-from openarts.db.tables import TrainingJob
+from openarts.db.tables import Bucket, TrainingJob, Workload
 from openarts.domain.events import EventType
 from openarts.domain.training import LOG_TAIL_LINES, WORKLOAD_KIND
 from openarts.domain.training_plan import (
@@ -81,6 +81,12 @@ class TrainingStaging:
         job = await self.db.run_in_transaction(_job_of_workload, workload_id)
         if job is None:
             raise PrepareError("its training job no longer exists")
+        foreign = await self.db.run_in_transaction(_foreign_buckets, job)
+        if foreign:
+            # Deleted, and made again by someone else, since the job was accepted.
+            raise PrepareError(
+                f"bucket(s) {', '.join(foreign)} no longer belong to this job's project"
+            )
         ordered = sorted(specs, key=lambda s: s.rank or 0)
         hosts = [self.address_of(spec.node) for spec in ordered]
         port = await asyncio.to_thread(_free_port, hosts[0])
@@ -89,13 +95,20 @@ class TrainingStaging:
             rank = spec.rank or 0
             dirs = task_dirs(self.root, job.id, job.attempt, rank)
             await asyncio.to_thread(_fresh, dirs, job.plan)
-            await self._download(job, dirs, rank)
+            await self._download(job, dirs, rank, workload_id)
             env = {**spec.env, **placement_environment(hosts, rank, port)}
             ready.append(dataclasses.replace(spec, env=env))
+        await self._still_wanted(workload_id)
         return ready
 
-    async def _download(self, job: JobRef, dirs: TaskDirs, rank: int) -> None:
+    async def _still_wanted(self, workload_id: str) -> None:
+        """A job terminated or deleted while its data came in must not start its code."""
+        if not await self.db.run_in_transaction(_wanted, workload_id):
+            raise PrepareError("stopped before it started")
+
+    async def _download(self, job: JobRef, dirs: TaskDirs, rank: int, workload_id: str) -> None:
         plan = job.plan
+        await self._still_wanted(workload_id)
         if plan.code_dir is not None:
             summary = await self._transfer_in(job, rank, "code", plan.code_dir, dirs.code(plan))
             if summary.files == 0:
@@ -103,6 +116,7 @@ class TrainingStaging:
             if plan.boot_file and not (dirs.code(plan) / plan.boot_file).is_file():
                 raise PrepareError(f"boot_file {plan.boot_file} is not in code_dir {plan.code_dir}")
         for channel in plan.inputs:
+            await self._still_wanted(workload_id)
             summary = await self._transfer_in(
                 job, rank, f"input {channel.name}", channel.obs_url, dirs.input(channel.name)
             )
@@ -128,6 +142,16 @@ class TrainingStaging:
     async def collect(self, job: JobRef, handles: dict[int, TaskHandle]) -> None:
         """Upload every task's outputs, and its whole log when log_export_path is set."""
         plan = job.plan
+        foreign = await self.db.run_in_transaction(_foreign_buckets, job)
+        if foreign:
+            await self._event(
+                job,
+                "UploadFailed",
+                f"nothing uploaded: bucket(s) {', '.join(foreign)} no longer belong to this "
+                "job's project",
+                EventType.WARNING,
+            )
+            return
         for rank in range(plan.node_count):
             dirs = task_dirs(self.root, job.id, job.attempt, rank)
             for channel in plan.outputs:
@@ -189,11 +213,30 @@ class TrainingStaging:
         reach) and the link is signed for exactly that copy."""
         if self.presigner is None:
             raise StorageError("this server hands out no presigned links")
+        if await self.db.run_in_transaction(_owned_by_a_project, self.system_bucket):
+            # Made by a project before the platform reserved the name: never put other
+            # projects' logs where that project can read them.
+            raise StorageError(
+                f"the system bucket {self.system_bucket} belongs to a project; set "
+                "OPENARTS_SYSTEM_BUCKET to a name of the platform's own"
+            )
         if not await self.store.bucket_exists(self.system_bucket):
             await self.store.create_bucket(self.system_bucket)
         key = f"training-logs/{job_id}/{attempt}/{task_name(rank)}.log"
         await self.store.write(self.system_bucket, key, self._log_chunks(handle))
         return self.presigner.url(self.system_bucket, key, LOG_LINK_S)
+
+    async def forget_log_copies(self, job_id: str) -> None:
+        """Remove the log copies made for a job's links (the job is gone)."""
+        if not await self.store.bucket_exists(self.system_bucket):
+            return
+        prefix = f"training-logs/{job_id}/"
+        while True:
+            page = await self.store.list_objects(self.system_bucket, prefix=prefix)
+            for found in page.objects:
+                await self.store.delete(self.system_bucket, found.key)
+            if not page.objects or not page.is_truncated:
+                return
 
     async def log_tail(self, handle: TaskHandle) -> str:
         """The last lines of a task's log, for the status of a job that failed."""
@@ -242,6 +285,35 @@ def job_ref(job: TrainingJob) -> JobRef:
 def _job_of_workload(session: Session, workload_id: str) -> JobRef | None:
     job = session.scalar(select(TrainingJob).where(TrainingJob.workload_id == workload_id))
     return job_ref(job) if job is not None else None
+
+
+def _foreign_buckets(session: Session, job: JobRef) -> list[str]:
+    plan = job.plan
+    urls = [
+        plan.code_dir,
+        plan.log_export_path,
+        *(c.obs_url for c in (*plan.inputs, *plan.outputs)),
+    ]
+    names = sorted({ObjectPath.parse(url).bucket for url in urls if url})
+    owned = {
+        b.name: b.project_id for b in session.scalars(select(Bucket).where(Bucket.name.in_(names)))
+    }
+    return [name for name in names if owned.get(name) != job.project_id]
+
+
+def _owned_by_a_project(session: Session, bucket: str) -> bool:
+    return session.get(Bucket, bucket) is not None
+
+
+def _wanted(session: Session, workload_id: str) -> bool:
+    job = session.scalar(select(TrainingJob).where(TrainingJob.workload_id == workload_id))
+    workload = session.get(Workload, workload_id)
+    return (
+        job is not None
+        and job.desired == "run"
+        and workload is not None
+        and workload.desired == "run"
+    )
 
 
 def _fresh(dirs: TaskDirs, plan: Plan) -> None:

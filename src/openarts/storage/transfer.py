@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from openarts.storage.base import CHUNK, ObjectStore, file_chunks
+from openarts.storage.base import CHUNK, ObjectStore, StorageError, file_chunks
 from openarts.storage.paths import ObjectPath, check_key
 
 
@@ -44,6 +44,9 @@ async def download_dir(store: ObjectStore, source: ObjectPath, target: Path) -> 
     for key, _ in await _all_keys(store, source.bucket, prefix):
         relative = key[len(prefix) :]
         destination = target / relative
+        if relative.startswith("/") or ".." in PurePosixPath(relative).parts:
+            # A key such as "a/../../x" (some S3 stores allow them) stays out of the disk.
+            raise StorageError(f"object key {key!r} would land outside {target}")
         if key.endswith("/"):
             await asyncio.to_thread(destination.mkdir, parents=True, exist_ok=True)
             continue

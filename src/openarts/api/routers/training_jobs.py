@@ -36,6 +36,7 @@ from openarts.services import events as event_service
 from openarts.services import training_jobs as service
 from openarts.services import training_metrics as metrics_service
 from openarts.services import training_specs as specs
+from openarts.storage.base import StorageError
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["Training"], responses=ERROR_RESPONSES)
 
@@ -225,7 +226,10 @@ async def task_log_url(
     if handle is None:
         raise specs.bad(f"task {task_id} has not started yet: it has no log")
     staging = platform.training_reconciler.staging
-    return LogUrlOut(obs_url=await staging.log_link(job.id, job.attempt, rank, handle))
+    try:
+        return LogUrlOut(obs_url=await staging.log_link(job.id, job.attempt, rank, handle))
+    except StorageError as error:
+        raise specs.bad(f"no log link can be made: {error}") from None
 
 
 @router.get(

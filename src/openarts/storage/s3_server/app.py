@@ -27,6 +27,7 @@ from openarts.db.engine import Database
 from openarts.security.secrets_box import SecretBox
 from openarts.services import buckets as bucket_records
 from openarts.services import identity
+from openarts.settings import Settings
 from openarts.storage import base
 from openarts.storage.base import ByteRange, NoSuchBucket, ObjectStore, StorageError
 from openarts.storage.paths import InvalidPath, check_bucket, check_key, check_prefix
@@ -56,6 +57,9 @@ class Backends(Protocol):
 
     @property
     def presigner(self) -> PlatformPresigner: ...
+
+    @property
+    def settings(self) -> Settings: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +265,9 @@ class S3Endpoint:
         body = await _small_body(call.request)
         constraint = xml.parse_location(body)
         projects = list(call.account.project_ids)
+        if call.bucket == backends.settings.system_bucket:
+            # The platform's own bucket (log links): never any project's.
+            raise S3Error("BucketAlreadyExists", f"bucket {call.bucket} already exists")
         async with db.session() as session:
             owner = await bucket_records.owner_of(session, call.bucket)
             if owner is not None:
