@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -54,6 +53,8 @@ from openarts.storage.s3_server.app import S3Endpoint
 log = logging.getLogger("openarts")
 
 Announce = Callable[[bootstrap.BootstrapReport, Settings], None]
+# How long stopping waits for the reconcilers' loops to end.
+SHUTDOWN_WAIT_S = 10.0
 
 
 async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.BootstrapReport]:
@@ -137,6 +138,20 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
     return platform, report
 
 
+async def _stop_loops(loops: list[asyncio.Task[None]]) -> None:
+    """Cancel the reconcilers' loops and wait for them, a bounded time: a loop stuck in
+    some await must not keep the server from stopping (it is named in the log)."""
+    for running in loops:
+        running.cancel()
+    _, stuck = await asyncio.wait(loops, timeout=SHUTDOWN_WAIT_S)
+    for running in stuck:
+        log.error("%s did not stop within %.0f s; leaving it", running.get_name(), SHUTDOWN_WAIT_S)
+        for frame in running.get_stack():
+            log.error(
+                "  at %s:%d %s", frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name
+            )
+
+
 def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -165,10 +180,7 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
             yield
         finally:
             # Tasks keep running: the next start adopts them.
-            for running in (loop, training_loop):
-                running.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await running
+            await _stop_loops([loop, training_loop])
             if leadership is not None:
                 # The loop may have been cancelled before it first ran; release() is
                 # idempotent, so the lock (and its connection) never outlives the server.

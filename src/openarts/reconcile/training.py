@@ -32,6 +32,7 @@ from openarts.domain.training_plan import Plan, task_name
 from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import now_ms
 from openarts.reconcile.leadership import Leadership
+from openarts.reconcile.loop import repeat
 from openarts.services import training_jobs as job_service
 from openarts.services import workloads as workload_service
 from openarts.services.engine_envs import EngineBuildError
@@ -85,15 +86,13 @@ class TrainingReconciler:
 
     async def run_forever(self) -> None:
         try:
-            while True:
-                self._wake.clear()
-                try:
-                    if self.leadership is None or await self.leadership.held():
-                        await self.run_once()
-                except Exception:
-                    log.exception("a training reconcile pass failed; trying again")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+            await repeat(
+                self.run_once,
+                self._wake,
+                interval_s=self.interval_s,
+                leadership=self.leadership,
+                log=log,
+            )
         finally:
             for task in list(self._background):
                 task.cancel()

@@ -11,7 +11,6 @@ step it; ``run_forever`` repeats it on an interval or as soon as ``wake()`` is c
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping
@@ -32,6 +31,7 @@ from openarts.domain.capacity import HostNode, SchedulableNode, schedulable_node
 from openarts.ids import now_ms
 from openarts.reconcile import workload_rows as rows
 from openarts.reconcile.leadership import Leadership
+from openarts.reconcile.loop import repeat
 from openarts.reconcile.pools import PoolReconciler
 from openarts.reconcile.scheduler import Decision, Node, Resources, Waiting, admit
 
@@ -94,15 +94,13 @@ class WorkloadReconciler:
 
     async def run_forever(self) -> None:
         try:
-            while True:
-                self._wake.clear()
-                try:
-                    if self.leadership is None or await self.leadership.held():
-                        await self.run_once()
-                except Exception:
-                    log.exception("a reconcile pass failed; trying again")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+            await repeat(
+                self.run_once,
+                self._wake,
+                interval_s=self.interval_s,
+                leadership=self.leadership,
+                log=log,
+            )
         finally:
             # Stops in flight are abandoned, not lost: the next start issues them again.
             # Preparations in flight too: their tasks, never started, are found lost.

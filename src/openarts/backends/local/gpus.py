@@ -50,22 +50,27 @@ def parse_smi_process_memory(out: str) -> dict[int, int]:
     return used
 
 
-def smi_process_memory() -> dict[int, int] | None:
+def _smi(query: str) -> str | None:
+    """What ``nvidia-smi <query> --format=csv,noheader,nounits`` prints, if it can run."""
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return None
     try:
-        out = subprocess.run(
-            [smi, "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
+        return subprocess.run(
+            [smi, query, "--format=csv,noheader,nounits"],
             capture_output=True,
             text=True,
             timeout=SMI_TIMEOUT_S,
             check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError) as error:
-        log.debug("nvidia-smi could not list GPU processes: %s", error)
+        log.debug("nvidia-smi %s failed: %s", query, error)
         return None
-    return parse_smi_process_memory(out)
+
+
+def smi_process_memory() -> dict[int, int] | None:
+    out = _smi("--query-compute-apps=pid,used_memory")
+    return None if out is None else parse_smi_process_memory(out)
 
 
 def process_gpu_memory() -> dict[int, int] | None:
@@ -106,18 +111,5 @@ def device_utilization() -> dict[int, float] | None:
             return nvml_utilization(lib)
         except Exception as error:  # NVML's own error classes; nvidia-smi may still work
             log.debug("NVML could not read GPU utilisation: %s", error)
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        return None
-    try:
-        out = subprocess.run(
-            [smi, "--query-gpu=index,utilization.gpu", "--format=csv,noheader,nounits"],
-            capture_output=True,
-            text=True,
-            timeout=SMI_TIMEOUT_S,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError) as error:
-        log.debug("nvidia-smi could not read GPU utilisation: %s", error)
-        return None
-    return parse_smi_utilization(out)
+    out = _smi("--query-gpu=index,utilization.gpu")
+    return None if out is None else parse_smi_utilization(out)
