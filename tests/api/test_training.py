@@ -640,7 +640,7 @@ async def test_two_tasks_meet_over_torch_distributed(
         created = await create(api, body)
         job_id = created["metadata"]["id"]
         # The engine is prepared on first use (phase Creating), then the gang runs.
-        job = await wait_for(api, job_id, "Completed", "Failed", within_s=900)
+        job = await wait_for(api, job_id, "Completed", "Failed", within_s=540)
         if job["status"]["secondary_phase"] == "CreateFailed":
             pytest.skip(f"PyTorch is unavailable here: {job['status']['task_statuses']}")
         assert job["status"]["phase"] == "Completed", job["status"]
