@@ -152,3 +152,10 @@ class ComputeBackend(ABC):
 
     @abstractmethod
     async def nodes(self) -> list[NodeInfo]: ...
+
+
+async def read_tail(backend: ComputeBackend, handle: TaskHandle, limit: int) -> LogChunk:
+    """The last ``limit`` bytes of a task's log (its size is learnt first)."""
+    probe = await backend.read_logs(handle, offset=0, limit=0)
+    start = max(0, probe.full_size - limit)
+    return await backend.read_logs(handle, offset=start, limit=limit)

@@ -6,8 +6,7 @@ import re
 from enum import StrEnum
 
 WORKLOAD_KIND = "train"
-RESOURCE_TYPE = "training-jobs"
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # jobs' and algorithms' names
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_ENVIRONMENTS = 100
 RETRY_ANNOTATION = "fault-tolerance/job-retry-num"

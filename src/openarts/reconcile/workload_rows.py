@@ -132,7 +132,6 @@ class LiveTask(NamedTuple):
 
 
 class PassStart(NamedTuple):
-    stop_requested: bool
     # Live tasks of workloads that must end; None when not looked for this pass.
     to_stop: list[TaskHandle] | None
     live: list[LiveTask]
@@ -166,7 +165,7 @@ def begin_pass(session: Session, *, recheck_stops: bool) -> PassStart:
         rows = session.execute(_MUST_END).all()
         to_stop = [h for h in (parse_handle(t, text) for t, text in rows) if h is not None]
     live = [LiveTask(*row) for row in session.execute(_LIVE)]
-    return PassStart(bool(wanted), to_stop, live)
+    return PassStart(to_stop, live)
 
 
 def ended_row(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -141,11 +140,6 @@ async def list_algorithms(
 
 def stored_job_config(algorithm: Algorithm) -> AlgorithmJobConfigIn:
     return AlgorithmJobConfigIn.model_validate(json.loads(algorithm.body).get("job_config") or {})
-
-
-def stored_sections(algorithm: Algorithm) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(algorithm.body)
-    return body
 
 
 def _stored_body(body: AlgorithmCreateIn | AlgorithmUpdateIn) -> str:

@@ -37,7 +37,6 @@ from openarts.domain.training_plan import (
     task_command,
     task_dirs,
     task_environment,
-    task_name,
 )
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
@@ -542,7 +541,3 @@ async def delete_job(session: AsyncSession, job: TrainingJob) -> None:
 
 def engine_of(training: TrainingPlatform, plan: Plan) -> Engine | None:
     return find_engine(training.engines, engine_id=plan.engine_id) if plan.engine_id else None
-
-
-def task_names(plan: Plan) -> list[str]:
-    return [task_name(rank) for rank in range(plan.node_count)]

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openarts.backends.base import ComputeBackend, TaskHandle, TaskSpec
+from openarts.backends.base import ComputeBackend, TaskHandle, TaskSpec, read_tail
 from openarts.db.engine import Database
 from openarts.db.tables import Bucket, TrainingJob, Workload
 from openarts.domain.events import EventType
@@ -240,9 +240,7 @@ class TrainingStaging:
 
     async def log_tail(self, handle: TaskHandle) -> str:
         """The last lines of a task's log, for the status of a job that failed."""
-        probe = await self.backend.read_logs(handle, offset=0, limit=0)
-        start = max(0, probe.full_size - LOG_TAIL_BYTES)
-        chunk = await self.backend.read_logs(handle, offset=start, limit=LOG_TAIL_BYTES)
+        chunk = await read_tail(self.backend, handle, LOG_TAIL_BYTES)
         lines = chunk.data.decode("utf-8", errors="replace").splitlines()
         return "\n".join(lines[-LOG_TAIL_LINES:])
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts.api.deps import CallerDep, PlatformDep, SessionDep
 from openarts.api.schemas.common import ERROR_RESPONSES, MAX_OFFSET
@@ -27,7 +28,7 @@ from openarts.api.schemas.training_jobs import (
     TrainingJobSearchIn,
 )
 from openarts.api.training_views import job_view
-from openarts.backends.base import TaskHandle
+from openarts.backends.base import TaskHandle, read_tail
 from openarts.db.tables import Event, TrainingJob, WorkloadTask
 from openarts.domain.events import EventType
 from openarts.domain.training import WORKLOAD_KIND
@@ -164,19 +165,12 @@ async def search_training_jobs(
     summary="The latest part of a task's log",
 )
 async def preview_task_log(
-    training_job_id: str,
-    task_id: str,
-    caller: CallerDep,
-    session: SessionDep,
-    platform: PlatformDep,
+    training_job_id: str, task_id: str, caller: CallerDep, platform: PlatformDep
 ) -> LogPreviewOut:
-    handle = await _task_handle(session, caller.project_id, training_job_id, task_id)
+    _, _, handle = await _task_of(platform, caller.project_id, training_job_id, task_id)
     if handle is None:
         return LogPreviewOut(content="", current_size=0, full_size=0)
-    backend = platform.backend
-    probe = await backend.read_logs(handle, offset=0, limit=0)
-    start = max(0, probe.full_size - LOG_PREVIEW_MAX_BYTES)
-    chunk = await backend.read_logs(handle, offset=start, limit=LOG_PREVIEW_MAX_BYTES)
+    chunk = await read_tail(platform.backend, handle, LOG_PREVIEW_MAX_BYTES)
     return LogPreviewOut(
         content=chunk.data.decode("utf-8", errors="replace"),
         current_size=len(chunk.data),
@@ -184,22 +178,26 @@ async def preview_task_log(
     )
 
 
-async def _task_handle(
-    session: SessionDep, project_id: str, job_id: str, task_id: str
-) -> TaskHandle | None:
-    job, rank = await _job_task(session, project_id, job_id, task_id)
-    if job.workload_id is None:
-        return None
-    text = await session.scalar(
-        select(WorkloadTask.handle).where(
-            WorkloadTask.workload_id == job.workload_id, WorkloadTask.rank == rank
-        )
-    )
-    return TaskHandle.from_json(text) if text else None
+async def _task_of(
+    platform: PlatformDep, project_id: str, job_id: str, task_id: str
+) -> tuple[TrainingJob, int, TaskHandle | None]:
+    """The job, the task's rank and its handle in the latest attempt (None before it
+    started), read in a short session of their own: the backend and the store are
+    called after it has ended."""
+    async with platform.db.session() as session:
+        job, rank = await _job_task(session, project_id, job_id, task_id)
+        text = None
+        if job.workload_id is not None:
+            text = await session.scalar(
+                select(WorkloadTask.handle).where(
+                    WorkloadTask.workload_id == job.workload_id, WorkloadTask.rank == rank
+                )
+            )
+    return job, rank, TaskHandle.from_json(text) if text else None
 
 
 async def _job_task(
-    session: SessionDep, project_id: str, job_id: str, task_id: str
+    session: AsyncSession, project_id: str, job_id: str, task_id: str
 ) -> tuple[TrainingJob, int]:
     job = await service.get_job(session, project_id, job_id)
     plan = Plan.model_validate_json(job.plan)
@@ -215,14 +213,9 @@ async def _job_task(
     summary="A link to a task's whole log",
 )
 async def task_log_url(
-    training_job_id: str,
-    task_id: str,
-    caller: CallerDep,
-    session: SessionDep,
-    platform: PlatformDep,
+    training_job_id: str, task_id: str, caller: CallerDep, platform: PlatformDep
 ) -> LogUrlOut:
-    job, rank = await _job_task(session, caller.project_id, training_job_id, task_id)
-    handle = await _task_handle(session, caller.project_id, training_job_id, task_id)
+    job, rank, handle = await _task_of(platform, caller.project_id, training_job_id, task_id)
     if handle is None:
         raise specs.bad(f"task {task_id} has not started yet: it has no log")
     staging = platform.training_reconciler.staging

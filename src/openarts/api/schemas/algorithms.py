@@ -13,6 +13,7 @@ from typing import Final, Literal, get_args
 from pydantic import BaseModel, Field
 
 from openarts.api.schemas.common import MAX_OFFSET, WireModel
+from openarts.domain import training
 
 # -- query parameters of GET /v2/{project_id}/algorithms ---------------------------------
 ALGORITHM_LIST_QUERY: Final = (
@@ -41,7 +42,7 @@ DEFAULT_AI_PROJECT: Final = "default-ai-project"
 
 # The reference bounds only the name and the description; the other caps are ours, wide
 # enough for any real algorithm while keeping one request from filling the database.
-NAME_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
+NAME_PATTERN: Final = training.NAME_PATTERN.pattern
 MAX_DESCRIPTION: Final = 256
 _SHORT: Final = 256
 _PATH: Final = 1024

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from openarts.api.schemas.common import MAX_OFFSET, WireModel
+from openarts.domain import training
 
 # -- enumerations -------------------------------------------------------------------------
 TrainingJobKind = Literal["job", "visualization_job"]
@@ -131,8 +132,8 @@ EventSource = Literal["K8S", "Job", "Task"]
 EVENTS_DEFAULT_LIMIT: Final = 50
 EVENTS_MAX_LIMIT: Final = 100
 
-NAME_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
-ENV_NAME_PATTERN: Final = r"^[A-Za-z_][A-Za-z0-9_]*$"
+NAME_PATTERN: Final = training.NAME_PATTERN.pattern
+ENV_NAME_PATTERN: Final = training.ENV_NAME_PATTERN.pattern
 MAX_ENVIRONMENTS: Final = 100
 DESCRIPTION_MAX: Final = 256
 
