@@ -31,6 +31,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/api_overhead.py
 	$(BIN)/python benchmarks/storage.py
 	$(BIN)/python benchmarks/scheduler.py
+	$(BIN)/python benchmarks/training_start.py
+	$(BIN)/python benchmarks/notebook_start.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     # A bucket of the platform's own, in the object store and owned by no project: what
     # it hands out by presigned link (snapshots of training logs) is put there.
     system_bucket: str = Field(default="openarts-system", min_length=3, max_length=63)
+    # Notebook leases run this much faster or slower than the wall clock (0.001: a lease
+    # of an hour lasts 3.6 s); for tests and demonstrations. The API shows leases unscaled.
+    notebook_lease_time_scale: float = Field(default=1.0, gt=0, le=1.0)
+    # How long a notebook's Jupyter may take to answer before its start counts as failed.
+    notebook_start_timeout_s: float = Field(default=300.0, gt=0)
 
     @field_validator("home")
     @classmethod

@@ -23,7 +23,9 @@ from openarts.api.routers import (
     events,
     health,
     iam,
+    images,
     networks,
+    notebooks,
     plugin_templates,
     pool_tags,
     pools,
@@ -33,10 +35,13 @@ from openarts.api.routers import (
 )
 from openarts.backends.local.backend import LocalBackend
 from openarts.db.engine import Database
+from openarts.domain import notebooks as notebook_domain
 from openarts.domain.engines import engine_catalog
 from openarts.domain.training import WORKLOAD_KIND
+from openarts.gateway.notebook_proxy import NotebookProxy
 from openarts.hostinfo import detect_host
 from openarts.reconcile.leadership import Leadership
+from openarts.reconcile.notebooks import NotebookReconciler
 from openarts.reconcile.pools import PoolReconciler
 from openarts.reconcile.training import TrainingReconciler
 from openarts.reconcile.workloads import WorkloadReconciler
@@ -44,6 +49,9 @@ from openarts.security.secrets_box import SecretBox
 from openarts.services import bootstrap
 from openarts.services.engine_envs import EngineEnvironments
 from openarts.services.flavors import FlavorCatalog
+from openarts.services.notebook_envs import NotebookEnvironments
+from openarts.services.notebook_runtime import NotebookRuntime
+from openarts.services.notebooks import NotebookPlatform, jupyter_address
 from openarts.services.training_jobs import TrainingPlatform
 from openarts.services.training_staging import TrainingStaging
 from openarts.settings import Settings
@@ -121,6 +129,33 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         leadership=reconciler.leadership,
     )
     reconciler.listeners.append(training_reconciler.wake)
+    notebook_platform = NotebookPlatform(
+        catalog=catalog,
+        box=box,
+        root=settings.home / "notebooks",
+        image_root=settings.home / "images",
+        endpoint=settings.endpoint,
+        lease_time_scale=settings.notebook_lease_time_scale,
+    )
+    notebook_runtime = NotebookRuntime(
+        db,
+        NotebookEnvironments(training.engines, training.envs),
+        box,
+        notebook_platform.root,
+        notebook_platform.image_root,
+        store,
+    )
+    reconciler.preparers[notebook_domain.WORKLOAD_KIND] = notebook_runtime
+    notebook_reconciler = NotebookReconciler(
+        db,
+        notebook_runtime,
+        backend,
+        notebook_platform,
+        interval_s=settings.reconcile_interval_s,
+        start_timeout_s=settings.notebook_start_timeout_s,
+        leadership=reconciler.leadership,
+    )
+    reconciler.listeners.append(notebook_reconciler.wake)
     platform = Platform(
         settings=settings,
         db=db,
@@ -133,6 +168,9 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         reconciler=reconciler,
         training=training,
         training_reconciler=training_reconciler,
+        notebooks=notebook_platform,
+        notebook_runtime=notebook_runtime,
+        notebook_reconciler=notebook_reconciler,
         capacity_lock=change_lock,
     )
     return platform, report
@@ -174,13 +212,16 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
         training_loop = asyncio.create_task(
             platform.training_reconciler.run_forever(), name="training-reconciler"
         )
+        notebook_loop = asyncio.create_task(
+            platform.notebook_reconciler.run_forever(), name="notebook-reconciler"
+        )
         if announce is not None:
             announce(report, settings)
         try:
             yield
         finally:
             # Tasks keep running: the next start adopts them.
-            await _stop_loops([loop, training_loop])
+            await _stop_loops([loop, training_loop, notebook_loop])
             if leadership is not None:
                 # The loop may have been cancelled before it first ran; release() is
                 # idempotent, so the lock (and its connection) never outlives the server.
@@ -210,8 +251,15 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
         algorithms,
         training_jobs,
         training_catalog,
+        notebooks,
+        images,
     ):
         app.include_router(module.router)
+    # Outermost: proxied requests skip the API's middleware (body caps, request IDs) and
+    # stream untouched.
+    app.add_middleware(
+        NotebookProxy, resolve=lambda notebook_id: jupyter_address(app.state.platform, notebook_id)
+    )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -363,3 +363,91 @@ class TrainingSample(Base):
     memory_bytes: Mapped[int] = mapped_column(BigInteger)
     gpu_percent: Mapped[float | None] = mapped_column(Float)
     gpu_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Image(Base):
+    """A notebook image a project registered or saved from an instance (presets live in
+    code: domain/images.py). ``layers`` is the JSON list of site-packages folders its
+    environment stacks, its own first; ``base_image_id`` the preset at the bottom."""
+
+    __tablename__ = "images"
+    __table_args__ = (UniqueConstraint("project_id", "namespace", "name", "tag"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(512))
+    namespace: Mapped[str] = mapped_column(String(64))
+    tag: Mapped[str] = mapped_column(String(128))
+    swr_path: Mapped[str] = mapped_column(String(2048))
+    description: Mapped[str] = mapped_column(String(512), default="")
+    origin: Mapped[str] = mapped_column(String(16))
+    service_type: Mapped[str] = mapped_column(String(16))
+    arch: Mapped[str] = mapped_column(String(16))
+    resource_categories: Mapped[str] = mapped_column(Text, default="[]")
+    dev_services: Mapped[str] = mapped_column(Text, default="[]")
+    visibility: Mapped[str] = mapped_column(String(16))
+    workspace_id: Mapped[str] = mapped_column(String(64), default="0")
+    flavor_type: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    status_message: Mapped[str] = mapped_column(Text, default="")
+    size_kb: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Empty for a registered container image: it has no environment of ours.
+    layers: Mapped[str] = mapped_column(Text, default="[]")
+    base_image_id: Mapped[str] = mapped_column(String(36), default="")
+    source_notebook_id: Mapped[str] = mapped_column(String(36), default="", index=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Notebook(Base):
+    """A notebook instance. ``status`` changes only through
+    services.notebooks.switch_notebook_status; ``token`` is sealed (SecretBox)."""
+
+    __tablename__ = "notebooks"
+    __table_args__ = (Index("ix_notebooks_status", "status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(String(512), default="")
+    feature: Mapped[str] = mapped_column(String(16))
+    workspace_id: Mapped[str] = mapped_column(String(64), default="0")
+    user_id: Mapped[str] = mapped_column(String(64))
+    user_name: Mapped[str] = mapped_column(String(64), default="")
+    flavor: Mapped[str] = mapped_column(String(128))
+    image_id: Mapped[str] = mapped_column(String(36), index=True)
+    pool_id: Mapped[str] = mapped_column(String(64), default="")
+    volume: Mapped[str] = mapped_column(Text, default="{}")
+    endpoints: Mapped[str] = mapped_column(Text, default="[]")
+    hooks: Mapped[str] = mapped_column(Text, default="{}")
+    token: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # What the user asked for last: run, stop, delete or snapshot.
+    desired: Mapped[str] = mapped_column(String(16), default="run")
+    workload_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # Where its Jupyter listens (loopback of its node), set when the task starts.
+    address: Mapped[str] = mapped_column(String(128), default="")
+    lease_type: Mapped[str] = mapped_column(String(8), default="TIMING")
+    lease_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    lease_duration: Mapped[int] = mapped_column(BigInteger)
+    lease_started_at: Mapped[int] = mapped_column(BigInteger)
+    lease_updated_at: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class NotebookMount(Base):
+    """Object storage mounted into a running instance, under its work folder's data/."""
+
+    __tablename__ = "notebook_mounts"
+    __table_args__ = (UniqueConstraint("notebook_id", "mount_path"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    notebook_id: Mapped[str] = mapped_column(ForeignKey("notebooks.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(16))
+    uri: Mapped[str] = mapped_column(String(1024))
+    mount_path: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[int] = mapped_column(BigInteger)

@@ -196,6 +196,11 @@ class ObjectStore(ABC):
     async def presign_get(self, bucket: str, key: str, expires_s: int) -> str:
         """A URL that lets anyone GET the object, without credentials, for ``expires_s``."""
 
+    def local_folder(self, bucket: str, prefix: str) -> Path | None:
+        """The folder on this machine that holds ``prefix`` of ``bucket`` as plain files,
+        when the store keeps them so (the local driver); None otherwise."""
+        return None
+
     async def close(self) -> None:
         return None
 

@@ -105,6 +105,12 @@ class LocalStore(ObjectStore):
             path /= folder + ".d"
         return path / (leaf + ".m" if leaf else MARKER_META)
 
+    def local_folder(self, bucket: str, prefix: str) -> Path | None:
+        folder = self._existing_bucket(bucket)
+        if prefix:
+            folder = folder / self._checked_key(prefix.rstrip("/"))
+        return folder
+
     # -- buckets -------------------------------------------------------------------------
     async def create_bucket(self, bucket: str) -> None:
         try:

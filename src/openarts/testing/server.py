@@ -88,6 +88,13 @@ class ServerProcess:
                 raise
         return process.returncode
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: nothing is shut down cleanly."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
     def cli(self, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
         """Run `openarts --home <this server's home> ARGS` and return what it did."""
         return subprocess.run(

@@ -1,0 +1,96 @@
+"""DevEnviron images (v1): list, group, register, show, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Query
+
+from openarts.api.deps import CallerDep, PlatformDep, SessionDep
+from openarts.api.notebook_views import group_out, image_out, page_numbers
+from openarts.api.schemas.common import ERROR_RESPONSES
+from openarts.api.schemas.images import (
+    ImageDeleteBody,
+    ImageDeleteQuery,
+    ImageGroupPage,
+    ImageGroupQuery,
+    ImageListQuery,
+    ImageOut,
+    ImagePage,
+    ImageRegister,
+)
+from openarts.services import images as service
+
+router = APIRouter(prefix="/v1/{project_id}", tags=["DevEnviron"], responses=ERROR_RESPONSES)
+
+
+@router.get(
+    "/images", response_model=ImagePage, summary="List images", response_model_exclude_none=True
+)
+async def list_images(
+    query: Annotated[ImageListQuery, Query()], caller: CallerDep, session: SessionDep
+) -> ImagePage:
+    views, total = await service.list_images(session, caller.project_id, query)
+    current, pages = page_numbers(query.offset, query.limit, total)
+    data = [image_out(v) for v in views]
+    return ImagePage(current=current, data=data, pages=pages, size=len(data), total=total)
+
+
+@router.post(
+    "/images",
+    response_model=ImageOut,
+    summary="Register a custom image",
+    response_model_exclude_none=True,
+)
+async def register_image(body: ImageRegister, caller: CallerDep, session: SessionDep) -> ImageOut:
+    return image_out(await service.register_image(session, caller.project_id, body))
+
+
+@router.get(
+    "/images/group",
+    response_model=ImageGroupPage,
+    summary="List image groups",
+    response_model_exclude_none=True,
+)
+async def image_groups(
+    query: Annotated[ImageGroupQuery, Query()], caller: CallerDep, session: SessionDep
+) -> ImageGroupPage:
+    groups = await service.image_groups(session, caller.project_id, query)
+    chosen = groups[query.offset : query.offset + query.limit]
+    data = [group_out(ns, name, images) for ns, name, images in chosen]
+    current, pages = page_numbers(query.offset, query.limit, len(groups))
+    return ImageGroupPage(
+        current=current, data=data, pages=pages, size=len(data), total=len(groups)
+    )
+
+
+@router.get(
+    "/images/{id}",
+    response_model=ImageOut,
+    summary="Show an image",
+    response_model_exclude_none=True,
+)
+async def show_image(id: str, caller: CallerDep, session: SessionDep) -> ImageOut:
+    return image_out(await service.find_image(session, caller.project_id, id))
+
+
+@router.delete(
+    "/images/{id}",
+    response_model=ImageOut,
+    summary="Delete an image",
+    response_model_exclude_none=True,
+)
+async def delete_image(
+    id: str,
+    query: Annotated[ImageDeleteQuery, Query()],
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+    tasks: BackgroundTasks,
+    body: ImageDeleteBody | None = None,
+) -> ImageOut:
+    # force only matters for an SWR repository's content, which this platform never holds.
+    view = await service.delete_image(session, caller.project_id, id)
+    # The saved packages go once the row is gone (after the commit).
+    tasks.add_task(platform.notebook_runtime.remove_image_layer, id)
+    return image_out(view)

@@ -1,0 +1,369 @@
+"""DevEnviron notebook instances (v1): create, list, show, update, delete, start, stop,
+their lease, their flavors, saving one as an image, and object storage mounted into one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from openarts.api.deps import CallerDep, PlatformDep, SessionDep
+from openarts.api.notebook_views import (
+    flavor_out,
+    image_out,
+    lease_out,
+    notebook_out,
+    page_numbers,
+    storage_out,
+)
+from openarts.api.schemas.common import ERROR_RESPONSES
+from openarts.api.schemas.images import ImageOut
+from openarts.api.schemas.notebooks import (
+    LeaseOut,
+    LeaseQuery,
+    LeaseReq,
+    LeaseUpdate,
+    NotebookCreate,
+    NotebookFlavorPage,
+    NotebookFlavorQuery,
+    NotebookImageSave,
+    NotebookListQuery,
+    NotebookOut,
+    NotebookPage,
+    NotebookStartQuery,
+    NotebookUpdate,
+    StorageMount,
+    StorageOut,
+    StoragePage,
+    SwitchableFlavorQuery,
+)
+from openarts.db.tables import Notebook
+from openarts.domain.flavors import Flavor, FlavorUse
+from openarts.services import images as image_service
+from openarts.services import notebook_mounts as mount_service
+from openarts.services import notebooks as service
+from openarts.services.images import ImageView
+
+router = APIRouter(prefix="/v1/{project_id}", tags=["DevEnviron"], responses=ERROR_RESPONSES)
+
+
+async def _out(session: AsyncSession, notebook: Notebook, platform: PlatformDep) -> NotebookOut:
+    image: ImageView | None
+    try:
+        image = await image_service.find_image(session, notebook.project_id, notebook.image_id)
+    except Exception:
+        image = None  # deleted meanwhile: the instance still shows
+    return notebook_out(notebook, image, platform.notebooks)
+
+
+def _wake(platform: PlatformDep, tasks: BackgroundTasks) -> None:
+    # After the response (and so after the commit): a pass woken earlier could miss it.
+    tasks.add_task(platform.reconciler.wake)
+    tasks.add_task(platform.notebook_reconciler.wake)
+
+
+@router.post(
+    "/notebooks",
+    response_model=NotebookOut,
+    summary="Create a notebook instance",
+    response_model_exclude_none=True,
+)
+async def create_notebook(
+    body: NotebookCreate,
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+    tasks: BackgroundTasks,
+) -> NotebookOut:
+    notebook = await service.create_notebook(session, platform.notebooks, caller, body)
+    _wake(platform, tasks)
+    return await _out(session, notebook, platform)
+
+
+@router.get("/notebooks", response_model=NotebookPage, summary="List your notebook instances")
+async def list_notebooks(
+    query: Annotated[NotebookListQuery, Query()],
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+) -> NotebookPage:
+    return await _page(session, caller, query, platform, everyone=False)
+
+
+@router.get("/notebooks/all", response_model=NotebookPage, summary="List every notebook instance")
+async def list_all_notebooks(
+    query: Annotated[NotebookListQuery, Query()],
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+) -> NotebookPage:
+    return await _page(session, caller, query, platform, everyone=True)
+
+
+async def _page(
+    session: AsyncSession,
+    caller: CallerDep,
+    query: NotebookListQuery,
+    platform: PlatformDep,
+    *,
+    everyone: bool,
+) -> NotebookPage:
+    rows, total = await service.list_notebooks(session, caller, query, everyone=everyone)
+    current, pages = page_numbers(query.offset, query.limit, total)
+    data = [await _out(session, row, platform) for row in rows]
+    return NotebookPage(current=current, data=data, pages=pages, size=len(data), total=total)
+
+
+@router.get(
+    "/notebooks/flavors",
+    response_model=NotebookFlavorPage,
+    summary="List the flavors notebook instances can use",
+    response_model_exclude_none=True,
+)
+async def list_notebook_flavors(
+    query: Annotated[NotebookFlavorQuery, Query()], caller: CallerDep, platform: PlatformDep
+) -> NotebookFlavorPage:
+    catalog = platform.catalog
+    flavors = [
+        f
+        for f in catalog.for_use(FlavorUse.NOTEBOOK)
+        if (query.category is None or query.category == ("GPU" if f.gpu else "CPU"))
+        and (query.feature is None or query.feature == ("DEFAULT" if f.free else "NOTEBOOK"))
+    ]
+    return _flavor_page(platform, flavors, query.offset, query.limit, switchable=False)
+
+
+def _flavor_page(
+    platform: PlatformDep,
+    flavors: list[Flavor],
+    offset: int,
+    limit: int | None,
+    *,
+    switchable: bool,
+) -> NotebookFlavorPage:
+    chosen = flavors[offset : offset + limit if limit is not None else None]
+    data = [flavor_out(platform.catalog, f) for f in chosen]
+    current, pages = page_numbers(offset, limit or max(len(flavors), 1), len(flavors))
+    return NotebookFlavorPage(
+        current=current,
+        data=data,
+        pages=pages,
+        size=len(data),
+        total=len(flavors),
+        flavors=data if switchable else None,
+    )
+
+
+@router.get(
+    "/notebooks/{id}",
+    response_model=NotebookOut,
+    summary="Show a notebook",
+    response_model_exclude_none=True,
+)
+async def show_notebook(
+    id: str, caller: CallerDep, session: SessionDep, platform: PlatformDep
+) -> NotebookOut:
+    notebook = await service.get_notebook(session, caller.project_id, id)
+    return await _out(session, notebook, platform)
+
+
+@router.put(
+    "/notebooks/{id}",
+    response_model=NotebookOut,
+    summary="Update a notebook",
+    response_model_exclude_none=True,
+)
+async def update_notebook(
+    id: str, body: NotebookUpdate, caller: CallerDep, session: SessionDep, platform: PlatformDep
+) -> NotebookOut:
+    notebook = await service.get_notebook(session, caller.project_id, id)
+    notebook = await service.update_notebook(session, platform.notebooks, notebook, body)
+    return await _out(session, notebook, platform)
+
+
+@router.delete(
+    "/notebooks/{id}",
+    response_model=NotebookOut,
+    summary="Delete a notebook",
+    response_model_exclude_none=True,
+)
+async def delete_notebook(
+    id: str, caller: CallerDep, session: SessionDep, platform: PlatformDep, tasks: BackgroundTasks
+) -> NotebookOut:
+    notebook = await service.get_notebook(session, caller.project_id, id)
+    notebook = await service.delete_notebook(session, notebook)
+    _wake(platform, tasks)
+    return await _out(session, notebook, platform)
+
+
+@router.post(
+    "/notebooks/{id}/start",
+    response_model=NotebookOut,
+    summary="Start a notebook",
+    response_model_exclude_none=True,
+)
+async def start_notebook(
+    id: str,
+    query: Annotated[NotebookStartQuery, Query()],
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+    tasks: BackgroundTasks,
+) -> NotebookOut:
+    notebook = await service.get_notebook(session, caller.project_id, id)
+    notebook = await service.start_notebook(session, platform.notebooks, notebook, query)
+    _wake(platform, tasks)
+    return await _out(session, notebook, platform)
+
+
+@router.post(
+    "/notebooks/{id}/stop",
+    response_model=NotebookOut,
+    summary="Stop a notebook",
+    response_model_exclude_none=True,
+)
+async def stop_notebook(
+    id: str, caller: CallerDep, session: SessionDep, platform: PlatformDep, tasks: BackgroundTasks
+) -> NotebookOut:
+    notebook = await service.get_notebook(session, caller.project_id, id)
+    notebook = await service.stop_notebook(session, notebook)
+    _wake(platform, tasks)
+    return await _out(session, notebook, platform)
+
+
+@router.get(
+    "/notebooks/{id}/flavors",
+    response_model=NotebookFlavorPage,
+    summary="List the flavors a notebook can switch to",
+    response_model_exclude_none=True,
+)
+async def switchable_flavors(
+    id: str,
+    query: Annotated[SwitchableFlavorQuery, Query()],
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+) -> NotebookFlavorPage:
+    notebook = await service.get_notebook(session, caller.project_id, id)
+    flavors = service.switchable_flavors(platform.catalog, notebook)
+    return _flavor_page(platform, flavors, query.offset, query.limit, switchable=True)
+
+
+@router.get("/notebooks/{id}/lease", response_model=LeaseOut, summary="Show a notebook's lease")
+async def show_lease(id: str, caller: CallerDep, session: SessionDep) -> LeaseOut:
+    return lease_out(await service.get_notebook(session, caller.project_id, id))
+
+
+@router.patch(
+    "/notebooks/{id}/lease", response_model=LeaseOut, summary="Prolong a notebook's lease"
+)
+async def prolong_lease(
+    id: str,
+    query: Annotated[LeaseQuery, Query()],
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+    tasks: BackgroundTasks,
+    body: LeaseUpdate | None = None,
+) -> LeaseOut:
+    notebook = await service.get_notebook(session, caller.project_id, id)
+    lease = (
+        LeaseReq(duration=query.duration, type="TIMING")
+        if query.duration is not None
+        else LeaseReq(duration=body.duration, type=body.type)
+        if body is not None
+        else LeaseReq()
+    )
+    notebook = await service.prolong_lease(session, platform.notebooks, notebook, lease)
+    _wake(platform, tasks)
+    return lease_out(notebook)
+
+
+@router.post(
+    "/notebooks/{id}/create-image",
+    response_model=ImageOut,
+    summary="Save a running notebook as an image",
+    response_model_exclude_none=True,
+)
+async def save_as_image(
+    id: str,
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+    tasks: BackgroundTasks,
+    body: NotebookImageSave | None = None,
+) -> ImageOut:
+    notebook = await service.get_notebook(session, caller.project_id, id)
+    row = await service.save_as_image(session, notebook, body or NotebookImageSave())
+    _wake(platform, tasks)
+    return image_out(image_service.row_view(row))
+
+
+@router.post(
+    "/notebooks/{instance_id}/storage",
+    response_model=StorageOut,
+    summary="Mount object storage into a running notebook",
+    response_model_exclude_none=True,
+)
+async def mount_storage(
+    instance_id: str,
+    body: StorageMount,
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+    tasks: BackgroundTasks,
+) -> StorageOut:
+    exists = await mount_service.source_exists(platform.store, body)
+    notebook = await service.get_notebook(session, caller.project_id, instance_id)
+    row = await mount_service.mount(session, notebook, body, exists=exists)
+    _wake(platform, tasks)
+    return storage_out(row)
+
+
+@router.get(
+    "/notebooks/{instance_id}/storage",
+    response_model=StoragePage,
+    summary="List the storage mounted into a notebook",
+    response_model_exclude_none=True,
+)
+async def list_storage(instance_id: str, caller: CallerDep, session: SessionDep) -> StoragePage:
+    notebook = await service.get_notebook(session, caller.project_id, instance_id)
+    rows = await mount_service.list_mounts(session, notebook)
+    data = [storage_out(r) for r in rows]
+    return StoragePage(
+        current=0, data=data, pages=1 if data else 0, size=len(data), total=len(data)
+    )
+
+
+@router.get(
+    "/notebooks/{instance_id}/storage/{storage_id}",
+    response_model=StorageOut,
+    summary="Show one storage mount of a notebook",
+    response_model_exclude_none=True,
+)
+async def show_storage(
+    instance_id: str, storage_id: str, caller: CallerDep, session: SessionDep
+) -> StorageOut:
+    notebook = await service.get_notebook(session, caller.project_id, instance_id)
+    return storage_out(await mount_service.get_mount(session, notebook, storage_id))
+
+
+@router.delete(
+    "/notebooks/{instance_id}/storage/{storage_id}",
+    response_model=StorageOut,
+    summary="Unmount object storage from a notebook",
+    response_model_exclude_none=True,
+)
+async def unmount_storage(
+    instance_id: str,
+    storage_id: str,
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+    tasks: BackgroundTasks,
+) -> StorageOut:
+    notebook = await service.get_notebook(session, caller.project_id, instance_id)
+    row = await mount_service.unmount(session, notebook, storage_id)
+    _wake(platform, tasks)
+    return storage_out(row)

@@ -1,0 +1,282 @@
+"""The notebook proxy: ``/notebook/{id}/...`` on the platform's port, to the instance's
+Jupyter on the loopback of its node, HTTP and WebSockets alike.
+
+A plain ASGI wrapper in front of the API, so a proxied request costs no routing,
+dependency injection or validation. Bodies stream both ways (large uploads and downloads
+pass chunk by chunk; nothing is decompressed); WebSocket frames are relayed as they come.
+Jupyter itself checks the instance's token (``?token=``, ``Authorization: token …`` or
+the cookie it sets after either), so only the instance's owner gets in; Host and Origin
+pass unchanged, so Jupyter's own origin checks see what the browser sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import aiohttp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from openarts import errors
+from openarts.domain.notebooks import PROXY_PREFIX
+from openarts.errors import OpenArtsError
+
+log = logging.getLogger("openarts.gateway")
+
+# An instance's address is trusted this long before it is looked up again, so a stopped
+# instance stops being reachable within it.
+ADDRESS_TTL_S = 1.0
+_HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+_PREFIX = PROXY_PREFIX.encode()
+
+# Where an instance's Jupyter listens ("127.0.0.1:port"); raises OpenArtsError when it
+# cannot be reached (unknown, not running).
+Resolve = Callable[[str], Awaitable[str]]
+
+
+class NotebookProxy:
+    def __init__(self, app: ASGIApp, resolve: Resolve) -> None:
+        self.app = app
+        self.resolve = resolve
+        self._addresses: dict[str, tuple[str, float]] = {}
+        self._client: aiohttp.ClientSession | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        path: str = scope.get("path", "")
+        if kind not in ("http", "websocket") or not path.startswith(PROXY_PREFIX):
+            if kind == "lifespan":
+                await self._lifespan(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        notebook_id = path[len(PROXY_PREFIX) :].split("/", 1)[0]
+        try:
+            address = await self._address(notebook_id)
+        except OpenArtsError as error:
+            await _refuse(scope, receive, send, error)
+            return
+        if kind == "http":
+            await self._http(scope, receive, send, address, notebook_id)
+        else:
+            await self._websocket(scope, receive, send, address, notebook_id)
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def on_shutdown(message: Message) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await self.close()
+            await send(message)
+
+        await self.app(scope, receive, on_shutdown)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def forget(self, notebook_id: str) -> None:
+        self._addresses.pop(notebook_id, None)
+
+    async def _address(self, notebook_id: str) -> str:
+        cached = self._addresses.get(notebook_id)
+        now = time.monotonic()
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        address = await self.resolve(notebook_id)
+        self._addresses[notebook_id] = (address, now + ADDRESS_TTL_S)
+        return address
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._client is None or self._client.closed:
+            self._client = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=None),
+                auto_decompress=False,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
+            )
+        return self._client
+
+    # -- HTTP ------------------------------------------------------------------------------
+    async def _http(
+        self, scope: Scope, receive: Receive, send: Send, address: str, notebook_id: str
+    ) -> None:
+        url = _target(scope, address, "http")
+        headers = _forwarded_headers(scope)
+        has_body = any(
+            k == b"content-length" or k == b"transfer-encoding" for k, _ in scope["headers"]
+        )
+        body = _request_body(receive) if has_body else None
+        try:
+            async with self._session().request(
+                scope["method"],
+                url,
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                compress=None,
+            ) as upstream:
+                response_headers = [
+                    (k.lower(), v) for k, v in upstream.raw_headers if k.lower() not in _HOP_BY_HOP
+                ]
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": upstream.status,
+                        "headers": response_headers,
+                    }
+                )
+                async for chunk in upstream.content.iter_any():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except (aiohttp.ClientConnectionError, TimeoutError) as error:
+            self.forget(notebook_id)
+            log.info("notebook %s is unreachable at %s: %s", notebook_id, address, error)
+            await _refuse(scope, receive, send, _unreachable(notebook_id))
+
+    # -- WebSockets ------------------------------------------------------------------------
+    async def _websocket(
+        self, scope: Scope, receive: Receive, send: Send, address: str, notebook_id: str
+    ) -> None:
+        url = _target(scope, address, "ws")
+        headers = [
+            (k, v)
+            for k, v in _forwarded_headers(scope)
+            if k.lower()
+            not in (
+                "sec-websocket-key",
+                "sec-websocket-version",
+                "sec-websocket-extensions",
+                "sec-websocket-protocol",
+            )
+        ]
+        first = await receive()
+        if first["type"] != "websocket.connect":
+            return
+        try:
+            upstream = await self._session().ws_connect(
+                url,
+                headers=headers,
+                protocols=tuple(scope.get("subprotocols") or ()),
+                autoping=True,
+                max_msg_size=0,
+                compress=0,
+            )
+        except (aiohttp.ClientError, TimeoutError) as error:
+            self.forget(notebook_id)
+            status = error.status if isinstance(error, aiohttp.WSServerHandshakeError) else 1011
+            log.info("websocket to notebook %s refused: %s", notebook_id, error)
+            # Before accepting, a close is the client's 403; the reason is in the log.
+            await send({"type": "websocket.close", "code": 1008 if status in (401, 403) else 1011})
+            return
+        accept: Message = {"type": "websocket.accept"}
+        if upstream.protocol:
+            accept["subprotocol"] = upstream.protocol
+        await send(accept)
+
+        async def client_to_upstream() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "websocket.disconnect":
+                    await upstream.close(code=message.get("code", 1000))
+                    return
+                if message.get("bytes") is not None:
+                    await upstream.send_bytes(message["bytes"])
+                elif message.get("text") is not None:
+                    await upstream.send_str(message["text"])
+
+        async def upstream_to_client() -> None:
+            async for message in upstream:
+                if message.type == aiohttp.WSMsgType.TEXT:
+                    await send({"type": "websocket.send", "text": message.data})
+                elif message.type == aiohttp.WSMsgType.BINARY:
+                    await send({"type": "websocket.send", "bytes": message.data})
+                else:
+                    break
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": upstream.close_code or 1000})
+
+        pumps = [
+            asyncio.create_task(client_to_upstream()),
+            asyncio.create_task(upstream_to_client()),
+        ]
+        try:
+            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pump in pumps:
+                pump.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+            await upstream.close()
+
+
+def _target(scope: Scope, address: str, scheme: str) -> str:
+    raw = scope.get("raw_path") or scope["path"].encode()
+    path = raw.decode("latin-1")
+    query = scope.get("query_string", b"").decode("latin-1")
+    return f"{scheme}://{address}{path}" + (f"?{query}" if query else "")
+
+
+def _forwarded_headers(scope: Scope) -> list[tuple[str, str]]:
+    headers = [
+        (k.decode("latin-1"), v.decode("latin-1"))
+        for k, v in scope["headers"]
+        if k.lower() not in _HOP_BY_HOP
+    ]
+    client = scope.get("client")
+    if client:
+        headers.append(("X-Forwarded-For", str(client[0])))
+    return headers
+
+
+async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+def _unreachable(notebook_id: str) -> OpenArtsError:
+    return OpenArtsError(
+        errors.NOTEBOOK_NOT_RUNNING,
+        f"The instance is not in running: Jupyter of instance {notebook_id} does not answer "
+        "(still starting, or stopped). Refresh and try again.",
+    )
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, error: OpenArtsError) -> None:
+    if scope["type"] == "websocket":
+        await receive()  # the connect
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    body = json.dumps(error.body()).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status_code,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
