@@ -122,6 +122,7 @@ class NotebookProxy:
             k == b"content-length" or k == b"transfer-encoding" for k, _ in scope["headers"]
         )
         body = _request_body(receive) if has_body else None
+        started = False
         try:
             async with self._session().request(
                 scope["method"],
@@ -141,12 +142,17 @@ class NotebookProxy:
                         "headers": response_headers,
                     }
                 )
+                started = True
                 async for chunk in upstream.content.iter_any():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except (aiohttp.ClientConnectionError, TimeoutError) as error:
             self.forget(notebook_id)
             log.info("notebook %s is unreachable at %s: %s", notebook_id, address, error)
+            if started:
+                # Cut off mid-answer: end it; the client sees a short body, not a new one.
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
             await _refuse(scope, receive, send, _unreachable(notebook_id))
 
     # -- WebSockets ------------------------------------------------------------------------
