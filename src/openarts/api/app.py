@@ -258,7 +258,8 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
     # Outermost: proxied requests skip the API's middleware (body caps, request IDs) and
     # stream untouched.
     app.add_middleware(
-        NotebookProxy, resolve=lambda notebook_id: jupyter_address(app.state.platform, notebook_id)
+        NotebookProxy,
+        resolve=lambda notebook_id: jupyter_address(app.state.platform.db, notebook_id),
     )
 
     def openapi() -> dict[str, Any]:

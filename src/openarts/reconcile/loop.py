@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from openarts.reconcile.leadership import Leadership
 
@@ -29,3 +30,40 @@ async def repeat(
             log.exception("a reconcile pass failed; trying again")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=interval_s)
+
+
+class SlowSteps:
+    """Slow steps of a reconciler (downloads, waiting for a server) run beside its passes,
+    at most one per key at a time; each ends by waking the reconciler so the next pass
+    sees what it did. A failed step is logged; the next pass tries again."""
+
+    def __init__(self, wake: Callable[[], None], log: logging.Logger) -> None:
+        self.wake = wake
+        self.log = log
+        self.busy: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, key: str, work: Coroutine[Any, Any, None]) -> None:
+        self.busy.add(key)
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                self.log.exception("a slow step of %s failed; trying again", key)
+            finally:
+                self.busy.discard(key)
+                self.wake()
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for the steps in flight (for tests)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def cancel(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()

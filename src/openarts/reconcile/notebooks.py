@@ -14,8 +14,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Coroutine
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -30,7 +29,7 @@ from openarts.domain.notebooks import NotebookStatus as S
 from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import now_ms
 from openarts.reconcile.leadership import Leadership
-from openarts.reconcile.loop import repeat
+from openarts.reconcile.loop import SlowSteps, repeat
 from openarts.services import notebooks as notebook_service
 from openarts.services.events import record_event_sync
 from openarts.services.notebook_runtime import NotebookRuntime
@@ -71,8 +70,8 @@ class NotebookReconciler:
         self.start_timeout_s = start_timeout_s
         self.leadership = leadership
         self._wake = asyncio.Event()
-        self._busy: set[str] = set()
-        self._background: set[asyncio.Task[None]] = set()
+        # Slow steps in flight, per job (or mount).
+        self._steps = SlowSteps(self.wake, log)
         self._lease_timer: asyncio.TimerHandle | None = None
 
     def wake(self) -> None:
@@ -90,18 +89,16 @@ class NotebookReconciler:
         finally:
             if self._lease_timer is not None:
                 self._lease_timer.cancel()
-            for task in list(self._background):
-                task.cancel()
+            self._steps.cancel()
 
     async def drain(self) -> None:
-        while self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        await self._steps.drain()
 
     async def run_once(self) -> None:
         now = now_ms()
         soonest: int | None = None
         for row in await self.db.run_in_transaction(_active, self.platform):
-            if row.id in self._busy:
+            if row.id in self._steps.busy:
                 continue
             await self._step(row, now)
             if row.status == S.RUNNING and row.desired == "run":
@@ -109,8 +106,8 @@ class NotebookReconciler:
                     row.lease_expires_at if soonest is None else min(soonest, row.lease_expires_at)
                 )
         for mount_id, notebook_id, status in await self.db.run_in_transaction(_pending_mounts):
-            if mount_id not in self._busy:
-                self._in_background(mount_id, self._mount_step(mount_id, notebook_id, status))
+            if mount_id not in self._steps.busy:
+                self._steps.start(mount_id, self._mount_step(mount_id, notebook_id, status))
         self._time_lease(soonest, now)
 
     def _time_lease(self, soonest: int | None, now: int) -> None:
@@ -129,36 +126,20 @@ class NotebookReconciler:
         ended = workload is None or workload.finished
         if status in (S.CREATING, S.STARTING):
             if workload is WorkloadStatus.RUNNING:
-                self._in_background(row.id, self._await_jupyter(row.id, status))
+                self._steps.start(row.id, self._await_jupyter(row.id, status))
             elif ended:
-                self._in_background(row.id, self._failed_start(row.id, status))
+                self._steps.start(row.id, self._failed_start(row.id, status))
         elif status in (S.RUNNING, S.SNAPSHOTTING):
             if ended:
-                self._in_background(row.id, self._failed_start(row.id, status))
+                self._steps.start(row.id, self._failed_start(row.id, status))
             elif status is S.SNAPSHOTTING:
-                self._in_background(row.id, self._snapshot(row.id))
+                self._steps.start(row.id, self._snapshot(row.id))
             elif now >= row.lease_expires_at:
                 await self.db.run_in_transaction(_stop, row.id, LEASE_EXPIRED)
         elif status is S.STOPPING and ended:
             await self.db.run_in_transaction(_stopped, row.id)
         elif status is S.DELETING and ended:
-            self._in_background(row.id, self._delete(row.id))
-
-    def _in_background(self, key: str, work: Coroutine[Any, Any, None]) -> None:
-        self._busy.add(key)
-
-        async def run() -> None:
-            try:
-                await work
-            except Exception:
-                log.exception("a slow step of notebook %s failed; trying again", key)
-            finally:
-                self._busy.discard(key)
-                self.wake()
-
-        task = asyncio.create_task(run())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+            self._steps.start(row.id, self._delete(row.id))
 
     async def _await_jupyter(self, notebook_id: str, status: S) -> None:
         deadline = time.monotonic() + self.start_timeout_s

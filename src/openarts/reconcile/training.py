@@ -15,9 +15,8 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -32,7 +31,7 @@ from openarts.domain.training_plan import Plan, task_name
 from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import now_ms
 from openarts.reconcile.leadership import Leadership
-from openarts.reconcile.loop import repeat
+from openarts.reconcile.loop import SlowSteps, repeat
 from openarts.services import training_jobs as job_service
 from openarts.services import workloads as workload_service
 from openarts.services.engine_envs import EngineBuildError
@@ -78,8 +77,8 @@ class TrainingReconciler:
         self._sampled_at = -sample_interval_s
         self._collected_at = time.monotonic()
         self._wake = asyncio.Event()
-        self._busy: set[str] = set()  # jobs with a slow step in flight
-        self._background: set[asyncio.Task[None]] = set()
+        # Slow steps in flight, per job (or mount).
+        self._steps = SlowSteps(self.wake, log)
 
     def wake(self) -> None:
         self._wake.set()
@@ -94,17 +93,15 @@ class TrainingReconciler:
                 log=log,
             )
         finally:
-            for task in list(self._background):
-                task.cancel()
+            self._steps.cancel()
 
     async def drain(self) -> None:
         """Wait for the slow steps in flight (for tests)."""
-        while self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        await self._steps.drain()
 
     async def run_once(self) -> None:
         for job in await self.db.run_in_transaction(_active_jobs):
-            if job.id in self._busy:
+            if job.id in self._steps.busy:
                 # Only a wish to terminate a job still being created cannot wait for the
                 # slow step (an engine build may take many minutes).
                 if job.phase == JobPhase.CREATING and job.desired == "terminate":
@@ -150,29 +147,13 @@ class TrainingReconciler:
             if job.desired == "terminate":
                 await self.db.run_in_transaction(_finish_unstarted, job.id)
             else:
-                self._in_background(job.id, self._prepare_engine(job.id))
+                self._steps.start(job.id, self._prepare_engine(job.id))
         elif status is not None and status.finished:
-            self._in_background(job.id, self._conclude(job.id))
+            self._steps.start(job.id, self._conclude(job.id))
         elif job.desired == "terminate" and phase is not JobPhase.TERMINATING:
             await self.db.run_in_transaction(_begin_terminating, job.id)
         elif phase is JobPhase.PENDING and status is WorkloadStatus.RUNNING:
             await self.db.run_in_transaction(_mark_running, job.id)
-
-    def _in_background(self, job_id: str, work: Coroutine[Any, Any, None]) -> None:
-        self._busy.add(job_id)
-
-        async def run() -> None:
-            try:
-                await work
-            except Exception:
-                log.exception("a slow step of training job %s failed; trying again", job_id)
-            finally:
-                self._busy.discard(job_id)
-                self.wake()
-
-        task = asyncio.create_task(run())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def _prepare_engine(self, job_id: str) -> None:
         plan = await self.db.run_in_transaction(_plan_of, job_id)

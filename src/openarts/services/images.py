@@ -13,7 +13,7 @@ from openarts import errors
 from openarts.api.schemas.images import ImageGroupQuery, ImageListQuery, ImageRegister
 from openarts.db.tables import Image, Notebook
 from openarts.domain.images import ImageStatus, PresetImage, find_preset, preset_images
-from openarts.domain.notebooks import S as NotebookStatus
+from openarts.domain.notebooks import NotebookStatus
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
 

@@ -3,7 +3,7 @@ reconciler has put it in place under the instance's data/ folder)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
@@ -136,14 +136,3 @@ async def unmount(session: AsyncSession, notebook: Notebook, storage_id: str) ->
     row.status = "UNMOUNTING"
     await session.flush()
     return row
-
-
-async def count_mounts(session: AsyncSession, notebook_id: str) -> int:
-    return (
-        await session.scalar(
-            select(func.count())
-            .select_from(NotebookMount)
-            .where(NotebookMount.notebook_id == notebook_id)
-        )
-        or 0
-    )

@@ -27,7 +27,7 @@ from openarts.backends.base import TaskSpec
 from openarts.db.engine import Database
 from openarts.db.tables import Image, Notebook
 from openarts.domain.images import find_preset
-from openarts.domain.notebooks import LIVE, MOUNT_ROOT, PROXY_PREFIX
+from openarts.domain.notebooks import LIVE, MOUNT_ROOT, PROXY_PREFIX, WORKLOAD_KIND
 from openarts.domain.notebooks import NotebookStatus as S
 from openarts.reconcile.workloads import PrepareError
 from openarts.security.secrets_box import SecretBox
@@ -36,9 +36,11 @@ from openarts.services.notebook_envs import (
     NotebookEnvironments,
     environment_variables,
     make_environment,
+    snapshot,
 )
 from openarts.storage.base import ObjectStore
 from openarts.storage.paths import ObjectPath
+from openarts.storage.transfer import download_dir
 
 log = logging.getLogger("openarts.notebooks")
 
@@ -125,8 +127,6 @@ class NotebookRuntime:
 
     # -- saving as an image -------------------------------------------------------------------
     async def save_layer(self, image_id: str, notebook_id: str) -> int:
-        from openarts.services.notebook_envs import snapshot
-
         destination = self.image_root / image_id / "site-packages"
         destination.parent.mkdir(parents=True, exist_ok=True)
         return await asyncio.to_thread(snapshot, self.folder(notebook_id) / "env", destination)
@@ -148,8 +148,6 @@ class NotebookRuntime:
         if folder is not None:
             await asyncio.to_thread(target.symlink_to, folder, True)
             return
-        from openarts.storage.transfer import download_dir
-
         await download_dir(self.store, source, target)
 
     async def unmount(self, notebook_id: str, mount_path: str) -> None:
@@ -203,7 +201,7 @@ def _note(session: Session, notebook_id: str, reason: str, message: str) -> None
         record_event_sync(
             session,
             project_id=notebook.project_id,
-            resource_type="notebook",
+            resource_type=WORKLOAD_KIND,
             resource_name=notebook.name,
             resource_id=notebook.id,
             reason=reason,

@@ -27,6 +27,7 @@ from openarts.api.schemas.notebooks import (
     NotebookStartQuery,
     NotebookUpdate,
 )
+from openarts.db.engine import Database
 from openarts.db.tables import Image, Notebook
 from openarts.domain.events import EventType
 from openarts.domain.flavors import Flavor, FlavorUse
@@ -429,7 +430,7 @@ async def start_notebook(
     notebook.lease_updated_at = now
     notebook.desired = "run"
     await session.flush()
-    await session.run_sync(_start_sync, notebook, platform, flavor, status)
+    await session.run_sync(_start_sync, notebook, platform, flavor)
     return notebook
 
 
@@ -438,7 +439,6 @@ def _start_sync(
     notebook: Notebook,
     platform: NotebookPlatform,
     flavor: Flavor,
-    current: NotebookStatus,
 ) -> None:
     if not switch_notebook_status(session, notebook, S.STARTING, "start requested"):
         raise OpenArtsError(errors.NOTEBOOK_BUSY, _busy_message(notebook.id))
@@ -611,10 +611,9 @@ def switch_notebook_status(
 
 
 # -- the proxy's lookup -----------------------------------------------------------------------
-async def jupyter_address(platform: Any, notebook_id: str) -> str:
+async def jupyter_address(db: Database, notebook_id: str) -> str:
     """Where the instance's Jupyter listens, for the proxy; an error when it cannot be
     reached through the platform now."""
-    db = platform.db
     async with db.session() as session:
         row = (
             await session.execute(

@@ -40,6 +40,7 @@ from openarts.api.schemas.notebooks import (
 )
 from openarts.db.tables import Notebook
 from openarts.domain.flavors import Flavor, FlavorUse
+from openarts.errors import OpenArtsError
 from openarts.services import images as image_service
 from openarts.services import notebook_mounts as mount_service
 from openarts.services import notebooks as service
@@ -52,7 +53,7 @@ async def _out(session: AsyncSession, notebook: Notebook, platform: PlatformDep)
     image: ImageView | None
     try:
         image = await image_service.find_image(session, notebook.project_id, notebook.image_id)
-    except Exception:
+    except OpenArtsError:
         image = None  # deleted meanwhile: the instance still shows
     return notebook_out(notebook, image, platform.notebooks)
 
