@@ -174,3 +174,34 @@ async def test_images_list_group_show_and_delete(api: Api) -> None:
     assert (await api.call("DELETE", f"/v1/{{project_id}}/images/{image_id}")).status_code == 200
     gone = await api.call("GET", f"/v1/{{project_id}}/images/{image_id}")
     assert gone.json()["error_code"] == "ModelArts.6797"
+
+
+async def test_an_instance_being_saved_cannot_be_deleted(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = (await api.call("POST", NOTEBOOKS, json=body(await builtin_image(api)))).json()
+    await wait_for(api, created["id"], "RUNNING")
+    path = f"{NOTEBOOKS}/{created['id']}"
+    # Hold the copy of the layer, so the instance stays SNAPSHOTTING while we try.
+    release = asyncio.Event()
+    runtime = api.platform.notebook_runtime
+    copy_layer = runtime.save_layer
+
+    async def held(image_id: str, notebook_id: str) -> int:
+        await release.wait()
+        return await copy_layer(image_id, notebook_id)
+
+    monkeypatch.setattr(runtime, "save_layer", held)
+    saving = await api.call("POST", f"{path}/create-image", json={"name": "held", "tag": "v1"})
+    assert saving.status_code == 200, saving.text
+    await wait_for(api, created["id"], "SNAPSHOTTING")
+    refused = await api.call("DELETE", path)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error_code"] == "ModelArts.6357"
+    assert (await api.call("GET", path)).json()["status"] == "SNAPSHOTTING"
+
+    release.set()
+    await wait_for(api, created["id"], "RUNNING")
+    image = (await api.call("GET", f"/v1/{{project_id}}/images/{saving.json()['id']}")).json()
+    assert image["status"] == "ACTIVE"
+    assert (await api.call("DELETE", path)).json()["status"] == "DELETING"

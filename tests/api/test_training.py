@@ -4,6 +4,7 @@ the object store, outputs and logs back, phases, failures, termination, retries.
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -15,8 +16,9 @@ import psutil
 import pytest
 from sqlalchemy import delete
 
-from openarts.db.tables import TrainingJob, TrainingSample
+from openarts.db.tables import Image, TrainingJob, TrainingSample
 from openarts.services import buckets
+from openarts.services.stacked_envs import server_layers
 from openarts.storage.base import one_chunk, read_all
 from openarts.storage.presign import EXPIRES_PARAM, SIGNATURE_PARAM
 from openarts.testing.factories import add_user
@@ -683,6 +685,88 @@ async def test_a_container_image_fails_at_once_with_the_reason(api: Api) -> None
     assert created["status"]["secondary_phase"] == "CreateFailed"
     [status] = created["status"]["task_statuses"]
     assert "runs processes, not container images" in status["message"]
+
+
+async def test_a_registered_container_image_fails_like_any_container(api: Api) -> None:
+    registered = await api.call(
+        "POST", "/v1/{project_id}/images", json={"swr_path": "swr.example/team/devbox:2"}
+    )
+    assert registered.status_code == 200, registered.text
+    created = await create(api, job_body("registered", engine={"image_url": "team/devbox:2"}))
+    assert created["status"]["phase"] == "Failed"
+    [status] = created["status"]["task_statuses"]
+    assert "runs processes, not container images" in status["message"]
+
+
+async def test_an_image_still_being_saved_is_refused_and_nothing_is_made(api: Api) -> None:
+    async with api.platform.db.session() as session, session.begin():
+        session.add(
+            saved_image(
+                api, "0f6b52a4-3b7a-4c1c-9a57-5b2b4f1a0001", ["/nowhere"], status="CREATING"
+            )
+        )
+    refused = await api.call(
+        "POST", JOBS, json=job_body("too-soon", engine={"image_url": "team/probe:v1"})
+    )
+    assert refused.status_code == 400, refused.text
+    assert "is CREATING, not ACTIVE" in refused.json()["error_msg"]
+    listed = await api.call("POST", "/v2/{project_id}/training-job-searches", json={})
+    assert listed.json()["total"] == 0
+
+
+def saved_image(api: Api, image_id: str, layers: list[str], status: str = "ACTIVE") -> Image:
+    return Image(
+        id=image_id,
+        project_id=api.project_id,
+        name="probe",
+        namespace="team",
+        tag="v1",
+        swr_path="team/probe:v1",
+        origin="IMAGE_SAVE",
+        service_type="COMMON",
+        arch="X86_64",
+        visibility="PRIVATE",
+        status=status,
+        layers=json.dumps(layers),
+        created_at=0,
+        updated_at=0,
+    )
+
+
+async def test_a_job_from_a_saved_image_imports_its_packages_and_holds_it(
+    api: Api, tmp_path: Path
+) -> None:
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    (layer / "layered_probe.py").write_text("VALUE = 'from the layer'\n")
+    image_id = "0f6b52a4-3b7a-4c1c-9a57-5b2b4f1a0002"
+    async with api.platform.db.session() as session, session.begin():
+        session.add(saved_image(api, image_id, [str(layer), *server_layers()]))
+    marker = tmp_path / "running"
+    release = tmp_path / "release"
+    await put(
+        api,
+        "code/train.py",
+        "import os, time, layered_probe\n"
+        "print('probe says', layered_probe.VALUE, flush=True)\n"
+        f"open({str(marker)!r}, 'w').write('x')\n"
+        "deadline = time.time() + 60\n"
+        f"while not os.path.exists({str(release)!r}) and time.time() < deadline:\n"
+        "    time.sleep(0.05)\n",
+    )
+    await put(api, "data/iris.csv", IRIS)
+    created = await create(api, job_body("layered", engine={"image_url": "team/probe:v1"}))
+    assert created["status"]["phase"] == "Creating"
+    await appears(marker)
+    # A job not ended holds its image.
+    held = await api.call("DELETE", f"/v1/{{project_id}}/images/{image_id}")
+    assert held.status_code == 400 and "training job" in held.json()["error_msg"], held.text
+    release.write_text("go")
+    job = await wait_for(api, created["metadata"]["id"], "Completed", "Failed")
+    assert job["status"]["phase"] == "Completed", job["status"]
+    log = await api.call("GET", f"{JOBS}/{created['metadata']['id']}/tasks/worker-0/logs/preview")
+    assert "probe says from the layer" in log.json()["content"]
+    assert (await api.call("DELETE", f"/v1/{{project_id}}/images/{image_id}")).status_code == 200
 
 
 async def test_deleting_a_running_job_stops_it(api: Api, tmp_path: Path) -> None:

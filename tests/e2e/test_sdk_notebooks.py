@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import boto3
 import psutil
 import pytest
 import requests
@@ -21,9 +20,14 @@ from huaweicloudsdkmodelarts.v1 import (
     AttachDynamicStorageRequest,
     CreateImageRequest,
     CreateNotebookRequest,
+    CreateTrainingJobRequest,
     DataVolumesReq,
     DeleteNotebookRequest,
     ImageCreateReq,
+    Job,
+    JobAlgorithm,
+    JobEngine,
+    JobMetadata,
     LeaseReq,
     ListImageRequest,
     ModelArtsClient,
@@ -32,12 +36,17 @@ from huaweicloudsdkmodelarts.v1 import (
     ShowImageRequest,
     ShowLeaseRequest,
     ShowNotebookRequest,
+    ShowTrainingJobDetailsRequest,
+    ShowTrainingJobLogsPreviewRequest,
+    Spec,
+    SpecResource,
     StartNotebookRequest,
     StopNotebookRequest,
     VolumeMountRequest,
 )
 
 from openarts.testing.server import ServerProcess
+from tests.storage.conftest import admin_s3 as s3_client
 
 from .conftest import sdk_client, signed_call
 
@@ -48,6 +57,10 @@ flavors:
     vcpus: 0.5
     memory_gib: 1
     uses: [notebook]
+  - name: test.training.small
+    vcpus: 0.5
+    memory_gib: 1
+    uses: [training]
 """
 
 
@@ -263,6 +276,42 @@ def test_packages_installed_in_an_instance_are_saved_as_an_image(
     refused = signed_call(server, "DELETE", f"/v1/{{project_id}}/images/{saved.id}")
     assert refused.status_code == 400, refused.text
 
+    # A training job started from the saved image has the package too.
+    s3 = s3_client(server)
+    s3.create_bucket(Bucket="nb-train")
+    probe = "import openarts_probe_pkg\nprint('probe says', openarts_probe_pkg.VALUE)\n"
+    s3.put_object(Bucket="nb-train", Key="code/probe.py", Body=probe.encode())
+    swr_path = sdk.show_image(ShowImageRequest(id=saved.id)).swr_path
+    job = sdk.create_training_job(
+        CreateTrainingJobRequest(
+            body=Job(
+                kind="job",
+                metadata=JobMetadata(name="from-saved-image"),
+                algorithm=JobAlgorithm(
+                    code_dir="/nb-train/code/",
+                    boot_file="/nb-train/code/probe.py",
+                    # With a registry in front, as a user copies it from a console.
+                    engine=JobEngine(image_url=f"swr.example.com/{swr_path}"),
+                ),
+                spec=Spec(resource=SpecResource(flavor_id="test.training.small", node_count=1)),
+            )
+        )
+    )
+    job_id = job.metadata.id
+    assert job.algorithm.engine.image_url == f"swr.example.com/{swr_path}"
+    deadline = time.monotonic() + 120
+    while True:
+        shown = sdk.show_training_job_details(ShowTrainingJobDetailsRequest(training_job_id=job_id))
+        if shown.status.phase in ("Completed", "Failed"):
+            break
+        assert time.monotonic() < deadline, f"training job still {shown.status.phase}"
+        time.sleep(0.1)
+    log = sdk.show_training_job_logs_preview(
+        ShowTrainingJobLogsPreviewRequest(training_job_id=job_id, task_id="worker-0")
+    )
+    assert shown.status.phase == "Completed", log.content
+    assert "probe says from the wheel" in log.content
+
 
 def test_a_lease_stops_the_instance_unless_prolonged(tmp_path: Path) -> None:
     home = tmp_path / "home"
@@ -303,14 +352,7 @@ def test_a_lease_stops_the_instance_unless_prolonged(tmp_path: Path) -> None:
 def test_a_bucket_path_mounted_into_an_instance_is_read_from_a_kernel(
     server: ServerProcess, sdk: ModelArtsClient
 ) -> None:
-    row = server.credentials()
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=server.obs_endpoint,
-        aws_access_key_id=row["Access Key Id"],
-        aws_secret_access_key=row["Secret Access Key"],
-        region_name="us-east-1",
-    )
+    s3 = s3_client(server)
     s3.create_bucket(Bucket="nb-data")
     s3.put_object(Bucket="nb-data", Key="sets/a.csv", Body=b"x,y\n1,2\n")
     notebook = create(sdk, "nb-mount", builtin_image(sdk))

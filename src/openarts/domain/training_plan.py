@@ -33,6 +33,10 @@ class Plan(BaseModel):
     command: str | None = None
     engine_id: str | None = None
     image_url: str | None = None
+    # A saved image (its id and the package layers its environment stacks, in order),
+    # when image_url names one: the job runs in an environment made over those layers.
+    image_id: str | None = None
+    image_layers: list[str] = Field(default_factory=list)
     parameters: list[tuple[str, str]] = Field(default_factory=list)
     inputs: list[Channel] = Field(default_factory=list)
     outputs: list[Channel] = Field(default_factory=list)
@@ -99,6 +103,11 @@ class TaskDirs:
         if plan.code_dir is not None:
             folders.append(self.code(plan))
         return folders
+
+
+def job_environment(root: Path, job_id: str) -> Path:
+    """The environment of a job started from a saved image (one for all its attempts)."""
+    return root / job_id / "env"
 
 
 def task_dirs(root: Path, job_id: str, attempt: int, rank: int) -> TaskDirs:

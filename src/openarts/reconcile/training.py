@@ -24,10 +24,9 @@ from sqlalchemy.orm import Session
 from openarts.backends.base import TaskHandle, TaskState
 from openarts.db.engine import Database
 from openarts.db.tables import TrainingJob, TrainingSample, Workload, WorkloadTask
-from openarts.domain.engines import Engine
 from openarts.domain.events import EventType
 from openarts.domain.training import WORKLOAD_KIND, JobPhase, SecondaryPhase, retries_allowed
-from openarts.domain.training_plan import Plan, task_name
+from openarts.domain.training_plan import Plan, job_environment, task_name
 from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import now_ms
 from openarts.reconcile.leadership import Leadership
@@ -35,6 +34,7 @@ from openarts.reconcile.loop import SlowSteps, repeat
 from openarts.services import training_jobs as job_service
 from openarts.services import workloads as workload_service
 from openarts.services.engine_envs import EngineBuildError
+from openarts.services.stacked_envs import make_environment
 from openarts.services.training_staging import TrainingStaging, job_ref
 
 log = logging.getLogger("openarts.reconcile.training")
@@ -159,9 +159,13 @@ class TrainingReconciler:
         plan = await self.db.run_in_transaction(_plan_of, job_id)
         if plan is None:
             return
+        if plan.image_layers:
+            await self._prepare_image(job_id, plan)
+            return
         engine = job_service.engine_of(self.training, plan)
         if engine is None:
-            await self.db.run_in_transaction(_engine_gone, job_id, plan.engine_id or "")
+            why = f"engine {plan.engine_id} is no longer in the engine catalog"
+            await self.db.run_in_transaction(_creation_failed, job_id, why)
             return
 
         async def progress(message: str) -> None:
@@ -170,9 +174,22 @@ class TrainingReconciler:
         try:
             interpreter = await self.training.envs.ensure(engine, progress)
         except EngineBuildError as error:
-            await self.db.run_in_transaction(_creation_failed, job_id, engine, str(error))
+            why = f"engine {engine.id} could not be prepared: {error}"
+            await self.db.run_in_transaction(_creation_failed, job_id, why)
             return
         await self.db.run_in_transaction(_queue, job_id, interpreter, self.training)
+
+    async def _prepare_image(self, job_id: str, plan: Plan) -> None:
+        """A job from a saved image runs in an environment of its own over the image's
+        layers (what is pip-installed by the job stays out of the image)."""
+        missing = await asyncio.to_thread(_missing_folders, plan.image_layers)
+        if missing:
+            why = f"image {plan.image_url}: its packages are gone ({missing[0]} is missing)"
+            await self.db.run_in_transaction(_creation_failed, job_id, why)
+            return
+        target = job_environment(self.training.root, job_id)
+        interpreter = await asyncio.to_thread(make_environment, target, plan.image_layers)
+        await self.db.run_in_transaction(_queue, job_id, str(interpreter), self.training)
 
     async def _conclude(self, job_id: str) -> None:
         """Outputs and logs up, then the job's end (or its next attempt)."""
@@ -185,9 +202,7 @@ class TrainingReconciler:
         tail = ""
         if failed_rank is not None and failed_rank in handles:
             tail = await self.staging.log_tail(handles[failed_rank])
-        plan = ref.plan
-        engine = job_service.engine_of(self.training, plan)
-        interpreter = self.training.envs.interpreter(engine) if engine else None
+        interpreter = job_service.interpreter_of(self.training, job_id, ref.plan)
         await self.db.run_in_transaction(_end_attempt, job_id, tail, interpreter, self.training)
         # The outputs are up and the attempt is recorded: its copies of code and data
         # are of no more use (only now: a pass cut short before here uploads again).
@@ -244,6 +259,10 @@ def _store_samples(session: Session, rows: list[dict[str, object]], now: int) ->
         session.execute(insert(TrainingSample), kept)
 
 
+def _missing_folders(paths: list[str]) -> list[str]:
+    return [path for path in paths if not Path(path).is_dir()]
+
+
 def _folders(root: Path) -> list[str]:
     return [entry.name for entry in root.iterdir() if entry.is_dir()] if root.is_dir() else []
 
@@ -279,27 +298,14 @@ def _note(session: Session, job_id: str, reason: str, message: str) -> None:
         job_service.record_job_event(session, job, reason, message)
 
 
-def _engine_gone(session: Session, job_id: str, engine_id: str) -> None:
+def _creation_failed(session: Session, job_id: str, why: str) -> None:
     job = _job(session, job_id)
     if job is not None and job.phase == JobPhase.CREATING:
         job_service.switch_job_phase(
             session,
             job,
             JobPhase.FAILED,
-            f"engine {engine_id} is no longer in the engine catalog",
-            secondary=SecondaryPhase.CREATE_FAILED,
-            event_type=EventType.WARNING,
-        )
-
-
-def _creation_failed(session: Session, job_id: str, engine: Engine, why: str) -> None:
-    job = _job(session, job_id)
-    if job is not None and job.phase == JobPhase.CREATING:
-        job_service.switch_job_phase(
-            session,
-            job,
-            JobPhase.FAILED,
-            f"engine {engine.id} could not be prepared: {why}",
+            why,
             secondary=SecondaryPhase.CREATE_FAILED,
             event_type=EventType.WARNING,
         )

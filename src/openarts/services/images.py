@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
 from openarts.api.schemas.images import ImageGroupQuery, ImageListQuery, ImageRegister
-from openarts.db.tables import Image, Notebook
+from openarts.db.tables import Image, Notebook, TrainingJob
 from openarts.domain.images import ImageStatus, PresetImage, find_preset, preset_images
 from openarts.domain.notebooks import NotebookStatus
+from openarts.domain.training import JobPhase
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
 
@@ -117,6 +118,21 @@ async def find_image(session: AsyncSession, project_id: str, image_id: str) -> I
     if row is None or row.project_id != project_id:
         raise not_found(image_id)
     return row_view(row)
+
+
+async def image_for_url(session: AsyncSession, project_id: str, url: str) -> ImageView | None:
+    """The project's image that a container address names, if any: its swr_path, with or
+    without a registry host in front (``swr.example.com/ns/name:tag`` names ``ns/name:tag``)."""
+    parts = url.split("/")
+    candidates = ["/".join(parts[i:]) for i in range(len(parts))]
+    rows = (
+        await session.scalars(
+            select(Image).where(Image.project_id == project_id, Image.swr_path.in_(candidates))
+        )
+    ).all()
+    if not rows:
+        return None
+    return row_view(max(rows, key=lambda row: len(row.swr_path)))
 
 
 async def list_images(
@@ -289,6 +305,20 @@ async def delete_image(session: AsyncSession, project_id: str, image_id: str) ->
             errors.NOTEBOOK_BUSY,
             f"Image {image_id} is used by {users} notebook instance(s): delete them or "
             "switch their image first.",
+        )
+    trainings = await session.scalar(
+        select(func.count())
+        .select_from(TrainingJob)
+        .where(
+            TrainingJob.project_id == project_id,
+            TrainingJob.phase.in_([p.value for p in JobPhase if not p.finished]),
+            TrainingJob.plan.contains(f'"image_id":"{image_id}"', autoescape=True),
+        )
+    )
+    if trainings:
+        raise OpenArtsError(
+            errors.NOTEBOOK_BUSY,
+            f"Image {image_id} is used by {trainings} training job(s) not yet ended.",
         )
     children = await session.scalar(
         select(Image.swr_path)

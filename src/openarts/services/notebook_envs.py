@@ -1,38 +1,20 @@
-"""Notebook environments: a small virtual environment per instance, stacked on its image.
+"""Notebook environments: a stacked environment (services/stacked_envs.py) per instance.
 
-An instance's environment is a PEP 405 virtual environment of its own (made by hand: it
-is a config file and two links, so it costs milliseconds, not the ~200 ms of ``venv``),
-whose site-packages holds only what the user installs; a ``.pth`` file stacks the image's
-layers beneath it (saved images' packages, then the engine's and the server's own), so
-JupyterLab, pip and the scientific basics are there without being copied. Saving the
-instance as an image copies that site-packages into the image store as a new layer.
+The instance's own site-packages holds only what the user installs; the image's layers
+beneath it bring JupyterLab, pip and the scientific basics without copying them. Saving
+the instance as an image copies that site-packages into the image store as a new layer.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import sys
-import sysconfig
 from pathlib import Path
 
 from openarts.domain.engines import Engine, find_engine
 from openarts.domain.images import PresetImage
 from openarts.services.engine_envs import EngineEnvironments, Progress
-
-LAYERS_FILE = "_openarts_layers.pth"
-PYTHON_DIR = f"python{sys.version_info.major}.{sys.version_info.minor}"
-
-
-def site_packages(prefix: Path) -> Path:
-    return prefix / "lib" / PYTHON_DIR / "site-packages"
-
-
-def server_layers() -> list[str]:
-    """The server's own site-packages (JupyterLab, pip, NumPy, pandas live there)."""
-    paths = sysconfig.get_paths()
-    return list(dict.fromkeys([paths["purelib"], paths["platlib"]]))
+from openarts.services.stacked_envs import server_layers, site_packages
 
 
 def jupyter_environment() -> dict[str, str]:
@@ -44,55 +26,6 @@ def jupyter_environment() -> dict[str, str]:
         "JUPYTER_PATH": str(prefix / "share" / "jupyter"),
         "JUPYTER_CONFIG_PATH": str(prefix / "etc" / "jupyter"),
     }
-
-
-def make_environment(target: Path, layers: list[str]) -> Path:
-    """Make (or refresh the layers of) the environment at ``target``; its interpreter."""
-    base = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
-    bin_dir = target / "bin"
-    own = site_packages(target)
-    own.mkdir(parents=True, exist_ok=True)
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    (target / "pyvenv.cfg").write_text(
-        f"home = {base.parent}\n"
-        "include-system-site-packages = false\n"
-        f"version = {sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}\n",
-        "utf-8",
-    )
-    python = bin_dir / "python"
-    for name in ("python", "python3", PYTHON_DIR):
-        link = bin_dir / name
-        if not link.is_symlink():
-            link.symlink_to(base)
-    # `pip` in a terminal must install here, never into a layer beneath.
-    pip = bin_dir / "pip"
-    pip.write_text(
-        f"#!{python}\nimport sys\nfrom pip._internal.cli.main import main\nsys.exit(main())\n",
-        "utf-8",
-    )
-    pip.chmod(0o755)
-    # addsitedir, not plain lines: each layer's own .pth files (editable installs) count.
-    (own / LAYERS_FILE).write_text(
-        f"import site; list(map(site.addsitedir, {json.dumps(layers)}))\n", "utf-8"
-    )
-    return python
-
-
-def snapshot(environment: Path, destination: Path) -> int:
-    """Copy what was installed into ``environment`` to ``destination`` (a new image
-    layer); its size in bytes. Made beside the destination and renamed into place, so a
-    half-copied layer never counts."""
-    source = site_packages(environment)
-    building = destination.with_name(destination.name + ".building")
-    shutil.rmtree(building, ignore_errors=True)
-    shutil.copytree(
-        source,
-        building,
-        symlinks=True,
-        ignore=shutil.ignore_patterns(LAYERS_FILE, "__pycache__"),
-    )
-    building.rename(destination)
-    return sum(f.stat().st_size for f in destination.rglob("*") if f.is_file())
 
 
 class NotebookEnvironments:

@@ -32,12 +32,8 @@ from openarts.domain.notebooks import NotebookStatus as S
 from openarts.reconcile.workloads import PrepareError
 from openarts.security.secrets_box import SecretBox
 from openarts.services.events import record_event_sync
-from openarts.services.notebook_envs import (
-    NotebookEnvironments,
-    environment_variables,
-    make_environment,
-    snapshot,
-)
+from openarts.services.notebook_envs import NotebookEnvironments, environment_variables
+from openarts.services.stacked_envs import make_environment, snapshot
 from openarts.storage.base import ObjectStore
 from openarts.storage.paths import ObjectPath
 from openarts.storage.transfer import download_dir

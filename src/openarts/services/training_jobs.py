@@ -23,6 +23,7 @@ from openarts.domain.engines import Engine, find_engine
 from openarts.domain.events import EventType
 from openarts.domain.flavors import FlavorUse
 from openarts.domain.identity import Caller
+from openarts.domain.images import ImageStatus
 from openarts.domain.training import (
     ALLOWED_MOVES,
     SECONDARY_OF,
@@ -34,6 +35,7 @@ from openarts.domain.training import (
 from openarts.domain.training_plan import (
     Channel,
     Plan,
+    job_environment,
     task_command,
     task_dirs,
     task_environment,
@@ -43,6 +45,7 @@ from openarts.ids import new_uuid, now_ms
 from openarts.reconcile.scheduler import Resources, place
 from openarts.services import algorithms as algorithm_service
 from openarts.services import authorizations
+from openarts.services import images as image_service
 from openarts.services import pools as pool_service
 from openarts.services import training_specs as specs
 from openarts.services import workloads as workload_service
@@ -144,16 +147,20 @@ def _after_creation(
         message=f"training job {job.name} created",
         fold=False,
     )
-    if plan.image_url is not None:
+    if plan.image_url is not None and not plan.image_layers:
         switch_job_phase(
             session,
             job,
             JobPhase.FAILED,
             f"image_url {plan.image_url}: this platform's backend runs processes, not "
-            "container images; choose an engine from GET /v2/{project_id}/training-job-engines",
+            "container images; choose an engine from GET /v2/{project_id}/training-job-engines "
+            "or an image saved from a notebook instance",
             secondary=SecondaryPhase.CREATE_FAILED,
             event_type=EventType.WARNING,
         )
+        return
+    if plan.image_layers:
+        # The training reconciler makes the job's environment over the image's layers.
         return
     assert engine is not None
     interpreter = training.envs.interpreter(engine)
@@ -197,6 +204,7 @@ async def _resolve(
         engine_version=engine.engine_version if engine else None,
         image_url=engine.image_url if engine else None,
     )
+    image = await _saved_image(session, project, image_url) if image_url else None
     parameters = specs.resolve_parameters(
         rules,
         [(p.name or "", None if p.value is None else str(p.value)) for p in given.parameters or []],
@@ -255,6 +263,8 @@ async def _resolve(
         command=code.command,
         engine_id=chosen.id if chosen else None,
         image_url=image_url,
+        image_id=image.id if image else None,
+        image_layers=image.layers if image else [],
         parameters=parameters,
         inputs=inputs,
         outputs=outputs,
@@ -537,6 +547,30 @@ async def delete_job(session: AsyncSession, job: TrainingJob) -> None:
     if job.workload_id is not None and not JobPhase(job.phase).finished:
         await workload_service.request_stop(session, job.workload_id)
     await session.delete(job)
+
+
+async def _saved_image(
+    session: AsyncSession, project_id: str, image_url: str
+) -> image_service.ImageView | None:
+    """The saved image ``image_url`` names, when it is one this platform can run; None for
+    a container image (the job then fails with the reason)."""
+    image = await image_service.image_for_url(session, project_id, image_url)
+    if image is None or not image.runnable:
+        return None
+    if image.status != ImageStatus.ACTIVE:
+        raise specs.bad(
+            f"image {image.swr_path} is {image.status}, not ACTIVE: start the job once it is saved"
+        )
+    return image
+
+
+def interpreter_of(training: TrainingPlatform, job_id: str, plan: Plan) -> str | None:
+    """The Python a job's tasks run, or None while it is not made yet."""
+    if plan.image_layers:
+        python = job_environment(training.root, job_id) / "bin" / "python"
+        return str(python) if python.exists() else None
+    engine = engine_of(training, plan)
+    return training.envs.interpreter(engine) if engine else None
 
 
 def engine_of(training: TrainingPlatform, plan: Plan) -> Engine | None:
