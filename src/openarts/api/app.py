@@ -24,6 +24,7 @@ from openarts.api.routers import (
     health,
     iam,
     images,
+    models,
     networks,
     notebooks,
     plugin_templates,
@@ -41,6 +42,7 @@ from openarts.domain.training import WORKLOAD_KIND
 from openarts.gateway.notebook_proxy import NotebookProxy
 from openarts.hostinfo import detect_host
 from openarts.reconcile.leadership import Leadership
+from openarts.reconcile.models import ModelReconciler
 from openarts.reconcile.notebooks import NotebookReconciler
 from openarts.reconcile.pools import PoolReconciler
 from openarts.reconcile.training import TrainingReconciler
@@ -49,6 +51,8 @@ from openarts.security.secrets_box import SecretBox
 from openarts.services import bootstrap
 from openarts.services.engine_envs import EngineEnvironments
 from openarts.services.flavors import FlavorCatalog
+from openarts.services.model_envs import ModelEnvironments
+from openarts.services.models import ModelPlatform
 from openarts.services.notebook_envs import NotebookEnvironments
 from openarts.services.notebook_runtime import NotebookRuntime
 from openarts.services.notebooks import NotebookPlatform, jupyter_address
@@ -156,6 +160,17 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         leadership=reconciler.leadership,
     )
     reconciler.listeners.append(notebook_reconciler.wake)
+    model_platform = ModelPlatform(
+        root=settings.home / "models",
+        store=store,
+        envs=ModelEnvironments(settings.home / "model-envs", training.engines, training.envs),
+    )
+    model_reconciler = ModelReconciler(
+        db,
+        model_platform,
+        interval_s=settings.reconcile_interval_s,
+        leadership=reconciler.leadership,
+    )
     platform = Platform(
         settings=settings,
         db=db,
@@ -171,6 +186,8 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         notebooks=notebook_platform,
         notebook_runtime=notebook_runtime,
         notebook_reconciler=notebook_reconciler,
+        models=model_platform,
+        model_reconciler=model_reconciler,
         capacity_lock=change_lock,
     )
     return platform, report
@@ -215,13 +232,16 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
         notebook_loop = asyncio.create_task(
             platform.notebook_reconciler.run_forever(), name="notebook-reconciler"
         )
+        model_loop = asyncio.create_task(
+            platform.model_reconciler.run_forever(), name="model-reconciler"
+        )
         if announce is not None:
             announce(report, settings)
         try:
             yield
         finally:
             # Tasks keep running: the next start adopts them.
-            await _stop_loops([loop, training_loop, notebook_loop])
+            await _stop_loops([loop, training_loop, notebook_loop, model_loop])
             if leadership is not None:
                 # The loop may have been cancelled before it first ran; release() is
                 # idempotent, so the lock (and its connection) never outlives the server.
@@ -253,6 +273,7 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
         training_catalog,
         notebooks,
         images,
+        models,
     ):
         app.include_router(module.router)
     # Outermost: proxied requests skip the API's middleware (body caps, request IDs) and

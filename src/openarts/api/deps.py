@@ -16,11 +16,13 @@ from openarts.backends.base import ComputeBackend
 from openarts.db.engine import Database
 from openarts.domain.identity import Caller
 from openarts.errors import OpenArtsError
+from openarts.reconcile.models import ModelReconciler
 from openarts.reconcile.notebooks import NotebookReconciler
 from openarts.reconcile.training import TrainingReconciler
 from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.security.secrets_box import SecretBox
 from openarts.services.flavors import FlavorCatalog
+from openarts.services.models import ModelPlatform
 from openarts.services.notebook_runtime import NotebookRuntime
 from openarts.services.notebooks import NotebookPlatform
 from openarts.services.training_jobs import TrainingPlatform
@@ -47,6 +49,8 @@ class Platform:
     notebooks: NotebookPlatform
     notebook_runtime: NotebookRuntime
     notebook_reconciler: NotebookReconciler
+    models: ModelPlatform
+    model_reconciler: ModelReconciler
     # Serialises changes to pools, nodes, networks and tags, and admission onto pool
     # nodes, within this process (see services.pools.pool_change).
     capacity_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -451,3 +451,44 @@ class NotebookMount(Base):
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Model(Base):
+    """An imported model: its files are copied into the platform's model store when it is
+    published. ``status`` changes only through services.models.switch_model_status."""
+
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("project_id", "name", "version"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(16))
+    model_type: Mapped[str] = mapped_column(String(32))
+    runtime: Mapped[str] = mapped_column(String(128), default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(String(128), default="")
+    workspace_id: Mapped[str] = mapped_column(String(64), default="0")
+    source_location: Mapped[str] = mapped_column(String(1024))
+    execution_code: Mapped[str] = mapped_column(String(1024), default="")
+    source_job_id: Mapped[str] = mapped_column(String(64), default="")
+    source_job_version: Mapped[str] = mapped_column(String(64), default="")
+    source_type: Mapped[str] = mapped_column(String(16), default="")
+    model_algorithm: Mapped[str] = mapped_column(String(64), default="")
+    model_metrics: Mapped[str] = mapped_column(Text, default="")
+    install_type: Mapped[str] = mapped_column(Text, default="[]")
+    # JSON of what the request gave; completed from config.json when it is read.
+    apis: Mapped[str] = mapped_column(Text, default="[]")
+    dependencies: Mapped[str] = mapped_column(Text, default="[]")
+    input_params: Mapped[str] = mapped_column(Text, default="[]")
+    output_params: Mapped[str] = mapped_column(Text, default="[]")
+    model_docs: Mapped[str] = mapped_column(Text, default="[]")
+    health: Mapped[str] = mapped_column(Text, default="{}")
+    initial_config: Mapped[str] = mapped_column(Text, default="")
+    cmd: Mapped[str] = mapped_column(Text, default="")
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The shared environment it is served in (domain.models.environment_key), once made.
+    environment: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)

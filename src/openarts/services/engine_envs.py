@@ -66,9 +66,11 @@ class EngineEnvironments:
         # only its own packages.
         base = Path(sys.base_prefix) / "bin" / "python3"
         python = str(base if base.exists() else sys.executable)
-        await _run([python, "-m", "venv", str(building)], building.parent / f"{engine.id}.log")
+        await run_logged(
+            [python, "-m", "venv", str(building)], building.parent / f"{engine.id}.log"
+        )
         await progress(f"installing {', '.join(engine.packages)} for engine {engine.id}")
-        await _run(
+        await run_logged(
             [
                 str(building / "bin" / "python"),
                 "-m",
@@ -92,7 +94,7 @@ class EngineEnvironments:
         )
 
 
-async def _run(argv: list[str], log_path: Path) -> None:
+async def run_logged(argv: list[str], log_path: Path) -> None:
     with log_path.open("ab") as log:
         process = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from openarts import errors
 from openarts.api.schemas.notebooks import (
@@ -53,6 +52,7 @@ from openarts.services import images as image_service
 from openarts.services import workloads as workload_service
 from openarts.services.events import record_event_sync
 from openarts.services.flavors import FlavorCatalog
+from openarts.services.status_cas import compare_and_set
 
 S = NotebookStatus
 # The fields a list may be sorted on, and their columns.
@@ -584,18 +584,8 @@ def switch_notebook_status(
         raise ValueError(f"a notebook cannot go from {current} to {to}")
     now = now_ms()
     values: dict[str, Any] = {"status": to.value, "reason": reason, "updated_at": now}
-    session.flush()
-    moved = session.scalar(
-        update(Notebook)
-        .where(Notebook.id == notebook.id, Notebook.status == current.value)
-        .values(**values)
-        .returning(Notebook.id)
-        .execution_options(synchronize_session=False)
-    )
-    if moved is None:
+    if not compare_and_set(session, notebook, current.value, values):
         return False
-    for key, value in values.items():
-        set_committed_value(notebook, key, value)
     record_event_sync(
         session,
         project_id=notebook.project_id,

@@ -1,0 +1,97 @@
+"""Model management (v1): import a model, list, show and delete models, and the runtimes
+models are served in."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Query
+
+from openarts.api.deps import CallerDep, PlatformDep, SessionDep
+from openarts.api.model_views import detail, engine_runtimes, list_item
+from openarts.api.schemas.common import ERROR_RESPONSES
+from openarts.api.schemas.models import (
+    EngineRuntimePage,
+    ModelCreate,
+    ModelCreated,
+    ModelDeleteQuery,
+    ModelDeleteResult,
+    ModelDetail,
+    ModelListQuery,
+    ModelPage,
+    RuntimeListQuery,
+)
+from openarts.domain.models import runtime_catalog
+from openarts.services import models as service
+
+router = APIRouter(prefix="/v1/{project_id}", tags=["Models"], responses=ERROR_RESPONSES)
+
+
+@router.post("/models", response_model=ModelCreated, summary="Import a model")
+async def create_model(
+    body: ModelCreate,
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+    tasks: BackgroundTasks,
+) -> ModelCreated:
+    model = await service.create_model(session, caller.project_id, body)
+    # After the response (and so after the commit): a pass woken earlier could miss it.
+    tasks.add_task(platform.model_reconciler.wake)
+    return ModelCreated(model_id=model.id)
+
+
+@router.get(
+    "/models", response_model=ModelPage, summary="List models", response_model_exclude_none=True
+)
+async def list_models(
+    query: Annotated[ModelListQuery, Query()], caller: CallerDep, session: SessionDep
+) -> ModelPage:
+    rows, total = await service.list_models(session, caller.project_id, query)
+    return ModelPage(models=[list_item(row) for row in rows], total_count=total, count=len(rows))
+
+
+@router.get(
+    "/models/ai-engine-runtimes",
+    response_model=EngineRuntimePage,
+    summary="List the AI engines and runtimes models are served in",
+    response_model_exclude_none=True,
+)
+async def list_runtimes(
+    query: Annotated[RuntimeListQuery, Query()], caller: CallerDep
+) -> EngineRuntimePage:
+    engines = engine_runtimes(runtime_catalog())
+    end = None if query.limit is None else query.offset + query.limit
+    page = engines[query.offset : end]
+    return EngineRuntimePage(count=len(page), total_count=len(engines), engine_runtimes=page)
+
+
+@router.get(
+    "/models/{model_id}",
+    response_model=ModelDetail,
+    summary="Show a model",
+    response_model_exclude_none=True,
+)
+async def show_model(model_id: str, caller: CallerDep, session: SessionDep) -> ModelDetail:
+    return detail(await service.get_model(session, caller.project_id, model_id))
+
+
+@router.delete(
+    "/models/{model_id}",
+    response_model=ModelDeleteResult,
+    summary="Delete a model (with cascade, every version of its name)",
+)
+async def delete_model(
+    model_id: str,
+    query: Annotated[ModelDeleteQuery, Query()],
+    caller: CallerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+    tasks: BackgroundTasks,
+) -> ModelDeleteResult:
+    deleted, failed = await service.delete_models(
+        session, caller.project_id, model_id, cascade=query.cascade
+    )
+    for gone in deleted:
+        tasks.add_task(service.remove_files, platform.models, gone)
+    return ModelDeleteResult(delete_success_list=deleted, delete_failed_list=failed)

@@ -1,0 +1,84 @@
+"""Models: their statuses and the runtimes they are served in.
+
+A runtime names an environment, as an engine does for training: the runtime of a
+scikit-learn model is the scikit-learn engine's environment, PyTorch's the PyTorch
+engine's; the plain Python runtime is the server's own interpreter, to which a model's
+``dependencies`` add what it needs (XGBoost, ONNX Runtime, ...). A model's environment is
+that runtime's environment with its dependencies installed on top, made when it is
+published and shared by every model that asks for the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from openarts.domain.engines import BUILTIN_ID
+
+
+class ModelStatus(StrEnum):
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    # The reference's statuses for image builds; nothing here builds images.
+    BUILDING = "building"
+    BUILDING_FAILED = "building_failed"
+
+
+ALLOWED_MOVES: Final[dict[ModelStatus, frozenset[ModelStatus]]] = {
+    ModelStatus.PUBLISHING: frozenset({ModelStatus.PUBLISHED, ModelStatus.FAILED}),
+    ModelStatus.PUBLISHED: frozenset(),
+    ModelStatus.FAILED: frozenset(),
+    ModelStatus.BUILDING: frozenset({ModelStatus.BUILDING_FAILED, ModelStatus.PUBLISHED}),
+    ModelStatus.BUILDING_FAILED: frozenset(),
+}
+
+# The reference's custom-image type: a command of the user's that serves HTTP itself.
+CUSTOM_TYPE = "Image"
+TEMPLATE_TYPE = "Template"
+RESOURCE_TYPE = "model"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRuntime:
+    name: str
+    ai_engine: str
+    engine_id: str
+
+
+def runtime_catalog() -> list[ModelRuntime]:
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    plain = f"python_{python}"
+    return [
+        ModelRuntime(
+            f"scikit_learn_1.9.1-py_{python}-x86_64", "Scikit_Learn", "scikit-learn-1.9.1"
+        ),
+        ModelRuntime(plain, "Scikit_Learn", BUILTIN_ID),
+        ModelRuntime(f"pytorch_2.13.0-cpu-py_{python}-x86_64", "PyTorch", "pytorch-2.13.0-cpu"),
+        ModelRuntime(plain, "PyTorch", BUILTIN_ID),
+        ModelRuntime(plain, "XGBoost", BUILTIN_ID),
+        ModelRuntime(plain, "TensorFlow", BUILTIN_ID),
+        ModelRuntime(plain, "MindSpore", BUILTIN_ID),
+    ]
+
+
+def choose_runtime(model_type: str, runtime: str | None) -> ModelRuntime | None:
+    """The runtime a model of ``model_type`` runs in: the one named, else the engine's own
+    (the first listed for the type); None when the type has no such runtime here."""
+    for candidate in runtime_catalog():
+        if candidate.ai_engine.lower() == model_type.lower() and (
+            not runtime or candidate.name == runtime
+        ):
+            return candidate
+    return None
+
+
+def environment_key(runtime: ModelRuntime, requirements: list[str]) -> str:
+    """The name of the environment a runtime plus requirements make: models that ask for
+    the same share one."""
+    text = json.dumps([runtime.engine_id, requirements])
+    return hashlib.sha256(text.encode()).hexdigest()[:24]

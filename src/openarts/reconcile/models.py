@@ -1,0 +1,207 @@
+"""The model reconciler: publishes each imported model.
+
+publishing -> published once the package is copied into the model store, its
+config.json is read and checked, and its environment (runtime plus dependencies) is
+made; failed with the reason otherwise. The slow part runs beside the passes; a restart
+simply publishes again what was publishing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openarts.db.engine import Database
+from openarts.db.tables import Model
+from openarts.domain.events import EventType
+from openarts.domain.model_config import ModelConfigFile, parse_model_config
+from openarts.domain.models import CUSTOM_TYPE, ModelStatus
+from openarts.reconcile.leadership import Leadership
+from openarts.reconcile.loop import SlowSteps, repeat
+from openarts.services import models as model_service
+from openarts.services.engine_envs import EngineBuildError
+from openarts.services.events import record_event_sync
+from openarts.services.model_packages import (
+    PackageError,
+    fetch_package,
+    package_size,
+    remove_model_files,
+)
+
+log = logging.getLogger("openarts.reconcile.models")
+
+
+@dataclass(frozen=True, slots=True)
+class Publishing:
+    id: str
+    project_id: str
+    name: str
+    model_type: str
+    runtime: str
+    source_location: str
+    execution_code: str
+    initial_config: str
+    requested_requirements: list[str]
+
+
+class ModelReconciler:
+    def __init__(
+        self,
+        db: Database,
+        platform: model_service.ModelPlatform,
+        *,
+        interval_s: float = 2.0,
+        leadership: Leadership | None = None,
+    ) -> None:
+        self.db = db
+        self.platform = platform
+        self.interval_s = interval_s
+        self.leadership = leadership
+        self._wake = asyncio.Event()
+        self._steps = SlowSteps(self.wake, log)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_forever(self) -> None:
+        try:
+            await repeat(
+                self.run_once,
+                self._wake,
+                interval_s=self.interval_s,
+                leadership=self.leadership,
+                log=log,
+            )
+        finally:
+            self._steps.cancel()
+
+    async def drain(self) -> None:
+        await self._steps.drain()
+
+    async def run_once(self) -> None:
+        for model_id in await self.db.run_in_transaction(_publishing):
+            if model_id not in self._steps.busy:
+                self._steps.start(model_id, self._publish(model_id))
+        await self._collect_garbage()
+
+    async def _collect_garbage(self) -> None:
+        """Remove the files of models deleted while they were being published (the
+        delete's own clean-up may have run before the copy ended)."""
+        names = await asyncio.to_thread(_folders, self.platform.root)
+        if not names:
+            return
+        known = await self.db.run_in_transaction(_known, names)
+        for name in set(names) - known - self._steps.busy:
+            await asyncio.to_thread(remove_model_files, self.platform.root, name)
+
+    async def _publish(self, model_id: str) -> None:
+        job = await self.db.run_in_transaction(_what_to_publish, model_id)
+        if job is None:
+            return
+        try:
+            config = await self._prepare(job)
+        except (PackageError, EngineBuildError, ValueError) as error:
+            await self.db.run_in_transaction(_failed, model_id, str(error))
+            return
+        await self.db.run_in_transaction(_published, model_id, *config)
+
+    async def _prepare(self, job: Publishing) -> tuple[ModelConfigFile, str, str, int]:
+        """The package in the store and its environment made: its config, runtime name,
+        environment key and size."""
+        folder, text = await fetch_package(
+            self.platform.store,
+            self.platform.root,
+            job.id,
+            job.source_location,
+            execution_code=job.execution_code,
+            initial_config=job.initial_config,
+        )
+        config = parse_model_config(text)
+        if config.model_type != job.model_type:
+            raise ValueError(
+                f"config.json says model_type {config.model_type}, the request "
+                f"{job.model_type}: they must agree"
+            )
+        requirements = job.requested_requirements or config.pip_requirements()
+        if job.model_type == CUSTOM_TYPE and requirements:
+            raise ValueError("dependencies cannot be installed for models of type Image")
+        runtime = model_service.runtime_for(job.model_type, job.runtime or config.runtime)
+
+        async def progress(message: str) -> None:
+            await self.db.run_in_transaction(_note, job.id, message)
+
+        key, _ = await self.platform.envs.ensure(runtime, requirements, progress)
+        size = await asyncio.to_thread(package_size, folder)
+        return config, runtime.name, key, size
+
+
+def _folders(root: Path) -> list[str]:
+    return [entry.name for entry in root.iterdir() if entry.is_dir()] if root.is_dir() else []
+
+
+# -- what each step reads and writes (plain functions of one transaction) --------------------
+def _known(session: Session, names: list[str]) -> set[str]:
+    return set(session.scalars(select(Model.id).where(Model.id.in_(names))))
+
+
+def _publishing(session: Session) -> list[str]:
+    return list(
+        session.scalars(select(Model.id).where(Model.status == ModelStatus.PUBLISHING.value))
+    )
+
+
+def _what_to_publish(session: Session, model_id: str) -> Publishing | None:
+    model = session.get(Model, model_id)
+    if model is None or model.status != ModelStatus.PUBLISHING:
+        return None
+    return Publishing(
+        id=model.id,
+        project_id=model.project_id,
+        name=model.name,
+        model_type=model.model_type,
+        runtime=model.runtime,
+        source_location=model.source_location,
+        execution_code=model.execution_code,
+        initial_config=model.initial_config,
+        requested_requirements=model_service.requested_requirements(model),
+    )
+
+
+def _note(session: Session, model_id: str, message: str) -> None:
+    model = session.get(Model, model_id)
+    if model is not None:
+        record_event_sync(
+            session,
+            project_id=model.project_id,
+            resource_type="model",
+            resource_name=model.name,
+            resource_id=model.id,
+            reason="ModelPreparing",
+            message=message,
+        )
+
+
+def _failed(session: Session, model_id: str, why: str) -> None:
+    model = session.get(Model, model_id)
+    if model is not None and model.status == ModelStatus.PUBLISHING:
+        model_service.switch_model_status(
+            session, model, ModelStatus.FAILED, why, event_type=EventType.WARNING
+        )
+
+
+def _published(
+    session: Session, model_id: str, config: ModelConfigFile, runtime: str, key: str, size: int
+) -> None:
+    model = session.get(Model, model_id)
+    if model is None or model.status != ModelStatus.PUBLISHING:
+        return
+    model_service.record_config(model, config)
+    model.runtime = runtime
+    model.environment = key
+    model.size = size
+    model_service.switch_model_status(session, model, ModelStatus.PUBLISHED, "")

@@ -1,0 +1,303 @@
+"""Models: import (create), list, show, delete, and the one switch of their status.
+
+Create checks what can be checked at once (the source is in a bucket of the project, the
+name and version are free, the runtime exists) and records the model as publishing; the
+model reconciler copies the package in, reads its config.json and makes its
+environment. Deleting a model a service uses is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from openarts import errors
+from openarts.api.schemas.models import DeleteFailure, ModelCreate, ModelListQuery
+from openarts.db.tables import Model
+from openarts.domain.events import EventType
+from openarts.domain.model_config import ModelConfigFile, requirements_of
+from openarts.domain.models import (
+    ALLOWED_MOVES,
+    CUSTOM_TYPE,
+    RESOURCE_TYPE,
+    TEMPLATE_TYPE,
+    ModelRuntime,
+    ModelStatus,
+    choose_runtime,
+    runtime_catalog,
+)
+from openarts.errors import OpenArtsError
+from openarts.ids import new_uuid, now_ms
+from openarts.services import buckets
+from openarts.services.events import record_event_sync
+from openarts.services.model_envs import ModelEnvironments
+from openarts.services.model_packages import remove_model_files
+from openarts.services.status_cas import compare_and_set
+from openarts.storage.base import ObjectStore
+from openarts.storage.paths import InvalidPath, ObjectPath
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPlatform:
+    root: Path  # the model store: <root>/<model id>/model/
+    store: ObjectStore
+    envs: ModelEnvironments
+
+
+_SORT_COLUMNS: dict[str, Any] = {
+    "create_at": Model.created_at,
+    "model_version": Model.version,
+    "model_size": Model.size,
+}
+
+
+def not_found(model_id: str) -> OpenArtsError:
+    return OpenArtsError(errors.MODEL_NOT_FOUND, f"Model ({model_id}) does not exist.")
+
+
+def runtime_for(model_type: str, runtime: str | None) -> ModelRuntime:
+    """The runtime a model runs in, or a clear error naming the ones there are."""
+    if model_type == CUSTOM_TYPE:
+        # A custom model runs its own command with the server's plain Python.
+        chosen = choose_runtime("Scikit_Learn", runtime_catalog()[1].name)
+        assert chosen is not None
+        return chosen
+    chosen = choose_runtime(model_type, runtime)
+    if chosen is None:
+        known = [r.name for r in runtime_catalog() if r.ai_engine.lower() == model_type.lower()]
+        raise OpenArtsError(
+            errors.MODEL_PARAMETER_INVALID,
+            f"Parameter (runtime:{runtime or ''}) is invalid: model_type {model_type} "
+            + (f"runs in one of {', '.join(known)}" if known else "has no runtime here"),
+        )
+    return chosen
+
+
+async def create_model(session: AsyncSession, project_id: str, body: ModelCreate) -> Model:
+    if body.model_type == TEMPLATE_TYPE:
+        raise OpenArtsError(
+            errors.MODEL_PARAMETER_INVALID,
+            "Parameter (model_type:Template) is invalid: there are no model templates here; "
+            "import the model folder from object storage",
+        )
+    if body.runtime or body.model_type != CUSTOM_TYPE:
+        runtime_for(body.model_type, body.runtime)
+    if body.model_type == CUSTOM_TYPE and not body.cmd:
+        raise OpenArtsError(
+            errors.MODEL_PARAMETER_INVALID,
+            "Parameter (cmd) is invalid: a model of type Image is the command that serves it "
+            "here (its port is given in $PORT); cmd is required",
+        )
+    source = await _owned(session, project_id, "source_location", body.source_location or "")
+    code = (
+        await _owned(session, project_id, "execution_code", body.execution_code)
+        if body.execution_code
+        else ""
+    )
+
+    def dumped(items: Sequence[BaseModel] | None) -> str:
+        return json.dumps([item.model_dump(mode="json", exclude_none=True) for item in items or []])
+
+    now = now_ms()
+    model = Model(
+        id=new_uuid(),
+        project_id=project_id,
+        name=body.model_name,
+        version=body.model_version,
+        model_type=body.model_type,
+        runtime=body.runtime or "",
+        status=ModelStatus.PUBLISHING.value,
+        reason="",
+        description=body.description or "",
+        workspace_id=body.workspace_id,
+        source_location=source,
+        execution_code=code,
+        source_job_id=body.source_job_id or "",
+        source_job_version=body.source_job_version or "",
+        source_type=body.source_type or "",
+        model_algorithm=body.model_algorithm or "",
+        model_metrics=body.model_metrics or "",
+        install_type=json.dumps(list(body.install_type)),
+        apis=dumped(body.apis),
+        dependencies=dumped(body.dependencies),
+        input_params=dumped(body.input_params),
+        output_params=dumped(body.output_params),
+        model_docs=dumped(body.model_docs),
+        health="{}",
+        initial_config=body.initial_config or "",
+        cmd=body.cmd or "",
+        size=0,
+        environment="",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(model)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise OpenArtsError(
+            errors.MODEL_EXISTS, f"Model ({body.model_name}, {body.model_version}) already exists."
+        ) from None
+    await session.run_sync(_created, model)
+    return model
+
+
+def _created(session: Session, model: Model) -> None:
+    record_event_sync(
+        session,
+        project_id=model.project_id,
+        resource_type=RESOURCE_TYPE,
+        resource_name=model.name,
+        resource_id=model.id,
+        reason="ModelPublishing",
+        message=f"model {model.name} {model.version} is being published",
+        fold=False,
+    )
+
+
+async def _owned(session: AsyncSession, project_id: str, what: str, text: str) -> str:
+    try:
+        path = ObjectPath.parse(text)
+    except InvalidPath as error:
+        raise OpenArtsError(
+            errors.MODEL_SOURCE_INVALID,
+            f"{what} {text}: {error}; this platform imports models from object storage "
+            "(obs://bucket/path/ or /bucket/path/), not container images",
+        ) from None
+    if await buckets.owner_of(session, path.bucket) != project_id:
+        raise OpenArtsError(
+            errors.MODEL_SOURCE_INVALID,
+            f"{what} {text}: bucket {path.bucket} does not exist in this project",
+        )
+    return str(path)
+
+
+def requested_requirements(model: Model) -> list[str]:
+    """The pip requirements the request's own ``dependencies`` make (none: config.json's)."""
+    return requirements_of(json.loads(model.dependencies))
+
+
+def record_config(model: Model, config: ModelConfigFile) -> None:
+    """What config.json says, where the request left it blank."""
+    shown = config.model_dump(mode="json", exclude_none=True)
+    if model.apis == "[]" and shown.get("apis"):
+        model.apis = json.dumps(shown["apis"])
+    if not model.model_algorithm:
+        model.model_algorithm = config.model_algorithm
+    if not model.model_metrics and shown.get("metrics"):
+        model.model_metrics = json.dumps(shown["metrics"])
+    if shown.get("health"):
+        model.health = json.dumps(shown["health"])
+    if model.dependencies == "[]" and shown.get("dependencies"):
+        model.dependencies = json.dumps(shown["dependencies"])
+
+
+async def get_model(session: AsyncSession, project_id: str, model_id: str) -> Model:
+    model = await session.get(Model, model_id)
+    if model is None or model.project_id != project_id:
+        raise not_found(model_id)
+    return model
+
+
+async def list_models(
+    session: AsyncSession, project_id: str, query: ModelListQuery
+) -> tuple[list[Model], int]:
+    conditions: list[Any] = [Model.project_id == project_id]
+    if query.model_name:
+        conditions.append(
+            Model.name == query.model_name
+            if query.exact_match
+            else Model.name.contains(query.model_name, autoescape=True)
+        )
+    if query.model_version:
+        conditions.append(Model.version == query.model_version)
+    if query.model_status:
+        conditions.append(Model.status == query.model_status)
+    if query.description:
+        conditions.append(Model.description.contains(query.description, autoescape=True))
+    if query.workspace_id:
+        conditions.append(Model.workspace_id == query.workspace_id)
+    if query.model_type:
+        conditions.append(Model.model_type == query.model_type)
+    if query.not_model_type:
+        conditions.append(Model.model_type != query.not_model_type)
+    total = await session.scalar(select(func.count()).select_from(Model).where(*conditions))
+    column = _SORT_COLUMNS[query.sort_by]
+    ordered = column.asc() if query.order == "asc" else column.desc()
+    rows = await session.scalars(
+        select(Model)
+        .where(*conditions)
+        .order_by(ordered, Model.id)
+        .offset(query.offset)
+        .limit(query.limit)
+    )
+    return list(rows), int(total or 0)
+
+
+async def models_of_name(session: AsyncSession, project_id: str, name: str) -> list[Model]:
+    return list(
+        await session.scalars(
+            select(Model)
+            .where(Model.project_id == project_id, Model.name == name)
+            .order_by(Model.created_at)
+            .limit(20)
+        )
+    )
+
+
+def switch_model_status(
+    session: Session,
+    model: Model,
+    to: ModelStatus,
+    reason: str,
+    *,
+    event_type: EventType = EventType.NORMAL,
+) -> bool:
+    """Compare-and-set the model's status, with an event; False if it moved meanwhile."""
+    current = ModelStatus(model.status)
+    if to not in ALLOWED_MOVES[current]:
+        raise ValueError(f"a model cannot go from {current} to {to}")
+    values: dict[str, Any] = {"status": to.value, "reason": reason, "updated_at": now_ms()}
+    if not compare_and_set(session, model, current.value, values):
+        return False
+    record_event_sync(
+        session,
+        project_id=model.project_id,
+        resource_type=RESOURCE_TYPE,
+        resource_name=model.name,
+        resource_id=model.id,
+        reason=f"Model{to.value.title().replace('_', '')}",
+        message=reason or f"model {model.name} {model.version} is {to.value}",
+        type=event_type,
+        fold=False,
+    )
+    return True
+
+
+async def delete_models(
+    session: AsyncSession, project_id: str, model_id: str, *, cascade: bool
+) -> tuple[list[str], list[DeleteFailure]]:
+    """Delete the model (with ``cascade``, every version of its name, at most 20); the
+    IDs deleted and those refused, with why."""
+    model = await get_model(session, project_id, model_id)
+    targets = await models_of_name(session, project_id, model.name) if cascade else [model]
+    deleted = []
+    for target in targets:
+        await session.delete(target)
+        deleted.append(target.id)
+    await session.flush()
+    return deleted, []
+
+
+async def remove_files(platform: ModelPlatform, model_id: str) -> None:
+    await asyncio.to_thread(remove_model_files, platform.root, model_id)
