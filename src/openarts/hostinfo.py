@@ -7,6 +7,7 @@ import logging
 import os
 import platform
 import shutil
+import socket
 import subprocess
 from dataclasses import dataclass, field
 from functools import cache
@@ -154,3 +155,10 @@ def detect_host() -> HostInfo:
         arch=normalize_arch(platform.machine()),
         gpus=nvidia_gpus(),
     )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free on ``host`` now (for a server about to start there)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])

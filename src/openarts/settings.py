@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     notebook_lease_time_scale: float = Field(default=1.0, gt=0, le=1.0)
     # How long a notebook's Jupyter may take to answer before its start counts as failed.
     notebook_start_timeout_s: float = Field(default=300.0, gt=0)
+    # A call through the inference gateway that runs longer is answered 504 (ModelArts
+    # documents 40 to 60 s for a prediction).
+    infer_timeout_s: float = Field(default=60.0, gt=0)
+    # A service replica that ended starts again after this, doubling with each restart
+    # (up to 30 s).
+    replica_restart_base_s: float = Field(default=1.0, gt=0)
 
     @field_validator("home")
     @classmethod

@@ -31,31 +31,38 @@ from openarts.api.routers import (
     pool_tags,
     pools,
     resources,
+    services,
     training_catalog,
     training_jobs,
 )
 from openarts.backends.local.backend import LocalBackend
 from openarts.db.engine import Database
 from openarts.domain import notebooks as notebook_domain
+from openarts.domain import services as service_domain
 from openarts.domain.engines import engine_catalog
 from openarts.domain.training import WORKLOAD_KIND
+from openarts.gateway.inference import GatewayParts, InferenceGateway
+from openarts.gateway.inference_routes import InferenceRoutes
 from openarts.gateway.notebook_proxy import NotebookProxy
 from openarts.hostinfo import detect_host
 from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.models import ModelReconciler
 from openarts.reconcile.notebooks import NotebookReconciler
 from openarts.reconcile.pools import PoolReconciler
+from openarts.reconcile.services import ServiceReconciler
 from openarts.reconcile.training import TrainingReconciler
 from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.security.secrets_box import SecretBox
 from openarts.services import bootstrap
 from openarts.services.engine_envs import EngineEnvironments
 from openarts.services.flavors import FlavorCatalog
+from openarts.services.inference_services import ServicePlatform
 from openarts.services.model_envs import ModelEnvironments
 from openarts.services.models import ModelPlatform
 from openarts.services.notebook_envs import NotebookEnvironments
 from openarts.services.notebook_runtime import NotebookRuntime
 from openarts.services.notebooks import NotebookPlatform, jupyter_address
+from openarts.services.replica_runtime import ReplicaRuntime
 from openarts.services.training_jobs import TrainingPlatform
 from openarts.services.training_staging import TrainingStaging
 from openarts.settings import Settings
@@ -171,6 +178,18 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         interval_s=settings.reconcile_interval_s,
         leadership=reconciler.leadership,
     )
+    inference_routes = InferenceRoutes(db)
+    reconciler.preparers[service_domain.WORKLOAD_KIND] = ReplicaRuntime(db)
+    service_reconciler = ServiceReconciler(
+        db,
+        backend,
+        model_platform,
+        interval_s=settings.reconcile_interval_s,
+        restart_base_s=settings.replica_restart_base_s,
+        leadership=reconciler.leadership,
+        on_change=inference_routes.invalidate,
+    )
+    reconciler.listeners.append(service_reconciler.wake)
     platform = Platform(
         settings=settings,
         db=db,
@@ -188,6 +207,9 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         notebook_reconciler=notebook_reconciler,
         models=model_platform,
         model_reconciler=model_reconciler,
+        services=ServicePlatform(catalog=catalog, endpoint=settings.endpoint),
+        service_reconciler=service_reconciler,
+        inference_routes=inference_routes,
         capacity_lock=change_lock,
     )
     return platform, report
@@ -205,6 +227,16 @@ async def _stop_loops(loops: list[asyncio.Task[None]]) -> None:
             log.error(
                 "  at %s:%d %s", frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name
             )
+
+
+def _gateway_parts(platform: Platform) -> GatewayParts:
+    settings = platform.settings
+    return GatewayParts(
+        platform.inference_routes,
+        platform.auth,
+        timeout_s=settings.infer_timeout_s,
+        max_body=settings.max_body_bytes,
+    )
 
 
 def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
@@ -235,13 +267,17 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
         model_loop = asyncio.create_task(
             platform.model_reconciler.run_forever(), name="model-reconciler"
         )
+        service_loop = asyncio.create_task(
+            platform.service_reconciler.run_forever(), name="service-reconciler"
+        )
         if announce is not None:
             announce(report, settings)
         try:
             yield
         finally:
             # Tasks keep running: the next start adopts them.
-            await _stop_loops([loop, training_loop, notebook_loop, model_loop])
+            await _stop_loops([loop, training_loop, notebook_loop, model_loop, service_loop])
+            await platform.inference_routes.close()
             if leadership is not None:
                 # The loop may have been cancelled before it first ran; release() is
                 # idempotent, so the lock (and its connection) never outlives the server.
@@ -274,8 +310,13 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
         notebooks,
         images,
         models,
+        services,
     ):
         app.include_router(module.router)
+    app.add_middleware(
+        InferenceGateway,
+        parts=lambda: _gateway_parts(app.state.platform),
+    )
     # Outermost: proxied requests skip the API's middleware (body caps, request IDs) and
     # stream untouched.
     app.add_middleware(

@@ -16,12 +16,15 @@ from openarts.backends.base import ComputeBackend
 from openarts.db.engine import Database
 from openarts.domain.identity import Caller
 from openarts.errors import OpenArtsError
+from openarts.gateway.inference_routes import InferenceRoutes
 from openarts.reconcile.models import ModelReconciler
 from openarts.reconcile.notebooks import NotebookReconciler
+from openarts.reconcile.services import ServiceReconciler
 from openarts.reconcile.training import TrainingReconciler
 from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.security.secrets_box import SecretBox
 from openarts.services.flavors import FlavorCatalog
+from openarts.services.inference_services import ServicePlatform
 from openarts.services.models import ModelPlatform
 from openarts.services.notebook_runtime import NotebookRuntime
 from openarts.services.notebooks import NotebookPlatform
@@ -51,6 +54,9 @@ class Platform:
     notebook_reconciler: NotebookReconciler
     models: ModelPlatform
     model_reconciler: ModelReconciler
+    services: ServicePlatform
+    service_reconciler: ServiceReconciler
+    inference_routes: InferenceRoutes
     # Serialises changes to pools, nodes, networks and tags, and admission onto pool
     # nodes, within this process (see services.pools.pool_change).
     capacity_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -492,3 +492,80 @@ class Model(Base):
     environment: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Service(Base):
+    """A real-time service. ``status`` changes only through
+    services.inference_services.switch_service_status; ``config`` is the JSON list of its
+    model entries (model_id, weight, specification, instance_count, envs)."""
+
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(128), default="")
+    infer_type: Mapped[str] = mapped_column(String(16))
+    workspace_id: Mapped[str] = mapped_column(String(64), default="0")
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # What the user asked for last: run, stop or delete.
+    desired: Mapped[str] = mapped_column(String(16), default="run")
+    config: Mapped[str] = mapped_column(Text)
+    # Bumped by each change of config: replicas of older generations are replaced.
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    schedule: Mapped[str] = mapped_column(Text, default="[]")
+    due_time: Mapped[int | None] = mapped_column(BigInteger)
+    pool_name: Mapped[str] = mapped_column(String(64), default="")
+    load_balancer_policy: Mapped[str] = mapped_column(String(32), default="")
+    additional_properties: Mapped[str] = mapped_column(Text, default="{}")
+    invocation_times: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed_times: Mapped[int] = mapped_column(BigInteger, default=0)
+    # JSON {model_id: [calls, failures]}, as the gateway counted them.
+    model_calls: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    transition_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ServiceReplica(Base):
+    """One model server of a service: a workload of one task on a loopback port."""
+
+    __tablename__ = "service_replicas"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    service_id: Mapped[str] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    model_id: Mapped[str] = mapped_column(String(36))
+    generation: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    workload_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # host:port of its server, set when its task is prepared.
+    address: Mapped[str] = mapped_column(String(128), default="")
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    # Failures in a row before it ever answered.
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    restart_at: Mapped[int] = mapped_column(BigInteger, default=0)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    ready_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ServiceUpdate(Base):
+    """The update log of a service: each change asked for and how it ended."""
+
+    __tablename__ = "service_updates"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    service_id: Mapped[str] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    generation: Mapped[int] = mapped_column(Integer)
+    config: Mapped[str] = mapped_column(Text)
+    # RUNNING until the change is in place, then SUCCESS or FAIL.
+    result: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[int] = mapped_column(BigInteger)

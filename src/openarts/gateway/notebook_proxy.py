@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,24 +23,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from openarts import errors
 from openarts.domain.notebooks import PROXY_PREFIX
 from openarts.errors import OpenArtsError
+from openarts.gateway.relay import (
+    HOP_BY_HOP,
+    client_session,
+    forwarded_headers,
+    pass_lifespan,
+    refuse,
+    request_body,
+)
 
 log = logging.getLogger("openarts.gateway")
 
 # An instance's address is trusted this long before it is looked up again, so a stopped
 # instance stops being reachable within it.
 ADDRESS_TTL_S = 1.0
-_HOP_BY_HOP = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-    }
-)
 _PREFIX = PROXY_PREFIX.encode()
 
 # Where an instance's Jupyter listens ("127.0.0.1:port"); raises OpenArtsError when it
@@ -61,7 +56,7 @@ class NotebookProxy:
         path: str = scope.get("path", "")
         if kind not in ("http", "websocket") or not path.startswith(PROXY_PREFIX):
             if kind == "lifespan":
-                await self._lifespan(scope, receive, send)
+                await pass_lifespan(self.app, scope, receive, send, self.close)
                 return
             await self.app(scope, receive, send)
             return
@@ -69,20 +64,12 @@ class NotebookProxy:
         try:
             address = await self._address(notebook_id)
         except OpenArtsError as error:
-            await _refuse(scope, receive, send, error)
+            await refuse(scope, receive, send, error)
             return
         if kind == "http":
             await self._http(scope, receive, send, address, notebook_id)
         else:
             await self._websocket(scope, receive, send, address, notebook_id)
-
-    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def on_shutdown(message: Message) -> None:
-            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
-                await self.close()
-            await send(message)
-
-        await self.app(scope, receive, on_shutdown)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -103,13 +90,7 @@ class NotebookProxy:
 
     def _session(self) -> aiohttp.ClientSession:
         if self._client is None or self._client.closed:
-            self._client = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=None),
-                auto_decompress=False,
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
-            )
+            self._client = client_session()
         return self._client
 
     # -- HTTP ------------------------------------------------------------------------------
@@ -117,11 +98,11 @@ class NotebookProxy:
         self, scope: Scope, receive: Receive, send: Send, address: str, notebook_id: str
     ) -> None:
         url = _target(scope, address, "http")
-        headers = _forwarded_headers(scope)
+        headers = forwarded_headers(scope)
         has_body = any(
             k == b"content-length" or k == b"transfer-encoding" for k, _ in scope["headers"]
         )
-        body = _request_body(receive) if has_body else None
+        body = request_body(receive) if has_body else None
         started = False
         try:
             async with self._session().request(
@@ -133,7 +114,7 @@ class NotebookProxy:
                 compress=None,
             ) as upstream:
                 response_headers = [
-                    (k.lower(), v) for k, v in upstream.raw_headers if k.lower() not in _HOP_BY_HOP
+                    (k.lower(), v) for k, v in upstream.raw_headers if k.lower() not in HOP_BY_HOP
                 ]
                 await send(
                     {
@@ -153,7 +134,7 @@ class NotebookProxy:
                 # Cut off mid-answer: end it; the client sees a short body, not a new one.
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return
-            await _refuse(scope, receive, send, _unreachable(notebook_id))
+            await refuse(scope, receive, send, _unreachable(notebook_id))
 
     # -- WebSockets ------------------------------------------------------------------------
     async def _websocket(
@@ -162,7 +143,7 @@ class NotebookProxy:
         url = _target(scope, address, "ws")
         headers = [
             (k, v)
-            for k, v in _forwarded_headers(scope)
+            for k, v in forwarded_headers(scope)
             if k.lower()
             not in (
                 "sec-websocket-key",
@@ -237,52 +218,9 @@ def _target(scope: Scope, address: str, scheme: str) -> str:
     return f"{scheme}://{address}{path}" + (f"?{query}" if query else "")
 
 
-def _forwarded_headers(scope: Scope) -> list[tuple[str, str]]:
-    headers = [
-        (k.decode("latin-1"), v.decode("latin-1"))
-        for k, v in scope["headers"]
-        if k.lower() not in _HOP_BY_HOP
-    ]
-    client = scope.get("client")
-    if client:
-        headers.append(("X-Forwarded-For", str(client[0])))
-    return headers
-
-
-async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
-        chunk = message.get("body", b"")
-        if chunk:
-            yield chunk
-        if not message.get("more_body", False):
-            return
-
-
 def _unreachable(notebook_id: str) -> OpenArtsError:
     return OpenArtsError(
         errors.NOTEBOOK_NOT_RUNNING,
         f"The instance is not in running: Jupyter of instance {notebook_id} does not answer "
         "(still starting, or stopped). Refresh and try again.",
     )
-
-
-async def _refuse(scope: Scope, receive: Receive, send: Send, error: OpenArtsError) -> None:
-    if scope["type"] == "websocket":
-        await receive()  # the connect
-        await send({"type": "websocket.close", "code": 1008})
-        return
-    body = json.dumps(error.body()).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status_code,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -29,6 +29,10 @@ class ModelEnvironments:
         self.engine_envs = engine_envs
         self._locks: dict[str, asyncio.Lock] = {}
 
+    def python_of(self, key: str) -> Path:
+        """The Python of environment ``key`` (made: its model was published)."""
+        return self.root / key / "bin" / "python"
+
     def interpreter(self, key: str) -> str | None:
         """The Python of environment ``key``, or None while it is not made."""
         folder = self.root / key

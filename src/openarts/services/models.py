@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from openarts import errors
 from openarts.api.schemas.models import DeleteFailure, ModelCreate, ModelListQuery
-from openarts.db.tables import Model
+from openarts.db.tables import Model, Service
 from openarts.domain.events import EventType
 from openarts.domain.model_config import ModelConfigFile, requirements_of
 from openarts.domain.models import (
@@ -291,12 +291,29 @@ async def delete_models(
     IDs deleted and those refused, with why."""
     model = await get_model(session, project_id, model_id)
     targets = await models_of_name(session, project_id, model.name) if cascade else [model]
-    deleted = []
+    deleted, failed = [], []
     for target in targets:
+        user = await session.scalar(
+            select(Service.name).where(
+                Service.project_id == project_id,
+                Service.desired != "delete",
+                Service.config.contains(f'"{target.id}"', autoescape=True),
+            )
+        )
+        if user is not None:
+            failed.append(
+                DeleteFailure(
+                    model_id=target.id,
+                    error_code=errors.MODEL_IN_USE,
+                    error_msg=f"Failed to delete model, model ({target.id}) already deploy "
+                    f"service: service {user} uses it.",
+                )
+            )
+            continue
         await session.delete(target)
         deleted.append(target.id)
     await session.flush()
-    return deleted, []
+    return deleted, failed
 
 
 async def remove_files(platform: ModelPlatform, model_id: str) -> None:

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from openarts.db.tables import Image, Notebook
 from openarts.domain.images import find_preset
 from openarts.domain.notebooks import LIVE, MOUNT_ROOT, PROXY_PREFIX, WORKLOAD_KIND
 from openarts.domain.notebooks import NotebookStatus as S
+from openarts.hostinfo import free_port
 from openarts.reconcile.workloads import PrepareError
 from openarts.security.secrets_box import SecretBox
 from openarts.services.events import record_event_sync
@@ -75,7 +75,7 @@ class NotebookRuntime:
         home = folder / "home"
         await asyncio.to_thread(_make_folders, home)
         python = await asyncio.to_thread(make_environment, folder / "env", layers)
-        address = f"127.0.0.1:{_free_port()}"
+        address = f"127.0.0.1:{free_port()}"
         await self.db.run_in_transaction(_record_address, notebook_id, address)
         spec = specs[0]
         command = list(spec.command)
@@ -162,12 +162,6 @@ class NotebookRuntime:
 
 def _make_folders(home: Path) -> None:
     (home / "work").mkdir(parents=True, exist_ok=True)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _notebook_of_workload(session: Session, workload_id: str) -> tuple[str, str, str, str] | None:

@@ -12,7 +12,7 @@ import asyncio
 import json
 import secrets
 import string
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import cast
@@ -35,6 +35,7 @@ from openarts.domain.capacity import (
     carve,
     format_gpu_ids,
     parse_gpu_ids,
+    schedulable_nodes,
 )
 from openarts.domain.events import EventResource, EventType
 from openarts.domain.flavors import Flavor, FlavorUse
@@ -42,6 +43,7 @@ from openarts.domain.pools import NodePhase, PoolPhase, PoolScope
 from openarts.domain.workloads import WorkloadStatus
 from openarts.errors import OpenArtsError
 from openarts.ids import now_ms
+from openarts.reconcile.scheduler import Resources, place
 from openarts.services import networks as network_service
 from openarts.services.events import record_event
 from openarts.services.flavors import FlavorCatalog
@@ -723,3 +725,23 @@ async def remove_tags(
             conditions.append(PoolTag.value == value)
         await session.execute(delete(PoolTag).where(*conditions))
     await session.flush()
+
+
+async def could_ever_fit(
+    session: AsyncSession,
+    hosts: list[HostNode],
+    project_id: str,
+    pool_id: str,
+    needs: Sequence[Resources],
+) -> bool:
+    """Whether tasks of ``needs`` could all be placed in the pool (the public one for
+    ""), were it empty: what never fits is refused at once instead of queued forever."""
+    if pool_id:
+        await get_pool(session, project_id=project_id, name=pool_id)
+    slices, _ = await inventory(session)
+    capacity = {
+        n.name: Resources(n.vcpus, n.memory_bytes, len(n.gpu_ids))
+        for n in schedulable_nodes(hosts, slices)
+        if n.pool == pool_id
+    }
+    return place(tuple(needs), capacity) is not None

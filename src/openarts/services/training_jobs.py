@@ -18,7 +18,7 @@ from openarts import errors
 from openarts.api.schemas.algorithms import AlgorithmEngineIn
 from openarts.api.schemas.training_jobs import JobAlgorithmIn, JobEngineWire, TrainingJobCreateIn
 from openarts.db.tables import TrainingJob
-from openarts.domain.capacity import HostNode, schedulable_nodes
+from openarts.domain.capacity import HostNode
 from openarts.domain.engines import Engine, find_engine
 from openarts.domain.events import EventType
 from openarts.domain.flavors import FlavorUse
@@ -42,7 +42,7 @@ from openarts.domain.training_plan import (
 )
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
-from openarts.reconcile.scheduler import Resources, place
+from openarts.reconcile.scheduler import Resources
 from openarts.services import algorithms as algorithm_service
 from openarts.services import authorizations
 from openarts.services import images as image_service
@@ -322,16 +322,10 @@ async def _check_fits(
     flavor: str,
 ) -> None:
     """Refuse at once a job its pool could never hold, even empty."""
-    if pool_id:
-        await pool_service.get_pool(session, project_id=project_id, name=pool_id)
-    slices, _ = await pool_service.inventory(session)
-    nodes = schedulable_nodes(training.hosts, slices)
-    capacity = {
-        n.name: Resources(n.vcpus, n.memory_bytes, len(n.gpu_ids))
-        for n in nodes
-        if n.pool == pool_id
-    }
-    if place(tuple([needs] * node_count), capacity) is None:
+    hosts = training.hosts
+    if not await pool_service.could_ever_fit(
+        session, hosts, project_id, pool_id, [needs] * node_count
+    ):
         where = f"pool {pool_id}" if pool_id else "the public pool"
         raise specs.bad(
             f"{node_count} node(s) of flavor {flavor} can never fit in {where}, even when it is "

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import shutil
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from openarts.domain.training_plan import (
     task_name,
     vj_name,
 )
+from openarts.hostinfo import free_port
 from openarts.reconcile.workloads import PrepareError
 from openarts.services.events import record_event_sync
 from openarts.storage.base import ObjectStore, StorageError
@@ -89,7 +89,7 @@ class TrainingStaging:
             )
         ordered = sorted(specs, key=lambda s: s.rank or 0)
         hosts = [self.address_of(spec.node) for spec in ordered]
-        port = await asyncio.to_thread(_free_port, hosts[0])
+        port = await asyncio.to_thread(free_port, hosts[0])
         ready = []
         for spec in ordered:
             rank = spec.rank or 0
@@ -319,13 +319,6 @@ def _fresh(dirs: TaskDirs, plan: Plan) -> None:
     shutil.rmtree(dirs.home, ignore_errors=True)
     for folder in dirs.all(plan):
         folder.mkdir(parents=True, exist_ok=True)
-
-
-def _free_port(host: str) -> int:
-    """A port free on the rendezvous host now, for torch.distributed's store."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 def _size(summary: TransferSummary) -> str:

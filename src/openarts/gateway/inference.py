@@ -1,0 +1,214 @@
+"""The inference gateway: ``/v1/infers/{service_id}/{path}`` on the platform's port, to a
+ready replica of the service.
+
+A plain ASGI wrapper in front of the API, like the notebook proxy, so a call costs no
+routing or validation. The caller is authenticated as for the API (AK/SK signature or
+X-Auth-Token) and must belong to the service's project; the body is read whole first,
+since a signature covers it. The answer streams back as the replica writes it. A
+connection that fails before any answer byte is tried once more on another replica (the
+request did not reach a server that answered); a call that runs past the timeout gets
+504. Calls and failures are counted for the monitor.
+
+Transport failures of the gateway itself (no replica ready, a replica that cut the
+answer off, a timeout) are answered 503 or 504 with the reference's gateway error code
+ModelArts.4302, whose table status (500) does not tell a client to retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import aiohttp
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from openarts import errors
+from openarts.api.auth import Authenticator
+from openarts.domain.services import INFER_PREFIX, ServiceStatus
+from openarts.errors import OpenArtsError
+from openarts.gateway.inference_routes import InferenceRoutes, Route
+from openarts.gateway.relay import HOP_BY_HOP, client_session, pass_lifespan, refuse
+
+log = logging.getLogger("openarts.gateway.inference")
+
+SERVING = frozenset({ServiceStatus.RUNNING, ServiceStatus.CONCERNING, ServiceStatus.DEPLOYING})
+# Request headers that concern the platform, not the model server.
+_NOT_FORWARDED = HOP_BY_HOP | {b"host", b"authorization", b"x-auth-token", b"x-sdk-date"}
+
+
+class GatewayParts:
+    """What the gateway needs of the running platform (made after the app is built)."""
+
+    def __init__(
+        self, routes: InferenceRoutes, auth: Authenticator, timeout_s: float, max_body: int
+    ) -> None:
+        self.routes = routes
+        self.auth = auth
+        self.timeout_s = timeout_s
+        self.max_body = max_body
+
+
+class InferenceGateway:
+    def __init__(self, app: ASGIApp, parts: Callable[[], GatewayParts]) -> None:
+        self.app = app
+        self.parts = parts
+        self._client: aiohttp.ClientSession | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(INFER_PREFIX):
+            if scope["type"] == "lifespan":
+                await pass_lifespan(self.app, scope, receive, send, self.close)
+                return
+            await self.app(scope, receive, send)
+            return
+        parts = self.parts()
+        service_id, _, rest = scope["path"][len(INFER_PREFIX) :].partition("/")
+        try:
+            route, body = await self._admit(scope, receive, parts, service_id)
+        except OpenArtsError as error:
+            await refuse(scope, receive, send, error)
+            return
+        await self._forward(scope, send, parts, route, "/" + rest, body)
+
+    async def _admit(
+        self, scope: Scope, receive: Receive, parts: GatewayParts, service_id: str
+    ) -> tuple[Route, bytes]:
+        route = await parts.routes.route(service_id) if service_id else None
+        if route is None:
+            raise OpenArtsError(errors.SERVICE_NOT_FOUND, f"Service {service_id} does not exist.")
+        request = Request(scope, receive)
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > parts.max_body:
+            raise OpenArtsError(errors.BODY_TOO_LARGE)
+        body = await request.body()
+        if len(body) > parts.max_body:
+            raise OpenArtsError(errors.BODY_TOO_LARGE)
+        # The same answer for another project's service as for none: nothing leaks.
+        try:
+            await parts.auth.caller_for(request, route.project_id)
+        except OpenArtsError as error:
+            if error.error_code == errors.PROJECT_FORBIDDEN:
+                raise OpenArtsError(
+                    errors.SERVICE_NOT_FOUND, f"Service {service_id} does not exist."
+                ) from None
+            raise
+        if ServiceStatus(route.status) not in SERVING:
+            raise OpenArtsError(
+                errors.INFER_SERVICE_UNAVAILABLE,
+                f"Invalid request because requested service {service_id} is unavailable: it "
+                f"is {route.status}.",
+            )
+        return route, body
+
+    async def _forward(
+        self,
+        scope: Scope,
+        send: Send,
+        parts: GatewayParts,
+        route: Route,
+        path: str,
+        body: bytes,
+    ) -> None:
+        routes = parts.routes
+        query = scope.get("query_string", b"").decode("latin-1")
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in scope["headers"]
+            if k.lower() not in _NOT_FORWARDED
+        ]
+        started_at = time.perf_counter()
+
+        def done(model_id: str, failed: bool) -> None:
+            routes.record(route.service_id, model_id, failed, time.perf_counter() - started_at)
+
+        avoid = ""
+        for attempt in (1, 2):
+            chosen = routes.choose(route, avoid)
+            if chosen is None:
+                await self._transport_error(
+                    scope, send, 503, f"service {route.service_id} has no replica ready"
+                )
+                done("", True)
+                return
+            model_id, address = chosen
+            url = f"http://{address}{path}" + (f"?{query}" if query else "")
+            routes.in_flight[address] += 1
+            begun = False
+            try:
+                async with self._session().request(
+                    scope["method"],
+                    url,
+                    headers=headers,
+                    data=body or None,
+                    allow_redirects=False,
+                    compress=None,
+                    timeout=aiohttp.ClientTimeout(total=parts.timeout_s),
+                ) as upstream:
+                    begun = True
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": upstream.status,
+                            "headers": [
+                                (k.lower(), v)
+                                for k, v in upstream.raw_headers
+                                if k.lower() not in HOP_BY_HOP
+                            ],
+                        }
+                    )
+                    async for chunk in upstream.content.iter_any():
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    await send({"type": "http.response.body", "body": b""})
+                    done(model_id, upstream.status >= 500)
+                    return
+            except TimeoutError:
+                done(model_id, True)
+                if begun:
+                    await send({"type": "http.response.body", "body": b""})
+                else:
+                    await self._transport_error(
+                        scope, send, 504, f"the model did not answer within {parts.timeout_s:g} s"
+                    )
+                return
+            except aiohttp.ClientError as error:
+                if begun:
+                    # Cut off mid-answer: end what began; the client sees a short body.
+                    routes.record(
+                        route.service_id, model_id, True, time.perf_counter() - started_at
+                    )
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+                log.info("replica %s of service %s: %s", address, route.service_id, error)
+                routes.suspect(address)
+                avoid = address
+                if attempt == 2:
+                    routes.record(
+                        route.service_id, model_id, True, time.perf_counter() - started_at
+                    )
+                    await self._transport_error(
+                        scope, send, 503, f"no replica of service {route.service_id} answered"
+                    )
+                    return
+            finally:
+                routes.in_flight[address] -= 1
+
+    async def _transport_error(self, scope: Scope, send: Send, status: int, why: str) -> None:
+        async def nothing() -> Message:
+            return {"type": "http.disconnect"}
+
+        error = OpenArtsError(
+            errors.INFER_GATEWAY_ERROR, f"Gateway forwarding error because {why}."
+        )
+        await refuse(scope, nothing, send, error, status=status)
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._client is None or self._client.closed:
+            self._client = client_session()
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None

@@ -1,0 +1,221 @@
+"""Where each service's traffic goes, and what the gateway counted.
+
+A route is read from the database (the service, its ready replicas) and trusted for a
+second, or until the service reconciler of this process says something changed; so every
+server process routes from the same records. Choice: a config by weight among those with
+a ready replica, then its ready replica with the fewest requests in flight. Counts of
+calls and failures per model are added to the service's row every second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from openarts.db.engine import Database
+from openarts.db.tables import Service, ServiceReplica
+from openarts.domain.services import ReplicaState
+
+log = logging.getLogger("openarts.gateway.inference")
+
+ROUTE_TTL_S = 1.0
+# A replica that refused a connection is left out this long (its restart is under way).
+SUSPECT_S = 1.0
+FLUSH_INTERVAL_S = 1.0
+# Call times kept per service for the per-minute figure (bounded, whatever the load).
+RECENT_MAX = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    model_id: str
+    weight: int
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    service_id: str
+    project_id: str
+    status: str
+    pools: tuple[Pool, ...]
+    expires: float
+
+
+@dataclass
+class Counts:
+    calls: int = 0
+    failures: int = 0
+
+
+@dataclass
+class Stats:
+    """What the gateway saw since it started (for /metrics), and what is not yet in the
+    database (for the monitor)."""
+
+    calls: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    failures: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    latency_sum_s: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
+    unflushed: dict[str, dict[str, Counts]] = field(default_factory=dict)
+
+
+class InferenceRoutes:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._routes: dict[str, Route] = {}
+        self.in_flight: dict[str, int] = defaultdict(int)
+        self._suspects: dict[str, float] = {}
+        self.stats = Stats()
+        self._flusher: asyncio.Task[None] | None = None
+        self._recent: dict[str, deque[float]] = {}
+
+    def invalidate(self) -> None:
+        self._routes.clear()
+
+    async def route(self, service_id: str) -> Route | None:
+        route = self._routes.get(service_id)
+        now = time.monotonic()
+        if route is not None and route.expires > now:
+            return route
+        route = await self.db.run_in_transaction(_load, service_id, now + ROUTE_TTL_S)
+        if route is None:
+            self._routes.pop(service_id, None)
+        else:
+            self._routes[service_id] = route
+        return route
+
+    def choose(self, route: Route, avoid: str = "") -> tuple[str, str] | None:
+        """(model_id, address) for the next request, or None when nothing is ready."""
+        now = time.monotonic()
+        usable = []
+        for pool in route.pools:
+            addresses = [
+                a for a in pool.addresses if a != avoid and self._suspects.get(a, 0.0) <= now
+            ]
+            if addresses and pool.weight > 0:
+                usable.append((pool, addresses))
+        if not usable:
+            return None
+        if len(usable) == 1:
+            pool, addresses = usable[0]
+        else:
+            pool, addresses = random.choices(usable, weights=[p.weight for p, _ in usable])[0]
+        # Fewest in flight; a random start breaks ties without always favouring the first.
+        start = random.randrange(len(addresses))
+        ordered = addresses[start:] + addresses[:start]
+        return pool.model_id, min(ordered, key=lambda a: self.in_flight[a])
+
+    def suspect(self, address: str) -> None:
+        self._suspects[address] = time.monotonic() + SUSPECT_S
+        self.invalidate()
+
+    def calls_last_minute(self, service_id: str) -> int:
+        """Calls this process relayed to the service in the last 60 s."""
+        recent = self._recent.get(service_id)
+        if not recent:
+            return 0
+        horizon = time.monotonic() - 60
+        while recent and recent[0] < horizon:
+            recent.popleft()
+        return len(recent)
+
+    def record(self, service_id: str, model_id: str, failed: bool, seconds: float) -> None:
+        key = (service_id, model_id)
+        recent = self._recent.setdefault(service_id, deque(maxlen=RECENT_MAX))
+        recent.append(time.monotonic())
+        self.stats.calls[key] += 1
+        self.stats.latency_sum_s[key] += seconds
+        counts = self.stats.unflushed.setdefault(service_id, {}).setdefault(model_id, Counts())
+        counts.calls += 1
+        if failed:
+            self.stats.failures[key] += 1
+            counts.failures += 1
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_INTERVAL_S)
+        await self.flush()
+
+    async def flush(self) -> None:
+        pending, self.stats.unflushed = self.stats.unflushed, {}
+        if pending:
+            try:
+                await self.db.run_in_transaction(_add_counts, pending)
+            except Exception:
+                log.exception("the gateway's counts could not be saved; they are kept")
+                for service_id, models in pending.items():
+                    mine = self.stats.unflushed.setdefault(service_id, {})
+                    for model_id, counts in models.items():
+                        kept = mine.setdefault(model_id, Counts())
+                        kept.calls += counts.calls
+                        kept.failures += counts.failures
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self.flush()
+
+
+def _load(session: Session, service_id: str, expires: float) -> Route | None:
+    service = session.get(Service, service_id)
+    if service is None or service.desired == "delete":
+        return None
+    ready: dict[str, list[str]] = defaultdict(list)
+    rows = session.execute(
+        select(ServiceReplica.model_id, ServiceReplica.address).where(
+            ServiceReplica.service_id == service_id,
+            ServiceReplica.state == ReplicaState.READY.value,
+        )
+    )
+    for model_id, address in rows:
+        if address:
+            ready[model_id].append(address)
+    entries = json.loads(service.config)
+    configured = {entry["model_id"] for entry in entries}
+    # Replicas of a model swapped out by an update serve its share until the new model's
+    # replicas answer (then they leave).
+    leftovers = tuple(a for m, addresses in ready.items() if m not in configured for a in addresses)
+    pools = tuple(
+        Pool(
+            entry["model_id"],
+            int(entry["weight"]),
+            tuple(ready.get(entry["model_id"], ())) or leftovers,
+        )
+        for entry in entries
+    )
+    return Route(service.id, service.project_id, service.status, pools, expires)
+
+
+def _add_counts(session: Session, pending: dict[str, dict[str, Counts]]) -> None:
+    for service_id, models in pending.items():
+        service = session.get(Service, service_id, with_for_update=True)
+        if service is None:
+            continue
+        per_model: dict[str, list[int]] = json.loads(service.model_calls or "{}")
+        calls = failures = 0
+        for model_id, counts in models.items():
+            before = per_model.get(model_id, [0, 0])
+            per_model[model_id] = [before[0] + counts.calls, before[1] + counts.failures]
+            calls += counts.calls
+            failures += counts.failures
+        session.execute(
+            update(Service)
+            .where(Service.id == service_id)
+            .values(
+                invocation_times=Service.invocation_times + calls,
+                failed_times=Service.failed_times + failures,
+                model_calls=json.dumps(per_model),
+            )
+        )

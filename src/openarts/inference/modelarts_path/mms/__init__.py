@@ -1,0 +1,1 @@
+"""The ``mms`` package ModelArts names for the MXNet base class (MXNet Model Server)."""

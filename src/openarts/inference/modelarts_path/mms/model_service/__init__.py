@@ -1,0 +1,1 @@
+"""``mms.model_service``: only the MXNet base class lives here."""

@@ -1,0 +1,497 @@
+"""Real-time services: deploy, list, show, update, delete, their update log, and the one
+switch of their status.
+
+Deploy checks what can be checked at once (the models are published and the project's,
+the specifications exist, the replicas could ever fit their pool) and records the service
+as deploying; the service reconciler starts and watches its replicas. An update that
+changes the config bumps the service's generation: replicas of the new one start, and
+those of the old one leave once the new ones answer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from openarts import errors
+from openarts.api.schemas.services import (
+    REAL_TIME,
+    ServiceConfig,
+    ServiceCreate,
+    ServiceListQuery,
+    ServiceUpdate,
+)
+from openarts.backends.base import ComputeBackend, TaskHandle
+from openarts.db.engine import Database
+from openarts.db.tables import Model, Service, ServiceReplica, WorkloadTask
+from openarts.db.tables import ServiceUpdate as UpdateRow
+from openarts.domain.capacity import GIB, HostNode
+from openarts.domain.events import EventType
+from openarts.domain.flavors import FlavorUse
+from openarts.domain.identity import Caller
+from openarts.domain.models import ModelStatus
+from openarts.domain.services import (
+    ALLOWED_MOVES,
+    RESOURCE_TYPE,
+    UPDATABLE,
+    ServiceStatus,
+)
+from openarts.errors import OpenArtsError
+from openarts.ids import new_uuid, now_ms
+from openarts.reconcile.scheduler import Resources
+from openarts.services import pools as pool_service
+from openarts.services.events import record_event_sync
+from openarts.services.flavors import FlavorCatalog
+from openarts.services.status_cas import compare_and_set
+
+S = ServiceStatus
+MIB = 1024 * 1024
+
+
+@dataclass
+class ServicePlatform:
+    catalog: FlavorCatalog
+    # The platform's own address: access_address is under it.
+    endpoint: str
+    # Refreshed from the workload reconciler before each capacity check.
+    hosts: list[HostNode] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One config entry as the platform keeps it."""
+
+    model_id: str
+    weight: int
+    specification: str
+    instance_count: int
+    vcpus: float
+    memory_bytes: int
+    gpus: int
+    envs: dict[str, str]
+    custom_spec: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model_id,
+            "weight": self.weight,
+            "specification": self.specification,
+            "instance_count": self.instance_count,
+            "vcpus": self.vcpus,
+            "memory_bytes": self.memory_bytes,
+            "gpus": self.gpus,
+            "envs": self.envs,
+            "custom_spec": self.custom_spec,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Entry:
+        return cls(**value)
+
+    @property
+    def needs(self) -> Resources:
+        return Resources(self.vcpus, self.memory_bytes, self.gpus)
+
+
+def entries_of(service: Service) -> list[Entry]:
+    return [Entry.from_json(item) for item in json.loads(service.config)]
+
+
+def not_found(service_id: str) -> OpenArtsError:
+    return OpenArtsError(errors.SERVICE_NOT_FOUND, f"Service {service_id} does not exist.")
+
+
+# -- deploy ---------------------------------------------------------------------------------
+async def create_service(
+    session: AsyncSession, platform: ServicePlatform, caller: Caller, body: ServiceCreate
+) -> Service:
+    if body.infer_type != REAL_TIME:
+        raise OpenArtsError(
+            errors.SERVICE_TYPE_UNAVAILABLE,
+            f"The {body.infer_type} service has not been enabled: this platform deploys "
+            "real-time services only",
+        )
+    pool = body.pool_name or body.cluster_id or ""
+    entries = await _entries(session, platform, caller.project_id, body.config, pool)
+    now = now_ms()
+    service = Service(
+        id=new_uuid(),
+        project_id=caller.project_id,
+        name=body.service_name,
+        description=body.description or "",
+        infer_type=REAL_TIME,
+        workspace_id=body.workspace_id,
+        owner=caller.user_id,
+        status=S.DEPLOYING.value,
+        reason="",
+        desired="run",
+        config=json.dumps([e.to_json() for e in entries]),
+        generation=1,
+        schedule=json.dumps([s.model_dump(mode="json") for s in body.schedule or []]),
+        due_time=_due_time(body, now),
+        pool_name=pool,
+        load_balancer_policy=body.load_balancer_policy or "",
+        additional_properties=json.dumps(
+            body.additional_properties.model_dump(mode="json", exclude_none=True)
+            if body.additional_properties
+            else {}
+        ),
+        invocation_times=0,
+        failed_times=0,
+        created_at=now,
+        updated_at=now,
+        transition_at=now,
+    )
+    session.add(service)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise OpenArtsError(
+            errors.SERVICE_EXISTS, f"Service {body.service_name} already exists."
+        ) from None
+    await session.run_sync(_deployed, service, entries)
+    return service
+
+
+def _due_time(body: ServiceCreate | ServiceUpdate, now: int) -> int | None:
+    stops = [s for s in body.schedule or [] if s.type == "stop"]
+    return now + stops[0].seconds * 1000 if stops else None
+
+
+def _deployed(session: Session, service: Service, entries: list[Entry]) -> None:
+    record_update(session, service, entries)
+    _event(session, service, "ServiceDeploying", f"service {service.name} is being deployed")
+
+
+async def _entries(
+    session: AsyncSession,
+    platform: ServicePlatform,
+    project_id: str,
+    config: list[ServiceConfig],
+    pool: str,
+) -> list[Entry]:
+    """The config entries, checked: published models of the project, known
+    specifications, and replicas that could ever fit their pool."""
+    entries = []
+    for item in config:
+        model = await session.get(Model, item.model_id)
+        if model is None or model.project_id != project_id:
+            raise OpenArtsError(
+                errors.SERVICE_MODEL_NOT_FOUND, f"Model {item.model_id} does not exist."
+            )
+        if model.status != ModelStatus.PUBLISHED:
+            why = f": {model.reason}" if model.reason else ""
+            raise OpenArtsError(
+                errors.SERVICE_MODEL_NOT_READY,
+                f"The model {item.model_id} cannot be used for deploying services because it "
+                f"is {model.status}{why}.",
+            )
+        entries.append(_entry(platform, item))
+    needs = [e.needs for e in entries for _ in range(e.instance_count)]
+    if not await pool_service.could_ever_fit(session, platform.hosts, project_id, pool, needs):
+        where = f"pool {pool}" if pool else "the public pool"
+        raise OpenArtsError(
+            errors.SERVICE_NO_RESOURCES,
+            f"Insufficient resources: {len(needs)} instance(s) of these specifications can "
+            f"never fit in {where}, even when it is empty.",
+        )
+    return entries
+
+
+def _entry(platform: ServicePlatform, item: ServiceConfig) -> Entry:
+    custom = item.custom_spec
+    if custom is not None:
+        vcpus, memory, gpus = custom.cpu, custom.memory * MIB, int(custom.gpu_p4 or 0)
+    else:
+        flavor = platform.catalog.get(item.specification)
+        if flavor is None or not flavor.serves(FlavorUse.INFERENCE):
+            names = ", ".join(f.name for f in platform.catalog.for_use(FlavorUse.INFERENCE))
+            raise OpenArtsError(
+                errors.SPECIFICATION_NOT_FOUND,
+                f"The specification code {item.specification} was not found; the "
+                f"specifications are: {names}",
+            )
+        unusable = platform.catalog.unusable_reason(flavor)
+        if unusable:
+            raise OpenArtsError(errors.SPECIFICATION_NOT_FOUND, unusable)
+        vcpus = flavor.vcpus
+        memory = int(flavor.memory_gib * GIB)
+        gpus = flavor.gpu.count if flavor.gpu else 0
+    return Entry(
+        model_id=item.model_id,
+        weight=int(item.weight if item.weight is not None else 100),
+        specification=item.specification,
+        instance_count=int(item.instance_count),
+        vcpus=float(vcpus),
+        memory_bytes=int(memory),
+        gpus=gpus,
+        envs={str(k): str(v) for k, v in (item.envs or {}).items()},
+        custom_spec=custom.model_dump(mode="json", exclude_none=True) if custom else None,
+    )
+
+
+# -- read -----------------------------------------------------------------------------------
+async def get_service(session: AsyncSession, project_id: str, service_id: str) -> Service:
+    service = await session.get(Service, service_id)
+    if service is None or service.project_id != project_id or service.desired == "delete":
+        raise not_found(service_id)
+    return service
+
+
+_SORT_COLUMNS: dict[str, Any] = {
+    "publish_at": Service.created_at,
+    "service_name": Service.name,
+    "transition_at": Service.transition_at,
+}
+
+
+async def list_services(
+    session: AsyncSession, project_id: str, query: ServiceListQuery
+) -> tuple[list[Service], int]:
+    conditions: list[Any] = [Service.project_id == project_id, Service.desired != "delete"]
+    if query.service_id:
+        conditions.append(Service.id == query.service_id)
+    if query.service_name:
+        conditions.append(Service.name.contains(query.service_name, autoescape=True))
+    if query.model_id:
+        conditions.append(Service.config.contains(f'"{query.model_id}"', autoescape=True))
+    if query.workspace_id:
+        conditions.append(Service.workspace_id == query.workspace_id)
+    if query.infer_type:
+        conditions.append(Service.infer_type == query.infer_type)
+    if query.status:
+        conditions.append(Service.status == query.status)
+    total = await session.scalar(select(func.count()).select_from(Service).where(*conditions))
+    column = _SORT_COLUMNS[query.sort_by]
+    ordered = column.asc() if query.order == "asc" else column.desc()
+    rows = await session.scalars(
+        select(Service)
+        .where(*conditions)
+        .order_by(ordered, Service.id)
+        .offset(query.offset)
+        .limit(query.limit)
+    )
+    return list(rows), int(total or 0)
+
+
+async def replicas_of(session: AsyncSession, service_id: str) -> list[ServiceReplica]:
+    return list(
+        await session.scalars(
+            select(ServiceReplica)
+            .where(ServiceReplica.service_id == service_id)
+            .order_by(ServiceReplica.created_at)
+        )
+    )
+
+
+async def update_log(session: AsyncSession, service_id: str) -> list[UpdateRow]:
+    return list(
+        await session.scalars(
+            select(UpdateRow)
+            .where(UpdateRow.service_id == service_id)
+            .order_by(UpdateRow.created_at.desc(), UpdateRow.generation.desc())
+        )
+    )
+
+
+async def models_by_id(session: AsyncSession, ids: set[str]) -> dict[str, Model]:
+    rows = await session.scalars(select(Model).where(Model.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+# -- update and delete ----------------------------------------------------------------------
+async def update_service(
+    session: AsyncSession,
+    platform: ServicePlatform,
+    caller: Caller,
+    service_id: str,
+    body: ServiceUpdate,
+) -> Service:
+    service = await get_service(session, caller.project_id, service_id)
+    if S(service.status) not in UPDATABLE:
+        raise OpenArtsError(
+            errors.SERVICE_NOT_UPDATABLE,
+            f"Service {service.name} is {service.status}: it can be updated once it is "
+            f"one of {', '.join(sorted(UPDATABLE))}.",
+        )
+    problem = body.problem_for(REAL_TIME, service_cluster=bool(service.pool_name))
+    if problem is not None:
+        raise OpenArtsError(errors.INVALID_ARGUMENT, f"Invalid parameter: {problem}")
+    config = body.effective_config
+    entries = (
+        await _entries(session, platform, caller.project_id, config, service.pool_name)
+        if config is not None
+        else None
+    )
+    now = now_ms()
+    if body.description is not None:
+        service.description = body.description
+    if body.schedule is not None:
+        service.schedule = json.dumps([s.model_dump(mode="json") for s in body.schedule])
+        service.due_time = _due_time(body, now)
+    await session.run_sync(_apply_update, service, entries, body.status)
+    return service
+
+
+def _apply_update(
+    session: Session, service: Service, entries: list[Entry] | None, status: str | None
+) -> None:
+    if status == "stopped":
+        if service.status != S.STOPPED:
+            service.desired = "stop"
+            switch_service_status(session, service, S.STOPPING, "stopping at the user's request")
+        return
+    if status == "running":
+        service.desired = "run"
+        if service.status in (S.STOPPED, S.FAILED):
+            # A new generation: replicas start afresh, their failures forgotten.
+            service.generation += 1
+            switch_service_status(session, service, S.DEPLOYING, "starting at the user's request")
+            record_update(session, service, entries_of(service))
+        return
+    if entries is not None:
+        service.config = json.dumps([e.to_json() for e in entries])
+        service.generation += 1
+        record_update(session, service, entries)
+        if service.status in (S.RUNNING, S.CONCERNING, S.FAILED):
+            switch_service_status(
+                session, service, S.DEPLOYING, f"applying update {service.generation}"
+            )
+
+
+async def delete_service(session: AsyncSession, project_id: str, service_id: str) -> Service:
+    service = await get_service(session, project_id, service_id)
+    await session.run_sync(_mark_deleted, service)
+    return service
+
+
+def _mark_deleted(session: Session, service: Service) -> None:
+    service.desired = "delete"
+    if service.status != S.DELETING:
+        switch_service_status(session, service, S.DELETING, "deleting at the user's request")
+
+
+# -- the update log and the status switch ---------------------------------------------------
+def record_update(session: Session, service: Service, entries: list[Entry]) -> None:
+    session.add(
+        UpdateRow(
+            id=new_uuid(),
+            service_id=service.id,
+            generation=service.generation,
+            config=json.dumps([e.to_json() for e in entries]),
+            result="RUNNING",
+            detail="",
+            created_at=now_ms(),
+        )
+    )
+
+
+def _event(
+    session: Session,
+    service: Service,
+    reason: str,
+    message: str,
+    event_type: EventType = EventType.NORMAL,
+) -> None:
+    record_event_sync(
+        session,
+        project_id=service.project_id,
+        resource_type=RESOURCE_TYPE,
+        resource_name=service.name,
+        resource_id=service.id,
+        reason=reason,
+        message=message,
+        type=event_type,
+        fold=False,
+    )
+
+
+def service_event(
+    session: Session,
+    service: Service,
+    reason: str,
+    message: str,
+    event_type: EventType = EventType.NORMAL,
+) -> None:
+    """An event of the service that is not a change of its status (a replica's)."""
+    _event(session, service, reason, message, event_type)
+
+
+def switch_service_status(
+    session: Session,
+    service: Service,
+    to: ServiceStatus,
+    reason: str,
+    *,
+    event_type: EventType = EventType.NORMAL,
+) -> bool:
+    """Compare-and-set the service's status, with an event; False if it moved meanwhile."""
+    current = S(service.status)
+    if to not in ALLOWED_MOVES[current]:
+        raise ValueError(f"a service cannot go from {current} to {to}")
+    now = now_ms()
+    values: dict[str, Any] = {
+        "status": to.value,
+        "reason": reason,
+        "updated_at": now,
+        "transition_at": now,
+    }
+    if not compare_and_set(session, service, current.value, values):
+        return False
+    _event(session, service, f"Service{to.value.title()}", reason or to.value, event_type)
+    return True
+
+
+def json_list(text: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = json.loads(text)
+    return items
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorView:
+    service: Service
+    replicas: list[ServiceReplica]
+    models: dict[str, Model]
+    # replica id -> (CPU cores, memory bytes) in use now.
+    usage: dict[str, tuple[float, int]]
+
+
+async def monitor(
+    db: Database, backend: ComputeBackend, project_id: str, service_id: str
+) -> MonitorView:
+    """The service and what its replicas use now: read in a short session of its own, the
+    backend asked after it (never inside a transaction)."""
+    async with db.session() as session:
+        service = await get_service(session, project_id, service_id)
+        replicas = await replicas_of(session, service.id)
+        models = await models_by_id(session, {e.model_id for e in entries_of(service)})
+        owners = {r.workload_id: r.id for r in replicas if r.workload_id}
+        rows = (
+            await session.execute(
+                select(WorkloadTask.workload_id, WorkloadTask.handle).where(
+                    WorkloadTask.workload_id.in_(list(owners)), WorkloadTask.handle.is_not(None)
+                )
+            )
+        ).all()
+    handles: dict[str, str] = {}
+    parsed = []
+    for workload_id, text in rows:
+        try:
+            handle = TaskHandle.from_json(str(text))
+        except ValueError:
+            continue
+        handles[handle.task_id] = owners[workload_id]
+        parsed.append(handle)
+    samples = await backend.sample(parsed) if parsed else {}
+    usage = {
+        handles[task_id]: (sample.cpu_percent / 100, sample.memory_bytes)
+        for task_id, sample in samples.items()
+        if task_id in handles
+    }
+    return MonitorView(service, replicas, models, usage)

@@ -1,0 +1,176 @@
+"""A model server subprocess on a free loopback port, and the model packages tests serve."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from openarts.testing.server import free_port
+
+READY_TIMEOUT_S = 60.0
+POLL_S = 0.02
+
+# A few rows of Fisher's iris data: sepal length, sepal width, petal length, petal width.
+IRIS_FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
+IRIS_ROWS: tuple[tuple[float, float, float, float, str], ...] = (
+    (5.1, 3.5, 1.4, 0.2, "setosa"),
+    (4.9, 3.0, 1.4, 0.2, "setosa"),
+    (4.7, 3.2, 1.3, 0.2, "setosa"),
+    (5.4, 3.9, 1.7, 0.4, "setosa"),
+    (4.6, 3.4, 1.4, 0.3, "setosa"),
+    (7.0, 3.2, 4.7, 1.4, "versicolor"),
+    (6.4, 3.2, 4.5, 1.5, "versicolor"),
+    (5.5, 2.3, 4.0, 1.3, "versicolor"),
+    (5.7, 2.8, 4.5, 1.3, "versicolor"),
+    (5.2, 2.7, 3.9, 1.4, "versicolor"),
+    (6.3, 3.3, 6.0, 2.5, "virginica"),
+    (5.8, 2.7, 5.1, 1.9, "virginica"),
+    (7.1, 3.0, 5.9, 2.1, "virginica"),
+    (7.6, 3.0, 6.6, 2.1, "virginica"),
+    (7.2, 3.6, 6.1, 2.5, "virginica"),
+)
+# Flowers not in the training rows, with their species.
+IRIS_QUESTIONS: tuple[tuple[tuple[float, float, float, float], str], ...] = (
+    ((5.0, 3.3, 1.4, 0.2), "setosa"),
+    ((5.9, 3.0, 4.2, 1.5), "versicolor"),
+    ((6.9, 3.1, 5.4, 2.1), "virginica"),
+)
+
+
+def train_iris(path: Path) -> None:
+    """A logistic regression on the rows above, saved with joblib."""
+    import joblib  # type: ignore[import-untyped]
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+
+    features = [list(row[:4]) for row in IRIS_ROWS]
+    labels = [row[4] for row in IRIS_ROWS]
+    joblib.dump(LogisticRegression(max_iter=1000).fit(features, labels), path)
+
+
+def iris_schema() -> dict[str, Any]:
+    """A config.json request schema naming the columns in training order."""
+    row = {"type": "object", "properties": {name: {"type": "number"} for name in IRIS_FEATURES}}
+    return {
+        "type": "object",
+        "properties": {
+            "data": {
+                "type": "object",
+                "properties": {"req_data": {"type": "array", "items": [row]}},
+            }
+        },
+    }
+
+
+def write_config(
+    model_dir: Path, model_type: str, apis: list[dict[str, Any]] | None = None
+) -> None:
+    config: dict[str, Any] = {"model_algorithm": "predict_analysis", "model_type": model_type}
+    if apis is not None:
+        config["apis"] = apis
+    (model_dir / "config.json").write_text(json.dumps(config), encoding="utf-8")
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(POLL_S)
+
+
+def port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class ModelServer:
+    model_dir: Path
+    args: tuple[str, ...] = ()
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def launch(self) -> ModelServer:
+        """Start the process without waiting for it to be ready."""
+        self.log_path = self.model_dir.parent / f"model-server-{self.port}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "openarts.inference.server",
+            "--model-dir",
+            str(self.model_dir),
+            "--port",
+            str(self.port),
+            *self.args,
+        ]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, cwd=self.model_dir.parent
+            )
+        return self
+
+    def start(self) -> ModelServer:
+        self.launch()
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not port_answers(self.port):
+            if self.exited():
+                raise RuntimeError(f"the model server exited early:\n{self.log()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the model server did not listen in {timeout_s}s:\n{self.log()}"
+                )
+            time.sleep(POLL_S)
+
+    def exited(self) -> bool:
+        return self.process is None or self.process.poll() is not None
+
+    def wait_exit(self, timeout_s: float = 30.0) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout=timeout_s)
+
+    def terminate(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> int:
+        """SIGTERM and wait; SIGKILL only when it hangs."""
+        if self.process is None:
+            return 0
+        process, self.process = self.process, None
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                return process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                raise
+        return process.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def post(self, path: str = "/", **kwargs: Any) -> httpx.Response:
+        return httpx.post(self.url + path, timeout=30, **kwargs)
