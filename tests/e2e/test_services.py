@@ -195,6 +195,15 @@ def test_a_model_is_deployed_and_serves_predictions(server: ServerProcess, tmp_p
     assert monitor["service_instance_count"] == 2
     assert service(server, service_id)["invocation_times"] == 14
 
+    # The same figures for Prometheus (the admin's credentials).
+    scraped = signed_call(server, "GET", "/metrics").text
+    labels = f'model_id="{model_id}",service_id="{service_id}"'
+    assert f"openarts_inference_requests_total{{{labels}}} 14.0" in scraped, scraped
+    assert f"openarts_inference_failures_total{{{labels}}} 0.0" in scraped
+    assert f"openarts_inference_request_seconds_count{{{labels}}} 14.0" in scraped
+    ready = f'openarts_service_replicas{{{labels},state="ready"}} 2.0'
+    assert ready in scraped, scraped
+
     logs = signed_call(server, "GET", f"/v1/{{project_id}}/services/{service_id}/logs").json()
     assert [log["result"] for log in logs["logs"]] == ["SUCCESS"]
     events = signed_call(server, "GET", f"/v1/{{project_id}}/services/{service_id}/events")

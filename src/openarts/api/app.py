@@ -24,6 +24,7 @@ from openarts.api.routers import (
     health,
     iam,
     images,
+    metrics,
     models,
     networks,
     notebooks,
@@ -311,6 +312,7 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
         images,
         models,
         services,
+        metrics,
     ):
         app.include_router(module.router)
     app.add_middleware(

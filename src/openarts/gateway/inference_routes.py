@@ -15,6 +15,7 @@ import json
 import logging
 import random
 import time
+from bisect import bisect_left
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
@@ -57,14 +58,20 @@ class Counts:
     failures: int = 0
 
 
+# Upper bounds (seconds) of the latency histogram /metrics shows.
+LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
 @dataclass
 class Stats:
     """What the gateway saw since it started (for /metrics), and what is not yet in the
-    database (for the monitor)."""
+    database (for the monitor). Keys are (service_id, model_id)."""
 
     calls: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     failures: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     latency_sum_s: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
+    # Per key, how many calls fell in each bucket (the last one: above every bound).
+    latency_buckets: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     unflushed: dict[str, dict[str, Counts]] = field(default_factory=dict)
 
 
@@ -134,6 +141,10 @@ class InferenceRoutes:
         recent.append(time.monotonic())
         self.stats.calls[key] += 1
         self.stats.latency_sum_s[key] += seconds
+        buckets = self.stats.latency_buckets.get(key)
+        if buckets is None:
+            buckets = self.stats.latency_buckets[key] = [0] * (len(LATENCY_BUCKETS_S) + 1)
+        buckets[bisect_left(LATENCY_BUCKETS_S, seconds)] += 1
         counts = self.stats.unflushed.setdefault(service_id, {}).setdefault(model_id, Counts())
         counts.calls += 1
         if failed:

@@ -356,13 +356,28 @@ def _apply_update(
             record_update(session, service, entries_of(service))
         return
     if entries is not None:
+        before = entries_of(service)
         service.config = json.dumps([e.to_json() for e in entries])
-        service.generation += 1
+        if replaces_replicas(before, entries):
+            service.generation += 1
         record_update(session, service, entries)
         if service.status in (S.RUNNING, S.CONCERNING, S.FAILED):
             switch_service_status(
                 session, service, S.DEPLOYING, f"applying update {service.generation}"
             )
+
+
+def replaces_replicas(before: list[Entry], after: list[Entry]) -> bool:
+    """Whether an update needs new replicas (another model, specification or variables);
+    weights and instance counts change in place."""
+
+    def shape(entry: Entry) -> tuple[object, ...]:
+        envs = tuple(sorted(entry.envs.items()))
+        return (entry.specification, entry.vcpus, entry.memory_bytes, entry.gpus, envs)
+
+    old = {e.model_id: shape(e) for e in before}
+    new = {e.model_id: shape(e) for e in after}
+    return old != new
 
 
 async def delete_service(session: AsyncSession, project_id: str, service_id: str) -> Service:
@@ -469,29 +484,64 @@ async def monitor(
     backend asked after it (never inside a transaction)."""
     async with db.session() as session:
         service = await get_service(session, project_id, service_id)
+        views, handles = await _read_views(session, [service])
+    return (await _with_usage(backend, views, handles))[0]
+
+
+async def all_monitors(db: Database, backend: ComputeBackend) -> list[MonitorView]:
+    """Every service's monitor view (for /metrics)."""
+    async with db.session() as session:
+        services = list(await session.scalars(select(Service).where(Service.desired != "delete")))
+        views, handles = await _read_views(session, services)
+    return await _with_usage(backend, views, handles)
+
+
+async def _read_views(
+    session: AsyncSession, services: list[Service]
+) -> tuple[list[MonitorView], dict[str, str]]:
+    """The views without usage, and each replica task's handle (JSON) by replica id."""
+    views = []
+    owners: dict[str, str] = {}
+    for service in services:
         replicas = await replicas_of(session, service.id)
         models = await models_by_id(session, {e.model_id for e in entries_of(service)})
-        owners = {r.workload_id: r.id for r in replicas if r.workload_id}
-        rows = (
-            await session.execute(
-                select(WorkloadTask.workload_id, WorkloadTask.handle).where(
-                    WorkloadTask.workload_id.in_(list(owners)), WorkloadTask.handle.is_not(None)
-                )
-            )
-        ).all()
+        views.append(MonitorView(service, replicas, models, {}))
+        owners.update({r.workload_id: r.id for r in replicas if r.workload_id})
     handles: dict[str, str] = {}
+    if owners:
+        rows = await session.execute(
+            select(WorkloadTask.workload_id, WorkloadTask.handle).where(
+                WorkloadTask.workload_id.in_(list(owners)), WorkloadTask.handle.is_not(None)
+            )
+        )
+        handles = {owners[workload_id]: str(text) for workload_id, text in rows}
+    return views, handles
+
+
+async def _with_usage(
+    backend: ComputeBackend, views: list[MonitorView], handles: dict[str, str]
+) -> list[MonitorView]:
+    by_task: dict[str, str] = {}
     parsed = []
-    for workload_id, text in rows:
+    for replica_id, text in handles.items():
         try:
-            handle = TaskHandle.from_json(str(text))
+            handle = TaskHandle.from_json(text)
         except ValueError:
             continue
-        handles[handle.task_id] = owners[workload_id]
+        by_task[handle.task_id] = replica_id
         parsed.append(handle)
     samples = await backend.sample(parsed) if parsed else {}
     usage = {
-        handles[task_id]: (sample.cpu_percent / 100, sample.memory_bytes)
+        by_task[task_id]: (sample.cpu_percent / 100, sample.memory_bytes)
         for task_id, sample in samples.items()
-        if task_id in handles
+        if task_id in by_task
     }
-    return MonitorView(service, replicas, models, usage)
+    return [
+        MonitorView(
+            v.service,
+            v.replicas,
+            v.models,
+            {r.id: usage[r.id] for r in v.replicas if r.id in usage},
+        )
+        for v in views
+    ]

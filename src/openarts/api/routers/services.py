@@ -57,6 +57,7 @@ async def _platform(platform: PlatformDep) -> ServicePlatform:
 def _wake(platform: PlatformDep, tasks: BackgroundTasks) -> None:
     # After the response (and so after the commit): a pass woken earlier could miss it.
     tasks.add_task(platform.service_reconciler.wake)
+    tasks.add_task(platform.inference_routes.invalidate)
 
 
 async def _out(session: AsyncSession, row: Service, platform: PlatformDep) -> ServiceOut:
