@@ -18,6 +18,7 @@ from openarts.services.bootstrap import BootstrapReport
 from openarts.settings import Settings
 from openarts.testing.clients import AkSk, signed_request
 from openarts.testing.postgres import temporary_database
+from openarts.testing.server import reap_tasks
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -76,10 +77,16 @@ class Api:
 async def start_api(settings: Settings) -> AsyncIterator[Api]:
     reports: list[BootstrapReport] = []
     app = create_app(settings, announce=lambda report, _settings: reports.append(report))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield Api(client, app.state.platform, reports[0])
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver"
+            ) as client:
+                yield Api(client, app.state.platform, reports[0])
+    finally:
+        # The server leaves its work running for a next start; a test leaves nothing.
+        reap_tasks(settings.home)
 
 
 @pytest.fixture

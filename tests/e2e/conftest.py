@@ -29,7 +29,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     try:
         yield process
     finally:
-        process.stop()
+        process.close()
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ async def test_data_survives_a_graceful_restart(
         auth = client.get_authorizations(GetAuthorizationsRequest())
         assert {a.content for a in auth.auth} == {"modelarts_agency", "ma_agency_kept"}
     finally:
-        again.stop()
+        again.close()
 
 
 def test_fixed_identity_from_the_environment_is_applied_on_every_start(tmp_path: Path) -> None:
@@ -82,7 +82,7 @@ def test_fixed_identity_from_the_environment_is_applied_on_every_start(tmp_path:
         client = sdk_client(server.endpoint, "FIXEDACCESSKEY000001", "first-secret", project_id)
         assert client.show_os_config(ShowOsConfigRequest()).pool_quota == 15
     finally:
-        server.stop()
+        server.close()
     changed = ServerProcess(
         tmp_path / "home",
         env={**env, "OPENARTS_ADMIN_SK": "second-secret"},
@@ -97,7 +97,7 @@ def test_fixed_identity_from_the_environment_is_applied_on_every_start(tmp_path:
         assert caught.value.status_code == 401
         assert changed.credentials()["Secret Access Key"] == "second-secret"
     finally:
-        changed.stop()
+        changed.close()
 
 
 def test_cli_administers_users_projects_and_keys(tmp_path: Path) -> None:
@@ -129,4 +129,4 @@ def test_cli_administers_users_projects_and_keys(tmp_path: Path) -> None:
         assert failed.returncode == 1
         assert "already exists" in failed.stdout
     finally:
-        server.stop()
+        server.close()

@@ -73,7 +73,7 @@ def server(tmp_path: Path) -> Any:
     try:
         yield process
     finally:
-        process.stop()
+        process.close()
 
 
 @pytest.fixture
@@ -346,7 +346,7 @@ def test_a_lease_stops_the_instance_unless_prolonged(tmp_path: Path) -> None:
         assert "stopped because the lease expired" in messages
         wait_status(sdk, kept, "STOPPED", timeout_s=60)
     finally:
-        server.stop()
+        server.close()
 
 
 def test_a_bucket_path_mounted_into_an_instance_is_read_from_a_kernel(
@@ -413,6 +413,6 @@ def test_an_instance_survives_a_server_kill(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline
                 time.sleep(0.1)
         finally:
-            again.stop()
+            again.close()
     finally:
-        server.stop()
+        server.close()

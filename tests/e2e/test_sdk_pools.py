@@ -82,7 +82,7 @@ def pool_server(tmp_path: Path) -> Iterator[ServerProcess]:
     try:
         yield process
     finally:
-        process.stop()
+        process.close()
 
 
 def until(probe: Callable[[], T | None], what: str, timeout_s: float = 20.0) -> T:

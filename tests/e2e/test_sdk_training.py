@@ -115,7 +115,7 @@ def training_server(tmp_path: Path) -> Iterator[ServerProcess]:
     try:
         yield process
     finally:
-        process.stop()
+        process.close()
 
 
 def until(probe: Callable[[], T | None], what: str, timeout_s: float = 60.0) -> T:

@@ -86,7 +86,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     try:
         yield process
     finally:
-        process.stop()
+        process.close()
 
 
 def import_versioned(server: ServerProcess, version: str) -> str:

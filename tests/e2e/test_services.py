@@ -51,7 +51,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     try:
         yield process
     finally:
-        process.stop()
+        process.close()
 
 
 def until(probe: Callable[[], T | None], what: str, timeout_s: float = 120.0) -> T:

@@ -44,7 +44,7 @@ def server(home: Path) -> Iterator[ServerProcess]:
     try:
         yield process
     finally:
-        process.stop()
+        process.close()
 
 
 def job_body(name: str, bucket: str) -> dict[str, Any]:
@@ -124,4 +124,4 @@ def test_a_job_completes_and_uploads_after_the_server_is_killed_mid_run(
         model = admin_s3(again).get_object(Bucket="survive", Key="out/model.txt")
         assert model["Body"].read() == b"trained"
     finally:
-        again.stop()
+        again.close()

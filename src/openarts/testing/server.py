@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import signal
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 
 
 def free_port() -> int:
@@ -88,6 +90,14 @@ class ServerProcess:
                 raise
         return process.returncode
 
+    def close(self) -> None:
+        """Stop the server and end every task it left running (tests' clean-up: a real
+        server leaves its work running for the next start to adopt)."""
+        try:
+            self.stop()
+        finally:
+            reap_tasks(self.home)
+
     def kill(self) -> None:
         """SIGKILL, as a crash would: nothing is shut down cleanly."""
         if self.process is not None:
@@ -107,3 +117,20 @@ class ServerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+
+def reap_tasks(home: Path) -> int:
+    """SIGKILL the process group of every task started under ``home`` (each runs in a
+    session of its own, led by the launcher whose command names its folder there); how
+    many groups were ended."""
+    marker = str(home.resolve()) + os.sep
+    groups = set()
+    for process in psutil.process_iter(["cmdline"]):
+        if any(part.startswith(marker) for part in process.info["cmdline"] or []):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                if os.getpgid(process.pid) == process.pid:
+                    groups.add(process.pid)
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+    return len(groups)

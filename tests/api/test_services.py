@@ -1,0 +1,230 @@
+"""Real-time services through the API, in process: refusals with the reference's errors
+that change nothing, the stop schedule, a service with no replica answering (503), and
+a call past the gateway's timeout (504). The model is a custom one (type Image): a small
+HTTP server of the test's own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from sqlalchemy import update
+
+from openarts.db.tables import Model, Service
+from openarts.ids import now_ms
+from openarts.services import buckets
+from openarts.storage.base import one_chunk
+
+from ..conftest import Api, make_settings, start_api
+
+BUCKET = "svc-bucket"
+MODELS = "/v1/{project_id}/models"
+SERVICES = "/v1/{project_id}/services"
+SPEC = "test.infer.small"
+FLAVORS = f"""
+flavors:
+  - name: {SPEC}
+    vcpus: 0.25
+    memory_gib: 0.5
+    uses: [inference]
+"""
+# Answers /health at once, and POST / after the number of seconds the body asks for.
+SERVER = """
+import json, os, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    def _answer(self, body):
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self._answer({"status": "OK"})
+
+    def do_POST(self):
+        asked = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        time.sleep(asked.get("sleep_s", 0))
+        self._answer({"echo": asked})
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+"""
+
+
+@pytest.fixture
+async def api(tmp_path: Path, database_url: str) -> AsyncIterator[Api]:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "flavors.yaml").write_text(FLAVORS)
+    settings = make_settings(
+        home,
+        database_url,
+        reconcile_interval_s=0.2,
+        infer_timeout_s=1.0,
+        replica_restart_base_s=30.0,
+    )
+    async for started in start_api(settings):
+        await started.platform.store.create_bucket(BUCKET)
+        async with started.platform.db.session() as session, session.begin():
+            await buckets.record_bucket(session, name=BUCKET, project_id=started.project_id)
+        yield started
+
+
+async def until(api: Api, path: str, key: str, *values: str, timeout_s: float = 60) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        shown = (await api.call("GET", path)).json()
+        if shown.get(key) in values:
+            return shown
+        assert time.monotonic() < deadline, shown
+        await asyncio.sleep(0.05)
+
+
+async def custom_model(api: Api, version: str = "1.0.0") -> str:
+    store = api.platform.store
+    config = {"model_algorithm": "predict_analysis", "model_type": "Image"}
+    await store.write(BUCKET, "custom/config.json", one_chunk(json.dumps(config).encode()))
+    await store.write(BUCKET, "custom/serve.py", one_chunk(SERVER.encode()))
+    created = await api.call(
+        "POST",
+        MODELS,
+        json={
+            "model_name": "echo",
+            "model_version": version,
+            "model_type": "Image",
+            "source_location": f"obs://{BUCKET}/custom/",
+            "cmd": "exec python serve.py",
+        },
+    )
+    assert created.status_code == 200, created.text
+    model_id = str(created.json()["model_id"])
+    await until(api, f"{MODELS}/{model_id}", "model_status", "published")
+    return model_id
+
+
+def deployment(model_id: str, name: str = "echo", **extra: Any) -> dict[str, Any]:
+    return {
+        "service_name": name,
+        "infer_type": "real-time",
+        "config": [
+            {"model_id": model_id, "weight": 100, "specification": SPEC, "instance_count": 1}
+        ],
+        **extra,
+    }
+
+
+async def deploy(api: Api, body: dict[str, Any]) -> str:
+    deployed = await api.call("POST", SERVICES, json=body)
+    assert deployed.status_code == 200, deployed.text
+    service_id = str(deployed.json()["service_id"])
+    await until(api, f"{SERVICES}/{service_id}", "status", "running")
+    return service_id
+
+
+def replica_pids(service_id: str) -> list[int]:
+    found = []
+    for process in psutil.process_iter(["environ", "cmdline"]):
+        environ = process.info["environ"] or {}
+        if environ.get("OPENARTS_SERVICE_ID") == service_id and "serve.py" in (
+            process.info["cmdline"] or []
+        ):
+            found.append(process.pid)
+    return found
+
+
+async def test_bad_deployments_are_refused_and_make_nothing(api: Api) -> None:
+    model_id = await custom_model(api)
+    async with api.platform.db.session() as session, session.begin():
+        for status, name in (("publishing", "half"), ("failed", "broken")):
+            row = await session.get(Model, model_id)
+            assert row is not None
+            session.add(
+                Model(
+                    **{
+                        c.name: getattr(row, c.name)
+                        for c in Model.__table__.columns
+                        if c.name not in ("id", "name", "status")
+                    },
+                    id=f"{status:0<32}"[:32],
+                    name=name,
+                    status=status,
+                )
+            )
+    cases = [
+        (deployment(f"{'publishing':0<32}"[:32]), 400, "ModelArts.3515"),
+        (deployment(f"{'failed':0<32}"[:32]), 400, "ModelArts.3515"),
+        ({**deployment(model_id), "infer_type": "batch"}, 400, "ModelArts.0101"),
+        ({**deployment(model_id), "infer_type": "edge"}, 400, "ModelArts.3518"),
+    ]
+    for body, expected, code in cases:
+        refused = await api.call("POST", SERVICES, json=body)
+        assert refused.status_code == expected, (body, refused.text)
+        assert refused.json()["error_code"] == code, (body, refused.text)
+    assert (await api.call("GET", SERVICES)).json()["total_count"] == 0
+
+    service_id = await deploy(api, deployment(model_id))
+    twin = await api.call("POST", SERVICES, json=deployment(model_id))
+    assert twin.status_code == 409 and twin.json()["error_code"] == "ModelArts.3503"
+    for method in ("GET", "PUT", "DELETE"):
+        missing = await api.call(method, f"{SERVICES}/{'0' * 32}", json={"description": "x"})
+        assert missing.status_code == 404, missing.text
+        assert missing.json()["error_code"] == "ModelArts.3502"
+    await api.call("DELETE", f"{SERVICES}/{service_id}")
+    late = await api.call("PUT", f"{SERVICES}/{service_id}", json={"description": "x"})
+    assert late.json()["error_code"] == "ModelArts.3502"
+
+
+async def test_a_stop_schedule_stops_the_service(api: Api) -> None:
+    model_id = await custom_model(api)
+    schedule = [{"type": "stop", "time_unit": "MINUTES", "duration": 1}]
+    service_id = await deploy(api, deployment(model_id, schedule=schedule))
+    shown = (await api.call("GET", f"{SERVICES}/{service_id}")).json()
+    assert 55_000 <= shown["due_time"] - now_ms() <= 60_000
+    assert shown["schedule"] == schedule
+    # The minute passes.
+    async with api.platform.db.session() as session, session.begin():
+        await session.execute(
+            update(Service).where(Service.id == service_id).values(due_time=now_ms())
+        )
+    api.platform.service_reconciler.wake()
+    await until(api, f"{SERVICES}/{service_id}", "status", "stopped")
+    assert replica_pids(service_id) == []
+    events = (await api.call("GET", f"{SERVICES}/{service_id}/events")).json()
+    assert "stopped by its schedule" in [e["event_info"] for e in events["events"]]
+
+
+async def test_no_replica_answering_is_503_and_a_slow_model_504(api: Api) -> None:
+    model_id = await custom_model(api)
+    service_id = await deploy(api, deployment(model_id))
+    infer = f"/v1/infers/{service_id}/"
+    answered = await api.call("POST", infer, json={"x": 1})
+    assert answered.status_code == 200 and answered.json() == {"echo": {"x": 1}}
+
+    slow = await api.call("POST", infer, json={"sleep_s": 3})
+    assert slow.status_code == 504, slow.text
+    assert slow.json()["error_code"] == "ModelArts.4302"
+
+    [pid] = replica_pids(service_id)
+    os.kill(pid, signal.SIGKILL)
+    # It starts again only after 30 s: meanwhile the service has no replica.
+    await until(api, f"{SERVICES}/{service_id}", "status", "concerning")
+    down = await api.call("POST", infer, json={"x": 2})
+    assert down.status_code == 503, down.text
+    assert down.json()["error_code"] == "ModelArts.4302"
+    assert "no replica" in down.json()["error_msg"]
