@@ -153,6 +153,11 @@ async def test_bad_imports_are_refused_and_make_nothing(api: Api) -> None:
         ({"config.json": "{not json"}, {}, "config.json"),
         ({"config.json": json.dumps({**CONFIG, "model_type": "PyTorch"})}, {}, "must agree"),
         (
+            {"config.json": json.dumps({**CONFIG, "runtime": "tensorflow_9.9-py_3.1"})},
+            {"runtime": None},
+            "runtime",
+        ),
+        (
             {"config.json": json.dumps({**CONFIG, "dependencies": []})},
             {"runtime": None, "model_type": "XGBoost"},
             None,

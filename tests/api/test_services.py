@@ -228,3 +228,70 @@ async def test_no_replica_answering_is_503_and_a_slow_model_504(api: Api) -> Non
     assert down.status_code == 503, down.text
     assert down.json()["error_code"] == "ModelArts.4302"
     assert "no replica" in down.json()["error_msg"]
+
+
+async def test_stop_and_delete_at_once_end_with_the_service_gone(api: Api) -> None:
+    model_id = await custom_model(api)
+    service_id = await deploy(api, deployment(model_id))
+    path = f"{SERVICES}/{service_id}"
+    stop, gone = await asyncio.gather(
+        api.call("PUT", path, json={"status": "stopped"}), api.call("DELETE", path)
+    )
+    assert gone.status_code == 200, gone.text
+    # The stop either went first or was refused: never does it undo the delete.
+    assert stop.status_code in (200, 400, 404), stop.text
+    deadline = time.monotonic() + 60
+    while (await api.call("GET", path)).status_code != 404 or replica_pids(service_id):
+        assert time.monotonic() < deadline, (await api.call("GET", path)).text
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def quick_api(tmp_path: Path, database_url: str) -> AsyncIterator[Api]:
+    home = tmp_path / "quick"
+    home.mkdir()
+    (home / "flavors.yaml").write_text(FLAVORS)
+    settings = make_settings(
+        home, database_url, reconcile_interval_s=0.2, replica_restart_base_s=0.05
+    )
+    async for started in start_api(settings):
+        await started.platform.store.create_bucket(BUCKET)
+        async with started.platform.db.session() as session, session.begin():
+            await buckets.record_bucket(session, name=BUCKET, project_id=started.project_id)
+        yield started
+
+
+async def test_a_model_that_cannot_start_fails_its_service_which_can_be_retried(
+    quick_api: Api,
+) -> None:
+    api = quick_api
+    store = api.platform.store
+    config = {"model_algorithm": "predict_analysis", "model_type": "Image"}
+    await store.write(BUCKET, "broken/config.json", one_chunk(json.dumps(config).encode()))
+    created = await api.call(
+        "POST",
+        MODELS,
+        json={
+            "model_name": "broken",
+            "model_version": "1.0.0",
+            "model_type": "Image",
+            "source_location": f"obs://{BUCKET}/broken/",
+            "cmd": "echo the port is taken >&2; exit 3",
+        },
+    )
+    model_id = created.json()["model_id"]
+    await until(api, f"{MODELS}/{model_id}", "model_status", "published")
+    deployed = await api.call("POST", SERVICES, json=deployment(model_id, name="broken"))
+    service_id = deployed.json()["service_id"]
+    failed = await until(api, f"{SERVICES}/{service_id}", "status", "failed")
+    assert "failed 3 times" in failed["error_msg"], failed
+    assert "the port is taken" in failed["error_msg"], failed
+    logs = (await api.call("GET", f"{SERVICES}/{service_id}/logs")).json()
+    assert [log["result"] for log in logs["logs"]] == ["FAIL"]
+    # Asked to run again, it tries afresh (and fails again, for the same reason).
+    again = await api.call("PUT", f"{SERVICES}/{service_id}", json={"status": "running"})
+    assert again.status_code == 200, again.text
+    assert (await api.call("GET", f"{SERVICES}/{service_id}")).json()["status"] == "deploying"
+    await until(api, f"{SERVICES}/{service_id}", "status", "failed")
+    logs = (await api.call("GET", f"{SERVICES}/{service_id}/logs")).json()
+    assert [log["result"] for log in logs["logs"]] == ["FAIL", "FAIL"]

@@ -71,7 +71,10 @@ class Authenticator:
         )
 
     async def caller_for(self, request: Request, project_id: str) -> Caller:
-        principal = await self.authenticate(request)
+        return await self.in_project(await self.authenticate(request), request, project_id)
+
+    async def in_project(self, principal: Principal, request: Request, project_id: str) -> Caller:
+        """The authenticated principal as a caller in ``project_id``, if a member."""
         header_project = request.headers.get("x-project-id")
         if principal.token_project_id is not None and principal.token_project_id != project_id:
             raise OpenArtsError(

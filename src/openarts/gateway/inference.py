@@ -33,6 +33,7 @@ from openarts.gateway.relay import HOP_BY_HOP, client_session, pass_lifespan, re
 
 log = logging.getLogger("openarts.gateway.inference")
 
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 SERVING = frozenset({ServiceStatus.RUNNING, ServiceStatus.CONCERNING, ServiceStatus.DEPLOYING})
 # Request headers that concern the platform, not the model server.
 _NOT_FORWARDED = HOP_BY_HOP | {b"host", b"authorization", b"x-auth-token", b"x-sdk-date"}
@@ -64,7 +65,9 @@ class InferenceGateway:
             await self.app(scope, receive, send)
             return
         parts = self.parts()
-        service_id, _, rest = scope["path"][len(INFER_PREFIX) :].partition("/")
+        # The path as sent (still percent-encoded): the model sees what the caller wrote.
+        raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        service_id, _, rest = raw[len(INFER_PREFIX) :].partition("/")
         try:
             route, body = await self._admit(scope, receive, parts, service_id)
         except OpenArtsError as error:
@@ -75,9 +78,6 @@ class InferenceGateway:
     async def _admit(
         self, scope: Scope, receive: Receive, parts: GatewayParts, service_id: str
     ) -> tuple[Route, bytes]:
-        route = await parts.routes.route(service_id) if service_id else None
-        if route is None:
-            raise OpenArtsError(errors.SERVICE_NOT_FOUND, f"Service {service_id} does not exist.")
         request = Request(scope, receive)
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > parts.max_body:
@@ -85,11 +85,17 @@ class InferenceGateway:
         body = await request.body()
         if len(body) > parts.max_body:
             raise OpenArtsError(errors.BODY_TOO_LARGE)
-        # The same answer for another project's service as for none: nothing leaks.
+        # Who calls first (the signature covers the body), then where: a caller who is not
+        # authenticated learns nothing about which services exist.
+        principal = await parts.auth.authenticate(request)
+        route = await parts.routes.route(service_id) if service_id else None
+        if route is None:
+            raise OpenArtsError(errors.SERVICE_NOT_FOUND, f"Service {service_id} does not exist.")
         try:
-            await parts.auth.caller_for(request, route.project_id)
+            await parts.auth.in_project(principal, request, route.project_id)
         except OpenArtsError as error:
             if error.error_code == errors.PROJECT_FORBIDDEN:
+                # The same answer for another project's service as for none.
                 raise OpenArtsError(
                     errors.SERVICE_NOT_FOUND, f"Service {service_id} does not exist."
                 ) from None
@@ -127,10 +133,9 @@ class InferenceGateway:
         for attempt in (1, 2):
             chosen = routes.choose(route, avoid)
             if chosen is None:
-                await self._transport_error(
-                    scope, send, 503, f"service {route.service_id} has no replica ready"
-                )
                 done("", True)
+                why = f"service {route.service_id} has no replica ready"
+                await self._transport_error(scope, send, 503, why)
                 return
             model_id, address = chosen
             url = f"http://{address}{path}" + (f"?{query}" if query else "")
@@ -168,28 +173,25 @@ class InferenceGateway:
                 if begun:
                     await send({"type": "http.response.body", "body": b""})
                 else:
-                    await self._transport_error(
-                        scope, send, 504, f"the model did not answer within {parts.timeout_s:g} s"
-                    )
+                    why = f"the model did not answer within {parts.timeout_s:g} s"
+                    await self._transport_error(scope, send, 504, why)
                 return
             except aiohttp.ClientError as error:
                 if begun:
                     # Cut off mid-answer: end what began; the client sees a short body.
-                    routes.record(
-                        route.service_id, model_id, True, time.perf_counter() - started_at
-                    )
+                    done(model_id, True)
                     await send({"type": "http.response.body", "body": b""})
                     return
                 log.info("replica %s of service %s: %s", address, route.service_id, error)
                 routes.suspect(address)
                 avoid = address
-                if attempt == 2:
-                    routes.record(
-                        route.service_id, model_id, True, time.perf_counter() - started_at
-                    )
-                    await self._transport_error(
-                        scope, send, 503, f"no replica of service {route.service_id} answered"
-                    )
+                # Tried again only when the replica cannot have run it: no connection was
+                # made, or the call is one that may run twice.
+                unsent = isinstance(error, aiohttp.ClientConnectorError)
+                if attempt == 2 or not (unsent or scope["method"] in _IDEMPOTENT):
+                    done(model_id, True)
+                    why = f"no replica of service {route.service_id} answered"
+                    await self._transport_error(scope, send, 503, why)
                     return
             finally:
                 routes.in_flight[address] -= 1

@@ -21,6 +21,7 @@ from openarts.db.tables import Model
 from openarts.domain.events import EventType
 from openarts.domain.model_config import ModelConfigFile, parse_model_config
 from openarts.domain.models import CUSTOM_TYPE, ModelStatus
+from openarts.errors import OpenArtsError
 from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.loop import SlowSteps, repeat
 from openarts.services import models as model_service
@@ -107,6 +108,15 @@ class ModelReconciler:
             config = await self._prepare(job)
         except (PackageError, EngineBuildError, ValueError) as error:
             await self.db.run_in_transaction(_failed, model_id, str(error))
+            return
+        except OpenArtsError as error:
+            await self.db.run_in_transaction(_failed, model_id, error.error_msg)
+            return
+        except Exception as error:
+            # Anything else (a full disk, say) fails the model rather than publishing it
+            # again and again.
+            log.exception("publishing model %s failed", model_id)
+            await self.db.run_in_transaction(_failed, model_id, f"publishing failed: {error}")
             return
         await self.db.run_in_transaction(_published, model_id, *config)
 

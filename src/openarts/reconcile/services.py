@@ -118,9 +118,14 @@ class ServiceReconciler:
         changed = False
         next_restart: int | None = None
         for service_id in ids:
-            result = await self.db.run_in_transaction(
-                _reconcile, service_id, now, self.models, self.restart_base_s
-            )
+            try:
+                result = await self.db.run_in_transaction(
+                    _reconcile, service_id, now, self.models, self.restart_base_s
+                )
+            except Exception:
+                # One service's trouble must not hold back every other one.
+                log.exception("reconciling service %s failed; trying again", service_id)
+                continue
             if result is None:
                 continue
             changed = changed or result.changed
@@ -133,7 +138,7 @@ class ServiceReconciler:
                     tail = chunk.data.decode("utf-8", "replace").strip()
                     if tail:
                         await self.db.run_in_transaction(_note_log, replica_id, tail)
-        next_restart = await self.db.run_in_transaction(_next_restart)
+        next_restart = await self.db.run_in_transaction(_next_restart, now)
         self._arm(next_restart)
         if changed:
             self.on_change()
@@ -188,7 +193,7 @@ def _reconcile(
     result.changed = _follow_workloads(
         session, service, replicas, workloads, now, restart_base_s, result
     )
-    if service.desired != "run" or S(service.status) in (S.STOPPING, S.DELETING):
+    if service.desired != "run" or S(service.status) in (S.STOPPING, S.DELETING, S.STOPPED):
         _wind_down(session, service, replicas, workloads)
         result.changed = True
         return result
@@ -301,9 +306,11 @@ def _wind_down(
     ]
     if live:
         return
-    if service.desired == "delete":
+    if service.desired == "delete" or S(service.status) is S.DELETING:
         session.execute(delete(ServiceReplica).where(ServiceReplica.service_id == service.id))
         session.delete(service)
+        return
+    if S(service.status) is S.STOPPED:
         return
     if S(service.status) is not S.STOPPING:
         switch_service_status(session, service, S.STOPPING, "stopping")
@@ -340,7 +347,9 @@ def _match_counts(
     for entry in entries:
         model = models_by_id.get(entry.model_id)
         if model is None:
-            continue
+            # Deleted while the service was deployed (the two checks raced).
+            _fail(session, service, f"model {entry.model_id} no longer exists")
+            return True
         mine = [
             r
             for r in replicas
@@ -373,7 +382,11 @@ def _match_counts(
         for replica in mine:
             if replica.state == R.DOWN and now >= replica.restart_at:
                 if replica.failures >= DEPLOY_ATTEMPTS:
-                    _fail(session, service, replica)
+                    why = (
+                        f"replica of model {replica.model_id} failed {replica.failures} times "
+                        f"before it answered its health check: {replica.reason}"
+                    )
+                    _fail(session, service, why)
                     return True
                 replica.state = R.STARTING
                 submit_replica(session, models, service, replica, entry, model)
@@ -384,11 +397,14 @@ def _match_counts(
     return changed
 
 
-def _fail(session: Session, service: Service, replica: ServiceReplica) -> None:
-    why = (
-        f"replica of model {replica.model_id} failed {replica.failures} times before it "
-        f"answered its health check: {replica.reason}"
-    )
+def _fail(session: Session, service: Service, why: str) -> None:
+    """The service cannot be deployed as asked: failed, its replicas retired (they would
+    hold their pool's capacity for nothing), the update marked FAIL."""
+    for replica in session.scalars(
+        select(ServiceReplica).where(ServiceReplica.service_id == service.id)
+    ):
+        if replica.state != R.RETIRING:
+            _retire(session, replica, "the service failed")
     switch_service_status(session, service, S.FAILED, why, event_type=EventType.WARNING)
     for row in session.scalars(
         select(UpdateRow).where(
@@ -446,10 +462,12 @@ def _set_status(
         )
 
 
-def _next_restart(session: Session) -> int | None:
+def _next_restart(session: Session, now: int) -> int | None:
+    # Only restarts still to come: a down replica left behind (its service failed, or a
+    # newer generation replaces it) must not wake the loop over and over.
     first_restart = session.scalar(
         select(ServiceReplica.restart_at)
-        .where(ServiceReplica.state == R.DOWN.value)
+        .where(ServiceReplica.state == R.DOWN.value, ServiceReplica.restart_at > now)
         .order_by(ServiceReplica.restart_at)
         .limit(1)
     )

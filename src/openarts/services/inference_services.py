@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from openarts import errors
 from openarts.api.schemas.services import (
     REAL_TIME,
+    Schedule,
     ServiceConfig,
     ServiceCreate,
     ServiceListQuery,
@@ -343,28 +344,52 @@ def _apply_update(
     session: Session, service: Service, entries: list[Entry] | None, status: str | None
 ) -> None:
     if status == "stopped":
-        if service.status != S.STOPPED:
+        if service.status not in (S.STOPPED, S.STOPPING):
             service.desired = "stop"
-            switch_service_status(session, service, S.STOPPING, "stopping at the user's request")
+            service.due_time = None
+            _switch_or_refuse(session, service, S.STOPPING, "stopping at the user's request")
         return
     if status == "running":
         service.desired = "run"
         if service.status in (S.STOPPED, S.FAILED):
-            # A new generation: replicas start afresh, their failures forgotten.
-            service.generation += 1
-            switch_service_status(session, service, S.DEPLOYING, "starting at the user's request")
+            _restart(session, service, "starting at the user's request")
             record_update(session, service, entries_of(service))
         return
     if entries is not None:
         before = entries_of(service)
         service.config = json.dumps([e.to_json() for e in entries])
-        if replaces_replicas(before, entries):
-            service.generation += 1
+        if service.status == S.FAILED:
+            _restart(session, service, f"applying update {service.generation + 1}")
+        else:
+            if replaces_replicas(before, entries):
+                service.generation += 1
+            if service.status in (S.RUNNING, S.CONCERNING):
+                _switch_or_refuse(
+                    session, service, S.DEPLOYING, f"applying update {service.generation}"
+                )
         record_update(session, service, entries)
-        if service.status in (S.RUNNING, S.CONCERNING, S.FAILED):
-            switch_service_status(
-                session, service, S.DEPLOYING, f"applying update {service.generation}"
-            )
+
+
+def _restart(session: Session, service: Service, reason: str) -> None:
+    """From stopped or failed back to deploying: a new generation (replicas start afresh,
+    their failures forgotten) and the stop schedule counted again from now."""
+    service.generation += 1
+    stops = [item for item in json.loads(service.schedule) if item.get("type") == "stop"]
+    service.due_time = (
+        now_ms() + Schedule.model_validate(stops[0]).seconds * 1000 if stops else None
+    )
+    _switch_or_refuse(session, service, S.DEPLOYING, reason)
+
+
+def _switch_or_refuse(session: Session, service: Service, to: ServiceStatus, reason: str) -> None:
+    """Switch, or refuse the request when the service moved meanwhile (the transaction
+    then rolls back: nothing the request changed stays)."""
+    current = S(service.status)
+    if to not in ALLOWED_MOVES[current] or not switch_service_status(session, service, to, reason):
+        raise OpenArtsError(
+            errors.SERVICE_NOT_UPDATABLE,
+            f"Service {service.name} changed meanwhile (it was {current}); try again.",
+        )
 
 
 def replaces_replicas(before: list[Entry], after: list[Entry]) -> bool:
@@ -389,7 +414,7 @@ async def delete_service(session: AsyncSession, project_id: str, service_id: str
 def _mark_deleted(session: Session, service: Service) -> None:
     service.desired = "delete"
     if service.status != S.DELETING:
-        switch_service_status(session, service, S.DELETING, "deleting at the user's request")
+        _switch_or_refuse(session, service, S.DELETING, "deleting at the user's request")
 
 
 # -- the update log and the status switch ---------------------------------------------------

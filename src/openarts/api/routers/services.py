@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts.api.deps import CallerDep, PlatformDep, SessionDep
@@ -47,11 +47,16 @@ from openarts.services.inference_services import ServicePlatform
 router = APIRouter(prefix="/v1/{project_id}", tags=["Services"], responses=ERROR_RESPONSES)
 
 
-async def _platform(platform: PlatformDep) -> ServicePlatform:
-    """The service platform, its hosts refreshed (capacity checks need them)."""
+async def _service_platform(platform: PlatformDep) -> ServicePlatform:
+    """The service platform, its hosts refreshed for capacity checks (a backend call,
+    made before the request's session is used)."""
     reconciler = platform.reconciler
     platform.services.hosts = reconciler.hosts or await reconciler.refresh_hosts()
     return platform.services
+
+
+# Declared before the session in each route: dependencies are solved in that order.
+ServicePlatformDep = Annotated[ServicePlatform, Depends(_service_platform)]
 
 
 def _wake(platform: PlatformDep, tasks: BackgroundTasks) -> None:
@@ -70,11 +75,12 @@ async def _out(session: AsyncSession, row: Service, platform: PlatformDep) -> Se
 async def deploy_service(
     body: ServiceCreate,
     caller: CallerDep,
+    services: ServicePlatformDep,
     session: SessionDep,
     platform: PlatformDep,
     tasks: BackgroundTasks,
 ) -> ServiceDeployOut:
-    row = await service.create_service(session, await _platform(platform), caller, body)
+    row = await service.create_service(session, services, caller, body)
     _wake(platform, tasks)
     return ServiceDeployOut(service_id=row.id, resource_ids=None)
 
@@ -130,11 +136,12 @@ async def update_service(
     service_id: str,
     body: ServiceUpdate,
     caller: CallerDep,
+    services: ServicePlatformDep,
     session: SessionDep,
     platform: PlatformDep,
     tasks: BackgroundTasks,
 ) -> ServiceUpdateOut:
-    await service.update_service(session, await _platform(platform), caller, service_id, body)
+    await service.update_service(session, services, caller, service_id, body)
     _wake(platform, tasks)
     return ServiceUpdateOut()
 
