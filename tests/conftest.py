@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from openarts.api.app import create_app
+from openarts.api.app import Relays, create_app
 from openarts.api.deps import Platform
 from openarts.services.bootstrap import BootstrapReport
 from openarts.settings import Settings
@@ -77,14 +77,16 @@ class Api:
 async def start_api(settings: Settings) -> AsyncIterator[Api]:
     reports: list[BootstrapReport] = []
     app = create_app(settings, announce=lambda report, _settings: reports.append(report))
+    relays = Relays(app)
     try:
         async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
+            transport = httpx.ASGITransport(app=relays)
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://testserver"
             ) as client:
                 yield Api(client, app.state.platform, reports[0])
     finally:
+        await relays.close()
         # The server leaves its work running for a next start; a test leaves nothing.
         reap_tasks(settings.home)
 
@@ -93,3 +95,9 @@ async def start_api(settings: Settings) -> AsyncIterator[Api]:
 async def api(tmp_path: Path, database_url: str) -> AsyncIterator[Api]:
     async for started in start_api(make_settings(tmp_path / "home", database_url)):
         yield started
+
+
+@pytest.fixture(scope="session")
+def engine_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One engine cache for every test of the session: PyTorch is installed once."""
+    return tmp_path_factory.mktemp("engines")

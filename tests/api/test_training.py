@@ -617,12 +617,6 @@ dist.destroy_process_group()
 """
 
 
-@pytest.fixture(scope="session")
-def engine_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One engine cache for every test of the session: PyTorch is installed once."""
-    return tmp_path_factory.mktemp("engines")
-
-
 async def test_two_tasks_meet_over_torch_distributed(
     tmp_path: Path, database_url: str, engine_cache: Path
 ) -> None:

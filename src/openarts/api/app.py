@@ -315,16 +315,6 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
         metrics,
     ):
         app.include_router(module.router)
-    app.add_middleware(
-        InferenceGateway,
-        parts=lambda: _gateway_parts(app.state.platform),
-    )
-    # Outermost: proxied requests skip the API's middleware (body caps, request IDs) and
-    # stream untouched.
-    app.add_middleware(
-        NotebookProxy,
-        resolve=lambda notebook_id: jupyter_address(app.state.platform.db, notebook_id),
-    )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -377,8 +367,30 @@ class PortRouter:
             await self.api(scope, receive, send)
 
 
+class Relays:
+    """The notebook proxy and the inference gateway, in front of the API app itself (not
+    among its middleware): relayed calls skip every layer of the API (error pages, body
+    caps, request IDs) and stream untouched; the rest passes through to the API."""
+
+    def __init__(self, api: FastAPI) -> None:
+        self.proxy = NotebookProxy(
+            api, resolve=lambda notebook_id: jupyter_address(api.state.platform.db, notebook_id)
+        )
+        self.gateway = InferenceGateway(
+            self.proxy, parts=lambda: _gateway_parts(api.state.platform)
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.gateway(scope, receive, send)
+
+    async def close(self) -> None:
+        await self.gateway.close()
+        await self.proxy.close()
+
+
 def create_server_app(settings: Settings, announce: Announce | None = None) -> PortRouter:
-    """The API and the embedded S3-compatible endpoint, sharing one platform."""
+    """The API (behind its relays) and the embedded S3-compatible endpoint, sharing one
+    platform."""
     api = create_app(settings, announce)
     obs = S3Endpoint(lambda: api.state.platform, cache_ttl_s=settings.auth_cache_ttl_s)
-    return PortRouter(api, obs, settings.obs_port)
+    return PortRouter(Relays(api), obs, settings.obs_port)

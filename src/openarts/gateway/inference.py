@@ -142,14 +142,13 @@ class InferenceGateway:
             routes.in_flight[address] += 1
             begun = False
             try:
-                async with self._session().request(
+                async with self._session(parts.timeout_s).request(
                     scope["method"],
                     url,
                     headers=headers,
                     data=body or None,
                     allow_redirects=False,
                     compress=None,
-                    timeout=aiohttp.ClientTimeout(total=parts.timeout_s),
                 ) as upstream:
                     begun = True
                     await send(
@@ -205,9 +204,10 @@ class InferenceGateway:
         )
         await refuse(scope, nothing, send, error, status=status)
 
-    def _session(self) -> aiohttp.ClientSession:
+    def _session(self, timeout_s: float) -> aiohttp.ClientSession:
+        # The timeout is the session's, not each call's: no timer objects per call.
         if self._client is None or self._client.closed:
-            self._client = client_session()
+            self._client = client_session(timeout_s)
         return self._client
 
     async def close(self) -> None:
