@@ -22,6 +22,7 @@ from openarts.db.tables import Model, Service
 from openarts.ids import now_ms
 from openarts.services import buckets
 from openarts.storage.base import one_chunk
+from tests.inference.serving import CUSTOM_MODEL_SERVER
 
 from ..conftest import Api, make_settings, start_api
 
@@ -35,35 +36,6 @@ flavors:
     vcpus: 0.25
     memory_gib: 0.5
     uses: [inference]
-"""
-# Answers /health at once, and POST / after the number of seconds the body asks for.
-SERVER = """
-import json, os, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-
-class Handler(BaseHTTPRequestHandler):
-    def _answer(self, body):
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self):
-        self._answer({"status": "OK"})
-
-    def do_POST(self):
-        asked = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        time.sleep(asked.get("sleep_s", 0))
-        self._answer({"echo": asked})
-
-    def log_message(self, *args):
-        pass
-
-
-ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
 """
 
 
@@ -100,7 +72,7 @@ async def custom_model(api: Api, version: str = "1.0.0") -> str:
     store = api.platform.store
     config = {"model_algorithm": "predict_analysis", "model_type": "Image"}
     await store.write(BUCKET, "custom/config.json", one_chunk(json.dumps(config).encode()))
-    await store.write(BUCKET, "custom/serve.py", one_chunk(SERVER.encode()))
+    await store.write(BUCKET, "custom/serve.py", one_chunk(CUSTOM_MODEL_SERVER.encode()))
     created = await api.call(
         "POST",
         MODELS,

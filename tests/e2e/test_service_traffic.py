@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from openarts.testing.server import ServerProcess
+from tests.inference.serving import CUSTOM_MODEL_SERVER
 from tests.storage.conftest import admin_s3
 
 from .conftest import signed_call
@@ -43,35 +44,6 @@ class VersionService(XgSklServingBaseService):
     def _inference(self, data):
         # One prediction per call: the base wraps it as {{"data": {{"resp_data": [...]}}}}.
         return ["{version}"]
-"""
-# A custom model: its own HTTP server on $PORT, answering /health and POST /.
-CUSTOM = """
-import json, os
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-
-class Handler(BaseHTTPRequestHandler):
-    def _answer(self, body):
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self):
-        self._answer({"status": "OK"})
-
-    def do_POST(self):
-        length = int(self.headers.get("Content-Length", 0))
-        numbers = json.loads(self.rfile.read(length))["numbers"]
-        self._answer({"sum": sum(numbers)})
-
-    def log_message(self, *args):
-        pass
-
-
-ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
 """
 
 
@@ -283,7 +255,7 @@ def test_a_custom_model_serves_http_itself(server: ServerProcess) -> None:
     s3 = admin_s3(server)
     config = {"model_algorithm": "predict_analysis", "model_type": "Image"}
     s3.put_object(Bucket=BUCKET, Key="custom/config.json", Body=json.dumps(config))
-    s3.put_object(Bucket=BUCKET, Key="custom/serve.py", Body=CUSTOM.encode())
+    s3.put_object(Bucket=BUCKET, Key="custom/serve.py", Body=CUSTOM_MODEL_SERVER.encode())
     model = _import(
         server,
         {
@@ -297,4 +269,4 @@ def test_a_custom_model_serves_http_itself(server: ServerProcess) -> None:
     service_id = deploy(server, "custom", [entry(model)])
     answer = signed_call(server, "POST", f"/v1/infers/{service_id}/", {"numbers": [1, 2, 39]})
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"sum": 42}
+    assert answer.json() == {"echo": {"numbers": [1, 2, 39]}}

@@ -174,3 +174,35 @@ class ModelServer:
 
     def post(self, path: str = "/", **kwargs: Any) -> httpx.Response:
         return httpx.post(self.url + path, timeout=30, **kwargs)
+
+
+# A custom model (type Image): its own HTTP server on $PORT. It answers /health at once,
+# and POST / (echoing the body) after the number of seconds the body asks for.
+CUSTOM_MODEL_SERVER = """
+import json, os, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    def _answer(self, body):
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self._answer({"status": "OK"})
+
+    def do_POST(self):
+        asked = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        time.sleep(asked.get("sleep_s", 0))
+        self._answer({"echo": asked})
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+"""

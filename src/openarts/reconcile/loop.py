@@ -67,3 +67,46 @@ class SlowSteps:
     def cancel(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+
+
+class SteppingReconciler:
+    """A reconciler's loop: ``run_once`` when woken or when the interval passes (only
+    while this process leads), with slow steps beside the passes; ``closed`` lets go of
+    what the subclass holds when the loop ends."""
+
+    def __init__(
+        self, *, interval_s: float, leadership: Leadership | None, log: logging.Logger
+    ) -> None:
+        self.interval_s = interval_s
+        # Shared with the workload reconciler: one server process drives everything;
+        # None: alone (tests that step run_once).
+        self.leadership = leadership
+        self._log = log
+        self._wake = asyncio.Event()
+        self._steps = SlowSteps(self.wake, log)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_once(self) -> None:
+        raise NotImplementedError
+
+    async def run_forever(self) -> None:
+        try:
+            await repeat(
+                self.run_once,
+                self._wake,
+                interval_s=self.interval_s,
+                leadership=self.leadership,
+                log=self._log,
+            )
+        finally:
+            self._steps.cancel()
+            await self.closed()
+
+    async def closed(self) -> None:
+        """Let go of what the loop held (timers, clients)."""
+
+    async def drain(self) -> None:
+        """Wait for the slow steps in flight (for tests)."""
+        await self._steps.drain()

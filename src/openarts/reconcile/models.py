@@ -23,7 +23,7 @@ from openarts.domain.model_config import ModelConfigFile, parse_model_config
 from openarts.domain.models import CUSTOM_TYPE, ModelStatus
 from openarts.errors import OpenArtsError
 from openarts.reconcile.leadership import Leadership
-from openarts.reconcile.loop import SlowSteps, repeat
+from openarts.reconcile.loop import SteppingReconciler
 from openarts.services import models as model_service
 from openarts.services.engine_envs import EngineBuildError
 from openarts.services.events import record_event_sync
@@ -50,7 +50,7 @@ class Publishing:
     requested_requirements: list[str]
 
 
-class ModelReconciler:
+class ModelReconciler(SteppingReconciler):
     def __init__(
         self,
         db: Database,
@@ -61,28 +61,7 @@ class ModelReconciler:
     ) -> None:
         self.db = db
         self.platform = platform
-        self.interval_s = interval_s
-        self.leadership = leadership
-        self._wake = asyncio.Event()
-        self._steps = SlowSteps(self.wake, log)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run_forever(self) -> None:
-        try:
-            await repeat(
-                self.run_once,
-                self._wake,
-                interval_s=self.interval_s,
-                leadership=self.leadership,
-                log=log,
-            )
-        finally:
-            self._steps.cancel()
-
-    async def drain(self) -> None:
-        await self._steps.drain()
+        super().__init__(interval_s=interval_s, leadership=leadership, log=log)
 
     async def run_once(self) -> None:
         for model_id in await self.db.run_in_transaction(_publishing):

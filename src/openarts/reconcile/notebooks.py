@@ -29,7 +29,7 @@ from openarts.domain.notebooks import NotebookStatus as S
 from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import now_ms
 from openarts.reconcile.leadership import Leadership
-from openarts.reconcile.loop import SlowSteps, repeat
+from openarts.reconcile.loop import SteppingReconciler
 from openarts.services import notebooks as notebook_service
 from openarts.services.events import record_event_sync
 from openarts.services.notebook_runtime import NotebookRuntime
@@ -50,7 +50,7 @@ class Active(NamedTuple):
     lease_expires_at: int
 
 
-class NotebookReconciler:
+class NotebookReconciler(SteppingReconciler):
     def __init__(
         self,
         db: Database,
@@ -66,33 +66,13 @@ class NotebookReconciler:
         self.runtime = runtime
         self.backend = backend
         self.platform = platform
-        self.interval_s = interval_s
+        super().__init__(interval_s=interval_s, leadership=leadership, log=log)
         self.start_timeout_s = start_timeout_s
-        self.leadership = leadership
-        self._wake = asyncio.Event()
-        # Slow steps in flight, per job (or mount).
-        self._steps = SlowSteps(self.wake, log)
         self._lease_timer: asyncio.TimerHandle | None = None
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run_forever(self) -> None:
-        try:
-            await repeat(
-                self.run_once,
-                self._wake,
-                interval_s=self.interval_s,
-                leadership=self.leadership,
-                log=log,
-            )
-        finally:
-            if self._lease_timer is not None:
-                self._lease_timer.cancel()
-            self._steps.cancel()
-
-    async def drain(self) -> None:
-        await self._steps.drain()
+    async def closed(self) -> None:
+        if self._lease_timer is not None:
+            self._lease_timer.cancel()
 
     async def run_once(self) -> None:
         now = now_ms()

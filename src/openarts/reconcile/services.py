@@ -37,7 +37,7 @@ from openarts.domain.services import (
 from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import new_uuid, now_ms
 from openarts.reconcile.leadership import Leadership
-from openarts.reconcile.loop import SlowSteps, repeat
+from openarts.reconcile.loop import SteppingReconciler
 from openarts.services import inference_services as service_ops
 from openarts.services import workloads as workload_service
 from openarts.services.inference_services import Entry, entries_of, switch_service_status
@@ -68,7 +68,7 @@ class PassResult:
     failed_tasks: list[tuple[str, TaskHandle]] | None = None
 
 
-class ServiceReconciler:
+class ServiceReconciler(SteppingReconciler):
     def __init__(
         self,
         db: Database,
@@ -83,34 +83,17 @@ class ServiceReconciler:
         self.db = db
         self.backend = backend
         self.models = models
-        self.interval_s = interval_s
+        super().__init__(interval_s=interval_s, leadership=leadership, log=log)
         self.restart_base_s = restart_base_s
-        self.leadership = leadership
         self.on_change = on_change or (lambda: None)
-        self._wake = asyncio.Event()
-        self._steps = SlowSteps(self.wake, log)
         self._timer: asyncio.TimerHandle | None = None
         self._http: aiohttp.ClientSession | None = None
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run_forever(self) -> None:
-        try:
-            await repeat(
-                self.run_once,
-                self._wake,
-                interval_s=self.interval_s,
-                leadership=self.leadership,
-                log=log,
-            )
-        finally:
-            self._steps.cancel()
-            if self._http is not None:
-                await self._http.close()
-
-    async def drain(self) -> None:
-        await self._steps.drain()
+    async def closed(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._http is not None:
+            await self._http.close()
 
     async def run_once(self) -> None:
         now = now_ms()

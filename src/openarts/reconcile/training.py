@@ -30,7 +30,7 @@ from openarts.domain.training_plan import Plan, job_environment, task_name
 from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import now_ms
 from openarts.reconcile.leadership import Leadership
-from openarts.reconcile.loop import SlowSteps, repeat
+from openarts.reconcile.loop import SteppingReconciler
 from openarts.services import training_jobs as job_service
 from openarts.services import workloads as workload_service
 from openarts.services.engine_envs import EngineBuildError
@@ -55,7 +55,7 @@ class ActiveJob(NamedTuple):
     workload_status: str | None
 
 
-class TrainingReconciler:
+class TrainingReconciler(SteppingReconciler):
     def __init__(
         self,
         db: Database,
@@ -69,35 +69,10 @@ class TrainingReconciler:
         self.db = db
         self.training = training
         self.staging = staging
-        self.interval_s = interval_s
+        super().__init__(interval_s=interval_s, leadership=leadership, log=log)
         self.sample_interval_s = sample_interval_s
-        # Shared with the workload reconciler: one server process drives the jobs (the
-        # one whose tasks they are); None: alone (tests that step run_once).
-        self.leadership = leadership
         self._sampled_at = -sample_interval_s
         self._collected_at = time.monotonic()
-        self._wake = asyncio.Event()
-        # Slow steps in flight, per job (or mount).
-        self._steps = SlowSteps(self.wake, log)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run_forever(self) -> None:
-        try:
-            await repeat(
-                self.run_once,
-                self._wake,
-                interval_s=self.interval_s,
-                leadership=self.leadership,
-                log=log,
-            )
-        finally:
-            self._steps.cancel()
-
-    async def drain(self) -> None:
-        """Wait for the slow steps in flight (for tests)."""
-        await self._steps.drain()
 
     async def run_once(self) -> None:
         for job in await self.db.run_in_transaction(_active_jobs):
