@@ -16,11 +16,11 @@ ModelArts.4302, whose table status (500) does not tell a client to retry.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
 
-import aiohttp
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,14 +29,22 @@ from openarts.api.auth import Authenticator
 from openarts.domain.services import INFER_PREFIX, ServiceStatus
 from openarts.errors import OpenArtsError
 from openarts.gateway.inference_routes import InferenceRoutes, Route
-from openarts.gateway.relay import HOP_BY_HOP, client_session, pass_lifespan, refuse
+from openarts.gateway.relay import HOP_BY_HOP, pass_lifespan, refuse
+from openarts.gateway.upstream import UpstreamError, UpstreamPool
 
 log = logging.getLogger("openarts.gateway.inference")
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 SERVING = frozenset({ServiceStatus.RUNNING, ServiceStatus.CONCERNING, ServiceStatus.DEPLOYING})
 # Request headers that concern the platform, not the model server.
-_NOT_FORWARDED = HOP_BY_HOP | {b"host", b"authorization", b"x-auth-token", b"x-sdk-date"}
+# (Content-Length is the gateway's own: the body is sent whole.)
+_NOT_FORWARDED = HOP_BY_HOP | {
+    b"host",
+    b"content-length",
+    b"authorization",
+    b"x-auth-token",
+    b"x-sdk-date",
+}
 
 
 class GatewayParts:
@@ -55,7 +63,7 @@ class InferenceGateway:
     def __init__(self, app: ASGIApp, parts: Callable[[], GatewayParts]) -> None:
         self.app = app
         self.parts = parts
-        self._client: aiohttp.ClientSession | None = None
+        self.upstream = UpstreamPool()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(INFER_PREFIX):
@@ -119,11 +127,8 @@ class InferenceGateway:
     ) -> None:
         routes = parts.routes
         query = scope.get("query_string", b"").decode("latin-1")
-        headers = [
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, v in scope["headers"]
-            if k.lower() not in _NOT_FORWARDED
-        ]
+        target = path + (f"?{query}" if query else "")
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _NOT_FORWARDED]
         started_at = time.perf_counter()
 
         def done(model_id: str, failed: bool) -> None:
@@ -138,35 +143,33 @@ class InferenceGateway:
                 await self._transport_error(scope, send, 503, why)
                 return
             model_id, address = chosen
-            url = f"http://{address}{path}" + (f"?{query}" if query else "")
             routes.in_flight[address] += 1
             begun = False
+            connection = None
             try:
-                async with self._session(parts.timeout_s).request(
-                    scope["method"],
-                    url,
-                    headers=headers,
-                    data=body or None,
-                    allow_redirects=False,
-                    compress=None,
-                ) as upstream:
+                async with asyncio.timeout(parts.timeout_s):
+                    answer, connection = await self.upstream.request(
+                        address, scope["method"], target, headers, body
+                    )
                     begun = True
                     await send(
                         {
                             "type": "http.response.start",
-                            "status": upstream.status,
+                            "status": answer.status,
                             "headers": [
                                 (k.lower(), v)
-                                for k, v in upstream.raw_headers
+                                for k, v in answer.headers
                                 if k.lower() not in HOP_BY_HOP
                             ],
                         }
                     )
-                    async for chunk in upstream.content.iter_any():
+                    async for chunk in answer.body():
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     await send({"type": "http.response.body", "body": b""})
-                    done(model_id, upstream.status >= 500)
-                    return
+                self.upstream.release(connection)
+                connection = None
+                done(model_id, answer.status >= 500)
+                return
             except TimeoutError:
                 done(model_id, True)
                 if begun:
@@ -175,7 +178,7 @@ class InferenceGateway:
                     why = f"the model did not answer within {parts.timeout_s:g} s"
                     await self._transport_error(scope, send, 504, why)
                 return
-            except aiohttp.ClientError as error:
+            except UpstreamError as error:
                 if begun:
                     # Cut off mid-answer: end what began; the client sees a short body.
                     done(model_id, True)
@@ -186,14 +189,16 @@ class InferenceGateway:
                 avoid = address
                 # Tried again only when the replica cannot have run it: no connection was
                 # made, or the call is one that may run twice.
-                unsent = isinstance(error, aiohttp.ClientConnectorError)
-                if attempt == 2 or not (unsent or scope["method"] in _IDEMPOTENT):
+                if attempt == 2 or (error.sent and scope["method"] not in _IDEMPOTENT):
                     done(model_id, True)
                     why = f"no replica of service {route.service_id} answered"
                     await self._transport_error(scope, send, 503, why)
                     return
             finally:
                 routes.in_flight[address] -= 1
+                if connection is not None:
+                    # Not handed back whole (a timeout, the caller gone): never reused.
+                    connection.close()
 
     async def _transport_error(self, scope: Scope, send: Send, status: int, why: str) -> None:
         async def nothing() -> Message:
@@ -204,13 +209,5 @@ class InferenceGateway:
         )
         await refuse(scope, nothing, send, error, status=status)
 
-    def _session(self, timeout_s: float) -> aiohttp.ClientSession:
-        # The timeout is the session's, not each call's: no timer objects per call.
-        if self._client is None or self._client.closed:
-            self._client = client_session(timeout_s)
-        return self._client
-
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        self.upstream.close()

@@ -73,14 +73,13 @@ async def refuse(
     await send({"type": "http.response.body", "body": body})
 
 
-def client_session(total_timeout_s: float | None = None) -> aiohttp.ClientSession:
+def client_session() -> aiohttp.ClientSession:
     """A relay's client: pooled keep-alive connections without limit, bodies passed as
-    they are (never decompressed), no cookies kept, no headers added; calls limited to
-    ``total_timeout_s`` when given."""
+    they are (never decompressed), no cookies kept, no headers added."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=None),
         auto_decompress=False,
-        timeout=aiohttp.ClientTimeout(total=total_timeout_s, sock_connect=5),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
         cookie_jar=aiohttp.DummyCookieJar(),
         skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
     )
