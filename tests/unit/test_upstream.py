@@ -102,6 +102,29 @@ async def test_a_chunked_answer_arrives_whole_and_a_closing_one_is_not_reused() 
         pool.close()
 
 
+async def test_a_connection_closed_while_idle_leaves_the_pool() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        # The server hangs up later, while the client keeps the connection idle.
+        await asyncio.sleep(0.05)
+        writer.close()
+
+    async for address in serve(handler):
+        pool = UpstreamPool()
+        answer, connection = await pool.request(address, "GET", "/", [], b"")
+        assert [chunk async for chunk in answer.body()] == [b"ok"]
+        pool.release(connection)
+        assert pool.idle_count(address) == 1
+        deadline = asyncio.get_running_loop().time() + 5
+        while pool.idle_count(address):
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.01)
+        assert await body_of(pool, address) == (200, b"ok")
+        pool.close()
+
+
 async def test_failures_say_whether_the_request_was_sent() -> None:
     pool = UpstreamPool()
     probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)

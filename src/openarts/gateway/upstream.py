@@ -80,6 +80,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.pool.forget(self)
         self._fail(UpstreamError("the replica closed the connection", sent=True))
 
     def transport_resume(self) -> None:
@@ -164,6 +165,18 @@ class UpstreamPool:
             connection.close()
             return
         self._idle.setdefault(connection.address, []).append(connection)
+
+    def idle_count(self, address: str) -> int:
+        return len(self._idle.get(address, ()))
+
+    def forget(self, connection: _Connection) -> None:
+        """A connection that closed while idle leaves the pool (a replica gone for good
+        leaves nothing behind)."""
+        idle = self._idle.get(connection.address)
+        if idle is not None and connection in idle:
+            idle.remove(connection)
+            if not idle:
+                del self._idle[connection.address]
 
     async def _acquire(self, address: str) -> _Connection:
         idle = self._idle.get(address)
