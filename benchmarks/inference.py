@@ -54,6 +54,7 @@ import psutil
 
 from openarts.security.signing import sign
 from openarts.storage.s3 import s3_client
+from openarts.testing.iris import IRIS_FEATURES, train_iris
 from openarts.testing.server import ServerProcess, free_port
 
 FLAVOR = "bench.infer.small"
@@ -66,25 +67,6 @@ flavors:
 """
 BUCKET = "bench-models"
 PREFIX = "iris/model"
-# A few rows of Fisher's iris data: sepal length, sepal width, petal length, petal width.
-FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
-IRIS_ROWS: tuple[tuple[float, float, float, float, str], ...] = (
-    (5.1, 3.5, 1.4, 0.2, "setosa"),
-    (4.9, 3.0, 1.4, 0.2, "setosa"),
-    (4.7, 3.2, 1.3, 0.2, "setosa"),
-    (5.4, 3.9, 1.7, 0.4, "setosa"),
-    (4.6, 3.4, 1.4, 0.3, "setosa"),
-    (7.0, 3.2, 4.7, 1.4, "versicolor"),
-    (6.4, 3.2, 4.5, 1.5, "versicolor"),
-    (5.5, 2.3, 4.0, 1.3, "versicolor"),
-    (5.7, 2.8, 4.5, 1.3, "versicolor"),
-    (5.2, 2.7, 3.9, 1.4, "versicolor"),
-    (6.3, 3.3, 6.0, 2.5, "virginica"),
-    (5.8, 2.7, 5.1, 1.9, "virginica"),
-    (7.1, 3.0, 5.9, 2.1, "virginica"),
-    (7.6, 3.0, 6.6, 2.1, "virginica"),
-    (7.2, 3.6, 6.1, 2.5, "virginica"),
-)
 CONFIG = {
     "model_algorithm": "predict_analysis",
     "model_type": "Scikit_Learn",
@@ -99,7 +81,7 @@ CONFIG = {
     ],
 }
 BODY = json.dumps(
-    {"data": {"req_data": [dict(zip(FEATURES, (5.0, 3.3, 1.4, 0.2), strict=True))]}}
+    {"data": {"req_data": [dict(zip(IRIS_FEATURES, (5.0, 3.3, 1.4, 0.2), strict=True))]}}
 ).encode()
 EXPECTED = "setosa"
 WARMUP = 300
@@ -118,7 +100,7 @@ import bentoml
 import joblib
 import numpy as np
 
-FEATURES = {FEATURES!r}
+IRIS_FEATURES = {IRIS_FEATURES!r}
 
 
 @bentoml.service(workers=1, logging={{"access": {{"enabled": False}}}})
@@ -128,7 +110,7 @@ class Iris:
 
     @bentoml.api(route="/predict")
     def predict(self, data: dict[str, Any]) -> dict[str, Any]:
-        matrix = np.asarray([[row[n] for n in FEATURES] for row in data["req_data"]], float)
+        matrix = np.asarray([[row[n] for n in IRIS_FEATURES] for row in data["req_data"]], float)
         found = self.model.predict(matrix).tolist()
         return {{"data": {{"resp_data": [{{"predictresult": v}} for v in found]}}}}
 """
@@ -142,7 +124,7 @@ import joblib
 import numpy as np
 from fastapi import FastAPI
 
-FEATURES = {FEATURES!r}
+IRIS_FEATURES = {IRIS_FEATURES!r}
 model = joblib.load(os.environ["IRIS_MODEL"])
 app = FastAPI()
 
@@ -150,20 +132,10 @@ app = FastAPI()
 @app.post("/predict")
 def predict(body: dict[str, Any]) -> dict[str, Any]:
     rows = body["data"]["req_data"]
-    matrix = np.asarray([[row[n] for n in FEATURES] for row in rows], float)
+    matrix = np.asarray([[row[n] for n in IRIS_FEATURES] for row in rows], float)
     found = model.predict(matrix).tolist()
     return {{"data": {{"resp_data": [{{"predictresult": v}} for v in found]}}}}
 """
-
-
-def train_iris(path: Path) -> None:
-    """A logistic regression on the rows above, saved with joblib."""
-    import joblib  # type: ignore[import-untyped]
-    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
-
-    features = [list(row[:4]) for row in IRIS_ROWS]
-    labels = [row[4] for row in IRIS_ROWS]
-    joblib.dump(LogisticRegression(max_iter=1000).fit(features, labels), path)
 
 
 def until(probe: Callable[[], Any], what: str, timeout_s: float) -> Any:

@@ -340,3 +340,30 @@ async def test_a_torchscript_model_is_served_by_the_pytorch_runtime(
         )
         assert answer.status_code == 200, answer.text
         assert answer.json()["predictions"] == [[5.0], [4.0]]
+
+
+async def test_a_replica_silent_past_its_deploy_timeout_fails_the_service(
+    quick_api: Api,
+) -> None:
+    api = quick_api
+    store = api.platform.store
+    config = {"model_algorithm": "predict_analysis", "model_type": "Image"}
+    await store.write(BUCKET, "silent/config.json", one_chunk(json.dumps(config).encode()))
+    created = await api.call(
+        "POST",
+        MODELS,
+        json={
+            "model_name": "silent",
+            "model_version": "1.0.0",
+            "model_type": "Image",
+            "source_location": f"obs://{BUCKET}/silent/",
+            "cmd": "exec sleep 600",
+        },
+    )
+    model_id = created.json()["model_id"]
+    await until(api, f"{MODELS}/{model_id}", "model_status", "published")
+    body = deployment(model_id, name="silent")
+    body["config"][0]["deploy_timeout_in_seconds"] = 1
+    service_id = (await api.call("POST", SERVICES, json=body)).json()["service_id"]
+    failed = await until(api, f"{SERVICES}/{service_id}", "status", "failed", timeout_s=90)
+    assert "did not answer its health check in time" in failed["error_msg"], failed

@@ -199,10 +199,11 @@ def _reconcile(
             if _outdated(service, replica, entries) and replica.state != R.RETIRING:
                 _retire(session, replica, "replaced by the service's update")
                 result.changed = True
+    timeouts = {e.model_id: e.deploy_timeout_s for e in entries}
     for replica in replicas:
         if replica.state == R.STARTING and replica.address:
             model = models_by_id.get(replica.model_id)
-            timeout = DEFAULT_DEPLOY_TIMEOUT_S
+            timeout = timeouts.get(replica.model_id, DEFAULT_DEPLOY_TIMEOUT_S)
             result.probes.append(
                 Probe(
                     replica.id,
@@ -244,7 +245,8 @@ def _follow_workloads(
             replica.restarts += 1
             replica.failures = replica.failures + 1 if never_answered else 0
             replica.restart_at = now + int(restart_delay_s(replica.restarts, restart_base_s) * 1000)
-            replica.reason = workload.reason or replica.reason
+            # Ours first (a health check that timed out), else how its process ended.
+            replica.reason = replica.reason or workload.reason
             service_ops.service_event(
                 session,
                 service,

@@ -39,6 +39,7 @@ from openarts.domain.identity import Caller
 from openarts.domain.models import ModelStatus
 from openarts.domain.services import (
     ALLOWED_MOVES,
+    DEFAULT_DEPLOY_TIMEOUT_S,
     RESOURCE_TYPE,
     UPDATABLE,
     ServiceStatus,
@@ -77,6 +78,8 @@ class Entry:
     gpus: int
     envs: dict[str, str]
     custom_spec: dict[str, Any] | None = None
+    # How long a replica may take to answer its health check before its start fails.
+    deploy_timeout_s: int = DEFAULT_DEPLOY_TIMEOUT_S
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +92,7 @@ class Entry:
             "gpus": self.gpus,
             "envs": self.envs,
             "custom_spec": self.custom_spec,
+            "deploy_timeout_s": self.deploy_timeout_s,
         }
 
     @classmethod
@@ -121,6 +125,7 @@ async def create_service(
     pool = body.pool_name or body.cluster_id or ""
     entries = await _entries(session, platform, caller.project_id, body.config, pool)
     now = now_ms()
+    schedule = json.dumps([s.model_dump(mode="json") for s in body.schedule or []])
     service = Service(
         id=new_uuid(),
         project_id=caller.project_id,
@@ -134,8 +139,8 @@ async def create_service(
         desired="run",
         config=json.dumps([e.to_json() for e in entries]),
         generation=1,
-        schedule=json.dumps([s.model_dump(mode="json") for s in body.schedule or []]),
-        due_time=_due_time(body, now),
+        schedule=schedule,
+        due_time=due_time(schedule, now),
         pool_name=pool,
         load_balancer_policy=body.load_balancer_policy or "",
         additional_properties=json.dumps(
@@ -160,9 +165,10 @@ async def create_service(
     return service
 
 
-def _due_time(body: ServiceCreate | ServiceUpdate, now: int) -> int | None:
-    stops = [s for s in body.schedule or [] if s.type == "stop"]
-    return now + stops[0].seconds * 1000 if stops else None
+def due_time(schedule: str, now: int) -> int | None:
+    """When a service whose (stored) ``schedule`` holds a stop, started at ``now``, stops."""
+    stops = [item for item in json.loads(schedule) if item.get("type") == "stop"]
+    return now + Schedule.model_validate(stops[0]).seconds * 1000 if stops else None
 
 
 def _deployed(session: Session, service: Service, entries: list[Entry]) -> None:
@@ -234,6 +240,7 @@ def _entry(platform: ServicePlatform, item: ServiceConfig) -> Entry:
         gpus=gpus,
         envs={str(k): str(v) for k, v in (item.envs or {}).items()},
         custom_spec=custom.model_dump(mode="json", exclude_none=True) if custom else None,
+        deploy_timeout_s=int(item.deploy_timeout_in_seconds or DEFAULT_DEPLOY_TIMEOUT_S),
     )
 
 
@@ -335,7 +342,7 @@ async def update_service(
         service.description = body.description
     if body.schedule is not None:
         service.schedule = json.dumps([s.model_dump(mode="json") for s in body.schedule])
-        service.due_time = _due_time(body, now)
+        service.due_time = due_time(service.schedule, now)
     await session.run_sync(_apply_update, service, entries, body.status)
     return service
 
@@ -374,10 +381,7 @@ def _restart(session: Session, service: Service, reason: str) -> None:
     """From stopped or failed back to deploying: a new generation (replicas start afresh,
     their failures forgotten) and the stop schedule counted again from now."""
     service.generation += 1
-    stops = [item for item in json.loads(service.schedule) if item.get("type") == "stop"]
-    service.due_time = (
-        now_ms() + Schedule.model_validate(stops[0]).seconds * 1000 if stops else None
-    )
+    service.due_time = due_time(service.schedule, now_ms())
     _switch_or_refuse(session, service, S.DEPLOYING, reason)
 
 

@@ -94,6 +94,7 @@ def submit_replica(
     )
     replica.workload_id = workload.id
     replica.address = ""
+    replica.reason = ""
 
 
 class ReplicaRuntime:
