@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     # and cpu hierarchies. Unset, they are made in the server's own cgroup.
     cgroup_parent: Path | None = None
 
+    # What runs the tasks: "local" (processes on this machine) or "ray" (the nodes of a
+    # Ray cluster the user started, joined at ray_address; pip install 'openarts[ray]').
+    backend: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+    # The address of the Ray node on this machine the server joins through (default: the
+    # host of ray_address, i.e. the server runs on the head node).
+    ray_node_ip: str | None = None
+    # A file holding the cluster's token when it runs with RAY_AUTH_MODE=token.
+    ray_auth_token_file: Path | None = None
+
     pool_quota: int = Field(default=15, ge=0)
     network_quota: int = Field(default=15, ge=0)
     max_pool_flavors: int = Field(default=10, ge=1)
@@ -111,6 +121,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.home / 'openarts.db'}"
+
+    @model_validator(mode="after")
+    def _ray_needs_address(self) -> Settings:
+        if self.backend == "ray" and not self.ray_address:
+            raise ValueError(
+                "backend 'ray' needs the cluster's address: OPENARTS_RAY_ADDRESS or "
+                "--ray-address (host:port of its GCS, as `ray start --head` prints it)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _distinct_ports(self) -> Settings:

@@ -148,3 +148,22 @@ def test_a_pool_held_for_a_starving_workload_has_no_room_left() -> None:
     )
     assert decision.admitted == {}
     assert decision.room_left == set()
+
+
+def test_a_spread_gang_takes_a_node_per_task() -> None:
+    nodes = {"a": cpus(4), "b": cpus(4)}
+    assert place((cpus(1), cpus(1)), nodes) == ["a", "a"]  # side by side by default
+    assert sorted(place((cpus(1), cpus(1)), nodes, spread=True) or []) == ["a", "b"]
+    assert place((cpus(1), cpus(1), cpus(1)), nodes, spread=True) is None
+
+
+def test_a_spread_gang_larger_than_the_node_count_can_never_fit() -> None:
+    decision = admit(
+        [job("gang", cpus(1), cpus(1), cpus(1))],
+        [node("a", cpus(4)), node("b", cpus(4))],
+        now_ms=0,
+        starvation_s=60,
+        spread=True,
+    )
+    assert not decision.admitted
+    assert "can never fit" in decision.waiting["gang"]

@@ -36,6 +36,7 @@ from openarts.api.routers import (
     training_catalog,
     training_jobs,
 )
+from openarts.backends.base import ComputeBackend
 from openarts.backends.local.backend import LocalBackend
 from openarts.db.engine import Database
 from openarts.domain import notebooks as notebook_domain
@@ -97,9 +98,12 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         bootstrap.write_private_file(current, wanted)
     if report.generated_password:
         bootstrap.write_private_file(settings.admin_password_file, report.generated_password + "\n")
-    host = detect_host()
     change_lock = asyncio.Lock()
-    backend = LocalBackend(settings.home / "tasks", host, cgroup_parent=settings.cgroup_parent)
+    try:
+        backend = await open_backend(settings)
+    except BaseException:
+        await db.close()
+        raise
     reconciler = WorkloadReconciler(
         db,
         backend,
@@ -114,7 +118,8 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
             change_lock=change_lock,
         ),
     )
-    backend.on_exit = reconciler.wake
+    if isinstance(backend, LocalBackend):
+        backend.on_exit = reconciler.wake
     store = open_store(settings, box)
     training = TrainingPlatform(
         catalog=catalog,
@@ -156,6 +161,7 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         notebook_platform.root,
         notebook_platform.image_root,
         store,
+        backend,
     )
     reconciler.preparers[notebook_domain.WORKLOAD_KIND] = notebook_runtime
     notebook_reconciler = NotebookReconciler(
@@ -180,7 +186,7 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         leadership=reconciler.leadership,
     )
     inference_routes = InferenceRoutes(db)
-    reconciler.preparers[service_domain.WORKLOAD_KIND] = ReplicaRuntime(db)
+    reconciler.preparers[service_domain.WORKLOAD_KIND] = ReplicaRuntime(db, backend)
     service_reconciler = ServiceReconciler(
         db,
         backend,
@@ -214,6 +220,26 @@ async def start_platform(settings: Settings) -> tuple[Platform, bootstrap.Bootst
         capacity_lock=change_lock,
     )
     return platform, report
+
+
+async def open_backend(settings: Settings) -> ComputeBackend:
+    """The backend the settings name, connected."""
+    root = settings.home / "tasks"
+    if settings.backend == "ray":
+        # Imported only here: Ray is an optional dependency.
+        from openarts.backends.ray.backend import RayBackend
+
+        assert settings.ray_address is not None  # the settings' validator sees to it
+        backend = RayBackend(
+            root,
+            settings.ray_address,
+            node_ip=settings.ray_node_ip,
+            auth_token_file=settings.ray_auth_token_file,
+        )
+        await backend.connect()
+        log.info("tasks run on the Ray cluster at %s", settings.ray_address)
+        return backend
+    return LocalBackend(root, detect_host(), cgroup_parent=settings.cgroup_parent)
 
 
 async def _stop_loops(loops: list[asyncio.Task[None]]) -> None:
@@ -284,6 +310,7 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
                 # idempotent, so the lock (and its connection) never outlives the server.
                 await leadership.release()
             await platform.store.close()
+            await platform.backend.close()
             await platform.db.close()
             log.info("OpenArts stopped")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import UTC, datetime
 
@@ -129,6 +130,14 @@ def pool_wire(pool: Pool, nodes: list[PoolNode], gpu_driver: str | None) -> Pool
     )
 
 
+def node_address(host: str) -> str:
+    """A node's address: a Ray node is named by it; the local host is on loopback."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return LOCAL_IP
+
+
 def node_wire(
     node: PoolNode, pool: Pool, used: tuple[float, int, int], network_cidr: str | None
 ) -> NodeWire:
@@ -152,7 +161,7 @@ def node_wire(
         status=NodeStatusWire(
             phase=node.phase,
             az=pool_service.ZONE,
-            privateIp=LOCAL_IP,
+            privateIp=node_address(node.host),
             resources=resources_map(node.vcpus, node.memory_bytes, gpus),
             availableResources=resources_map(
                 max(node.vcpus - used_cpu, 0.0),

@@ -7,6 +7,7 @@ the database, so a restarted server can adopt what is still running.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -14,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from openarts.hostinfo import free_port
 
 HANDLE_VERSION = 1
 
@@ -54,7 +57,8 @@ class TaskSpec:
     # The node's GPU indices this task may use; the platform assigns them so two tasks
     # never share a device. Empty: the task sees no GPU at all.
     gpu_ids: tuple[int, ...] = ()
-    # The node the scheduler placed it on ("" when the backend has only one).
+    # The backend node the scheduler placed it on (a pool's node is a slice of one);
+    # "" when the backend has only one.
     node: str = ""
 
 
@@ -111,10 +115,28 @@ class NodeInfo:
     arch: str
     labels: Mapping[str, str] = field(default_factory=dict)
     gpu_ids: tuple[int, ...] = ()  # device indices on the node, len == gpus
+    # A dedicated pool takes this node whole (Ray: a cluster node) instead of a slice
+    # of it (local: this host, shared by the pools and the public pool).
+    whole: bool = False
 
 
 class ComputeBackend(ABC):
     name: str
+    # Whether the tasks of a gang must each have a node of their own (Ray's STRICT_SPREAD);
+    # the local backend runs a gang's "nodes" side by side on this host.
+    spreads_gangs: bool = False
+
+    def address_of(self, node: str) -> str:
+        """The address other tasks and the platform reach a task on ``node`` at."""
+        return "127.0.0.1"
+
+    async def free_port(self, node: str) -> int:
+        """A TCP port free on ``node``'s address, for a task to listen on."""
+        return await asyncio.to_thread(free_port, self.address_of(node))
+
+    async def close(self) -> None:
+        """Let go of what the backend holds (connections); tasks keep running."""
+        return None
 
     @abstractmethod
     async def start(self, spec: TaskSpec) -> TaskHandle:

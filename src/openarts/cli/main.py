@@ -48,8 +48,29 @@ def server(
         int | None,
         typer.Option(envvar="OPENARTS_OBS_PORT", help="Port of the S3-compatible endpoint (8081)."),
     ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            envvar="OPENARTS_BACKEND", help="What runs the tasks: local (default) or ray."
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            envvar="OPENARTS_RAY_ADDRESS", help="The Ray cluster's GCS address (host:port)."
+        ),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Start the OpenArts server (API and S3-compatible endpoint) in the foreground."""
     base: Settings = ctx.obj
-    run_server(_settings(host=host, port=port, obs_port=obs_port, home=home or base.home))
+    run_server(
+        _settings(
+            host=host,
+            port=port,
+            obs_port=obs_port,
+            backend=backend,
+            ray_address=ray_address,
+            home=home or base.home,
+        )
+    )

@@ -26,6 +26,9 @@ class HostNode:
     vcpus: float
     memory_bytes: int
     gpu_ids: tuple[int, ...] = ()
+    # A pool takes this host whole: once one holds it, nothing is left for the public pool
+    # or another pool (Ray's nodes; the local host is shared out in slices).
+    whole: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,7 @@ class SchedulableNode:
     vcpus: float
     memory_bytes: int
     gpu_ids: tuple[int, ...]
+    host: str = ""  # the backend node it is on ("" : the node is a host itself)
 
 
 def unreserved(hosts: Iterable[HostNode], slices: Iterable[Slice]) -> dict[str, Room]:
@@ -74,6 +78,9 @@ def unreserved(hosts: Iterable[HostNode], slices: Iterable[Slice]) -> dict[str, 
     rooms = {}
     for host in hosts:
         pieces = taken.get(host.name, [])
+        if host.whole and pieces:
+            rooms[host.name] = Room(0.0, 0, ())
+            continue
         used_gpus = {gpu for piece in pieces for gpu in piece.gpu_ids}
         rooms[host.name] = Room(
             max(host.vcpus - sum(p.vcpus for p in pieces), 0.0),
@@ -109,6 +116,10 @@ def carve(
             )
     if not rooms:
         raise CapacityShort("the backend reports no nodes to take capacity from")
+    # A host taken whole serves one pool node only, and only while nothing else runs there.
+    whole = {host.name for host in hosts if host.whole}
+    claimed = {piece.host for piece in slices if piece.host in whole}
+    claimed |= {name for name, used in (in_use or {}).items() if name in whole and _busy(used)}
     result: list[tuple[str, tuple[int, ...]]] = [("", ())] * len(wanted)
     # Largest first, so small nodes do not fragment the room a large one needs.
     order = sorted(
@@ -120,7 +131,8 @@ def carve(
         fitting = [
             name
             for name, room in rooms.items()
-            if len(room.gpu_ids) >= want.gpus
+            if name not in claimed
+            and len(room.gpu_ids) >= want.gpus
             and (
                 overcommit
                 or (room.vcpus + 1e-9 >= want.vcpus and room.memory_bytes >= want.memory_bytes)
@@ -137,7 +149,13 @@ def carve(
             room.gpu_ids[want.gpus :],
         )
         result[index] = (host, gpus)
+        if host in whole:
+            claimed.add(host)
     return result
+
+
+def _busy(room: Room) -> bool:
+    return room.vcpus > 1e-9 or room.memory_bytes > 0 or bool(room.gpu_ids)
 
 
 def _shortage(rooms: dict[str, Room], wanted: list[Want]) -> str:
@@ -163,11 +181,11 @@ def schedulable_nodes(hosts: list[HostNode], slices: list[Slice]) -> list[Schedu
     """The public remainder of every host, then every ready slice as a node of its pool."""
     rooms = unreserved(hosts, slices)
     nodes = [
-        SchedulableNode(name, "", room.vcpus, room.memory_bytes, room.gpu_ids)
+        SchedulableNode(name, "", room.vcpus, room.memory_bytes, room.gpu_ids, name)
         for name, room in rooms.items()
     ]
     nodes += [
-        SchedulableNode(p.name, p.pool, p.vcpus, p.memory_bytes, p.gpu_ids)
+        SchedulableNode(p.name, p.pool, p.vcpus, p.memory_bytes, p.gpu_ids, p.host)
         for p in slices
         if p.schedulable
     ]

@@ -68,21 +68,30 @@ class Decision:
     room_left: set[str] = field(default_factory=set)
 
 
-def place(tasks: tuple[Resources, ...], free: dict[str, Resources]) -> list[str] | None:
-    """Nodes for every task (largest first, best fit), or None if the gang does not fit."""
+def place(
+    tasks: tuple[Resources, ...], free: dict[str, Resources], *, spread: bool = False
+) -> list[str] | None:
+    """Nodes for every task (largest first, best fit), or None if the gang does not fit.
+    With ``spread``, each task of a gang gets a node of its own."""
     remaining = dict(free)
+    used: set[str] = set()
     placement: dict[int, str] = {}
     order = sorted(
         range(len(tasks)), key=lambda i: (-tasks[i].gpus, -tasks[i].vcpus, -tasks[i].memory_bytes)
     )
     for index in order:
         need = tasks[index]
-        candidates = [name for name, room in remaining.items() if need.fits_in(room)]
+        candidates = [
+            name
+            for name, room in remaining.items()
+            if need.fits_in(room) and not (spread and name in used)
+        ]
         if not candidates:
             return None
         best = min(candidates, key=lambda name: (remaining[name].vcpus - need.vcpus, name))
         remaining[best] = remaining[best] - need
         placement[index] = best
+        used.add(best)
     return [placement[i] for i in range(len(tasks))]
 
 
@@ -94,6 +103,7 @@ def admit(
     starvation_s: float,
     pool_names: Mapping[str, str] | None = None,
     explain: bool = True,
+    spread: bool = False,
 ) -> Decision:
     """Which waiting workloads start now, and where. With ``explain``, also why each of
     the others waits (building those sentences is most of the work when the line is long,
@@ -126,7 +136,7 @@ def admit(
             continue
         shape = (item.pool, item.tasks)
         free = free_by_pool.get(item.pool, {})
-        placement = None if shape in no_room else place(item.tasks, free)
+        placement = None if shape in no_room else place(item.tasks, free, spread=spread)
         if placement is not None:
             for need, node_name in zip(item.tasks, placement, strict=True):
                 free[node_name] = free[node_name] - need
@@ -137,7 +147,9 @@ def admit(
             continue
         no_room.add(shape)
         if shape not in ever_fits:
-            ever_fits[shape] = place(item.tasks, capacity_by_pool.get(item.pool, {})) is not None
+            ever_fits[shape] = (
+                place(item.tasks, capacity_by_pool.get(item.pool, {}), spread=spread) is not None
+            )
         if not ever_fits[shape]:
             # Not even an empty pool could hold it: it must not hold up the work behind it.
             decision.waiting[item.workload_id] = (

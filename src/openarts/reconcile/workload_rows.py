@@ -297,11 +297,12 @@ def claim_admitted(
         only_if_desired="run",
     )
     gpus = GpuLedger(nodes, busy)
+    host_of = {node.name: node.host or node.name for node in nodes}
     groups: dict[str, list[TaskSpec]] = {}
     task_rows: list[dict[str, object]] = []
     for workload_id in sorted(moved):
         groups[workload_id], new_rows = _task_rows(
-            workload_id, specs[workload_id], admitted[workload_id], gpus
+            workload_id, specs[workload_id], admitted[workload_id], gpus, host_of
         )
         task_rows += new_rows
     if task_rows:
@@ -394,7 +395,11 @@ def parse_handle(task_id: str, text: str | None) -> TaskHandle | None:
 
 
 def _task_rows(
-    workload_id: str, spec: str, placement: list[str], gpus: GpuLedger
+    workload_id: str,
+    spec: str,
+    placement: list[str],
+    gpus: GpuLedger,
+    host_of: dict[str, str],
 ) -> tuple[list[TaskSpec], list[dict[str, object]]]:
     """What to start for a workload, and its task rows (status starting) to insert."""
     specs, rows = [], []
@@ -429,7 +434,7 @@ def _task_rows(
                 resources=ResourceRequest(template.vcpus, template.memory_bytes, template.gpus),
                 rank=rank,
                 gpu_ids=gpu_ids,
-                node=node,
+                node=host_of.get(node, node),
             )
         )
     return specs, rows

@@ -257,6 +257,7 @@ class WorkloadReconciler:
             starvation_s=self.starvation_s,
             pool_names=view.pool_names,
             explain=explain,
+            spread=self.backend.spreads_gangs,
         )
         return decision, nodes
 
@@ -380,7 +381,7 @@ def _cut_short(view: rows.AdmissionView, limit: int, decision: Decision) -> bool
 
 def host_node(info: NodeInfo) -> HostNode:
     gpu_ids = tuple(info.gpu_ids) or tuple(range(info.gpus))
-    return HostNode(info.name, info.vcpus, info.memory_bytes, gpu_ids)
+    return HostNode(info.name, info.vcpus, info.memory_bytes, gpu_ids, info.whole)
 
 
 def _free_nodes(nodes: list[SchedulableNode], busy: list[rows.BusyTask]) -> list[Node]:

@@ -22,13 +22,12 @@ import aiohttp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openarts.backends.base import TaskSpec
+from openarts.backends.base import ComputeBackend, TaskSpec
 from openarts.db.engine import Database
 from openarts.db.tables import Image, Notebook
 from openarts.domain.images import find_preset
 from openarts.domain.notebooks import LIVE, MOUNT_ROOT, PROXY_PREFIX, WORKLOAD_KIND
 from openarts.domain.notebooks import NotebookStatus as S
-from openarts.hostinfo import free_port
 from openarts.reconcile.workloads import PrepareError
 from openarts.security.secrets_box import SecretBox
 from openarts.services.events import record_event_sync
@@ -50,8 +49,10 @@ class NotebookRuntime:
         root: Path,
         image_root: Path,
         store: ObjectStore,
+        backend: ComputeBackend,
     ) -> None:
         self.db = db
+        self.backend = backend
         self.envs = envs
         self.box = box
         self.root = root
@@ -75,12 +76,15 @@ class NotebookRuntime:
         home = folder / "home"
         await asyncio.to_thread(_make_folders, home)
         python = await asyncio.to_thread(make_environment, folder / "env", layers)
-        address = f"127.0.0.1:{free_port()}"
-        await self.db.run_in_transaction(_record_address, notebook_id, address)
         spec = specs[0]
-        command = list(spec.command)
+        ip = self.backend.address_of(spec.node)
+        port = await self.backend.free_port(spec.node)
+        address = f"{ip}:{port}"
+        await self.db.run_in_transaction(_record_address, notebook_id, address)
+        # Jupyter listens on its node's address only (loopback on the local backend).
+        command = [f"--ip={ip}" if part.startswith("--ip=") else part for part in spec.command]
         command[0] = str(python)
-        command.append(f"--ServerApp.port={address.rsplit(':', 1)[1]}")
+        command.append(f"--ServerApp.port={port}")
         if os.geteuid() == 0:
             command.append("--allow-root")
         env = {

@@ -744,4 +744,6 @@ async def could_ever_fit(
         for n in schedulable_nodes(hosts, slices)
         if n.pool == pool_id
     }
-    return place(tuple(needs), capacity) is not None
+    # Nodes taken whole are a cluster's (Ray): there each task of a gang needs its own.
+    spread = any(host.whole for host in hosts)
+    return place(tuple(needs), capacity, spread=spread) is not None

@@ -15,12 +15,11 @@ from dataclasses import replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openarts.backends.base import TaskSpec
+from openarts.backends.base import ComputeBackend, TaskSpec
 from openarts.db.engine import Database
 from openarts.db.tables import Model, Service, ServiceReplica
 from openarts.domain.models import CUSTOM_TYPE
 from openarts.domain.services import WORKLOAD_KIND
-from openarts.hostinfo import free_port
 from openarts.reconcile.workloads import PrepareError
 from openarts.services import workloads as workload_service
 from openarts.services.inference_services import Entry
@@ -100,17 +99,19 @@ def submit_replica(
 class ReplicaRuntime:
     """The workload reconciler's preparer for service replicas: a port, just before start."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, backend: ComputeBackend) -> None:
         self.db = db
+        self.backend = backend
 
     async def prepare(self, workload_id: str, specs: list[TaskSpec]) -> list[TaskSpec]:
-        port = free_port()
-        if not await self.db.run_in_transaction(_record_address, workload_id, f"127.0.0.1:{port}"):
-            raise PrepareError("the replica left its service before it started")
         spec = specs[0]
+        ip = self.backend.address_of(spec.node)
+        port = await self.backend.free_port(spec.node)
+        if not await self.db.run_in_transaction(_record_address, workload_id, f"{ip}:{port}"):
+            raise PrepareError("the replica left its service before it started")
         command = spec.command
         if command[1:3] == ("-m", SERVER_MODULE):
-            command = (*command, "--port", str(port), "--host", "127.0.0.1")
+            command = (*command, "--port", str(port), "--host", ip)
         return [replace(spec, command=command, env={**spec.env, "PORT": str(port)})]
 
 

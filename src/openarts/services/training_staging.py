@@ -9,7 +9,7 @@ import asyncio
 import dataclasses
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +29,6 @@ from openarts.domain.training_plan import (
     task_name,
     vj_name,
 )
-from openarts.hostinfo import free_port
 from openarts.reconcile.workloads import PrepareError
 from openarts.services.events import record_event_sync
 from openarts.storage.base import ObjectStore, StorageError
@@ -41,10 +40,6 @@ LOG_TAIL_BYTES = 16 * 1024
 # How long a log link works (the reference's five minutes).
 LOG_LINK_S = 300
 LOG_CHUNK = 1 << 20
-
-
-def local_address(_node: str) -> str:
-    return "127.0.0.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +58,6 @@ class TrainingStaging:
         store: ObjectStore,
         backend: ComputeBackend,
         root: Path,
-        address_of: Callable[[str], str] = local_address,
         *,
         presigner: PlatformPresigner | None = None,
         system_bucket: str = "openarts-system",
@@ -72,7 +66,6 @@ class TrainingStaging:
         self.store = store
         self.backend = backend
         self.root = root
-        self.address_of = address_of
         self.presigner = presigner
         self.system_bucket = system_bucket
 
@@ -88,8 +81,8 @@ class TrainingStaging:
                 f"bucket(s) {', '.join(foreign)} no longer belong to this job's project"
             )
         ordered = sorted(specs, key=lambda s: s.rank or 0)
-        hosts = [self.address_of(spec.node) for spec in ordered]
-        port = await asyncio.to_thread(free_port, hosts[0])
+        hosts = [self.backend.address_of(spec.node) for spec in ordered]
+        port = await self.backend.free_port(ordered[0].node)
         ready = []
         for spec in ordered:
             rank = spec.rank or 0

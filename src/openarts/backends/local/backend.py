@@ -347,19 +347,7 @@ class LocalBackend(ComputeBackend):
         return list(found.values())
 
     async def read_logs(self, handle: TaskHandle, *, offset: int, limit: int) -> LogChunk:
-        path = Path(handle.data["run_dir"]) / LOG_FILE
-
-        def read() -> LogChunk:
-            try:
-                with path.open("rb") as output:
-                    size = os.fstat(output.fileno()).st_size
-                    output.seek(offset)
-                    data = output.read(limit)
-            except FileNotFoundError:
-                return LogChunk(b"", offset, 0)
-            return LogChunk(data, offset + len(data), size)
-
-        return await asyncio.to_thread(read)
+        return await asyncio.to_thread(read_log, Path(handle.data["run_dir"]), offset, limit)
 
     async def sample(self, handles: list[TaskHandle]) -> dict[str, ResourceSample]:
         return await asyncio.to_thread(self._sample_sync, handles)
@@ -417,7 +405,7 @@ class LocalBackend(ComputeBackend):
 
     # -- stop --------------------------------------------------------------------------
     async def stop(self, handle: TaskHandle, *, grace_s: float) -> None:
-        await asyncio.to_thread(_mark_stopped, Path(handle.data["run_dir"]))
+        await asyncio.to_thread(mark_stopped, Path(handle.data["run_dir"]))
         groups = _groups_of(handle)
         await self._end(handle.task_id, groups, grace_s)
         child = self._children.get(handle.task_id)
@@ -448,6 +436,31 @@ class LocalBackend(ComputeBackend):
         await asyncio.to_thread(
             _signal_all, await asyncio.to_thread(self._members, task_id, groups), signal.SIGKILL
         )
+
+
+def read_log(run_dir: Path, offset: int, limit: int) -> LogChunk:
+    """Part of a task's log, from its folder."""
+    try:
+        with (run_dir / LOG_FILE).open("rb") as output:
+            size = os.fstat(output.fileno()).st_size
+            output.seek(offset)
+            data = output.read(limit)
+    except FileNotFoundError:
+        return LogChunk(b"", offset, 0)
+    return LogChunk(data, offset + len(data), size)
+
+
+def recorded_ending(run_dir: Path) -> TaskObservation | None:
+    """How the task ended, from what its folder records; None when it records nothing."""
+    code = _read_exit_code(run_dir / EXIT_FILE)
+    if (run_dir / STOP_FILE).exists():
+        return TaskObservation(TaskState.STOPPED, code, "stopped")
+    oom = _out_of_memory(run_dir, code)
+    if code is None:
+        return None if oom is None else TaskObservation(TaskState.FAILED, None, oom)
+    if code == 0:
+        return TaskObservation(TaskState.SUCCEEDED, 0)
+    return TaskObservation(TaskState.FAILED, code, oom or _describe_exit(code))
 
 
 def _cgroup_name(root: Path) -> str:
@@ -491,7 +504,7 @@ def _processes(pids: list[int]) -> list[psutil.Process]:
     return found
 
 
-def _mark_stopped(run_dir: Path) -> None:
+def mark_stopped(run_dir: Path) -> None:
     if run_dir.is_dir():
         (run_dir / STOP_FILE).touch()
 

@@ -1,0 +1,458 @@
+"""The Ray backend: the platform's tasks run on the nodes of a Ray cluster.
+
+The server stays the control plane: its database, queue and admission decide what starts
+and on which node; Ray only places and runs it. Each task is a detached, named actor
+(``runner.TaskRunner``, one namespace per workload) pinned to the node admission chose,
+so tasks outlive the server and a restarted server finds them again by name. A gang of
+several tasks is one placement group, one bundle per node, STRICT_SPREAD, created only
+once admission has said it fits (Ray cannot tell queued from impossible, nor cancel a
+pending group). A one-task workload is pinned to its node by hard node affinity, which is
+what a one-bundle group would do, without the group's round trip.
+
+Tasks' folders, logs and environments live in the platform's home, which every node must
+mount at the same path: the runner writes the log and exit status there, the server reads
+them from there, so ``read_logs`` and the verdict on a task whose actor is gone work for
+every node. Nodes are named by their address; a dedicated pool takes a node whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import platform
+import signal
+import socket
+import threading
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from openarts.backends.base import (
+    BackendError,
+    ComputeBackend,
+    LogChunk,
+    NodeInfo,
+    ResourceSample,
+    TaskHandle,
+    TaskObservation,
+    TaskSpec,
+    TaskState,
+)
+from openarts.backends.local.backend import mark_stopped, read_log, recorded_ending
+from openarts.backends.ray import runner
+from openarts.hostinfo import normalize_arch
+
+log = logging.getLogger(__name__)
+
+NAME = "ray"
+# How long Ray may take to place a gang or start a runner before the start counts as failed.
+START_TIMEOUT_S = 60.0
+# A call to a runner that takes longer is answered "still running" (its node may be
+# going away; the node table settles that).
+CALL_TIMEOUT_S = 10.0
+# A sliver of the node's own resource pins a bundle to that node.
+NODE_RESOURCE_SHARE = 0.001
+
+T = TypeVar("T")
+
+
+class RayBackend(ComputeBackend):
+    name = NAME
+    spreads_gangs = True
+
+    def __init__(
+        self,
+        root: Path,
+        address: str,
+        *,
+        node_ip: str | None = None,
+        auth_token_file: Path | None = None,
+        start_timeout_s: float = START_TIMEOUT_S,
+    ) -> None:
+        self.root = root
+        self.address = address
+        # The Ray node on this machine the server joins the cluster through.
+        self.node_ip = node_ip or address.rsplit(":", 1)[0]
+        self.auth_token_file = auth_token_file
+        self.start_timeout_s = start_timeout_s
+        # Two platforms may share a cluster: their namespaces must not meet.
+        self.tag = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+        self._actors: dict[str, Any] = {}
+        self._node_ids: dict[str, str] = {}  # address -> Ray node id, of live nodes
+        self._dead: set[str] = set()  # addresses of nodes the cluster reports dead
+        self._ray: Any = None
+
+    # -- connection ----------------------------------------------------------------------
+    async def connect(self) -> None:
+        # Ray's core installs crash handlers for SIGTERM and SIGINT that end the process
+        # with the signal after whatever ran before: the server's own graceful handlers
+        # are put back (here, on the main thread, where handlers are set).
+        saved = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            await asyncio.to_thread(self._connect)
+        finally:
+            if threading.current_thread() is threading.main_thread():
+                for number, handler in saved.items():
+                    if handler is not None:
+                        signal.signal(number, handler)
+        await self.nodes()
+
+    def _connect(self) -> None:
+        if self.auth_token_file is not None:
+            if not self.auth_token_file.is_file():
+                raise BackendError(f"the Ray token file {self.auth_token_file} does not exist")
+            # Ray reads its token settings from the environment when it is first imported;
+            # the token itself stays in its private file, out of every process listing.
+            os.environ["RAY_AUTH_MODE"] = "token"
+            os.environ["RAY_AUTH_TOKEN_PATH"] = str(self.auth_token_file)
+        try:
+            import ray
+        except ImportError:
+            raise BackendError("the Ray backend needs Ray: pip install 'openarts[ray]'") from None
+        self._ray = ray
+        if ray.is_initialized():
+            return
+        host, _, port = self.address.rpartition(":")
+        try:
+            # Ray itself would retry for minutes before saying anything.
+            socket.create_connection((host, int(port)), timeout=5).close()
+        except (OSError, ValueError) as error:
+            raise BackendError(
+                f"the Ray cluster's address {self.address} does not answer: {error}"
+            ) from None
+        try:
+            ray.init(
+                address=self.address,
+                namespace=self._driver_namespace,
+                _node_ip_address=self.node_ip,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+            )
+        except Exception as error:
+            raise BackendError(
+                f"could not join the Ray cluster at {self.address} through the node at "
+                f"{self.node_ip} on this machine (set OPENARTS_RAY_NODE_IP to the address of "
+                f"this machine's Ray node): {error}"
+            ) from error
+
+    async def close(self) -> None:
+        if self._ray is not None and self._ray.is_initialized():
+            await asyncio.to_thread(self._ray.shutdown)
+
+    @property
+    def _driver_namespace(self) -> str:
+        return f"openarts-{self.tag}"
+
+    def _namespace(self, task_id: str) -> str:
+        workload_id = task_id.rsplit("-", 1)[0]
+        return f"openarts-{self.tag}-{workload_id}"
+
+    # -- nodes ---------------------------------------------------------------------------
+    async def nodes(self) -> list[NodeInfo]:
+        records = await asyncio.to_thread(self._ray.nodes)
+        alive: dict[str, str] = {}
+        infos = []
+        dead = set()
+        for record in records:
+            address = str(record["NodeManagerAddress"])
+            if not record.get("Alive"):
+                dead.add(address)
+                continue
+            if address in alive:
+                log.warning("two live Ray nodes share the address %s; using the first", address)
+                continue
+            alive[address] = str(record["NodeID"])
+            resources = record.get("Resources") or {}
+            gpus = int(resources.get("GPU", 0))
+            infos.append(
+                NodeInfo(
+                    name=address,
+                    vcpus=float(resources.get("CPU", 0.0)),
+                    memory_bytes=int(resources.get("memory", 0)),
+                    gpus=gpus,
+                    arch=normalize_arch(platform.machine()),
+                    labels={str(k): str(v) for k, v in (record.get("Labels") or {}).items()},
+                    gpu_ids=tuple(range(gpus)),
+                    whole=True,
+                )
+            )
+        if self._node_ids or alive:
+            for address in sorted(set(alive) - set(self._node_ids)):
+                log.info("Ray node %s joined (or is seen for the first time)", address)
+            for address in sorted(set(self._node_ids) - set(alive)):
+                log.warning("Ray node %s left the cluster", address)
+        self._node_ids = alive
+        self._dead = dead - set(alive)  # a node that came back under its address is alive
+        return infos
+
+    def address_of(self, node: str) -> str:
+        return node  # nodes are named by their address
+
+    async def free_port(self, node: str) -> int:
+        port = await asyncio.to_thread(runner.port_here, node)
+        if port is not None:
+            return port  # the node's address is this machine's: asked here, at once
+        probe = self._ray.remote(runner.port_on).options(
+            num_cpus=0, scheduling_strategy=self._on_node(node)
+        )
+        return int(await self._within(probe.remote(node), f"finding a free port on {node}"))
+
+    def _on_node(self, node: str) -> Any:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        node_id = self._node_ids.get(node)
+        if node_id is None:
+            raise BackendError(f"node {node} is not in the Ray cluster (any more)")
+        return NodeAffinitySchedulingStrategy(node_id, soft=False)
+
+    # -- start ---------------------------------------------------------------------------
+    async def start(self, spec: TaskSpec) -> TaskHandle:
+        return (await self.start_group([spec]))[0]
+
+    async def start_group(self, specs: list[TaskSpec]) -> list[TaskHandle]:
+        if not specs:
+            return []
+        namespace = self._namespace(specs[0].task_id)
+        group, group_name = None, ""
+        actors: list[Any] = []
+        try:
+            if len(specs) > 1:
+                group_name = namespace
+                group = await self._place_gang(specs, group_name)
+            for index, spec in enumerate(specs):
+                actors.append(self._make_runner(spec, namespace, group, index))
+            datas = await self._within(
+                asyncio.gather(*(actor.started.remote() for actor in actors)),
+                f"starting {len(specs)} task(s) on {', '.join(s.node for s in specs)}",
+            )
+        except BaseException as error:
+            for actor in actors:
+                self._kill(actor)
+            if group is not None:
+                self._ray.util.remove_placement_group(group)
+            raise _backend_error(error) from None
+        members = [spec.task_id for spec in specs]
+        handles = []
+        for spec, actor, data in zip(specs, actors, datas, strict=True):
+            self._actors[spec.task_id] = actor
+            handles.append(
+                TaskHandle(
+                    NAME,
+                    spec.task_id,
+                    {
+                        "actor": spec.task_id,
+                        "namespace": namespace,
+                        "node": spec.node,
+                        "node_id": self._node_ids.get(spec.node, ""),
+                        "run_dir": str(self.root / spec.task_id),
+                        "group": group_name,
+                        "members": members if group_name else [],
+                        "local": data,
+                    },
+                )
+            )
+        return handles
+
+    async def _place_gang(self, specs: list[TaskSpec], name: str) -> Any:
+        from ray.util.placement_group import placement_group
+
+        for spec in specs:
+            self._on_node(spec.node)  # each node must still be there
+        bundles = [{f"node:{spec.node}": NODE_RESOURCE_SHARE} for spec in specs]
+        group = placement_group(bundles, strategy="STRICT_SPREAD", name=name, lifetime="detached")
+        try:
+            await self._within(group.ready(), f"placing the gang on {len(specs)} nodes")
+        except BaseException:
+            self._ray.util.remove_placement_group(group)
+            raise
+        return group
+
+    def _make_runner(self, spec: TaskSpec, namespace: str, group: Any, index: int) -> Any:
+        if group is not None:
+            from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+            strategy: Any = PlacementGroupSchedulingStrategy(
+                group, placement_group_bundle_index=index
+            )
+        else:
+            strategy = self._on_node(spec.node)
+        runner_class = self._ray.remote(runner.TaskRunner)
+        return runner_class.options(
+            name=spec.task_id,
+            namespace=namespace,
+            lifetime="detached",
+            # The platform did the accounting; the runner itself holds nothing in Ray's
+            # books, so Ray never keeps it pending behind its own view of the node.
+            num_cpus=0,
+            max_restarts=0,
+            scheduling_strategy=strategy,
+        ).remote(str(self.root), spec, spec.node)
+
+    async def _within(self, work: Awaitable[T], what: str) -> T:
+        try:
+            return await asyncio.wait_for(work, self.start_timeout_s)
+        except TimeoutError:
+            raise BackendError(
+                f"Ray did not finish {what} within {self.start_timeout_s:g} s (is a node "
+                "gone, or is the cluster busy with work the platform does not know of?)"
+            ) from None
+
+    # -- observe -------------------------------------------------------------------------
+    async def poll(self, handles: list[TaskHandle]) -> dict[str, TaskObservation]:
+        if handles:
+            await self.nodes()  # which nodes are gone decides the verdicts below
+        results = await asyncio.gather(*(self._poll_one(h) for h in handles))
+        return {h.task_id: result for h, result in zip(handles, results, strict=True)}
+
+    async def _poll_one(self, handle: TaskHandle) -> TaskObservation:
+        actor = await self._find(handle)
+        if actor is not None:
+            try:
+                observed: TaskObservation = await asyncio.wait_for(
+                    actor.poll.remote(), CALL_TIMEOUT_S
+                )
+            except TimeoutError:
+                return self._without_runner(handle, still_there=True)
+            except Exception as error:
+                if not _actor_gone(error):
+                    raise
+            else:
+                if observed.state.finished:
+                    await self._release(handle)
+                return observed
+        return self._without_runner(handle, still_there=False)
+
+    def _without_runner(self, handle: TaskHandle, *, still_there: bool) -> TaskObservation:
+        """The verdict from the task's folder and the node table, when its runner cannot
+        say (gone, or not answering)."""
+        recorded = recorded_ending(Path(handle.data["run_dir"]))
+        if recorded is not None:
+            return recorded
+        node = str(handle.data["node"])
+        if node in self._dead or node not in self._node_ids:
+            return TaskObservation(
+                TaskState.FAILED,
+                None,
+                f"node {node} left the Ray cluster while the task ran on it",
+            )
+        if still_there:
+            return TaskObservation(TaskState.RUNNING)
+        return TaskObservation(
+            TaskState.LOST,
+            None,
+            f"its runner on node {node} ended without recording an exit status",
+        )
+
+    async def _find(self, handle: TaskHandle) -> Any | None:
+        actor = self._actors.get(handle.task_id)
+        if actor is not None:
+            return actor
+        try:
+            actor = await asyncio.to_thread(
+                self._ray.get_actor, handle.data["actor"], handle.data["namespace"]
+            )
+        except ValueError:
+            return None  # no such live actor
+        self._actors[handle.task_id] = actor
+        return actor
+
+    async def sample(self, handles: list[TaskHandle]) -> dict[str, ResourceSample]:
+        async def one(handle: TaskHandle) -> ResourceSample | None:
+            actor = await self._find(handle)
+            if actor is None:
+                return None
+            try:
+                result: ResourceSample | None = await asyncio.wait_for(
+                    actor.sample.remote(), CALL_TIMEOUT_S
+                )
+            except Exception:
+                return None  # a sample is skipped, never a reason to fail
+            return result
+
+        results = await asyncio.gather(*(one(h) for h in handles))
+        return {h.task_id: r for h, r in zip(handles, results, strict=True) if r is not None}
+
+    async def read_logs(self, handle: TaskHandle, *, offset: int, limit: int) -> LogChunk:
+        return await asyncio.to_thread(read_log, Path(handle.data["run_dir"]), offset, limit)
+
+    # -- stop ----------------------------------------------------------------------------
+    async def stop(self, handle: TaskHandle, *, grace_s: float) -> None:
+        actor = await self._find(handle)
+        if actor is None:
+            # Its node is gone, or it ended: the folder says it was asked to stop.
+            await asyncio.to_thread(mark_stopped, Path(handle.data["run_dir"]))
+            await self._release(handle)
+            return
+        try:
+            await asyncio.wait_for(actor.stop.remote(grace_s), grace_s + CALL_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("task %s did not confirm its stop; ending its runner", handle.task_id)
+        except Exception as error:
+            if not _actor_gone(error):
+                raise
+            await asyncio.to_thread(mark_stopped, Path(handle.data["run_dir"]))
+        await self._release(handle)
+
+    async def discard(self, task_id: str, *, grace_s: float = 0.0) -> None:
+        try:
+            actor = await asyncio.to_thread(self._ray.get_actor, task_id, self._namespace(task_id))
+        except ValueError:
+            return
+        try:
+            await asyncio.wait_for(actor.stop.remote(grace_s), grace_s + CALL_TIMEOUT_S)
+        except Exception:
+            log.warning("discarding task %s: its runner did not answer", task_id)
+        self._kill(actor)
+
+    async def _release(self, handle: TaskHandle) -> None:
+        """End the runner of a task that has ended, and its gang's placement group once
+        no member's runner is left."""
+        actor = self._actors.pop(handle.task_id, None) or await self._find(handle)
+        self._actors.pop(handle.task_id, None)
+        if actor is not None:
+            self._kill(actor)
+        group_name = str(handle.data.get("group") or "")
+        if not group_name:
+            return
+        for member in handle.data.get("members", []):
+            if member == handle.task_id:
+                continue
+            try:
+                await asyncio.to_thread(self._ray.get_actor, member, handle.data["namespace"])
+                return  # a member still runs: the group stays
+            except ValueError:
+                continue
+        await asyncio.to_thread(self._remove_group, group_name)
+
+    def _remove_group(self, name: str) -> None:
+        try:
+            group = self._ray.util.get_placement_group(name)
+        except ValueError:
+            return  # removed already
+        self._ray.util.remove_placement_group(group)
+
+    def _kill(self, actor: Any) -> None:
+        try:
+            self._ray.kill(actor, no_restart=True)
+        except Exception as error:
+            log.debug("ending a runner failed (it may be gone): %s", error)
+
+
+def _actor_gone(error: BaseException) -> bool:
+    from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
+
+    return isinstance(error, RayActorError | ActorDiedError | ActorUnavailableError)
+
+
+def _backend_error(error: BaseException) -> BaseException:
+    """A failed start, as the user reads it: the runner's own reason where it gave one."""
+    cause = getattr(error, "cause", None)  # a runner's own exception, inside Ray's
+    if isinstance(cause, BackendError):
+        return BackendError(str(cause))
+    if isinstance(error, BackendError | asyncio.CancelledError):
+        return error
+    if isinstance(error, Exception):
+        return BackendError(f"Ray could not start the task: {error}")
+    return error

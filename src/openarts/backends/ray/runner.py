@@ -1,0 +1,139 @@
+"""What runs on a Ray node for one task: a detached actor that starts the task's process.
+
+The actor does on its node what the local backend does on this host (the same wrapper,
+cgroups, GPU variables and exit-status file), so a task behaves the same on either
+backend. It keeps the task's process until the platform has seen it end or asks it to
+stop; the status file in the task's folder outlives it, so a restarted server can still
+tell how the task ended once the actor is gone.
+
+This module is imported on every node (the actor's class and the port probe are found
+there by name), so it imports Ray lazily and nothing of the server's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from openarts.backends.base import (
+    BackendError,
+    ResourceSample,
+    TaskObservation,
+    TaskSpec,
+    TaskState,
+)
+from openarts.backends.local.backend import LocalBackend
+from openarts.hostinfo import detect_host
+
+SHARED_HOME_HINT = (
+    "the Ray backend needs the platform's home on a file system every node mounts at the "
+    "same path, with OpenArts installed in the nodes' Python"
+)
+
+
+# Kills the task's process group unless the runner said "done" before its end of the
+# pipe closed: a runner that dies with its node's raylet (Ray ends its direct children then,
+# not the task's session) takes the task with it instead of leaving it running unseen.
+# It forks once more so that it is not the runner's child.
+GUARD = (
+    "import os, signal, sys\n"
+    "if os.fork():\n"
+    "    os._exit(0)\n"
+    "if sys.stdin.read() != 'done':\n"
+    "    try:\n"
+    "        os.killpg(int(sys.argv[1]), signal.SIGKILL)\n"
+    "    except OSError:\n"
+    "        pass\n"
+)
+
+
+class TaskRunner:
+    """One task's process on this node (a Ray actor; Ray calls its methods one at a time)."""
+
+    def __init__(self, root: str, spec: TaskSpec, node: str) -> None:
+        self.node = node
+        self.local = LocalBackend(Path(root), detect_host())
+        self.error: str | None = None
+        self.lifeline: int | None = None
+        try:
+            self.handle = self.local._start_sync(spec)
+            self.lifeline = _guard(int(self.handle.data["pid"]))
+        except BackendError as error:
+            self.error = f"on node {node}: {error}"
+            if "does not exist" in str(error):
+                self.error += f" ({SHARED_HOME_HINT})"
+        except OSError as error:
+            self.error = f"on node {node}: the task could not be started: {error}"
+
+    def started(self) -> dict[str, object]:
+        """The local handle's data, or the reason the task could not start."""
+        if self.error is not None:
+            raise BackendError(self.error)
+        return dict(self.handle.data)
+
+    def poll(self) -> TaskObservation:
+        if self.error is not None:
+            return TaskObservation(TaskState.FAILED, None, self.error)
+        observed = self.local._poll_one(self.handle)
+        if observed.state.finished:
+            self._stand_down()
+        return observed
+
+    def sample(self) -> ResourceSample | None:
+        if self.error is not None:
+            return None
+        return self.local._sample_sync([self.handle]).get(self.handle.task_id)
+
+    def stop(self, grace_s: float) -> None:
+        if self.error is None:
+            asyncio.run(self.local.stop(self.handle, grace_s=grace_s))
+            self._stand_down()
+
+    def _stand_down(self) -> None:
+        """The task has ended: its guard must not kill a group whose id may be reused."""
+        if self.lifeline is not None:
+            with contextlib.suppress(OSError):
+                os.write(self.lifeline, b"done")
+                os.close(self.lifeline)
+            self.lifeline = None
+
+
+def _guard(group: int) -> int:
+    """Start the task's guard; the end of its lifeline the runner keeps."""
+    read_end, write_end = os.pipe()
+    try:
+        intermediate = subprocess.Popen(
+            [sys.executable, "-I", "-c", GUARD, str(group)],
+            stdin=read_end,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        intermediate.wait()  # it forks the guard and leaves at once
+    finally:
+        os.close(read_end)
+    os.set_inheritable(write_end, False)
+    return write_end
+
+
+def port_on(address: str) -> int:
+    """A port free on ``address``, which is this node's (run there as a Ray task)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((address, 0))
+        return int(probe.getsockname()[1])
+
+
+def port_here(address: str) -> int | None:
+    """A port free on ``address`` when that address is this machine's; None when not."""
+    try:
+        return port_on(address)
+    except OSError as error:
+        if error.errno == errno.EADDRNOTAVAIL:
+            return None
+        raise

@@ -1,0 +1,458 @@
+"""The platform on the Ray backend, end to end through the official SDK: a real cluster of
+three nodes on this machine (head 127.0.0.2 with no CPUs of its own, so work lands on the
+workers 127.0.0.3 and .4), a real server joined to it, real jobs, a notebook and a service.
+
+The cluster is shared by the module's tests (each has a server and home of its own); the
+test that kills a node's raylet runs last, as it leaves the cluster one worker short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psutil
+import pytest
+from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+from huaweicloudsdkmodelarts.v1 import (
+    CreateTrainingJobRequest,
+    Job,
+    JobAlgorithm,
+    JobEngine,
+    JobMetadata,
+    ListTrainingJobEventsRequest,
+    ModelArtsClient,
+    Parameters,
+    ShowTrainingJobDetailsRequest,
+    Spec,
+    SpecResource,
+)
+
+from openarts.testing.ray_cluster import NodeSpec, RayCluster
+from openarts.testing.server import ServerProcess
+from tests.e2e.conftest import sdk_client, signed_call
+from tests.e2e.test_sdk_notebooks import builtin_image, create, jupyter_processes, run_code
+from tests.e2e.test_sdk_notebooks import wait_status as wait_notebook
+from tests.e2e.test_services import (
+    ask,
+    import_model,
+    replica_processes,
+    upload_iris,
+    wait_status,
+)
+from tests.storage.conftest import admin_s3
+
+pytestmark = [pytest.mark.ray, pytest.mark.e2e]
+
+T = TypeVar("T")
+GIB = 1 << 30
+BUCKET = "ray-jobs"
+WORKERS = ("127.0.0.3", "127.0.0.4")
+FLAVORS = """
+flavors:
+  - name: test.ray.train
+    vcpus: 0.5
+    memory_gib: 0.5
+    uses: [training, pool]
+  - name: test.ray.node
+    vcpus: 1
+    memory_gib: 1
+    uses: [pool]
+  - name: test.notebook.small
+    vcpus: 0.5
+    memory_gib: 0.5
+    uses: [notebook]
+  - name: test.infer.small
+    vcpus: 0.25
+    memory_gib: 0.25
+    uses: [inference]
+"""
+# Prints where it runs, then meets the other ranks at MASTER_ADDR:MASTER_PORT (a socket
+# rendezvous: torch is not a dependency of the platform's tests).
+RENDEZVOUS = """
+import os, socket, sys, time
+rank, size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+address, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
+print("rank", rank, "of", size, "hosts", os.environ["VC_WORKER_HOSTS"], flush=True)
+if rank == 0:
+    with socket.create_server((address, port)) as server:
+        for _ in range(size - 1):
+            connection, _ = server.accept()
+            print("rank 0 got:", connection.recv(100).decode(), flush=True)
+            connection.sendall(b"ack")
+else:
+    deadline = time.time() + 60
+    while True:
+        try:
+            connection = socket.create_connection((address, port))
+            break
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+    connection.sendall(f"hello from rank {rank}".encode())
+    print("rank", rank, "got:", connection.recv(100).decode(), flush=True)
+"""
+# Waits until the file named by --release exists (or forever), printing its host first.
+WAIT = """
+import argparse, os, sys, time
+parser = argparse.ArgumentParser()
+parser.add_argument("--release")
+args, _ = parser.parse_known_args()
+print("running on", os.environ["MASTER_ADDR"], "rank", os.environ["RANK"], flush=True)
+while not os.path.exists(args.release):
+    time.sleep(0.05)
+print("released", flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
+    nodes = [
+        NodeSpec("127.0.0.2", num_cpus=0, memory_bytes=GIB),
+        *(NodeSpec(ip, num_cpus=2, memory_bytes=2 * GIB) for ip in WORKERS),
+    ]
+    with RayCluster.start(tmp_path_factory.mktemp("ray"), nodes) as started:
+        yield started
+
+
+@pytest.fixture
+def server(cluster: RayCluster, tmp_path: Path) -> Iterator[ServerProcess]:
+    process = start_server(cluster, tmp_path / "home")
+    try:
+        yield process
+    finally:
+        process.close()
+
+
+def start_server(cluster: RayCluster, home: Path) -> ServerProcess:
+    home.mkdir(exist_ok=True)
+    (home / "flavors.yaml").write_text(FLAVORS)
+    env = {
+        "OPENARTS_BACKEND": "ray",
+        "OPENARTS_RAY_ADDRESS": cluster.address,
+        "OPENARTS_RECONCILE_INTERVAL_S": "0.2",
+        "OPENARTS_STOP_GRACE_S": "2",
+    }
+    return ServerProcess(home, env=env).start(timeout_s=90)
+
+
+def sdk_of(server: ServerProcess) -> ModelArtsClient:
+    row = server.credentials()
+    return sdk_client(
+        server.endpoint, row["Access Key Id"], row["Secret Access Key"], row["Project Id"]
+    )
+
+
+def until(probe: Callable[[], T | None], what: str, timeout_s: float = 120.0) -> T:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = probe()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def put_code(server: ServerProcess, script: str) -> None:
+    s3 = admin_s3(server)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="code/train.py", Body=script.encode())
+
+
+def submit(
+    sdk: ModelArtsClient,
+    name: str,
+    *,
+    node_count: int = 1,
+    pool_id: str | None = None,
+    annotations: dict[str, str] | None = None,
+    parameters: dict[str, str] | None = None,
+) -> str:
+    job = sdk.create_training_job(
+        CreateTrainingJobRequest(
+            body=Job(
+                kind="job",
+                metadata=JobMetadata(name=name, annotations=annotations),
+                algorithm=JobAlgorithm(
+                    code_dir=f"/{BUCKET}/code/",
+                    boot_file=f"/{BUCKET}/code/train.py",
+                    engine=JobEngine(engine_name="Python"),
+                    parameters=[Parameters(name=k, value=v) for k, v in (parameters or {}).items()],
+                ),
+                spec=Spec(
+                    resource=SpecResource(
+                        flavor_id="test.ray.train", node_count=node_count, pool_id=pool_id
+                    )
+                ),
+            )
+        )
+    )
+    return str(job.metadata.id)
+
+
+def phase(sdk: ModelArtsClient, job_id: str) -> Any:
+    return sdk.show_training_job_details(ShowTrainingJobDetailsRequest(training_job_id=job_id))
+
+
+def wait_phase(sdk: ModelArtsClient, job_id: str, *phases: str, timeout_s: float = 120) -> Any:
+    def reached() -> Any:
+        job = phase(sdk, job_id)
+        return job if job.status.phase in phases else None
+
+    return until(reached, f"job {job_id} to reach {phases}", timeout_s)
+
+
+def task_log(server: ServerProcess, job_id: str, task: str) -> str:
+    shown = signed_call(
+        server, "GET", f"/v2/{{project_id}}/training-jobs/{job_id}/tasks/{task}/logs/preview"
+    )
+    assert shown.status_code == 200, shown.text
+    return str(shown.json()["content"])
+
+
+def events_of(sdk: ModelArtsClient, job_id: str) -> str:
+    listed = sdk.list_training_job_events(ListTrainingJobEventsRequest(training_job_id=job_id))
+    return json.dumps([str(e) for e in listed.events or []])
+
+
+# -- the tests ------------------------------------------------------------------------------
+def test_a_gang_wider_than_the_cluster_is_refused(server: ServerProcess) -> None:
+    sdk = sdk_of(server)
+    put_code(server, RENDEZVOUS)
+    # Two workers have CPUs: a three-node gang needs three nodes of its own.
+    with pytest.raises(ClientRequestException) as refused:
+        submit(sdk, "too-many", node_count=3)
+    assert refused.value.status_code == 400
+    assert refused.value.error_code == "ModelArts.2788"
+    assert "can never fit" in refused.value.error_msg
+
+
+def test_a_two_node_job_runs_on_two_nodes_and_its_ranks_meet(server: ServerProcess) -> None:
+    sdk = sdk_of(server)
+    put_code(server, RENDEZVOUS)
+    job_id = submit(sdk, "gang", node_count=2)
+    job = wait_phase(sdk, job_id, "Completed", "Failed")
+    first, second = task_log(server, job_id, "worker-0"), task_log(server, job_id, "worker-1")
+    assert job.status.phase == "Completed", (job.status, first, second)
+    hosts = re.search(r"hosts (\S+)", first)
+    assert hosts is not None, first
+    placed = hosts.group(1).split(",")
+    assert len(set(placed)) == 2 and set(placed) <= set(WORKERS), placed
+    assert "rank 0 got: hello from rank 1" in first
+    assert "rank 1 got: ack" in second
+
+
+def test_a_pool_of_one_worker_takes_only_its_work_and_queues_the_rest(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    sdk = sdk_of(server)
+    put_code(server, WAIT)
+    network = signed_call(
+        server,
+        "POST",
+        "/v1/{project_id}/networks",
+        {
+            "apiVersion": "v1",
+            "kind": "Network",
+            "metadata": {"labels": {"os.modelarts/name": "net-ray"}},
+            "spec": {"cidr": "192.168.20.0/24"},
+        },
+    )
+    assert network.status_code == 200, network.text
+    created = signed_call(
+        server,
+        "POST",
+        "/v2/{project_id}/pools",
+        {
+            "apiVersion": "v2",
+            "kind": "Pool",
+            "metadata": {"labels": {"os.modelarts/name": "pool-ray"}},
+            "spec": {
+                "type": "Dedicate",
+                "scope": ["Train"],
+                "resources": [{"flavor": "test.ray.node", "count": 1}],
+                "network": {"name": network.json()["metadata"]["name"]},
+            },
+        },
+    )
+    assert created.status_code == 200, created.text
+    pool = created.json()["metadata"]["name"]
+
+    def running_pool() -> dict[str, Any] | None:
+        shown = signed_call(server, "GET", f"/v2/{{project_id}}/pools/{pool}").json()
+        return shown if shown["status"]["phase"] == "Running" else None
+
+    until(running_pool, "the pool to run", 60)
+    nodes = signed_call(server, "GET", f"/v2/{{project_id}}/pools/{pool}/nodes").json()["items"]
+    assert len(nodes) == 1
+    pool_host = nodes[0]["status"]["privateIp"]
+    assert pool_host in WORKERS
+    public_host = next(ip for ip in WORKERS if ip != pool_host)
+
+    release = tmp_path / "release"
+    first = submit(sdk, "in-pool-1", pool_id=pool, parameters={"release": str(release)})
+    second = submit(sdk, "in-pool-2", pool_id=pool, parameters={"release": str(release)})
+    public = submit(sdk, "public", parameters={"release": str(release)})
+    wait_phase(sdk, first, "Running")
+    wait_phase(sdk, public, "Running")
+    until(lambda: "running on" in task_log(server, first, "worker-0"), "the first job's log")
+    until(lambda: "running on" in task_log(server, public, "worker-0"), "the public job's log")
+    assert f"running on {pool_host}" in task_log(server, first, "worker-0")
+    assert f"running on {public_host}" in task_log(server, public, "worker-0")
+    # The pool's one node (1 vCPU) holds one job of 0.5 vCPU... and a second one fits too,
+    # so a third shows the queue: the pool is full with two.
+    third = submit(sdk, "in-pool-3", pool_id=pool, parameters={"release": str(release)})
+    queued = phase(sdk, third)
+    assert queued.status.phase == "Pending", queued.status
+    release.write_text("go")
+    for job_id in (first, second, public, third):
+        done = wait_phase(sdk, job_id, "Completed", "Failed")
+        assert done.status.phase == "Completed", (job_id, done.status)
+    for job_id in (first, second, third):
+        assert f"running on {pool_host}" in task_log(server, job_id, "worker-0")
+
+
+def test_a_notebook_and_a_service_run_on_the_cluster(server: ServerProcess, tmp_path: Path) -> None:
+    sdk = sdk_of(server)
+    notebook_id = create(sdk, "on-ray", builtin_image(sdk))
+    running = wait_notebook(sdk, notebook_id, "RUNNING", timeout_s=180)
+    base = running.url.removesuffix("/lab")
+    assert base.startswith(server.endpoint), base
+    # Jupyter listens on a worker's address; the platform's URL reaches it.
+    listening = {
+        part.removeprefix("--ip=")
+        for process in jupyter_processes(notebook_id)
+        for part in process.cmdline()
+        if part.startswith("--ip=")
+    }
+    assert len(listening) == 1 and listening <= set(WORKERS), listening
+    assert asyncio.run(run_code(base, running.token, "6*7")) == "42"
+
+    admin_s3(server).create_bucket(Bucket="svc-models")
+    upload_iris(server, tmp_path, "iris-ray")
+    model_id = import_model(server, "iris-ray", "1.0.0")
+    deployed = signed_call(
+        server,
+        "POST",
+        "/v1/{project_id}/services",
+        {
+            "service_name": "iris-on-ray",
+            "infer_type": "real-time",
+            "config": [
+                {
+                    "model_id": model_id,
+                    "weight": 100,
+                    "specification": "test.infer.small",
+                    "instance_count": 2,
+                }
+            ],
+        },
+    )
+    assert deployed.status_code == 200, deployed.text
+    service_id = deployed.json()["service_id"]
+    wait_status(server, service_id, "running")
+    answers = [ask(server, service_id, (5.1, 3.5, 1.4, 0.2)) for _ in range(20)]
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    assert "setosa" in answers[0].text
+    replicas = {
+        part
+        for process in replica_processes(service_id)
+        for part in process.cmdline()
+        if part in WORKERS
+    }
+    assert replicas and replicas <= set(WORKERS), replicas
+
+
+def test_a_job_is_adopted_by_a_restarted_server(cluster: RayCluster, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    server = start_server(cluster, home)
+    release = tmp_path / "release"
+    try:
+        sdk = sdk_of(server)
+        put_code(server, WAIT)
+        job_id = submit(sdk, "adopted", node_count=2, parameters={"release": str(release)})
+        wait_phase(sdk, job_id, "Running")
+        until(lambda: "running on" in task_log(server, job_id, "worker-0"), "the job's log")
+        server.stop()  # SIGTERM: a graceful stop; the job runs on
+        server = start_server(cluster, home)
+        sdk = sdk_of(server)
+        assert phase(sdk, job_id).status.phase == "Running"
+        release.write_text("go")
+        done = wait_phase(sdk, job_id, "Completed", "Failed")
+        assert done.status.phase == "Completed", done.status
+        assert "released" in task_log(server, job_id, "worker-0")
+    finally:
+        server.close()
+
+
+# Last: it leaves the cluster one worker short.
+def test_a_node_lost_mid_job_fails_the_gang_and_names_the_node(
+    server: ServerProcess, cluster: RayCluster, tmp_path: Path
+) -> None:
+    sdk = sdk_of(server)
+    put_code(server, WAIT)
+    release = tmp_path / "never"
+    job_id = submit(
+        sdk,
+        "doomed",
+        node_count=2,
+        annotations={"fault-tolerance/job-retry-num": "0"},
+        parameters={"release": str(release)},
+    )
+    wait_phase(sdk, job_id, "Running")
+    until(lambda: "running on" in task_log(server, job_id, "worker-1"), "rank 1's log")
+    cluster.kill_raylet(WORKERS[1])
+    done = wait_phase(sdk, job_id, "Completed", "Failed", timeout_s=90)
+    assert done.status.phase == "Failed", done.status
+    told = json.dumps(done.to_json_object(), default=str) + events_of(sdk, job_id)
+    assert f"node {WORKERS[1]} left the Ray cluster" in told, told
+    # Neither rank is left running: the survivor is stopped, and the lost node's task
+    # went with its runner.
+    until(lambda: not job_processes(server, job_id), "the job's processes to end", 30)
+
+
+def job_processes(server: ServerProcess, job_id: str) -> list[psutil.Process]:
+    folder = str(server.home / "training" / job_id)
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        if process.info["status"] != psutil.STATUS_ZOMBIE and any(
+            folder in part for part in process.info["cmdline"] or []
+        ):
+            found.append(process)
+    return found
+
+
+def test_a_cluster_with_token_authentication_admits_only_a_server_with_its_token(
+    tmp_path: Path,
+) -> None:
+    token = tmp_path / "ray-token"
+    token.write_text(secrets.token_hex(32))
+    token.chmod(0o600)
+    nodes = [NodeSpec("127.0.0.2", num_cpus=0), NodeSpec("127.0.0.3", num_cpus=1)]
+    env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
+    with RayCluster.start(tmp_path / "ray", nodes, env=env) as secured:
+        home = tmp_path / "home"
+        home.mkdir()
+        (home / "flavors.yaml").write_text(FLAVORS)
+        settings = {"OPENARTS_BACKEND": "ray", "OPENARTS_RAY_ADDRESS": secured.address}
+        with pytest.raises(RuntimeError) as refused:
+            ServerProcess(home, env=settings).start(timeout_s=90)
+        assert "could not join the Ray cluster" in str(refused.value)
+        server = ServerProcess(
+            home, env={**settings, "OPENARTS_RAY_AUTH_TOKEN_FILE": str(token)}
+        ).start(timeout_s=90)
+        try:
+            sdk = sdk_of(server)
+            put_code(server, RENDEZVOUS)
+            job_id = submit(sdk, "secured")
+            assert wait_phase(sdk, job_id, "Completed", "Failed").status.phase == "Completed"
+            assert token.read_text() not in server.log()
+        finally:
+            server.close()
