@@ -3,8 +3,10 @@ job, beside the same jobs on the local backend, in one run.
 
 A private Ray cluster on this machine (head 127.0.0.2 without CPUs, workers 127.0.0.3 and
 127.0.0.4), one server on it and one on the local backend, each with a fresh home and the
-same small training flavor. For each backend and shape, --jobs jobs one after another
-(each waits for the one before to end, so capacity never delays it); per job:
+same small training flavor. For each backend and shape, --jobs jobs one after another,
+each created --gap-s seconds after the one before ended (as people submit work; the Ray
+backend keeps a started runner on each node and needs a second or two to start the next
+one after a task took it), then, for the two-node gang, the same back to back; per job:
 - running: from just before the signed create request to the first time the job is seen
   Running (polled every 10 ms);
 - first line: to the first line of the user's code on every node (the boot file prints
@@ -130,14 +132,18 @@ def server_on(home: Path, env: dict[str, str]) -> Iterator[Api]:
         server.close()
 
 
-def measure(api: Api, label: str, jobs: int) -> dict[int, tuple[list[float], list[float]]]:
+def measure(
+    api: Api, label: str, jobs: int, gap_s: float
+) -> dict[int, tuple[list[float], list[float]]]:
+    """Per shape (1, 2 nodes spaced by gap_s; 0: 2 nodes back to back): the latencies."""
     for index in range(2):
         one_job(api, f"{label}-warm-{index}", 2)
     results: dict[int, tuple[list[float], list[float]]] = {}
-    for nodes in (1, 2):
+    for nodes, gap in ((1, gap_s), (2, gap_s), (0, 0.0)):
         running, first = [], []
         for index in range(jobs):
-            r, f = one_job(api, f"{label}-{nodes}n-{index}", nodes)
+            time.sleep(gap)
+            r, f = one_job(api, f"{label}-{nodes}n-{index}", nodes or 2)
             running.append(r)
             first.append(f)
         results[nodes] = (running, first)
@@ -151,6 +157,7 @@ def describe(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=5)
+    parser.add_argument("--gap-s", type=float, default=3.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="oa-ray-bench-") as tmp:
         root = Path(tmp)
@@ -169,12 +176,13 @@ def main() -> None:
                     "OPENARTS_RAY_ADDRESS": cluster.address,
                 },
             ) as api:
-                on_ray = measure(api, "ray", args.jobs)
+                on_ray = measure(api, "ray", args.jobs, args.gap_s)
         with server_on(root / "local-home", {}) as api:
-            on_local = measure(api, "local", args.jobs)
+            on_local = measure(api, "local", args.jobs, args.gap_s)
     print(f"{args.jobs} jobs per shape, one at a time (python {sys.version.split()[0]})")
-    for nodes in (1, 2):
-        print(f"{nodes}-node job:")
+    for nodes in (1, 2, 0):
+        what = f"{nodes}-node job, {args.gap_s:g} s apart" if nodes else "2-node job, back to back"
+        print(f"{what}:")
         for label, results in (("local", on_local), ("ray  ", on_ray)):
             running, first = results[nodes]
             print(

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     ray_node_ip: str | None = None
     # A file holding the cluster's token when it runs with RAY_AUTH_MODE=token.
     ray_auth_token_file: Path | None = None
+    # Runners kept started on each Ray node, so a task starts in one call instead of
+    # waiting a second or more for a new Ray worker process.
+    ray_spare_runners: int = Field(default=1, ge=0, le=16)
 
     pool_quota: int = Field(default=15, ge=0)
     network_quota: int = Field(default=15, ge=0)

@@ -235,6 +235,7 @@ async def open_backend(settings: Settings) -> ComputeBackend:
             settings.ray_address,
             node_ip=settings.ray_node_ip,
             auth_token_file=settings.ray_auth_token_file,
+            spare_runners=settings.ray_spare_runners,
         )
         await backend.connect()
         log.info("tasks run on the Ray cluster at %s", settings.ray_address)

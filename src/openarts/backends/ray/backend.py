@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import platform
+import secrets
 import signal
 import socket
 import threading
@@ -70,6 +71,7 @@ class RayBackend(ComputeBackend):
         node_ip: str | None = None,
         auth_token_file: Path | None = None,
         start_timeout_s: float = START_TIMEOUT_S,
+        spare_runners: int = 1,
     ) -> None:
         self.root = root
         self.address = address
@@ -83,6 +85,9 @@ class RayBackend(ComputeBackend):
         self._node_ids: dict[str, str] = {}  # address -> Ray node id, of live nodes
         self._dead: set[str] = set()  # addresses of nodes the cluster reports dead
         self._ray: Any = None
+        self.spare_runners = spare_runners
+        self._spares: dict[str, list[tuple[Any, str]]] = {}  # node -> ready runners
+        self._capacity: dict[str, float] = {}  # node -> vCPUs, of live nodes
 
     # -- connection ----------------------------------------------------------------------
     async def connect(self) -> None:
@@ -98,6 +103,9 @@ class RayBackend(ComputeBackend):
                     if handler is not None:
                         signal.signal(number, handler)
         await self.nodes()
+        if self.spare_runners:
+            await self._adopt_spares()
+            self._refill_soon()
 
     def _connect(self) -> None:
         if self.auth_token_file is not None:
@@ -139,6 +147,7 @@ class RayBackend(ComputeBackend):
 
     async def close(self) -> None:
         if self._ray is not None and self._ray.is_initialized():
+            await self._end_spares()
             await asyncio.to_thread(self._ray.shutdown)
 
     @property
@@ -185,6 +194,9 @@ class RayBackend(ComputeBackend):
                 log.warning("Ray node %s left the cluster", address)
         self._node_ids = alive
         self._dead = dead - set(alive)  # a node that came back under its address is alive
+        self._capacity = {info.name: info.vcpus for info in infos}
+        for gone in set(self._spares) - set(alive):
+            del self._spares[gone]
         return infos
 
     def address_of(self, node: str) -> str:
@@ -216,34 +228,45 @@ class RayBackend(ComputeBackend):
             return []
         namespace = self._namespace(specs[0].task_id)
         group, group_name = None, ""
-        actors: list[Any] = []
+        runners: list[tuple[Any, str, str]] = []  # (actor, name, namespace)
         try:
             if len(specs) > 1:
                 group_name = namespace
                 group = await self._place_gang(specs, group_name)
+            starts = []
             for index, spec in enumerate(specs):
-                actors.append(self._make_runner(spec, namespace, group, index))
+                spare = self._take_spare(spec.node)
+                if spare is not None:
+                    actor, name = spare
+                    runners.append((actor, name, self._spare_namespace))
+                    starts.append(actor.run.remote(spec))
+                else:
+                    actor = self._make_runner(spec, namespace, group, index)
+                    runners.append((actor, spec.task_id, namespace))
+                    starts.append(actor.started.remote())
             datas = await self._within(
-                asyncio.gather(*(actor.started.remote() for actor in actors)),
+                asyncio.gather(*starts),
                 f"starting {len(specs)} task(s) on {', '.join(s.node for s in specs)}",
             )
         except BaseException as error:
-            for actor in actors:
+            for actor, _, _ in runners:
                 self._kill(actor)
             if group is not None:
                 self._ray.util.remove_placement_group(group)
             raise _backend_error(error) from None
-        members = [spec.task_id for spec in specs]
+        finally:
+            self._refill_soon()
+        members = [[name, space] for _, name, space in runners]
         handles = []
-        for spec, actor, data in zip(specs, actors, datas, strict=True):
+        for spec, (actor, name, space), data in zip(specs, runners, datas, strict=True):
             self._actors[spec.task_id] = actor
             handles.append(
                 TaskHandle(
                     NAME,
                     spec.task_id,
                     {
-                        "actor": spec.task_id,
-                        "namespace": namespace,
+                        "actor": name,
+                        "namespace": space,
                         "node": spec.node,
                         "node_id": self._node_ids.get(spec.node, ""),
                         "run_dir": str(self.root / spec.task_id),
@@ -254,6 +277,57 @@ class RayBackend(ComputeBackend):
                 )
             )
         return handles
+
+    # -- spare runners -------------------------------------------------------------------
+    @property
+    def _spare_namespace(self) -> str:
+        return f"openarts-{self.tag}-spare"
+
+    def _take_spare(self, node: str) -> tuple[Any, str] | None:
+        spares = self._spares.get(node)
+        return spares.pop(0) if spares else None
+
+    def _refill_soon(self) -> None:
+        """Make the missing spare runners: a new Ray worker takes a second or more to
+        start, so each node keeps one waiting and a task starts in one call."""
+        for node, capacity in self._capacity.items():
+            have = self._spares.setdefault(node, [])
+            while capacity > 0 and len(have) < self.spare_runners:
+                name = f"spare-{secrets.token_hex(6)}"
+                try:
+                    actor = self._runner_options(
+                        name, self._spare_namespace, self._on_node(node)
+                    ).remote(str(self.root), None, node)
+                except Exception as error:
+                    log.warning("could not make a spare runner on %s: %s", node, error)
+                    break
+                have.append((actor, name))
+
+    async def _adopt_spares(self) -> None:
+        """Spares a previous server process made (and did not end) are used again."""
+        listed = await asyncio.to_thread(self._ray.util.list_named_actors, all_namespaces=True)
+        for entry in listed:
+            if entry.get("namespace") != self._spare_namespace:
+                continue
+            name = str(entry["name"])
+            try:
+                actor = await asyncio.to_thread(self._ray.get_actor, name, self._spare_namespace)
+                state = await asyncio.wait_for(actor.spare.remote(), CALL_TIMEOUT_S)
+            except Exception:
+                continue  # gone meanwhile, or busy: not a spare
+            if state is None:
+                continue  # it runs a task: its handle finds it
+            node, root = state
+            if root != str(self.root) or node not in self._capacity:
+                self._kill(actor)
+                continue
+            self._spares.setdefault(node, []).append((actor, name))
+
+    async def _end_spares(self) -> None:
+        for spares in self._spares.values():
+            for actor, _ in spares:
+                self._kill(actor)
+        self._spares.clear()
 
     async def _place_gang(self, specs: list[TaskSpec], name: str) -> Any:
         from ray.util.placement_group import placement_group
@@ -278,9 +352,13 @@ class RayBackend(ComputeBackend):
             )
         else:
             strategy = self._on_node(spec.node)
-        runner_class = self._ray.remote(runner.TaskRunner)
-        return runner_class.options(
-            name=spec.task_id,
+        return self._runner_options(spec.task_id, namespace, strategy).remote(
+            str(self.root), spec, spec.node
+        )
+
+    def _runner_options(self, name: str, namespace: str, strategy: Any) -> Any:
+        return self._ray.remote(runner.TaskRunner).options(
+            name=name,
             namespace=namespace,
             lifetime="detached",
             # The platform did the accounting; the runner itself holds nothing in Ray's
@@ -288,7 +366,7 @@ class RayBackend(ComputeBackend):
             num_cpus=0,
             max_restarts=0,
             scheduling_strategy=strategy,
-        ).remote(str(self.root), spec, spec.node)
+        )
 
     async def _within(self, work: Awaitable[T], what: str) -> T:
         try:
@@ -396,15 +474,35 @@ class RayBackend(ComputeBackend):
         await self._release(handle)
 
     async def discard(self, task_id: str, *, grace_s: float = 0.0) -> None:
-        try:
-            actor = await asyncio.to_thread(self._ray.get_actor, task_id, self._namespace(task_id))
-        except ValueError:
+        actor = await self._runner_of(task_id)
+        if actor is None:
             return
         try:
             await asyncio.wait_for(actor.stop.remote(grace_s), grace_s + CALL_TIMEOUT_S)
         except Exception:
             log.warning("discarding task %s: its runner did not answer", task_id)
         self._kill(actor)
+
+    async def _runner_of(self, task_id: str) -> Any | None:
+        """The runner of a task whose handle was never recorded: made for it by name, or
+        a spare that took it."""
+        try:
+            return await asyncio.to_thread(self._ray.get_actor, task_id, self._namespace(task_id))
+        except ValueError:
+            pass
+        listed = await asyncio.to_thread(self._ray.util.list_named_actors, all_namespaces=True)
+        for entry in listed:
+            if entry.get("namespace") != self._spare_namespace:
+                continue
+            try:
+                actor = await asyncio.to_thread(
+                    self._ray.get_actor, entry["name"], self._spare_namespace
+                )
+                if await asyncio.wait_for(actor.current_task.remote(), CALL_TIMEOUT_S) == task_id:
+                    return actor
+            except Exception:
+                continue
+        return None
 
     async def _release(self, handle: TaskHandle) -> None:
         """End the runner of a task that has ended, and its gang's placement group once
@@ -416,11 +514,11 @@ class RayBackend(ComputeBackend):
         group_name = str(handle.data.get("group") or "")
         if not group_name:
             return
-        for member in handle.data.get("members", []):
-            if member == handle.task_id:
+        for name, namespace in handle.data.get("members", []):
+            if name == handle.data["actor"]:
                 continue
             try:
-                await asyncio.to_thread(self._ray.get_actor, member, handle.data["namespace"])
+                await asyncio.to_thread(self._ray.get_actor, name, namespace)
                 return  # a member still runs: the group stays
             except ValueError:
                 continue

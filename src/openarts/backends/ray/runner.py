@@ -56,20 +56,41 @@ GUARD = (
 class TaskRunner:
     """One task's process on this node (a Ray actor; Ray calls its methods one at a time)."""
 
-    def __init__(self, root: str, spec: TaskSpec, node: str) -> None:
+    def __init__(self, root: str, spec: TaskSpec | None, node: str) -> None:
+        self.root = root
         self.node = node
         self.local = LocalBackend(Path(root), detect_host())
         self.error: str | None = None
         self.lifeline: int | None = None
+        self.task_id = ""
+        if spec is not None:
+            self._start(spec)
+
+    def _start(self, spec: TaskSpec) -> None:
+        self.task_id = spec.task_id
         try:
             self.handle = self.local._start_sync(spec)
             self.lifeline = _guard(int(self.handle.data["pid"]))
         except BackendError as error:
-            self.error = f"on node {node}: {error}"
+            self.error = f"on node {self.node}: {error}"
             if "does not exist" in str(error):
                 self.error += f" ({SHARED_HOME_HINT})"
         except OSError as error:
-            self.error = f"on node {node}: the task could not be started: {error}"
+            self.error = f"on node {self.node}: the task could not be started: {error}"
+
+    def run(self, spec: TaskSpec) -> dict[str, object]:
+        """Start a task in this runner, made ahead without one (a spare); its handle data."""
+        if self.task_id:
+            raise BackendError(f"runner on node {self.node} already runs task {self.task_id}")
+        self._start(spec)
+        return self.started()
+
+    def spare(self) -> tuple[str, str] | None:
+        """(node, root) while this runner is a spare with no task yet; else None."""
+        return None if self.task_id else (self.node, self.root)
+
+    def current_task(self) -> str:
+        return self.task_id
 
     def started(self) -> dict[str, object]:
         """The local handle's data, or the reason the task could not start."""
@@ -109,7 +130,7 @@ def _guard(group: int) -> int:
     read_end, write_end = os.pipe()
     try:
         intermediate = subprocess.Popen(
-            [sys.executable, "-I", "-c", GUARD, str(group)],
+            [sys.executable, "-I", "-S", "-c", GUARD, str(group)],
             stdin=read_end,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
