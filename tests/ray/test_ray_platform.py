@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import psutil
 import pytest
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
@@ -34,6 +35,7 @@ from huaweicloudsdkmodelarts.v1 import (
     SpecResource,
 )
 
+from openarts.security.signing import sign
 from openarts.testing.ray_cluster import NodeSpec, RayCluster
 from openarts.testing.server import ServerProcess
 from tests.e2e.conftest import sdk_client, signed_call
@@ -249,11 +251,8 @@ def test_a_two_node_job_runs_on_two_nodes_and_its_ranks_meet(server: ServerProce
     assert "rank 1 got: ack" in second
 
 
-def test_a_pool_of_one_worker_takes_only_its_work_and_queues_the_rest(
-    server: ServerProcess, tmp_path: Path
-) -> None:
-    sdk = sdk_of(server)
-    put_code(server, WAIT)
+def make_pool(server: ServerProcess, count: int) -> tuple[str, list[dict[str, Any]]]:
+    """A running dedicated pool of ``count`` whole nodes; its name and nodes."""
     network = signed_call(
         server,
         "POST",
@@ -277,20 +276,34 @@ def test_a_pool_of_one_worker_takes_only_its_work_and_queues_the_rest(
             "spec": {
                 "type": "Dedicate",
                 "scope": ["Train"],
-                "resources": [{"flavor": "test.ray.node", "count": 1}],
+                "resources": [{"flavor": "test.ray.node", "count": count}],
                 "network": {"name": network.json()["metadata"]["name"]},
             },
         },
     )
     assert created.status_code == 200, created.text
-    pool = created.json()["metadata"]["name"]
+    pool = str(created.json()["metadata"]["name"])
 
     def running_pool() -> dict[str, Any] | None:
         shown = signed_call(server, "GET", f"/v2/{{project_id}}/pools/{pool}").json()
         return shown if shown["status"]["phase"] == "Running" else None
 
     until(running_pool, "the pool to run", 60)
-    nodes = signed_call(server, "GET", f"/v2/{{project_id}}/pools/{pool}/nodes").json()["items"]
+    return pool, pool_nodes(server, pool)
+
+
+def pool_nodes(server: ServerProcess, pool: str) -> list[dict[str, Any]]:
+    listed = signed_call(server, "GET", f"/v2/{{project_id}}/pools/{pool}/nodes")
+    assert listed.status_code == 200, listed.text
+    return list(listed.json()["items"])
+
+
+def test_a_pool_of_one_worker_takes_only_its_work_and_queues_the_rest(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    sdk = sdk_of(server)
+    put_code(server, WAIT)
+    pool, nodes = make_pool(server, 1)
     assert len(nodes) == 1
     pool_host = nodes[0]["status"]["privateIp"]
     assert pool_host in WORKERS
@@ -398,11 +411,15 @@ def test_a_node_lost_mid_job_fails_the_gang_and_names_the_node(
 ) -> None:
     sdk = sdk_of(server)
     put_code(server, WAIT)
+    # The gang runs in a pool that took both workers: the lost node shows there too.
+    pool, nodes = make_pool(server, 2)
+    assert sorted(n["status"]["privateIp"] for n in nodes) == list(WORKERS)
     release = tmp_path / "never"
     job_id = submit(
         sdk,
         "doomed",
         node_count=2,
+        pool_id=pool,
         annotations={"fault-tolerance/job-retry-num": "0"},
         parameters={"release": str(release)},
     )
@@ -413,9 +430,33 @@ def test_a_node_lost_mid_job_fails_the_gang_and_names_the_node(
     assert done.status.phase == "Failed", done.status
     told = json.dumps(done.to_json_object(), default=str) + events_of(sdk, job_id)
     assert f"node {WORKERS[1]} left the Ray cluster" in told, told
+    lost = until(
+        lambda: [n for n in pool_nodes(server, pool) if n["status"]["phase"] == "Abnormal"],
+        "the pool's node on the lost host to turn Abnormal",
+        30,
+    )
+    assert [n["status"]["privateIp"] for n in lost] == [WORKERS[1]]
+    events = signed_get(server, f"/v1/{{project_id}}/events?resource=pools&name={pool}")
+    assert events.status_code == 200, events.text
+    assert f"host {WORKERS[1]} is gone" in events.text, events.text
     # Neither rank is left running: the survivor is stopped, and the lost node's task
     # went with its runner.
     until(lambda: not job_processes(server, job_id), "the job's processes to end", 30)
+
+
+def signed_get(server: ServerProcess, path: str) -> httpx.Response:
+    """A signed GET with a query string (the platform's signer, the SDK's scheme)."""
+    row = server.credentials()
+    url = server.endpoint + path.format(project_id=row["Project Id"])
+    headers = sign(
+        method="GET",
+        url=url,
+        access_key=row["Access Key Id"],
+        secret_key=row["Secret Access Key"],
+        headers={"Content-Type": "application/json"},
+        body=b"",
+    )
+    return httpx.get(url, headers=headers, timeout=10)
 
 
 def job_processes(server: ServerProcess, job_id: str) -> list[psutil.Process]:

@@ -22,6 +22,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import json
 import os
@@ -34,7 +35,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -44,7 +45,7 @@ import psutil
 
 # Names checked against Ray 2.60: the GCS and raylet binaries read RAY_<name> for each
 # entry of their config (ray_config_def.h), and these four are among them.
-FAST_FAILURE_DETECTION: dict[str, str] = {
+DEFAULT_NODE_ENV: dict[str, str] = {
     "RAY_health_check_period_ms": "500",
     "RAY_health_check_failure_threshold": "3",
     "RAY_health_check_initial_delay_ms": "0",
@@ -58,6 +59,8 @@ FAST_FAILURE_DETECTION: dict[str, str] = {
 # it on to workers, and workers to whatever they start.
 MARKER_ENV = "OPENARTS_RAY_CLUSTER"
 NODE_START_TIMEOUT_S = 60.0
+START_ATTEMPTS = 2
+RAY_STARTUP_TIMED_OUT = "The current node timed out during startup"
 # Ray's GCS and raylets take many seconds over a SIGTERM (the GCS waits to flush events
 # to agents that are going too); a test cluster has nothing worth that wait.
 CLOSE_GRACE_S = 2.0
@@ -163,7 +166,7 @@ class RayCluster:
         """Start ``nodes`` one after another, the first as head, each up before the next
         starts; return once the GCS reports all of them alive. ``root`` receives each
         ``ray start``'s output and, on close, a copy of every node's Ray logs. ``env`` is
-        laid over ``FAST_FAILURE_DETECTION`` for the nodes' processes."""
+        laid over ``DEFAULT_NODE_ENV`` for the nodes' processes."""
         if not nodes:
             raise ValueError("a cluster needs at least its head node")
         ips = [node.ip for node in nodes]
@@ -171,10 +174,13 @@ class RayCluster:
             raise ValueError(f"each node needs an address of its own: {ips}")
         root.mkdir(parents=True, exist_ok=True)
         temp_dir = Path(tempfile.mkdtemp(prefix="oaray", dir="/tmp"))
-        if len(str(temp_dir / f"n{len(nodes)}")) + SOCKET_SUFFIX_LENGTH > MAX_SOCKET_PATH:
+        if (
+            len(str(temp_dir / f"n{len(nodes)}.{START_ATTEMPTS}")) + SOCKET_SUFFIX_LENGTH
+            > MAX_SOCKET_PATH
+        ):
             shutil.rmtree(temp_dir, ignore_errors=True)
             raise RuntimeError(f"{temp_dir} is too long a path for Ray's unix sockets")
-        cluster = cls(temp_dir, root, {**FAST_FAILURE_DETECTION, **(env or {})})
+        cluster = cls(temp_dir, root, {**DEFAULT_NODE_ENV, **(env or {})})
         try:
             for node in nodes:
                 cluster._start_node(node, node_timeout_s)
@@ -197,10 +203,50 @@ class RayCluster:
         raise LookupError(f"no node {ip} in the Ray cluster in {self.temp_dir}")
 
     def _start_node(self, spec: NodeSpec, timeout_s: float) -> None:
-        head = not self.nodes
-        node_dir = self.temp_dir / f"n{len(self.nodes)}"
-        node_dir.mkdir()
-        manager_port = _free_port(spec.ip)
+        index = len(self.nodes)
+        output = self.root / f"ray-start-{spec.ip}.log"
+        for attempt in range(START_ATTEMPTS):
+            node_dir = self.temp_dir / (f"n{index}.{attempt}" if attempt else f"n{index}")
+            node_dir.mkdir()
+            manager_port = _free_port()
+            argv = self._start_argv(spec, node_dir, manager_port)
+            deadline = time.monotonic() + timeout_s
+            written = output.stat().st_size if output.exists() else 0
+            with output.open("ab") as log:
+                try:
+                    done = subprocess.run(
+                        argv,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        env={**self.client_env, MARKER_ENV: str(self.temp_dir)},
+                        timeout=timeout_s,
+                        check=False,
+                    )
+                except subprocess.TimeoutExpired:
+                    raise RuntimeError(
+                        self._failure(spec, node_dir, "ray start timed out")
+                    ) from None
+            if done.returncode == 0:
+                break
+            said = _tail(output, output.stat().st_size - written)
+            if attempt + 1 == START_ATTEMPTS or RAY_STARTUP_TIMED_OUT not in said:
+                raise RuntimeError(
+                    self._failure(spec, node_dir, f"ray start exited {done.returncode}")
+                )
+            # Ray gives a raylet a fixed 30 s to register, which a busy machine can exceed
+            # while the node's Python agents start; a second try finds their imports cached.
+            self._end(functools.partial(self._processes, _path_pattern(node_dir)))
+        # `ray start` returns once the raylet has registered; checked all the same, cheaply,
+        # that it is still there and answering.
+        while (raylet := self._find_raylet(spec.ip)) is None or not _answers(spec.ip, manager_port):
+            if time.monotonic() > deadline:
+                raise RuntimeError(self._failure(spec, node_dir, "the raylet never answered"))
+            time.sleep(0.05)
+        pids = tuple(process.pid for process in self._processes(_path_pattern(node_dir)))
+        self.nodes.append(RayNode(spec, node_dir, manager_port, raylet.pid, pids))
+
+    def _start_argv(self, spec: NodeSpec, node_dir: Path, manager_port: int) -> list[str]:
         argv = [
             str(Path(sys.executable).with_name("ray")),  # not PATH's: it may be another Ray
             "start",
@@ -210,11 +256,11 @@ class RayCluster:
             f"--memory={spec.memory_bytes}",
             f"--object-store-memory={spec.object_store_memory_bytes}",
             f"--node-manager-port={manager_port}",
-            f"--object-manager-port={_free_port(spec.ip)}",
-            f"--dashboard-agent-listen-port={_free_port(spec.ip)}",
-            f"--dashboard-agent-grpc-port={_free_port(spec.ip)}",
-            f"--metrics-export-port={_free_port(spec.ip)}",
-            f"--runtime-env-agent-port={_free_port(spec.ip)}",
+            f"--object-manager-port={_free_port()}",
+            f"--dashboard-agent-listen-port={_free_port()}",
+            f"--dashboard-agent-grpc-port={_free_port()}",
+            f"--metrics-export-port={_free_port()}",
+            f"--runtime-env-agent-port={_free_port()}",
             # Zero lets each worker take its port from the kernel. A range, however private
             # it looks, may still be another cluster's; the kernel's choice cannot be.
             "--min-worker-port=0",
@@ -225,48 +271,24 @@ class RayCluster:
             argv.append(f"--resources={json.dumps(dict(spec.resources))}")
         if spec.labels:
             argv.append("--labels=" + ",".join(f"{k}={v}" for k, v in spec.labels.items()))
-        if head:
-            gcs_port = _free_port(spec.ip)
-            argv += [
-                "--head",
-                f"--port={gcs_port}",
-                "--include-dashboard=false",
-                # Even without the dashboard, the head runs Ray's API server (jobs, state),
-                # at 8265 unless told otherwise.
-                f"--dashboard-port={_free_port(spec.ip)}",
-            ]
-            # The client server (at 10001 by default) runs only where grpc is installed;
-            # elsewhere `ray start` refuses the flag.
-            if importlib.util.find_spec("grpc") is not None:
-                argv.append(f"--ray-client-server-port={_free_port(spec.ip)}")
-            self.address = f"{spec.ip}:{gcs_port}"
-        else:
-            argv.append(f"--address={self.address}")
-        output = self.root / f"ray-start-{spec.ip}.log"
-        deadline = time.monotonic() + timeout_s
-        with output.open("ab") as log:
-            try:
-                done = subprocess.run(
-                    argv,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    env={**self.client_env, MARKER_ENV: str(self.temp_dir)},
-                    timeout=timeout_s,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired:
-                raise RuntimeError(self._failure(spec, node_dir, "ray start timed out")) from None
-        if done.returncode != 0:
-            raise RuntimeError(self._failure(spec, node_dir, f"ray start exited {done.returncode}"))
-        # `ray start` returns once the raylet has registered; checked all the same, cheaply,
-        # that it is still there and answering.
-        while (raylet := self._find_raylet(spec.ip)) is None or not _answers(spec.ip, manager_port):
-            if time.monotonic() > deadline:
-                raise RuntimeError(self._failure(spec, node_dir, "the raylet never answered"))
-            time.sleep(0.05)
-        pids = tuple(process.pid for process in self._processes(_path_pattern(node_dir)))
-        self.nodes.append(RayNode(spec, node_dir, manager_port, raylet.pid, pids))
+        if self.nodes:
+            return [*argv, f"--address={self.address}"]
+        gcs_port = _free_port()
+        self.address = f"{spec.ip}:{gcs_port}"
+        argv += [
+            "--head",
+            f"--port={gcs_port}",
+            "--include-dashboard=false",
+            # Even without the dashboard, the head runs Ray's API server (jobs, state), at
+            # 127.0.0.1:8265 unless told otherwise.
+            f"--dashboard-host={spec.ip}",
+            f"--dashboard-port={_free_port()}",
+        ]
+        # The client server (at 10001 by default) runs only where grpc is installed;
+        # elsewhere `ray start` refuses the flag.
+        if importlib.util.find_spec("grpc") is not None:
+            argv.append(f"--ray-client-server-port={_free_port()}")
+        return argv
 
     def _failure(self, spec: NodeSpec, node_dir: Path, what: str) -> str:
         output = self.root / f"ray-start-{spec.ip}.log"
@@ -280,7 +302,7 @@ class RayCluster:
         node_dir = node_dir or self.temp_dir / "n0"
         logs = node_dir / "session_latest" / "logs"
         names = ["raylet.out", "raylet.err", "dashboard_agent.log", "runtime_env_agent.log"]
-        if node_dir == self.temp_dir / "n0":
+        if node_dir.name.split(".")[0] == "n0":
             names = ["gcs_server.out", "gcs_server.err", *names]
         parts = [
             f"--- {logs / name}\n{_tail(logs / name)}" for name in names if (logs / name).exists()
@@ -387,17 +409,7 @@ class RayCluster:
         """SIGTERM every process of the cluster, SIGKILL whatever is left after ``grace_s``,
         give up after ``timeout_s``; then keep a copy of the logs under ``root`` and remove
         the private folder. Safe to call more than once."""
-        deadline = time.monotonic() + timeout_s
-        grace_until = time.monotonic() + grace_s
-        terminated: set[int] = set()
-        # Looked for afresh each round: a raylet may still start a worker while it goes.
-        while (left := self.processes()) and time.monotonic() < deadline:
-            if time.monotonic() < grace_until:
-                _send(signal.SIGTERM, [p for p in left if p.pid not in terminated])
-                terminated.update(p.pid for p in left)
-            else:
-                _send(signal.SIGKILL, left)
-            psutil.wait_procs(left, timeout=0.1)
+        left = self._end(self.processes, grace_s, timeout_s)
         if left:
             # Raising here would hide whatever failure the test is closing over; the folder
             # stays, so the survivors can still be found by it.
@@ -410,6 +422,27 @@ class RayCluster:
                     target = self.root / f"logs-{index}-{node.ip}"
                     shutil.copytree(node.logs, target, dirs_exist_ok=True)
             shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+    def _end(
+        self,
+        find: Callable[[], list[psutil.Process]],
+        grace_s: float = CLOSE_GRACE_S,
+        timeout_s: float = CLOSE_TIMEOUT_S,
+    ) -> list[psutil.Process]:
+        """SIGTERM what ``find`` finds, SIGKILL it after ``grace_s``; return what is left
+        after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        grace_until = time.monotonic() + grace_s
+        terminated: set[int] = set()
+        # Looked for afresh each round: a raylet may still start a worker while it goes.
+        while (left := find()) and time.monotonic() < deadline:
+            if time.monotonic() < grace_until:
+                _send(signal.SIGTERM, [p for p in left if p.pid not in terminated])
+                terminated.update(p.pid for p in left)
+            else:
+                _send(signal.SIGKILL, left)
+            psutil.wait_procs(left, timeout=0.1)
+        return left
 
     def __enter__(self) -> RayCluster:
         return self
@@ -428,11 +461,12 @@ def _path_pattern(path: Path) -> re.Pattern[str]:
     return re.compile(rf"(?:^|[=\s:,'\"]){re.escape(str(path))}(?:$|[/\s:,'\"])")
 
 
-def _free_port(ip: str) -> int:
-    # Released before Ray binds it: a race with another process is possible but unlikely,
-    # and would make Ray fail at start, loudly, not share the port.
+def _free_port() -> int:
+    # Probed on every address at once, as some Ray servers bind 0.0.0.0 whatever the node's
+    # address. Released before Ray binds it: a race with another process is possible but
+    # unlikely, and would make Ray fail at start, loudly, not share the port.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((ip, 0))
+        probe.bind(("", 0))
         return int(probe.getsockname()[1])
 
 

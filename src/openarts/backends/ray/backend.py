@@ -88,6 +88,7 @@ class RayBackend(ComputeBackend):
         self.spare_runners = spare_runners
         self._spares: dict[str, list[tuple[Any, str]]] = {}  # node -> ready runners
         self._capacity: dict[str, float] = {}  # node -> vCPUs, of live nodes
+        self._spares_adopted = False  # none are made before the old ones are found
 
     # -- connection ----------------------------------------------------------------------
     async def connect(self) -> None:
@@ -105,6 +106,7 @@ class RayBackend(ComputeBackend):
         await self.nodes()
         if self.spare_runners:
             await self._adopt_spares()
+            self._spares_adopted = True
             self._refill_soon()
 
     def _connect(self) -> None:
@@ -197,6 +199,8 @@ class RayBackend(ComputeBackend):
         self._capacity = {info.name: info.vcpus for info in infos}
         for gone in set(self._spares) - set(alive):
             del self._spares[gone]
+        if self._spares_adopted:
+            self._refill_soon()  # a node that joined gets its spare too
         return infos
 
     def address_of(self, node: str) -> str:
