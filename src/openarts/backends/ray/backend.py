@@ -18,6 +18,7 @@ every node. Nodes are named by their address; a dedicated pool takes a node whol
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -26,6 +27,7 @@ import secrets
 import signal
 import socket
 import threading
+import time
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,8 +43,14 @@ from openarts.backends.base import (
     TaskSpec,
     TaskState,
 )
-from openarts.backends.local.backend import mark_stopped, read_log, recorded_ending
+from openarts.backends.local.backend import (
+    mark_stopped,
+    read_log,
+    recorded_ending,
+    start_ticks,
+)
 from openarts.backends.ray import runner
+from openarts.backends.ray.runner import RunnerTaken
 from openarts.hostinfo import normalize_arch
 
 log = logging.getLogger(__name__)
@@ -53,6 +61,9 @@ START_TIMEOUT_S = 60.0
 # A call to a runner that takes longer is answered "still running" (its node may be
 # going away; the node table settles that).
 CALL_TIMEOUT_S = 10.0
+# A runner that Ray says is gone, on a node it still lists, counts as lost only after this
+# (the node's death may not have reached the node table yet).
+LOST_GRACE_S = 30.0
 # A sliver of the node's own resource pins a bundle to that node.
 NODE_RESOURCE_SHARE = 0.001
 
@@ -84,11 +95,17 @@ class RayBackend(ComputeBackend):
         self._actors: dict[str, Any] = {}
         self._node_ids: dict[str, str] = {}  # address -> Ray node id, of live nodes
         self._dead: set[str] = set()  # addresses of nodes the cluster reports dead
+        self._missing: dict[str, float] = {}  # task -> when its runner was first gone
+        self._local_data: dict[str, dict[str, Any]] = {}  # task -> its runner's start data
+        # This server process's spares live in a namespace of their own, so that another
+        # server process on the same home never takes or ends them.
+        self._instance = secrets.token_hex(4)
+        self._refilling: asyncio.Task[None] | None = None
         self._ray: Any = None
         self.spare_runners = spare_runners
         self._spares: dict[str, list[tuple[Any, str]]] = {}  # node -> ready runners
         self._capacity: dict[str, float] = {}  # node -> vCPUs, of live nodes
-        self._spares_adopted = False  # none are made before the old ones are found
+        self._spares_ready = False  # none are made before old ones are swept
 
     # -- connection ----------------------------------------------------------------------
     async def connect(self) -> None:
@@ -104,10 +121,9 @@ class RayBackend(ComputeBackend):
                     if handler is not None:
                         signal.signal(number, handler)
         await self.nodes()
-        if self.spare_runners:
-            await self._adopt_spares()
-            self._spares_adopted = True
-            self._refill_soon()
+        await self._sweep_spares()
+        self._spares_ready = True
+        self._refill_soon()
 
     def _connect(self) -> None:
         if self.auth_token_file is not None:
@@ -199,7 +215,7 @@ class RayBackend(ComputeBackend):
         self._capacity = {info.name: info.vcpus for info in infos}
         for gone in set(self._spares) - set(alive):
             del self._spares[gone]
-        if self._spares_adopted:
+        if self._spares_ready:
             self._refill_soon()  # a node that joined gets its spare too
         return infos
 
@@ -210,6 +226,9 @@ class RayBackend(ComputeBackend):
         port = await asyncio.to_thread(runner.port_here, node)
         if port is not None:
             return port  # the node's address is this machine's: asked here, at once
+        for actor, _ in self._spares.get(node, []):
+            with contextlib.suppress(Exception):
+                return int(await asyncio.wait_for(actor.port.remote(node), CALL_TIMEOUT_S))
         probe = self._ray.remote(runner.port_on).options(
             num_cpus=0, scheduling_strategy=self._on_node(node)
         )
@@ -232,105 +251,141 @@ class RayBackend(ComputeBackend):
             return []
         namespace = self._namespace(specs[0].task_id)
         group, group_name = None, ""
-        runners: list[tuple[Any, str, str]] = []  # (actor, name, namespace)
+        started: list[tuple[Any, str, str] | BaseException] = []
         try:
             if len(specs) > 1:
                 group_name = namespace
                 group = await self._place_gang(specs, group_name)
-            starts = []
-            for index, spec in enumerate(specs):
-                spare = self._take_spare(spec.node)
-                if spare is not None:
-                    actor, name = spare
-                    runners.append((actor, name, self._spare_namespace))
-                    starts.append(actor.run.remote(spec))
-                else:
-                    actor = self._make_runner(spec, namespace, group, index)
-                    runners.append((actor, spec.task_id, namespace))
-                    starts.append(actor.started.remote())
-            datas = await self._within(
-                asyncio.gather(*starts),
+            started = await self._within(
+                asyncio.gather(
+                    *(
+                        self._start_one(spec, namespace, group, index)
+                        for index, spec in enumerate(specs)
+                    ),
+                    return_exceptions=True,
+                ),
                 f"starting {len(specs)} task(s) on {', '.join(s.node for s in specs)}",
             )
+            failure = next((r for r in started if isinstance(r, BaseException)), None)
+            if failure is not None:
+                raise failure
         except BaseException as error:
-            for actor, _, _ in runners:
-                self._kill(actor)
+            for result in started:
+                if not isinstance(result, BaseException):
+                    await self._kill(result[0])
             if group is not None:
-                self._ray.util.remove_placement_group(group)
+                await asyncio.to_thread(self._ray.util.remove_placement_group, group)
             raise _backend_error(error) from None
         finally:
             self._refill_soon()
+        runners = [r for r in started if not isinstance(r, BaseException)]
         members = [[name, space] for _, name, space in runners]
-        handles = []
-        for spec, (actor, name, space), data in zip(specs, runners, datas, strict=True):
+        for spec, (actor, _, _) in zip(specs, runners, strict=True):
             self._actors[spec.task_id] = actor
-            handles.append(
-                TaskHandle(
-                    NAME,
-                    spec.task_id,
-                    {
-                        "actor": name,
-                        "namespace": space,
-                        "node": spec.node,
-                        "node_id": self._node_ids.get(spec.node, ""),
-                        "run_dir": str(self.root / spec.task_id),
-                        "group": group_name,
-                        "members": members if group_name else [],
-                        "local": data,
-                    },
-                )
+        return [
+            TaskHandle(
+                NAME,
+                spec.task_id,
+                {
+                    "actor": name,
+                    "namespace": space,
+                    "node": spec.node,
+                    "node_id": self._node_ids.get(spec.node, ""),
+                    "run_dir": str(self.root / spec.task_id),
+                    "group": group_name,
+                    "members": members if group_name else [],
+                    "local": self._local_data.pop(spec.task_id, {}),
+                },
             )
-        return handles
+            for spec, (_, name, space) in zip(specs, runners, strict=True)
+        ]
+
+    async def _start_one(
+        self, spec: TaskSpec, namespace: str, group: Any, index: int
+    ) -> tuple[Any, str, str]:
+        """Start one task, on its node's spare runner when there is one; (runner, its
+        name, its namespace)."""
+        spare = self._take_spare(spec.node)
+        if spare is not None:
+            actor, name = spare
+            try:
+                self._local_data[spec.task_id] = await actor.run.remote(spec)
+                return actor, name, self._spare_namespace
+            except Exception as error:
+                if not (
+                    isinstance(getattr(error, "cause", None), RunnerTaken) or _actor_dead(error)
+                ):
+                    await self._kill(actor)  # it failed the task: it was the task's runner
+                    raise
+                # Taken by another server, or dead: a runner of the task's own instead.
+        actor = await asyncio.to_thread(self._make_runner, spec, namespace, group, index)
+        try:
+            self._local_data[spec.task_id] = await actor.started.remote()
+        except BaseException:
+            await self._kill(actor)
+            raise
+        return actor, spec.task_id, namespace
 
     # -- spare runners -------------------------------------------------------------------
     @property
+    def _spare_prefix(self) -> str:
+        return f"openarts-{self.tag}-spare-"
+
+    @property
     def _spare_namespace(self) -> str:
-        return f"openarts-{self.tag}-spare"
+        return self._spare_prefix + self._instance
 
     def _take_spare(self, node: str) -> tuple[Any, str] | None:
         spares = self._spares.get(node)
         return spares.pop(0) if spares else None
 
     def _refill_soon(self) -> None:
-        """Make the missing spare runners: a new Ray worker takes a second or more to
-        start, so each node keeps one waiting and a task starts in one call."""
-        for node, capacity in self._capacity.items():
+        """Make the missing spare runners, in the background: a new Ray worker takes a
+        second or more to start, so each node keeps one waiting and a task starts in one
+        call."""
+        if not self.spare_runners or (self._refilling and not self._refilling.done()):
+            return
+        self._refilling = asyncio.get_running_loop().create_task(self._refill())
+
+    async def _refill(self) -> None:
+        for node, capacity in list(self._capacity.items()):
             have = self._spares.setdefault(node, [])
-            while capacity > 0 and len(have) < self.spare_runners:
+            while capacity > 0 and len(have) < self.spare_runners and node in self._capacity:
                 name = f"spare-{secrets.token_hex(6)}"
                 try:
-                    actor = self._runner_options(
-                        name, self._spare_namespace, self._on_node(node)
-                    ).remote(str(self.root), None, node)
+                    actor = await asyncio.to_thread(self._make_spare, name, node)
                 except Exception as error:
                     log.warning("could not make a spare runner on %s: %s", node, error)
                     break
                 have.append((actor, name))
 
-    async def _adopt_spares(self) -> None:
-        """Spares a previous server process made (and did not end) are used again."""
+    def _make_spare(self, name: str, node: str) -> Any:
+        return self._runner_options(name, self._spare_namespace, self._on_node(node)).remote(
+            str(self.root), None, node, _owner()
+        )
+
+    async def _sweep_spares(self) -> None:
+        """End the idle spares that server processes of this home left when they died
+        (those of a live one, or on another machine, are left alone)."""
         listed = await asyncio.to_thread(self._ray.util.list_named_actors, all_namespaces=True)
         for entry in listed:
-            if entry.get("namespace") != self._spare_namespace:
+            namespace = str(entry.get("namespace", ""))
+            if not namespace.startswith(self._spare_prefix) or namespace == self._spare_namespace:
                 continue
-            name = str(entry["name"])
             try:
-                actor = await asyncio.to_thread(self._ray.get_actor, name, self._spare_namespace)
+                actor = await asyncio.to_thread(self._ray.get_actor, entry["name"], namespace)
                 state = await asyncio.wait_for(actor.spare.remote(), CALL_TIMEOUT_S)
             except Exception:
-                continue  # gone meanwhile, or busy: not a spare
-            if state is None:
-                continue  # it runs a task: its handle finds it
-            node, root = state
-            if root != str(self.root) or node not in self._capacity:
-                self._kill(actor)
-                continue
-            self._spares.setdefault(node, []).append((actor, name))
+                continue  # gone meanwhile, or not answering
+            if state is not None and _owner_gone(state[2]):
+                await self._kill(actor)
 
     async def _end_spares(self) -> None:
+        if self._refilling is not None:
+            self._refilling.cancel()
         for spares in self._spares.values():
             for actor, _ in spares:
-                self._kill(actor)
+                await self._kill(actor)
         self._spares.clear()
 
     async def _place_gang(self, specs: list[TaskSpec], name: str) -> Any:
@@ -339,11 +394,13 @@ class RayBackend(ComputeBackend):
         for spec in specs:
             self._on_node(spec.node)  # each node must still be there
         bundles = [{f"node:{spec.node}": NODE_RESOURCE_SHARE} for spec in specs]
-        group = placement_group(bundles, strategy="STRICT_SPREAD", name=name, lifetime="detached")
+        group = await asyncio.to_thread(
+            placement_group, bundles, strategy="STRICT_SPREAD", name=name, lifetime="detached"
+        )
         try:
             await self._within(group.ready(), f"placing the gang on {len(specs)} nodes")
         except BaseException:
-            self._ray.util.remove_placement_group(group)
+            await asyncio.to_thread(self._ray.util.remove_placement_group, group)
             raise
         return group
 
@@ -369,6 +426,8 @@ class RayBackend(ComputeBackend):
             # books, so Ray never keeps it pending behind its own view of the node.
             num_cpus=0,
             max_restarts=0,
+            # A poll is answered while a stop waits out its grace period.
+            max_concurrency=4,
             scheduling_strategy=strategy,
         )
 
@@ -389,6 +448,18 @@ class RayBackend(ComputeBackend):
         return {h.task_id: result for h, result in zip(handles, results, strict=True)}
 
     async def _poll_one(self, handle: TaskHandle) -> TaskObservation:
+        try:
+            observed = await self._observe(handle)
+        except Exception:
+            # One runner's trouble must not hide every other task's ending.
+            log.exception("polling task %s failed; trying again next pass", handle.task_id)
+            return TaskObservation(TaskState.RUNNING)
+        if observed.state.finished:
+            self._missing.pop(handle.task_id, None)
+            await self._release(handle)
+        return observed
+
+    async def _observe(self, handle: TaskHandle) -> TaskObservation:
         actor = await self._find(handle)
         if actor is not None:
             try:
@@ -398,11 +469,12 @@ class RayBackend(ComputeBackend):
             except TimeoutError:
                 return self._without_runner(handle, still_there=True)
             except Exception as error:
-                if not _actor_gone(error):
+                if _actor_unreachable(error):
+                    return self._without_runner(handle, still_there=True)  # for now
+                if not _actor_dead(error):
                     raise
+                self._actors.pop(handle.task_id, None)
             else:
-                if observed.state.finished:
-                    await self._release(handle)
                 return observed
         return self._without_runner(handle, still_there=False)
 
@@ -413,13 +485,24 @@ class RayBackend(ComputeBackend):
         if recorded is not None:
             return recorded
         node = str(handle.data["node"])
-        if node in self._dead or node not in self._node_ids:
+        live_id = self._node_ids.get(node)
+        if live_id is None or node in self._dead:
+            return TaskObservation(
+                TaskState.FAILED, None, f"node {node} left the Ray cluster while the task ran on it"
+            )
+        if handle.data.get("node_id") and live_id != handle.data["node_id"]:
             return TaskObservation(
                 TaskState.FAILED,
                 None,
-                f"node {node} left the Ray cluster while the task ran on it",
+                f"node {node} left the Ray cluster while the task ran on it (a new node has "
+                "joined at its address since)",
             )
         if still_there:
+            return TaskObservation(TaskState.RUNNING)
+        # Ray may say an actor died a little before it says its node did: the node table
+        # gets a while to tell which it was.
+        first = self._missing.setdefault(handle.task_id, time.monotonic())
+        if time.monotonic() - first < LOST_GRACE_S:
             return TaskObservation(TaskState.RUNNING)
         return TaskObservation(
             TaskState.LOST,
@@ -472,7 +555,7 @@ class RayBackend(ComputeBackend):
         except TimeoutError:
             log.warning("task %s did not confirm its stop; ending its runner", handle.task_id)
         except Exception as error:
-            if not _actor_gone(error):
+            if not _actor_dead(error):
                 raise
             await asyncio.to_thread(mark_stopped, Path(handle.data["run_dir"]))
         await self._release(handle)
@@ -485,7 +568,9 @@ class RayBackend(ComputeBackend):
             await asyncio.wait_for(actor.stop.remote(grace_s), grace_s + CALL_TIMEOUT_S)
         except Exception:
             log.warning("discarding task %s: its runner did not answer", task_id)
-        self._kill(actor)
+        await self._kill(actor)
+        # A gang whose handles were never recorded may have left its placement group.
+        await asyncio.to_thread(self._remove_group, self._namespace(task_id))
 
     async def _runner_of(self, task_id: str) -> Any | None:
         """The runner of a task whose handle was never recorded: made for it by name, or
@@ -496,12 +581,11 @@ class RayBackend(ComputeBackend):
             pass
         listed = await asyncio.to_thread(self._ray.util.list_named_actors, all_namespaces=True)
         for entry in listed:
-            if entry.get("namespace") != self._spare_namespace:
+            namespace = str(entry.get("namespace", ""))
+            if not namespace.startswith(self._spare_prefix):
                 continue
             try:
-                actor = await asyncio.to_thread(
-                    self._ray.get_actor, entry["name"], self._spare_namespace
-                )
+                actor = await asyncio.to_thread(self._ray.get_actor, entry["name"], namespace)
                 if await asyncio.wait_for(actor.current_task.remote(), CALL_TIMEOUT_S) == task_id:
                     return actor
             except Exception:
@@ -514,7 +598,7 @@ class RayBackend(ComputeBackend):
         actor = self._actors.pop(handle.task_id, None) or await self._find(handle)
         self._actors.pop(handle.task_id, None)
         if actor is not None:
-            self._kill(actor)
+            await self._kill(actor)
         group_name = str(handle.data.get("group") or "")
         if not group_name:
             return
@@ -535,17 +619,39 @@ class RayBackend(ComputeBackend):
             return  # removed already
         self._ray.util.remove_placement_group(group)
 
-    def _kill(self, actor: Any) -> None:
+    async def _kill(self, actor: Any) -> None:
         try:
-            self._ray.kill(actor, no_restart=True)
+            await asyncio.to_thread(self._ray.kill, actor, no_restart=True)
         except Exception as error:
             log.debug("ending a runner failed (it may be gone): %s", error)
 
 
-def _actor_gone(error: BaseException) -> bool:
-    from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
+def _owner() -> str:
+    """This server process, as a spare records its owner: host, pid, start time."""
+    pid = os.getpid()
+    return f"{socket.gethostname()} {pid} {start_ticks(pid)}"
 
-    return isinstance(error, RayActorError | ActorDiedError | ActorUnavailableError)
+
+def _owner_gone(owner: str) -> bool:
+    """Whether the server process a spare names has ended (one on another host, or an
+    owner not understood, is never taken for gone)."""
+    parts = owner.split()
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    return str(start_ticks(int(parts[1]))) != parts[2]
+
+
+def _actor_unreachable(error: BaseException) -> bool:
+    """Ray cannot reach the runner now (its node may be cut off); it may come back."""
+    from ray.exceptions import ActorUnavailableError
+
+    return isinstance(error, ActorUnavailableError)
+
+
+def _actor_dead(error: BaseException) -> bool:
+    from ray.exceptions import RayActorError
+
+    return isinstance(error, RayActorError) and not _actor_unreachable(error)
 
 
 def _backend_error(error: BaseException) -> BaseException:

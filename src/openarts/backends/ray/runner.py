@@ -19,6 +19,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from openarts.backends.base import (
@@ -53,16 +54,24 @@ GUARD = (
 )
 
 
-class TaskRunner:
-    """One task's process on this node (a Ray actor; Ray calls its methods one at a time)."""
+class RunnerTaken(BackendError):
+    """A spare runner asked to run a task already runs one (another server took it)."""
 
-    def __init__(self, root: str, spec: TaskSpec | None, node: str) -> None:
+
+class TaskRunner:
+    """One task's process on this node (a Ray actor; its methods may run side by side, so
+    a poll is answered while a stop waits out its grace period)."""
+
+    def __init__(self, root: str, spec: TaskSpec | None, node: str, owner: str = "") -> None:
         self.root = root
         self.node = node
+        # The server process that made this runner as a spare ("host pid start-ticks").
+        self.owner = owner
         self.local = LocalBackend(Path(root), detect_host())
         self.error: str | None = None
         self.lifeline: int | None = None
         self.task_id = ""
+        self.claim = threading.Lock()
         if spec is not None:
             self._start(spec)
 
@@ -80,14 +89,18 @@ class TaskRunner:
 
     def run(self, spec: TaskSpec) -> dict[str, object]:
         """Start a task in this runner, made ahead without one (a spare); its handle data."""
-        if self.task_id:
-            raise BackendError(f"runner on node {self.node} already runs task {self.task_id}")
-        self._start(spec)
+        with self.claim:
+            if self.task_id:
+                raise RunnerTaken(f"runner on node {self.node} already runs task {self.task_id}")
+            self._start(spec)
         return self.started()
 
-    def spare(self) -> tuple[str, str] | None:
-        """(node, root) while this runner is a spare with no task yet; else None."""
-        return None if self.task_id else (self.node, self.root)
+    def spare(self) -> tuple[str, str, str] | None:
+        """(node, root, owner) while this runner is a spare with no task yet; else None."""
+        return None if self.task_id else (self.node, self.root, self.owner)
+
+    def port(self, address: str) -> int:
+        return port_on(address)
 
     def current_task(self) -> str:
         return self.task_id
