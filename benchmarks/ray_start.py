@@ -19,7 +19,6 @@ Two warm-up jobs per server are not counted. Aim: two-node gang on Ray under 1.5
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -29,10 +28,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from openarts.security.signing import sign
 from openarts.storage.s3 import s3_client
+from openarts.testing.clients import AkSk, SignedClient
 from openarts.testing.ray_cluster import NodeSpec, RayCluster
 from openarts.testing.server import ServerProcess
 
@@ -52,29 +49,10 @@ JOBS = "/v2/{project_id}/training-jobs"
 FINISHED = ("Completed", "Failed", "Terminated", "Abnormal")
 
 
-class Api:
-    def __init__(self, server: ServerProcess) -> None:
-        row = server.credentials()
-        self.endpoint = server.endpoint
-        self.project_id = row["Project Id"]
-        self.ak, self.sk = row["Access Key Id"], row["Secret Access Key"]
-        self.client = httpx.Client(timeout=30)
-
-    def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
-        url = self.endpoint + path.format(project_id=self.project_id)
-        content = b"" if body is None else json.dumps(body).encode()
-        headers = sign(
-            method=method,
-            url=url,
-            access_key=self.ak,
-            secret_key=self.sk,
-            headers={"Content-Type": "application/json"},
-            body=content,
-        )
-        response = self.client.request(method, url, content=content, headers=headers)
-        if response.status_code != expect:
-            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
-        return response.json()
+def client_of(server: ServerProcess) -> SignedClient:
+    row = server.credentials()
+    keys = AkSk(row["Access Key Id"], row["Secret Access Key"])
+    return SignedClient(server.endpoint, row["Project Id"], keys)
 
 
 def job_body(name: str, nodes: int) -> dict[str, Any]:
@@ -90,7 +68,7 @@ def job_body(name: str, nodes: int) -> dict[str, Any]:
     }
 
 
-def one_job(api: Api, name: str, nodes: int) -> tuple[float, float]:
+def one_job(api: SignedClient, name: str, nodes: int) -> tuple[float, float]:
     """(create-to-Running, create-to-last-rank's-first-line), in seconds."""
     sent = time.time()
     job_id = api.call("POST", JOBS, job_body(name, nodes), expect=201)["metadata"]["id"]
@@ -117,7 +95,7 @@ def one_job(api: Api, name: str, nodes: int) -> tuple[float, float]:
 
 
 @contextmanager
-def server_on(home: Path, env: dict[str, str]) -> Iterator[Api]:
+def server_on(home: Path, env: dict[str, str]) -> Iterator[SignedClient]:
     home.mkdir(parents=True)
     (home / "flavors.yaml").write_text(FLAVORS)
     server = ServerProcess(home, env={"OPENARTS_RECONCILE_INTERVAL_S": "0.2", **env})
@@ -127,13 +105,13 @@ def server_on(home: Path, env: dict[str, str]) -> Iterator[Api]:
         s3 = s3_client(server.obs_endpoint, row["Access Key Id"], row["Secret Access Key"])
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key="code/boot.py", Body=BOOT.encode())
-        yield Api(server)
+        yield client_of(server)
     finally:
         server.close()
 
 
 def measure(
-    api: Api, label: str, jobs: int, gap_s: float
+    api: SignedClient, label: str, jobs: int, gap_s: float
 ) -> dict[int, tuple[list[float], list[float]]]:
     """Per shape (1, 2 nodes spaced by gap_s; 0: 2 nodes back to back): the latencies."""
     for index in range(2):

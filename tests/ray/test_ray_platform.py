@@ -12,8 +12,7 @@ import asyncio
 import json
 import re
 import secrets
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,7 +34,7 @@ from huaweicloudsdkmodelarts.v1 import (
     SpecResource,
 )
 
-from openarts.security.signing import sign
+from openarts.testing.clients import AkSk, SignedClient
 from openarts.testing.ray_cluster import NodeSpec, RayCluster
 from openarts.testing.server import ServerProcess
 from tests.e2e.conftest import sdk_client, signed_call
@@ -45,6 +44,7 @@ from tests.e2e.test_services import (
     ask,
     import_model,
     replica_processes,
+    until,
     upload_iris,
     wait_status,
 )
@@ -150,16 +150,6 @@ def sdk_of(server: ServerProcess) -> ModelArtsClient:
     return sdk_client(
         server.endpoint, row["Access Key Id"], row["Secret Access Key"], row["Project Id"]
     )
-
-
-def until(probe: Callable[[], T | None], what: str, timeout_s: float = 120.0) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = probe()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def put_code(server: ServerProcess, script: str) -> None:
@@ -447,16 +437,8 @@ def test_a_node_lost_mid_job_fails_the_gang_and_names_the_node(
 def signed_get(server: ServerProcess, path: str) -> httpx.Response:
     """A signed GET with a query string (the platform's signer, the SDK's scheme)."""
     row = server.credentials()
-    url = server.endpoint + path.format(project_id=row["Project Id"])
-    headers = sign(
-        method="GET",
-        url=url,
-        access_key=row["Access Key Id"],
-        secret_key=row["Secret Access Key"],
-        headers={"Content-Type": "application/json"},
-        body=b"",
-    )
-    return httpx.get(url, headers=headers, timeout=10)
+    keys = AkSk(row["Access Key Id"], row["Secret Access Key"])
+    return SignedClient(server.endpoint, row["Project Id"], keys).request("GET", path)
 
 
 def job_processes(server: ServerProcess, job_id: str) -> list[psutil.Process]:

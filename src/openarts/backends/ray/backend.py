@@ -311,6 +311,9 @@ class RayBackend(ComputeBackend):
             try:
                 self._local_data[spec.task_id] = await actor.run.remote(spec)
                 return actor, name, self._spare_namespace
+            except asyncio.CancelledError:
+                await self._kill(actor)  # the start timed out: it may have begun the task
+                raise
             except Exception as error:
                 if not (
                     isinstance(getattr(error, "cause", None), RunnerTaken) or _actor_dead(error)
