@@ -14,7 +14,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import psutil
@@ -52,7 +52,6 @@ from tests.storage.conftest import admin_s3
 
 pytestmark = [pytest.mark.ray, pytest.mark.e2e]
 
-T = TypeVar("T")
 GIB = 1 << 30
 BUCKET = "ray-jobs"
 WORKERS = ("127.0.0.3", "127.0.0.4")

@@ -61,6 +61,8 @@ START_TIMEOUT_S = 60.0
 # A call to a runner that takes longer is answered "still running" (its node may be
 # going away; the node table settles that).
 CALL_TIMEOUT_S = 10.0
+# A node table read this recently is what a poll judges by.
+NODE_TABLE_FRESH_S = 1.0
 # A runner that Ray says is gone, on a node it still lists, counts as lost only after this
 # (the node's death may not have reached the node table yet).
 LOST_GRACE_S = 30.0
@@ -95,6 +97,7 @@ class RayBackend(ComputeBackend):
         self._actors: dict[str, Any] = {}
         self._node_ids: dict[str, str] = {}  # address -> Ray node id, of live nodes
         self._dead: set[str] = set()  # addresses of nodes the cluster reports dead
+        self._nodes_read_at = float("-inf")
         self._missing: dict[str, float] = {}  # task -> when its runner was first gone
         self._local_data: dict[str, dict[str, Any]] = {}  # task -> its runner's start data
         # This server process's spares live in a namespace of their own, so that another
@@ -211,6 +214,7 @@ class RayBackend(ComputeBackend):
             for address in sorted(set(self._node_ids) - set(alive)):
                 log.warning("Ray node %s left the cluster", address)
         self._node_ids = alive
+        self._nodes_read_at = time.monotonic()
         self._dead = dead - set(alive)  # a node that came back under its address is alive
         self._capacity = {info.name: info.vcpus for info in infos}
         for gone in set(self._spares) - set(alive):
@@ -445,8 +449,10 @@ class RayBackend(ComputeBackend):
 
     # -- observe -------------------------------------------------------------------------
     async def poll(self, handles: list[TaskHandle]) -> dict[str, TaskObservation]:
-        if handles:
-            await self.nodes()  # which nodes are gone decides the verdicts below
+        # Which nodes are gone decides the verdicts below; the reconciler has usually
+        # just read the table (refresh_hosts), so it is read again only when older.
+        if handles and time.monotonic() - self._nodes_read_at > NODE_TABLE_FRESH_S:
+            await self.nodes()
         results = await asyncio.gather(*(self._poll_one(h) for h in handles))
         return {h.task_id: result for h, result in zip(handles, results, strict=True)}
 
