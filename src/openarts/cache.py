@@ -32,3 +32,6 @@ class TtlCache(Generic[K, V]):
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
         self._entries[key] = (time.monotonic() + self.ttl_s, value)
+
+    def drop(self, key: K) -> None:
+        self._entries.pop(key, None)

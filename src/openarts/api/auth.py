@@ -108,6 +108,11 @@ class Authenticator:
             self._members.put(key, True)
         return member
 
+    def forget_token(self, token: str) -> None:
+        """A revoked token stops working here at once (other server processes notice
+        within ``auth_cache_ttl_s``)."""
+        self._tokens.drop(tokens.token_digest(token))
+
     async def _from_token(self, token: str) -> Principal:
         digest = tokens.token_digest(token)
         known = self._tokens.get(digest)

@@ -136,3 +136,50 @@ async def login_with_password(
         raise OpenArtsError(errors.IAM_ERROR, _LOGIN_FAILED)
     issued = await issue_token(session, user_id=user.id, project_id=project.id, ttl_s=ttl_s)
     return LoginResult(issued, user, domain, project)
+
+
+async def rescope_token(
+    session: AsyncSession,
+    token: str,
+    *,
+    project_id: str | None,
+    project_name: str | None,
+) -> LoginResult:
+    """A token for another of the same user's projects, from a valid token (IAM's
+    ``token`` method). It ends when the token it came from ends: rescoping never extends
+    a session."""
+    if not (project_id or project_name):
+        raise OpenArtsError(
+            errors.INVALID_ARGUMENT,
+            "Invalid parameter: auth.scope.project (id or name) is required; OpenArts issues "
+            "project-scoped tokens only.",
+        )
+    found = await lookup_token(session, token)
+    if found is None:
+        raise OpenArtsError(errors.TOKEN_INVALID, "Invalid token.")
+    issued_at = now_ms()
+    if found.expires_at <= issued_at:
+        raise OpenArtsError(
+            errors.TOKEN_EXPIRED, "Invalid token header because the token has expired."
+        )
+    project_query = select(Project).where(Project.domain_id == found.user.domain_id)
+    if project_id:
+        project_query = project_query.where(Project.id == project_id)
+    if project_name:
+        project_query = project_query.where(Project.name == project_name)
+    project = (await session.scalars(project_query)).first()
+    if project is None or not await is_member(
+        session, user_id=found.user.id, project_id=project.id
+    ):
+        raise OpenArtsError(errors.IAM_ERROR, "The user cannot use that project.")
+    domain = await session.get(Domain, found.user.domain_id)
+    assert domain is not None  # users.domain_id is a foreign key
+    ttl_s = max(1, (found.expires_at - issued_at) // 1000)
+    issued = await issue_token(session, user_id=found.user.id, project_id=project.id, ttl_s=ttl_s)
+    return LoginResult(issued, found.user, domain, project)
+
+
+async def revoke_token(session: AsyncSession, token: str) -> bool:
+    """Delete a token (sign-out); whether it existed."""
+    result = await session.execute(delete(Token).where(Token.token_hash == token_digest(token)))
+    return bool(getattr(result, "rowcount", 0))

@@ -1,4 +1,4 @@
-"""Wire shapes of the IAM-compatible token API (POST /v3/auth/tokens)."""
+"""Wire shapes of the IAM-compatible token API (/v3/auth/tokens, /v3/auth/projects)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,14 @@ class IamPassword(WireModel):
     user: IamUserRef
 
 
+class IamTokenRef(WireModel):
+    id: str | None = Field(default=None, max_length=1024)
+
+
 class IamIdentity(WireModel):
     methods: list[str] = Field(min_length=1)
     password: IamPassword | None = None
+    token: IamTokenRef | None = None
 
 
 class IamProjectRef(WireModel):
@@ -71,3 +76,17 @@ class TokenBody(BaseModel):
 
 class TokenResponse(BaseModel):
     token: TokenBody
+
+
+class IamProject(BaseModel):
+    id: str
+    name: str
+    domain_id: str
+    description: str
+    enabled: bool = True
+    is_domain: bool = False
+    parent_id: str
+
+
+class ProjectList(BaseModel):
+    projects: list[IamProject]
