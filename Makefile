@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/training_start.py
 	$(BIN)/python benchmarks/notebook_start.py
 	$(BIN)/python benchmarks/inference.py
+	$(BIN)/python benchmarks/ray_start.py
+	$(BIN)/python benchmarks/cli_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

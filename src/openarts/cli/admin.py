@@ -1,22 +1,24 @@
-"""Administrator commands that work directly on the server's database in its home."""
+"""Administrator commands that work directly on the server's database in its home.
+
+The database layer is imported inside the commands, not here: every `openarts` command
+loads this module, and SQLAlchemy with Alembic would add half a second to each."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from openarts.db.engine import Database
-from openarts.db.tables import Credential, Domain, Project, User
-from openarts.security.secrets_box import SecretBox
-from openarts.services import identity
-from openarts.services.bootstrap import DEFAULT_DOMAIN
 from openarts.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from openarts.db.tables import Credential, Project, User
+    from openarts.security.secrets_box import SecretBox
 
 T = TypeVar("T")
 console = Console(highlight=False)
@@ -27,6 +29,10 @@ credentials_app = typer.Typer(help="Manage AK/SK credentials.", no_args_is_help=
 
 
 def _run(settings: Settings, work: Callable[[AsyncSession, SecretBox], Awaitable[T]]) -> T:
+    from openarts.db.engine import Database
+    from openarts.security.secrets_box import SecretBox
+    from openarts.services import identity
+
     async def main() -> T:
         box = SecretBox.from_key_file(settings.secret_key_file)
         db = Database(settings.resolved_database_url)
@@ -45,6 +51,12 @@ def _run(settings: Settings, work: Callable[[AsyncSession, SecretBox], Awaitable
 
 
 async def _domain_id(session: AsyncSession) -> str:
+    from sqlalchemy import select
+
+    from openarts.db.tables import Domain
+    from openarts.services import identity
+    from openarts.services.bootstrap import DEFAULT_DOMAIN
+
     domain = (await session.scalars(select(Domain).order_by(Domain.created_at))).first()
     if domain is None:
         domain = await identity.create_domain(session, DEFAULT_DOMAIN)
@@ -52,6 +64,8 @@ async def _domain_id(session: AsyncSession) -> str:
 
 
 async def _user(session: AsyncSession, name: str) -> User:
+    from openarts.services import identity
+
     user = await identity.user_by_name(session, name)
     if user is None:
         raise identity.IdentityError(f"no user named {name!r}")
@@ -59,6 +73,9 @@ async def _user(session: AsyncSession, name: str) -> User:
 
 
 async def _project(session: AsyncSession, name_or_id: str) -> Project:
+    from openarts.db.tables import Project
+    from openarts.services import identity
+
     project = await session.get(Project, name_or_id) or await identity.project_by_name(
         session, name_or_id
     )
@@ -85,6 +102,7 @@ def create_user(
     ] = None,
 ) -> None:
     """Create a user, optionally a member of some projects."""
+    from openarts.services import identity
 
     async def work(session: AsyncSession, box: SecretBox) -> str:
         user = await identity.create_user(
@@ -114,6 +132,7 @@ def create_project(
     member: Annotated[list[str] | None, typer.Option(help="User to add as a member.")] = None,
 ) -> None:
     """Create a project; the admin user is always a member."""
+    from openarts.services import identity
 
     async def work(session: AsyncSession, box: SecretBox) -> str:
         created = await identity.create_project(
@@ -133,6 +152,7 @@ def create_project(
 @projects_app.command("add-member")
 def add_member(ctx: typer.Context, project: str, user: str) -> None:
     """Let a user work in a project."""
+    from openarts.services import identity
 
     async def work(session: AsyncSession, box: SecretBox) -> None:
         found = await _project(session, project)
@@ -147,6 +167,9 @@ def add_member(ctx: typer.Context, project: str, user: str) -> None:
 @projects_app.command("list")
 def list_projects(ctx: typer.Context) -> None:
     """List projects with their IDs."""
+    from sqlalchemy import select
+
+    from openarts.db.tables import Project
 
     async def work(session: AsyncSession, box: SecretBox) -> list[Project]:
         return list(await session.scalars(select(Project).order_by(Project.name)))
@@ -162,6 +185,7 @@ def create_credential(
     description: str = "",
 ) -> None:
     """Create an AK/SK for a user. The secret key is shown once."""
+    from openarts.services import identity
 
     async def work(session: AsyncSession, box: SecretBox) -> tuple[str, str]:
         owner = await _user(session, user)
@@ -176,6 +200,9 @@ def create_credential(
 @credentials_app.command("list")
 def list_credentials(ctx: typer.Context, user: str) -> None:
     """List a user's access keys (never their secrets)."""
+    from sqlalchemy import select
+
+    from openarts.db.tables import Credential
 
     async def work(session: AsyncSession, box: SecretBox) -> list[Credential]:
         owner = await _user(session, user)
@@ -190,6 +217,8 @@ def list_credentials(ctx: typer.Context, user: str) -> None:
 @credentials_app.command("delete")
 def delete_credential(ctx: typer.Context, access_key: str) -> None:
     """Delete an access key; a running server stops accepting it within its cache TTL."""
+    from openarts.db.tables import Credential
+    from openarts.services import identity
 
     async def work(session: AsyncSession, box: SecretBox) -> None:
         credential = await session.get(Credential, access_key)

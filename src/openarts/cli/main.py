@@ -8,8 +8,12 @@ from typing import Annotated, Any
 import typer
 
 from openarts.cli import admin
+from openarts.cli.common import FLAGS_KEY, PRINTER_KEY
+from openarts.cli.configure import configure
+from openarts.cli.jobs import job_app
 from openarts.cli.obs import obs_app
-from openarts.cli.server import run_server
+from openarts.cli.output import OutputFormat, Printer
+from openarts.cli.pools import pool_app
 from openarts.settings import Settings
 
 app = typer.Typer(
@@ -19,6 +23,9 @@ app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.projects_app, name="projects")
 app.add_typer(admin.credentials_app, name="credentials")
 app.add_typer(obs_app, name="obs")
+app.add_typer(job_app, name="job")
+app.add_typer(pool_app, name="pool")
+app.command()(configure)
 
 HomeOption = Annotated[
     Path | None,
@@ -31,8 +38,32 @@ def _settings(**given: Any) -> Settings:
 
 
 @app.callback()
-def main(ctx: typer.Context, home: HomeOption = None) -> None:
+def main(
+    ctx: typer.Context,
+    home: HomeOption = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", "-p", help="Profile from the config file (OPENARTS_PROFILE)."),
+    ] = None,
+    endpoint: Annotated[
+        str | None, typer.Option(help="Server URL (OPENARTS_ENDPOINT; overrides the profile).")
+    ] = None,
+    project_id: Annotated[
+        str | None, typer.Option(help="Project ID (OPENARTS_PROJECT_ID).")
+    ] = None,
+    ak: Annotated[str | None, typer.Option("--ak", help="Access key (OPENARTS_AK).")] = None,
+    sk: Annotated[str | None, typer.Option("--sk", help="Secret key (OPENARTS_SK).")] = None,
+    output: Annotated[
+        OutputFormat,
+        typer.Option("--output", "-o", envvar="OPENARTS_OUTPUT", help="table or json."),
+    ] = OutputFormat.TABLE,
+) -> None:
     ctx.obj = _settings(home=home)
+    ctx.meta[FLAGS_KEY] = (
+        {"endpoint": endpoint, "project_id": project_id, "access_key": ak, "secret_key": sk},
+        profile,
+    )
+    ctx.meta[PRINTER_KEY] = Printer(output)
 
 
 @app.command()
@@ -63,6 +94,9 @@ def server(
     home: HomeOption = None,
 ) -> None:
     """Start the OpenArts server (API and S3-compatible endpoint) in the foreground."""
+    # Imported here: the client commands should not pay for loading the whole server.
+    from openarts.cli.server import run_server
+
     base: Settings = ctx.obj
     run_server(
         _settings(

@@ -11,13 +11,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from botocore.exceptions import ClientError, EndpointConnectionError
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from openarts.settings import Settings
 from openarts.storage.paths import InvalidPath, ObjectPath
-from openarts.storage.s3 import s3_client
 
 obs_app = typer.Typer(
     help="Object storage: buckets and objects (obs://bucket/key).", no_args_is_help=True
@@ -35,6 +33,10 @@ RecursiveOption = Annotated[bool, typer.Option("--recursive", "-r", help="Whole 
 
 
 def _client(ctx: typer.Context, endpoint: str | None, ak: str | None, sk: str | None) -> Any:
+    # boto3 is loaded only by the commands that use it: every `openarts` command loads
+    # this module.
+    from openarts.storage.s3 import s3_client
+
     settings: Settings = ctx.obj
     if not (endpoint and ak and sk):
         path = settings.credentials_file
@@ -67,6 +69,8 @@ def _is_remote(text: str) -> bool:
 
 
 def _run(action: Any) -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
     try:
         action()
     except ClientError as exc:

@@ -1,0 +1,196 @@
+"""The CLI's blocking client of the public REST API: AK/SK signatures (the SDKs' scheme)
+or an IAM token obtained with a user name and password."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from openarts.cli.profiles import Profile
+from openarts.security.signing import sign
+
+TIMEOUT_S = 60.0
+
+
+class CliError(Exception):
+    """Anything the CLI reports as an error line and a non-zero exit."""
+
+
+class ApiError(CliError):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message} (HTTP {status})" if code else message)
+
+
+def _api_error(response: httpx.Response) -> ApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and (body.get("error_code") or body.get("error_msg")):
+        return ApiError(
+            response.status_code, str(body.get("error_code", "")), str(body.get("error_msg"))
+        )
+    text = response.text.strip()[:500] or response.reason_phrase
+    return ApiError(response.status_code, "", f"HTTP {response.status_code}: {text}")
+
+
+def _expired(iso: str) -> bool:
+    if not iso:
+        return True
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    # A minute of margin: a token that ends mid-command fails confusingly.
+    return (moment - datetime.now(UTC)).total_seconds() < 60
+
+
+class ApiClient:
+    def __init__(self, profile: Profile) -> None:
+        if not profile.endpoint:
+            raise CliError(
+                "no endpoint: run `openarts configure`, or give --endpoint / OPENARTS_ENDPOINT"
+            )
+        self.profile = profile
+        self.endpoint = profile.endpoint.rstrip("/")
+        self.http = httpx.Client(timeout=TIMEOUT_S)
+        self._project_id = profile.project_id
+
+    # Identity
+
+    @property
+    def signs(self) -> bool:
+        return bool(self.profile.access_key and self.profile.secret_key)
+
+    def sign_in(self, password: str) -> dict[str, Any]:
+        """A project-scoped token for the profile's user; the token body (with
+        ``project.id`` and ``expires_at``)."""
+        user: dict[str, Any] = {"name": self.profile.user, "password": password}
+        if self.profile.domain:
+            user["domain"] = {"name": self.profile.domain}
+        project = (
+            {"id": self.profile.project_id}
+            if self.profile.project_id
+            else {"name": self.profile.project_name or "default"}
+        )
+        body = {
+            "auth": {
+                "identity": {"methods": ["password"], "password": {"user": user}},
+                "scope": {"project": project},
+            }
+        }
+        response = self._send(
+            "POST",
+            "/v3/auth/tokens",
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json"},
+        )
+        if response.status_code != 201:
+            raise _api_error(response)
+        token: dict[str, Any] = response.json()["token"]
+        self.profile.token = response.headers["X-Subject-Token"]
+        self.profile.token_expires_at = token["expires_at"]
+        self._project_id = self.profile.project_id = token["project"]["id"]
+        self.profile.project_name = token["project"]["name"]
+        return token
+
+    def _ensure_identity(self) -> None:
+        if self.signs:
+            return
+        if self.profile.token and not _expired(self.profile.token_expires_at):
+            return
+        if self.profile.user and self.profile.password:
+            self.sign_in(self.profile.password)
+            return
+        if self.profile.token:
+            raise CliError(
+                "the saved sign-in has expired: run `openarts configure` again, or set "
+                "OPENARTS_PASSWORD"
+            )
+        raise CliError(
+            "no credentials: run `openarts configure` (AK/SK, or user name and password), "
+            "or set OPENARTS_AK/OPENARTS_SK"
+        )
+
+    @property
+    def project_id(self) -> str:
+        if not self._project_id:
+            self._ensure_identity()
+        if not self._project_id:
+            self._project_id = self._project_by_name(self.profile.project_name)
+        return self._project_id
+
+    def _project_by_name(self, name: str) -> str:
+        projects = self.call("GET", "/v3/auth/projects")["projects"]
+        for project in projects:
+            if not name or project["name"] == name:
+                return str(project["id"])
+        raise CliError(f"no project named {name!r} among yours")
+
+    # Requests
+
+    def _send(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        url = self.endpoint + path
+        try:
+            return self.http.request(method, url, content=body, headers=headers)
+        except httpx.TimeoutException:
+            raise CliError(f"{method} {url}: no answer in {TIMEOUT_S:.0f} s") from None
+        except httpx.HTTPError as exc:
+            raise CliError(f"cannot reach {self.endpoint}: {exc}") from None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        params: dict[str, Any] | None = None,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> httpx.Response:
+        """``path`` may hold ``{project_id}``; the answer whatever its status."""
+        self._ensure_identity()
+        if "{project_id}" in path:
+            path = path.replace("{project_id}", self.project_id)
+        query = {key: value for key, value in (params or {}).items() if value is not None}
+        if query:
+            path += "?" + str(httpx.QueryParams(query))
+        content = raw if raw is not None else b"" if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": content_type}
+        if self.signs:
+            headers = sign(
+                method=method,
+                url=self.endpoint + path,
+                access_key=self.profile.access_key,
+                secret_key=self.profile.secret_key,
+                headers=headers,
+                body=content,
+            )
+        else:
+            headers["X-Auth-Token"] = self.profile.token
+        return self._send(method, path, content, headers)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """The answer's JSON (None when empty); any 4xx/5xx raises ApiError."""
+        response = self.request(method, path, body, params=params)
+        if response.status_code >= 400:
+            raise _api_error(response)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return response.text

@@ -1,0 +1,140 @@
+"""What every resource command shares: the client and printer of this invocation, bodies
+from files, errors turned into one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+import yaml
+
+from openarts.cli.api_client import ApiClient, ApiError, CliError
+from openarts.cli.output import Printer, err, pick
+from openarts.cli.profiles import ProfileError, resolve
+from openarts.settings import Settings
+
+T = TypeVar("T")
+
+CLIENT_KEY = "openarts.client"
+PRINTER_KEY = "openarts.printer"
+FLAGS_KEY = "openarts.flags"
+
+FileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--file",
+        "-f",
+        help="The request body as YAML or JSON, as the API reference gives it ('-' reads stdin).",
+    ),
+]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", markup=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Errors from the API or the connection become one line on stderr and exit 1."""
+    try:
+        yield
+    except ApiError as exc:
+        raise fail(str(exc)) from None
+    except (CliError, ProfileError) as exc:
+        raise fail(str(exc)) from None
+
+
+def client(ctx: typer.Context) -> ApiClient:
+    made = ctx.meta.get(CLIENT_KEY)
+    if made is None:
+        settings: Settings = ctx.find_root().obj
+        flags, profile_name = ctx.meta.get(FLAGS_KEY, ({}, None))
+        with reported():
+            made = ApiClient(resolve(settings, profile_name, flags))
+        ctx.meta[CLIENT_KEY] = made
+    return made
+
+
+def printer(ctx: typer.Context) -> Printer:
+    made = ctx.meta.get(PRINTER_KEY)
+    return made if isinstance(made, Printer) else Printer()
+
+
+def call(ctx: typer.Context, method: str, path: str, body: Any = None, **params: Any) -> Any:
+    """One API call, reported as a CLI error when it fails."""
+    with reported():
+        return client(ctx).call(method, path, body, params=params or None)
+
+
+def load_body(path: Path | None, what: str = "body") -> dict[str, Any] | None:
+    """The mapping in a YAML or JSON file (JSON is YAML), or None without a file."""
+    if path is None:
+        return None
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        body = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise fail(f"{path} is neither YAML nor JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise fail(f"{path} must hold a mapping (the {what}), not {type(body).__name__}")
+    return body
+
+
+def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` over ``base``, nested mappings merged; None values in extra are skipped
+    (and mappings left empty by them), so flags the user did not give leave the file's
+    values alone."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            below = merged.get(key)
+            nested = merge(below if isinstance(below, dict) else {}, value)
+            if nested:
+                merged[key] = nested
+        else:
+            merged[key] = value
+    return merged
+
+
+def body_from(file: Path | None, flags: dict[str, Any], needs: list[str]) -> dict[str, Any]:
+    """A create/update body: the file's, with the flags over it; ``needs`` are the dotted
+    fields that must be there in the end (their flag names are said when missing)."""
+    body = merge(load_body(file) or {}, flags)
+    missing = [name for name in needs if pick(body, name) in (None, "", [])]
+    if missing:
+        raise fail("missing " + ", ".join(missing) + ": give them as flags or in the file (-f)")
+    return body
+
+
+def key_value(items: list[str] | None, what: str) -> dict[str, str]:
+    """``KEY=VALUE`` options as a mapping; a malformed one is an error naming it."""
+    result: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise fail(f"{what} must be KEY=VALUE, not {item!r}")
+        result[key] = value
+    return result
+
+
+def parse_json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise fail(f"{what} is not JSON: {exc}") from None
+
+
+def run(work: Callable[[], T]) -> T:
+    with reported():
+        return work()

@@ -1,0 +1,108 @@
+"""Profiles: `openarts configure` with a user's password (the token is saved, never the
+password) or with AK/SK, and flags and environment variables over the profile."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+
+from openarts.testing.server import ServerProcess
+from tests.cli.conftest import ADMIN_PASSWORD, Cli
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> dict[str, str]:
+    """A home with no server in it: only the profile can say who the user is."""
+    home = tmp_path / "no-server-here"
+    home.mkdir()
+    return {"OPENARTS_HOME": str(home)}
+
+
+def test_password_profile_saves_a_token_and_never_the_password(
+    cli: Cli, cli_server: ServerProcess, elsewhere: dict[str, str]
+) -> None:
+    out = cli.ok(
+        "configure",
+        "--endpoint",
+        cli_server.endpoint,
+        "--user",
+        "admin",
+        "--password",
+        ADMIN_PASSWORD,
+        "--project",
+        "default",
+    )
+    assert "profile 'default' saved" in out
+    assert stat.S_IMODE(cli.config.stat().st_mode) == 0o600
+    text = cli.config.read_text()
+    assert ADMIN_PASSWORD not in text
+    saved = yaml.safe_load(text)["profiles"]["default"]
+    assert saved["token"] and saved["project_id"] == cli_server.credentials()["Project Id"]
+    assert "ID" in cli.ok("job", "list", env=elsewhere)
+
+    # An expired sign-in says what to do instead of failing obscurely.
+    saved["token_expires_at"] = "2020-01-01T00:00:00.000Z"
+    cli.config.write_text(yaml.safe_dump({"profiles": {"default": saved}}))
+    assert "expired" in cli.fails("job", "list", env=elsewhere)
+    # A script can sign in again with the password in the environment.
+    assert "ID" in cli.ok("job", "list", env={**elsewhere, "OPENARTS_PASSWORD": ADMIN_PASSWORD})
+
+
+def test_wrong_password_saves_nothing(cli: Cli, cli_server: ServerProcess) -> None:
+    error = cli.fails(
+        "configure", "--endpoint", cli_server.endpoint, "--user", "admin", "--password", "nope"
+    )
+    assert "ModelArts.4504" in error and "HTTP 401" in error
+    assert not cli.config.exists()
+
+
+def test_key_profiles_flags_and_environment(
+    cli: Cli, cli_server: ServerProcess, elsewhere: dict[str, str]
+) -> None:
+    row = cli_server.credentials()
+    keys = ["--ak", row["Access Key Id"], "--sk", row["Secret Access Key"]]
+    cli.ok("configure", "--profile", "keys", "--endpoint", cli_server.endpoint, *keys)
+    saved = yaml.safe_load(cli.config.read_text())["profiles"]["keys"]
+    assert saved["project_id"] == row["Project Id"]
+    assert "ID" in cli.ok("--profile", "keys", "job", "list", env=elsewhere)
+    assert "ID" in cli.ok("job", "list", env={**elsewhere, "OPENARTS_PROFILE": "keys"})
+
+    # A flag wins over the profile, the environment over the profile too.
+    unreachable = "http://127.0.0.1:9"
+    flagged = cli.fails("--profile", "keys", "--endpoint", unreachable, "job", "list")
+    assert "cannot reach http://127.0.0.1:9" in flagged
+    environment = cli.fails(
+        "--profile", "keys", "job", "list", env={"OPENARTS_ENDPOINT": unreachable}
+    )
+    assert "cannot reach" in environment
+    bad_secret = cli.fails("--profile", "keys", "--sk", "x" * 40, "job", "list")
+    assert "ModelArts.0208" in bad_secret
+
+    assert "no profile named 'ghost'" in cli.fails("--profile", "ghost", "job", "list")
+    wrong_keys = cli.fails(
+        "configure", "--profile", "bad", "--endpoint", cli_server.endpoint, "--ak", "A" * 20,
+        "--sk", "x" * 40,
+    )  # fmt: skip
+    assert "HTTP 401" in wrong_keys
+    assert "bad" not in yaml.safe_load(cli.config.read_text())["profiles"]
+
+
+def test_configure_refuses_incomplete_input(cli: Cli, cli_server: ServerProcess) -> None:
+    assert "--endpoint is required" in cli.fails("configure", "--user", "admin")
+    assert "go together" in cli.fails("configure", "--endpoint", "http://x", "--ak", "a")
+    assert "either --ak/--sk or --user" in cli.fails(
+        "configure", "--endpoint", "http://x", "--ak", "a", "--sk", "b", "--user", "u"
+    )
+    assert "without a terminal" in cli.fails(
+        "configure", "--endpoint", cli_server.endpoint, "--user", "admin"
+    )
+
+
+def test_without_any_identity_the_cli_says_what_to_do(cli: Cli, elsewhere: dict[str, str]) -> None:
+    error = cli.fails("job", "list", env=elsewhere)
+    assert "openarts configure" in error
