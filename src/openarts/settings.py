@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
     # The embedded S3-compatible endpoint listens here, on the same host.
     obs_port: int = Field(default=8081, ge=0, le=65535)
+    # The web console has a port (an origin) of its own: notebooks run users' JavaScript
+    # on the API's origin, which must not be able to read console pages.
+    console_port: int = Field(default=8082, ge=0, le=65535)
     home: Path = Path("~/.openarts")
     database_url: str | None = None
     log_level: str = "info"
@@ -136,8 +139,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _distinct_ports(self) -> Settings:
-        if self.port and self.port == self.obs_port:
-            raise ValueError(f"port and obs_port must differ (both are {self.port})")
+        ports = {"port": self.port, "obs_port": self.obs_port, "console_port": self.console_port}
+        given = [(name, value) for name, value in ports.items() if value]
+        for index, (name, value) in enumerate(given):
+            for other, other_value in given[index + 1 :]:
+                if value == other_value:
+                    raise ValueError(f"{name} and {other} must differ (both are {value})")
         if self.storage == "s3" and not (
             self.s3_endpoint and self.s3_access_key and self.s3_secret_key
         ):
@@ -154,6 +161,10 @@ class Settings(BaseSettings):
     @property
     def obs_endpoint(self) -> str:
         return self.endpoint.rsplit(":", 1)[0] + f":{self.obs_port}"
+
+    @property
+    def console_endpoint(self) -> str:
+        return self.endpoint.rsplit(":", 1)[0] + f":{self.console_port}"
 
     @property
     def secret_key_file(self) -> Path:

@@ -161,7 +161,7 @@ def test_job_from_a_reference_body_file_and_terminate(
 
 def test_job_bad_input_is_refused_in_words(cli: Cli, tmp_path: Path) -> None:
     missing = cli.fails("job", "create", "--name", "no-flavor")
-    assert "missing spec.resource.flavor_id" in missing
+    assert "missing --flavor (spec.resource.flavor_id)" in missing
     listing = tmp_path / "list.yaml"
     listing.write_text("- a\n- b\n")
     assert "must hold a mapping" in cli.fails("job", "create", "-f", str(listing))
@@ -245,6 +245,8 @@ def test_pool_lifecycle_queue_scale_and_tags(
     assert "made by the CLI" in cli.ok("pool", "show", pool)
     assert "nothing to change" in cli.fails("pool", "update", pool)
     assert "no flavor" in cli.fails("pool", "scale", pool, "--count", "1", "--flavor", "x.y")
-    assert "missing spec.network.name" in cli.fails("pool", "create", "--flavor", "test.cpu.tiny")
+    assert "missing --network (spec.network.name)" in cli.fails(
+        "pool", "create", "--flavor", "test.cpu.tiny"
+    )
     assert "ModelArts." in cli.fails("pool", "show", "no-such-pool")
     assert "deleting" in cli.ok("pool", "delete", pool)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -23,6 +23,9 @@ T = TypeVar("T")
 CLIENT_KEY = "openarts.client"
 PRINTER_KEY = "openarts.printer"
 FLAGS_KEY = "openarts.flags"
+
+# What counts as not given for a required field.
+MISSING: tuple[Any, ...] = (None, "", [], {})
 
 FileOption = Annotated[
     Path | None,
@@ -107,11 +110,12 @@ def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def body_from(file: Path | None, flags: dict[str, Any], needs: list[str]) -> dict[str, Any]:
-    """A create/update body: the file's, with the flags over it; ``needs`` are the dotted
-    fields that must be there in the end (their flag names are said when missing)."""
+def body_from(file: Path | None, flags: dict[str, Any], needs: Mapping[str, str]) -> dict[str, Any]:
+    """A create/update body: the file's, with the flags over it. ``needs`` maps each
+    dotted field that must be there in the end to the flag that sets it, so a missing
+    one is named both ways."""
     body = merge(load_body(file) or {}, flags)
-    missing = [name for name in needs if pick(body, name) in (None, "", [])]
+    missing = [f"{flag} ({field})" for field, flag in needs.items() if pick(body, field) in MISSING]
     if missing:
         raise fail("missing " + ", ".join(missing) + ": give them as flags or in the file (-f)")
     return body

@@ -131,7 +131,9 @@ def create(
         },
         "spec": {"resource": {"flavor_id": flavor, "node_count": node_count, "pool_id": pool}},
     }
-    body = body_from(file, flags, ["metadata.name", "spec.resource.flavor_id"])
+    body = body_from(
+        file, flags, {"metadata.name": "--name", "spec.resource.flavor_id": "--flavor"}
+    )
     body.setdefault("kind", "job")
     created = call(ctx, "POST", JOBS, body)
     if printer(ctx).json:

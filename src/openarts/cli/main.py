@@ -8,12 +8,19 @@ from typing import Annotated, Any
 import typer
 
 from openarts.cli import admin
+from openarts.cli.algorithms import algorithm_app
 from openarts.cli.common import FLAGS_KEY, PRINTER_KEY
 from openarts.cli.configure import configure
+from openarts.cli.events import event_app
+from openarts.cli.images import image_app
 from openarts.cli.jobs import job_app
+from openarts.cli.models import model_app
+from openarts.cli.networks import network_app
+from openarts.cli.notebooks import notebook_app
 from openarts.cli.obs import obs_app
 from openarts.cli.output import OutputFormat, Printer
 from openarts.cli.pools import pool_app
+from openarts.cli.services import service_app
 from openarts.settings import Settings
 
 app = typer.Typer(
@@ -23,8 +30,15 @@ app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.projects_app, name="projects")
 app.add_typer(admin.credentials_app, name="credentials")
 app.add_typer(obs_app, name="obs")
+app.add_typer(notebook_app, name="notebook")
+app.add_typer(image_app, name="image")
+app.add_typer(algorithm_app, name="algorithm")
 app.add_typer(job_app, name="job")
+app.add_typer(model_app, name="model")
+app.add_typer(service_app, name="service")
 app.add_typer(pool_app, name="pool")
+app.add_typer(network_app, name="network")
+app.add_typer(event_app, name="event")
 app.command()(configure)
 
 HomeOption = Annotated[
@@ -79,6 +93,10 @@ def server(
         int | None,
         typer.Option(envvar="OPENARTS_OBS_PORT", help="Port of the S3-compatible endpoint (8081)."),
     ] = None,
+    console_port: Annotated[
+        int | None,
+        typer.Option(envvar="OPENARTS_CONSOLE_PORT", help="Port of the web console (8082)."),
+    ] = None,
     backend: Annotated[
         str | None,
         typer.Option(
@@ -103,6 +121,7 @@ def server(
             host=host,
             port=port,
             obs_port=obs_port,
+            console_port=console_port,
             backend=backend,
             ray_address=ray_address,
             home=home or base.home,

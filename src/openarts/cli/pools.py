@@ -102,7 +102,7 @@ def create(
             "network": {"name": network} if network else None,
         },
     }
-    body = body_from(file, flags, ["spec.resources", "spec.network.name"])
+    body = body_from(file, flags, {"spec.resources": "--flavor", "spec.network.name": "--network"})
     created = call(ctx, "POST", POOLS, body)
     printer(ctx).done(
         f"created pool {created['metadata']['name']}: {pick(created, 'status.phase')}", created
@@ -125,7 +125,7 @@ def update(
         "metadata": {"annotations": {DESCRIPTION: description} if description else None},
         "spec": {"scope": scope},
     }
-    body = body_from(file, flags, [])
+    body = body_from(file, flags, {})
     if not any(value for value in body.values() if value):
         raise fail("nothing to change: give -f, --scope or --description")
     answer = call(ctx, "PATCH", f"{POOLS}/{name}", body)

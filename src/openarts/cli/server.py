@@ -17,6 +17,7 @@ def announce(report: BootstrapReport, settings: Settings) -> None:
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]OpenArts is serving on {settings.endpoint}[/bold]")
     console.print(f"  object storage (S3-compatible): {settings.obs_endpoint}")
+    console.print(f"  web console: {settings.console_endpoint}/console/")
     console.print(f"  project ID : {report.project_id}  ({report.project_name})")
     console.print(f"  access key : {report.access_key}")
     if report.credential_created:
@@ -56,6 +57,9 @@ def run_server(settings: Settings) -> None:
         # rewriting (one layer less on every call).
         proxy_headers=False,
     )
-    # One server, two sockets: the API port and the object-storage port.
-    sockets = [_listen(settings.host, settings.port), _listen(settings.host, settings.obs_port)]
+    # One server, three sockets: the API's port, object storage's and the console's.
+    sockets = [
+        _listen(settings.host, port)
+        for port in (settings.port, settings.obs_port, settings.console_port)
+    ]
     uvicorn.Server(config).run(sockets=sockets)

@@ -30,6 +30,7 @@ class ServerProcess:
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     obs_port: int = field(default_factory=free_port)
+    console_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -40,6 +41,10 @@ class ServerProcess:
     @property
     def obs_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.obs_port}"
+
+    @property
+    def console_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
 
     def credentials(self) -> dict[str, str]:
         with (self.home / "credentials.csv").open(encoding="utf-8") as handle:
@@ -53,6 +58,7 @@ class ServerProcess:
             "OPENARTS_HOME": str(self.home),
             "OPENARTS_PORT": str(self.port),
             "OPENARTS_OBS_PORT": str(self.obs_port),
+            "OPENARTS_CONSOLE_PORT": str(self.console_port),
             "OPENARTS_HOST": "127.0.0.1",
         }
         with self.log_path.open("ab") as log:
