@@ -22,6 +22,7 @@ from openarts.db.tables import Model, Service
 from openarts.ids import now_ms
 from openarts.services import buckets
 from openarts.storage.base import one_chunk
+from openarts.testing.factories import add_project, add_user
 from tests.inference.serving import CUSTOM_MODEL_SERVER
 
 from ..conftest import Api, make_settings, start_api
@@ -200,6 +201,28 @@ async def test_no_replica_answering_is_503_and_a_slow_model_504(api: Api) -> Non
     assert down.status_code == 503, down.text
     assert down.json()["error_code"] == "ModelArts.4302"
     assert "no replica" in down.json()["error_msg"]
+
+
+async def test_metrics_of_one_project_for_its_members(api: Api) -> None:
+    model_id = await custom_model(api)
+    service_id = await deploy(api, deployment(model_id))
+    answered = await api.call("POST", f"/v1/infers/{service_id}/", json={"x": 1})
+    assert answered.status_code == 200
+    other = await add_project(api.platform.db, "elsewhere")
+    outsider = await add_user(api.platform.db, api.platform.box, "olga", projects=[other])
+
+    mine = await api.call("GET", "/metrics", params={"project_id": api.project_id})
+    assert mine.status_code == 200
+    assert f'openarts_inference_request_seconds_count{{model_id="{model_id}",' in mine.text
+    theirs = await api.call("GET", "/metrics", params={"project_id": other}, keys=outsider.keys)
+    assert theirs.status_code == 200 and service_id not in theirs.text
+    refused = await api.call(
+        "GET", "/metrics", params={"project_id": api.project_id}, keys=outsider.keys
+    )
+    assert refused.status_code == 403
+    everything = await api.call("GET", "/metrics", keys=outsider.keys)
+    assert everything.status_code == 403
+    assert "?project_id=" in everything.json()["error_msg"]
 
 
 async def test_stop_and_delete_at_once_end_with_the_service_gone(api: Api) -> None:

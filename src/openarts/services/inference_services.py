@@ -517,10 +517,15 @@ async def monitor(
     return (await _with_usage(backend, views, handles))[0]
 
 
-async def all_monitors(db: Database, backend: ComputeBackend) -> list[MonitorView]:
-    """Every service's monitor view (for /metrics)."""
+async def all_monitors(
+    db: Database, backend: ComputeBackend, project_id: str | None = None
+) -> list[MonitorView]:
+    """Every service's monitor view, or one project's (for /metrics)."""
+    query = select(Service).where(Service.desired != "delete")
+    if project_id is not None:
+        query = query.where(Service.project_id == project_id)
     async with db.session() as session:
-        services = list(await session.scalars(select(Service).where(Service.desired != "delete")))
+        services = list(await session.scalars(query))
         views, handles = await _read_views(session, services)
     return await _with_usage(backend, views, handles)
 

@@ -1,9 +1,11 @@
-"""GET /metrics: the inference figures in Prometheus' text format, for administrators.
+"""GET /metrics: the inference figures in Prometheus' text format.
 
 Calls, failures and latency come from this process's gateway (since it started, as
 Prometheus counters expect); replicas and what they use, from the records and the
 backend. Authenticated as every route (an X-Auth-Token header is what a Prometheus scrape
-can send), and only for administrators: the figures cover every project.
+can send). Without a query the figures cover every project, so only administrators get
+them; `?project_id=` narrows them to one project's services, for any of its members (the
+console's latency chart reads them so).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class _Snapshot(Collector):
         yield from self.metrics
 
 
-def gateway_metrics(stats: Stats) -> list[Metric]:
+def gateway_metrics(stats: Stats, services: set[str] | None = None) -> list[Metric]:
     labels = ["service_id", "model_id"]
     calls = CounterMetricFamily(
         "openarts_inference_requests", "Calls relayed by the inference gateway", labels=labels
@@ -53,6 +55,8 @@ def gateway_metrics(stats: Stats) -> list[Metric]:
         labels=labels,
     )
     for key, count in stats.calls.items():
+        if services is not None and key[0] not in services:
+            continue
         values = list(key)
         calls.add_metric(values, count)
         failures.add_metric(values, stats.failures.get(key, 0))
@@ -68,11 +72,15 @@ def gateway_metrics(stats: Stats) -> list[Metric]:
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request, platform: PlatformDep) -> Response:
     principal = await platform.auth.authenticate(request)
-    if not principal.is_admin:
+    project_id = request.query_params.get("project_id")
+    if project_id is not None:
+        # Refuses a non-member (and a token of another project) as every project route does.
+        await platform.auth.in_project(principal, request, project_id)
+    elif not principal.is_admin:
         raise OpenArtsError(
             errors.OPERATION_FORBIDDEN,
             "You are not authorized to perform the (GET /metrics) operation: it needs an "
-            "administrator.",
+            "administrator, or ?project_id= for one project's services.",
         )
     replicas = GaugeMetricFamily(
         "openarts_service_replicas",
@@ -89,7 +97,8 @@ async def metrics(request: Request, platform: PlatformDep) -> Response:
         "Memory a replica uses now",
         labels=["service_id", "replica_id"],
     )
-    for view in await service.all_monitors(platform.db, platform.backend):
+    views = await service.all_monitors(platform.db, platform.backend, project_id)
+    for view in views:
         counts: dict[tuple[str, str], int] = {}
         for replica in view.replicas:
             key = (replica.model_id, replica.state)
@@ -102,6 +111,16 @@ async def metrics(request: Request, platform: PlatformDep) -> Response:
             replicas.add_metric([view.service.id, model_id, state], count)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
-        _Snapshot([*gateway_metrics(platform.inference_routes.stats), replicas, cpu, memory])
+        _Snapshot(
+            [
+                *gateway_metrics(
+                    platform.inference_routes.stats,
+                    {view.service.id for view in views} if project_id is not None else None,
+                ),
+                replicas,
+                cpu,
+                memory,
+            ]
+        )
     )
     return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
