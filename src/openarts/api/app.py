@@ -11,9 +11,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.datastructures import Headers
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from openarts import __version__
+from openarts import __version__, console
 from openarts.api.auth import Authenticator
 from openarts.api.deps import Platform
 from openarts.api.errors import RequestContextMiddleware, install_error_handlers
@@ -343,6 +345,7 @@ def create_app(settings: Settings, announce: Announce | None = None) -> FastAPI:
         metrics,
     ):
         app.include_router(module.router)
+    console.install(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -378,21 +381,71 @@ def _contract_openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-class PortRouter:
-    """One ASGI application for both listening sockets: requests that arrive on the object
-    storage port go to the S3 endpoint, everything else (lifespan too) to the API."""
+CONSOLE_PREFIX = "/console"
 
-    def __init__(self, api: ASGIApp, obs: ASGIApp, obs_port: int) -> None:
+
+class PortRouter:
+    """One ASGI application for the listening sockets: requests on the object-storage port
+    go to the S3 endpoint; the console's port serves the console alone (its own origin:
+    the notebook proxy on the API's origin runs users' JavaScript, which must not read
+    console pages); everything else (lifespan too) goes to the API, where the console's
+    paths are sent on to the console's origin."""
+
+    def __init__(
+        self, api: ASGIApp, obs: ASGIApp, console: ASGIApp, *, obs_port: int, console_port: int
+    ) -> None:
         self.api = api
         self.obs = obs
+        self.console = console
         self.obs_port = obs_port
+        self.console_port = console_port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.api(scope, receive, send)
+            return
         server = scope.get("server")
-        if scope["type"] == "http" and server and server[1] == self.obs_port:
+        port = server[1] if server else None
+        in_console = _is_console_path(scope["path"])
+        if scope["type"] == "http" and port == self.obs_port:
             await self.obs(scope, receive, send)
+        elif port == self.console_port:
+            if in_console:
+                await self.console(scope, receive, send)
+            else:
+                await _answer(scope, receive, send, _console_only(scope))
+        elif in_console:
+            await _answer(scope, receive, send, self._to_console(scope))
         else:
             await self.api(scope, receive, send)
+
+    def _to_console(self, scope: Scope) -> Response:
+        host = Headers(scope=scope).get("host", "127.0.0.1")
+        # The same host name the client used, on the console's port.
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        query = scope.get("query_string", b"").decode("latin-1")
+        scheme = "https" if scope.get("scheme") in ("https", "wss") else "http"
+        target = f"{scheme}://{name}:{self.console_port}{scope['path']}"
+        return RedirectResponse(target + (f"?{query}" if query else ""), status_code=307)
+
+
+def _is_console_path(path: str) -> bool:
+    return path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
+
+
+def _console_only(scope: Scope) -> Response:
+    if scope["path"] == "/":
+        return RedirectResponse(CONSOLE_PREFIX + "/", status_code=307)
+    return PlainTextResponse(
+        "Not found: this port serves the web console only, under /console/.", status_code=404
+    )
+
+
+async def _answer(scope: Scope, receive: Receive, send: Send, response: Response) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    await response(scope, receive, send)
 
 
 class Relays:
@@ -417,8 +470,14 @@ class Relays:
 
 
 def create_server_app(settings: Settings, announce: Announce | None = None) -> PortRouter:
-    """The API (behind its relays) and the embedded S3-compatible endpoint, sharing one
-    platform."""
+    """The API (behind its relays), the embedded S3-compatible endpoint and the console,
+    sharing one platform."""
     api = create_app(settings, announce)
     obs = S3Endpoint(lambda: api.state.platform, cache_ttl_s=settings.auth_cache_ttl_s)
-    return PortRouter(Relays(api), obs, settings.obs_port)
+    return PortRouter(
+        Relays(api),
+        obs,
+        api,
+        obs_port=settings.obs_port,
+        console_port=settings.console_port,
+    )

@@ -1,0 +1,116 @@
+"""The catalog: algorithms, models (import, versions, detail) and images."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from openarts.console.api_client import ApiError, ConsoleApi, segment
+from openarts.console.errors import flash
+from openarts.console.pages.common import form_failure, items, page
+from openarts.console.session import ApiDep, SessionDep, checked_form
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+MODEL_FIELDS = ("model_name", "model_version", "model_type", "source_location")
+
+
+@router.get("/algorithms")
+async def algorithms(request: Request, session: SessionDep, api: ApiDep) -> Response:
+    found = items(await api.get("/v2/{project_id}/algorithms", limit=50), "items")
+    return await page(
+        request, session, api, "catalog/algorithms.html", title="Algorithms", algorithms=found
+    )
+
+
+@router.get("/algorithms/{algorithm_id}")
+async def algorithm(
+    request: Request, session: SessionDep, api: ApiDep, algorithm_id: str
+) -> Response:
+    shown = await api.get(f"/v2/{{project_id}}/algorithms/{segment(algorithm_id)}")
+    return await page(
+        request,
+        session,
+        api,
+        "catalog/detail.html",
+        title="Algorithm",
+        heading=shown.get("metadata", {}).get("name"),
+        data=shown,
+    )
+
+
+async def _models_page(
+    request: Request,
+    session: SessionDep,
+    api: ConsoleApi,
+    *,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+    **failure: Any,
+) -> Response:
+    """The models by name and the import form (empty, or as sent with the API's error)."""
+    models = items(await api.get("/v1/{project_id}/models", limit=100), "models")
+    versions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for model in models:
+        versions[str(model.get("model_name"))].append(model)
+    return await page(
+        request,
+        session,
+        api,
+        "catalog/models.html",
+        title="Models",
+        versions=dict(versions),
+        form=form or {},
+        status_code=status_code,
+        **failure,
+    )
+
+
+@router.get("/models")
+async def models(request: Request, session: SessionDep, api: ApiDep) -> Response:
+    return await _models_page(request, session, api)
+
+
+@router.post("/models")
+async def import_model(request: Request, session: SessionDep, api: ApiDep) -> Response:
+    form = await checked_form(request, session)
+    body = {key: form.get(key, "").strip() for key in MODEL_FIELDS}
+    try:
+        created = await api.post("/v1/{project_id}/models", body)
+    except ApiError as error:
+        context, status = form_failure(error)
+        return await _models_page(request, session, api, form=form, status_code=status, **context)
+    return RedirectResponse(f"/console/models/{segment(created['model_id'])}", status_code=303)
+
+
+@router.get("/models/{model_id}")
+async def model(request: Request, session: SessionDep, api: ApiDep, model_id: str) -> Response:
+    shown = await api.get(f"/v1/{{project_id}}/models/{segment(model_id)}")
+    heading = f"{shown.get('model_name')} {shown.get('model_version')}"
+    return await page(
+        request,
+        session,
+        api,
+        "catalog/detail.html",
+        title="Model",
+        heading=heading,
+        data=shown,
+        status_word=shown.get("model_status"),
+    )
+
+
+@router.post("/models/{model_id}/delete")
+async def delete_model(
+    request: Request, session: SessionDep, api: ApiDep, model_id: str
+) -> Response:
+    await checked_form(request, session)
+    await api.delete(f"/v1/{{project_id}}/models/{segment(model_id)}")
+    return flash("Model deleted.")
+
+
+@router.get("/images")
+async def images(request: Request, session: SessionDep, api: ApiDep) -> Response:
+    found = items(await api.get("/v1/{project_id}/images", limit=100), "data")
+    return await page(request, session, api, "catalog/images.html", title="Images", images=found)

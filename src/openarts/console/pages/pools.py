@@ -1,0 +1,251 @@
+"""Resource pools: capacity and use per pool and node, the queue with why each workload
+waits, tags, create and scale."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from openarts.console import live
+from openarts.console.api_client import ApiError, ConsoleApi, segment
+from openarts.console.errors import flash
+from openarts.console.pages.common import FormError, form_failure, items, number, page, pairs
+from openarts.console.pages.training import search
+from openarts.console.rendering import render
+from openarts.console.session import ApiDep, SessionDep, checked_form
+
+router = APIRouter(prefix="/console/pools", include_in_schema=False)
+POOLS = "/v2/{project_id}/pools"
+NAME_LABEL = "os.modelarts/name"
+WAITING = {"Queue", "Pending"}
+
+
+def display_name(pool: dict[str, Any]) -> str:
+    labels = pool.get("metadata", {}).get("labels") or {}
+    return str(labels.get(NAME_LABEL) or pool.get("metadata", {}).get("name", ""))
+
+
+# Kubernetes-style quantities the pools API writes ("500m" CPU, "1Gi" memory).
+_SUFFIXES = {
+    "m": 1e-3,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+}
+
+
+def quantity(text: Any) -> float:
+    value = str(text or "0").strip()
+    for suffix, scale in sorted(_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
+        if value.endswith(suffix):
+            try:
+                return float(value[: -len(suffix)]) * scale
+            except ValueError:
+                return 0.0
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0
+
+
+def usage(node: dict[str, Any]) -> list[tuple[str, str, str, int]]:
+    """Per resource of a node: capacity, free, and the percent in use."""
+    status = node.get("status") or {}
+    capacity, free = status.get("resources") or {}, status.get("availableResources") or {}
+    rows = []
+    for name, total in capacity.items():
+        whole = quantity(total)
+        used = whole - quantity(free.get(name, total))
+        rows.append(
+            (name, str(total), str(free.get(name, "")), round(100 * used / whole) if whole else 0)
+        )
+    return rows
+
+
+async def _rows(api: ConsoleApi) -> live.Update:
+    pools = items(await api.get(POOLS), "items")
+    return live.Update({"rows": render("pools/rows.html", pools=pools, display_name=display_name)})
+
+
+async def waiting_reason(api: ConsoleApi, workload: dict[str, Any]) -> str:
+    """Why a workload waits. The workloads API has no reason field; the scheduler tells
+    it in a Waiting event of the resource, which a training job's events API serves."""
+    if workload.get("type") != "train":
+        return ""
+    try:
+        answer = await api.get(
+            f"/v2/{{project_id}}/training-jobs/{segment(workload.get('jobUUID'))}/events",
+            limit=20,
+        )
+    except ApiError as error:
+        return str(error)
+    for event in items(answer, "events"):
+        message = str(event.get("message", ""))
+        if message.startswith("[Waiting]"):
+            return message.removeprefix("[Waiting]").strip()
+    return ""
+
+
+def _detail_producer(pool_name: str) -> live.Produce:
+    path = f"{POOLS}/{segment(pool_name)}"
+
+    async def produce(api: ConsoleApi) -> live.Update:
+        pool = await api.get(path)
+        nodes = items(await api.get(f"{path}/nodes"), "items")
+        workloads = items(await api.get(f"{path}/workloads"), "items")
+        reasons = {
+            w.get("uid"): await waiting_reason(api, w)
+            for w in workloads
+            if w.get("status") in WAITING
+        }
+        # The workloads API names a job by its ID; the training jobs API knows its name.
+        names: dict[str, str] = {}
+        if any(w.get("type") == "train" for w in workloads):
+            names = {j["metadata"]["id"]: j["metadata"]["name"] for j in await search(api)}
+        tags_path = f"/v1/{{project_id}}/pools/{segment(pool_name)}/tags"
+        tags = items(await api.get(tags_path), "tags")
+        html = render(
+            "pools/state.html",
+            pool=pool,
+            nodes=nodes,
+            workloads=workloads,
+            reasons=reasons,
+            tags=tags,
+            names=names,
+            usage=usage,
+            display_name=display_name,
+        )
+        return live.Update({"state": html})
+
+    return produce
+
+
+async def _list_page(
+    request: Request,
+    session: SessionDep,
+    api: ConsoleApi,
+    *,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+    **failure: Any,
+) -> Response:
+    """The list and the create form (empty, or as sent with what was wrong)."""
+    update = await _rows(api)
+    return await page(
+        request,
+        session,
+        api,
+        "pools/list.html",
+        title="Pools",
+        rows=update.parts["rows"],
+        form=form or {"scope": "Train"},
+        status_code=status_code,
+        flavors=items(await api.get("/v1/{project_id}/resourceflavors"), "items"),
+        networks=items(await api.get("/v1/{project_id}/networks"), "items"),
+        **failure,
+    )
+
+
+@router.get("")
+async def list_page(request: Request, session: SessionDep, api: ApiDep) -> Response:
+    return await _list_page(request, session, api)
+
+
+@router.get("/live")
+async def list_live(request: Request, session: SessionDep) -> Response:
+    return live.stream(request, session, _rows, poll_s=2.0)
+
+
+def create_body(form: dict[str, str]) -> dict[str, Any]:
+    count = number(form, "count", default=1)
+    spec: dict[str, Any] = {
+        "type": "Dedicate",
+        "scope": [s.strip() for s in form.get("scope", "Train").split(",") if s.strip()],
+        # A dedicated pool's maxCount is its count (the pools API refuses another).
+        "resources": [{"flavor": form.get("flavor", ""), "count": count, "maxCount": count}],
+    }
+    if form.get("network"):
+        spec["network"] = {"name": form["network"]}
+    return {
+        "apiVersion": "v2",
+        "kind": "Pool",
+        "metadata": {"labels": {NAME_LABEL: form.get("name", "").strip()}},
+        "spec": spec,
+    }
+
+
+@router.post("")
+async def create(request: Request, session: SessionDep, api: ApiDep) -> Response:
+    form = await checked_form(request, session)
+    try:
+        created = await api.post(POOLS, create_body(form))
+    except (ApiError, FormError) as error:
+        context, status = form_failure(error)
+        return await _list_page(request, session, api, form=form, status_code=status, **context)
+    return RedirectResponse(
+        f"/console/pools/{segment(created['metadata']['name'])}", status_code=303
+    )
+
+
+@router.get("/{pool_name}")
+async def detail(request: Request, session: SessionDep, api: ApiDep, pool_name: str) -> Response:
+    pool = await api.get(f"{POOLS}/{segment(pool_name)}")
+    update = await _detail_producer(pool_name)(api)
+    return await page(
+        request,
+        session,
+        api,
+        "pools/detail.html",
+        title=f"Pool {display_name(pool)}",
+        pool=pool,
+        state=update.parts["state"],
+        name=display_name(pool),
+    )
+
+
+@router.get("/{pool_name}/live")
+async def detail_live(request: Request, session: SessionDep, pool_name: str) -> Response:
+    return live.stream(request, session, _detail_producer(pool_name), poll_s=2.0)
+
+
+def scaled_resources(pool: dict[str, Any], flavor: str, count: int) -> list[dict[str, Any]]:
+    """The pool's flavors with one of them at a new count (an update replaces the whole
+    list: a flavor it leaves out would be removed)."""
+    resources = []
+    for entry in (pool.get("spec") or {}).get("resources") or []:
+        kept = {k: v for k, v in entry.items() if v is not None}
+        if kept.get("flavor") == flavor:
+            kept["count"] = kept["maxCount"] = count
+        resources.append(kept)
+    if not any(r.get("flavor") == flavor for r in resources):
+        raise FormError("flavor", f"The pool has no flavor {flavor!r}.")
+    return resources
+
+
+@router.post("/{pool_name}/{verb}")
+async def act(
+    request: Request, session: SessionDep, api: ApiDep, pool_name: str, verb: str
+) -> Response:
+    form = await checked_form(request, session)
+    path = f"{POOLS}/{segment(pool_name)}"
+    if verb == "scale":
+        flavor, count = form.get("flavor", ""), number(form, "count", minimum=0)
+        if count is None:
+            raise FormError("count", "How many nodes? It is empty.")
+        resources = scaled_resources(await api.get(path), flavor, count)
+        await api.patch(path, {"spec": {"resources": resources}})
+        return flash(f"Scaling to {count} node(s) of {flavor} requested.")
+    if verb == "tag":
+        tags = [{"key": k, "value": v} for k, v in pairs(form, "tags")]
+        await api.post(f"/v1/{{project_id}}/pools/{segment(pool_name)}/tags/create", {"tags": tags})
+        return flash("Tags saved.")
+    if verb == "delete":
+        await api.delete(path)
+        return flash("Deletion requested.")
+    return flash(error=ApiError(404, "Console.0404", f"No action {verb} for pools."))

@@ -1,0 +1,330 @@
+"""Real-time services: deploy, the detail page (replicas, traffic weights, monitor chart,
+events, update log) and a form that sends a test request through the inference gateway."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from openarts.api.deps import Platform
+from openarts.console import live, service_latency
+from openarts.console.api_client import (
+    ApiError,
+    ConsoleApi,
+    SessionExpired,
+    ends_session,
+    error_of,
+    segment,
+)
+from openarts.console.errors import flash
+from openarts.console.pages.common import FormError, form_failure, items, number, page
+from openarts.console.rendering import render
+from openarts.console.session import ApiDep, SessionDep, checked_form
+from openarts.gateway.inference import GatewayParts, InferenceGateway
+
+router = APIRouter(prefix="/console/services", include_in_schema=False)
+SERVICES = "/v1/{project_id}/services"
+# The request-rate chart keeps this many points (one per sample).
+RATE_POINTS = 120
+DETAIL_POLL_S = 1.5
+CHARTS_EVERY_S = 5.0
+# Fields of a config entry the details answer has and an update does not take.
+OUTPUT_ONLY = {
+    "model_name",
+    "model_version",
+    "finished_time",
+    "source_type",
+    "start_time",
+    "status",
+    "scaling",
+    "support_debug",
+}
+
+
+async def _rows(api: ConsoleApi) -> live.Update:
+    services = items(await api.get(SERVICES, limit=100), "services")
+    return live.Update({"rows": render("services/rows.html", services=services)})
+
+
+async def _choices(api: ConsoleApi) -> dict[str, Any]:
+    models = items(await api.get("/v1/{project_id}/models", limit=100), "models")
+    specs = items(await api.get(SERVICES + "/specifications"), "specifications")
+    return {"models": models, "specs": specs}
+
+
+async def _list_page(
+    request: Request,
+    session: SessionDep,
+    api: ConsoleApi,
+    *,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+    **failure: Any,
+) -> Response:
+    """The list and the deploy form (empty, or as sent with what was wrong)."""
+    update = await _rows(api)
+    return await page(
+        request,
+        session,
+        api,
+        "services/list.html",
+        title="Services",
+        rows=update.parts["rows"],
+        form=form or {},
+        status_code=status_code,
+        **failure,
+        **await _choices(api),
+    )
+
+
+@router.get("")
+async def list_page(request: Request, session: SessionDep, api: ApiDep) -> Response:
+    return await _list_page(request, session, api)
+
+
+@router.get("/live")
+async def list_live(request: Request, session: SessionDep) -> Response:
+    return live.stream(request, session, _rows)
+
+
+def deploy_body(form: dict[str, str]) -> dict[str, Any]:
+    return {
+        "service_name": form.get("name", "").strip(),
+        "infer_type": "real-time",
+        "description": form.get("description", ""),
+        "config": [
+            {
+                "model_id": form.get("model_id", ""),
+                "weight": 100,
+                "specification": form.get("specification", ""),
+                "instance_count": number(form, "instance_count", default=1),
+            }
+        ],
+    }
+
+
+@router.post("")
+async def deploy(request: Request, session: SessionDep, api: ApiDep) -> Response:
+    form = await checked_form(request, session)
+    try:
+        created = await api.post(SERVICES, deploy_body(form))
+    except (ApiError, FormError) as error:
+        context, status = form_failure(error)
+        return await _list_page(request, session, api, form=form, status_code=status, **context)
+    return RedirectResponse(f"/console/services/{segment(created['service_id'])}", status_code=303)
+
+
+def rate_chart(points: list[tuple[float, int, int]], calls: int) -> dict[str, Any]:
+    """Requests and failures per second between samples of the monitor's running totals
+    (the monitor API gives totals, not a series: the stream keeps the series)."""
+    pairs = list(itertools.pairwise(points))
+    return {
+        "title": "Requests per second",
+        "unit": "req/s",
+        "x": [b[0] for _, b in pairs],
+        "series": [
+            {"label": "requests", "values": [(b[1] - a[1]) / (b[0] - a[0]) for a, b in pairs]},
+            {"label": "failed", "values": [(b[2] - a[2]) / (b[0] - a[0]) for a, b in pairs]},
+        ],
+        "empty": f"{calls} requests so far; the rate shows from the next sample.",
+    }
+
+
+def latency_chart(
+    points: list[tuple[float, float | None, float | None]], largest_bound_s: float | None
+) -> dict[str, Any]:
+    p95 = "p95 (bucket bound)"
+    if largest_bound_s is not None:
+        # Past the histogram's largest bound it cannot say how slow: a gap, not a guess.
+        p95 += f"; a gap: p95 ≥ {largest_bound_s:g} s"
+    return {
+        "title": "Latency through the gateway",
+        "unit": "ms",
+        "x": [point[0] for point in points],
+        "series": [
+            {"label": "mean", "values": [point[1] for point in points]},
+            {"label": p95, "values": [point[2] for point in points]},
+        ],
+        "empty": "No calls answered since the page opened.",
+    }
+
+
+class _Charts:
+    """The series a service's page draws, kept by its stream between samples."""
+
+    def __init__(self, service_id: str) -> None:
+        self.service_id = service_id
+        self.rate: list[tuple[float, int, int]] = []
+        self.samples: list[tuple[float, service_latency.LatencySample]] = []
+        self.latency: list[tuple[float, float | None, float | None]] = []
+
+    def rate_part(self, monitor: Any) -> str:
+        monitors = items(monitor, "monitors")
+        calls = sum(int(m.get("invocation_times") or 0) for m in monitors)
+        failed = sum(int(m.get("failed_times") or 0) for m in monitors)
+        self.rate.append((time.time(), calls, failed))
+        del self.rate[:-RATE_POINTS]
+        return json.dumps(rate_chart(self.rate, calls))
+
+    async def latency_part(self, api: ConsoleApi) -> str:
+        # The gateway's histogram, which GET /metrics?project_id= gives the project's
+        # members (the monitor API reports no latency).
+        text = await api.get("/metrics", project_id=api.project_id)
+        sample = service_latency.sample_of(str(text), self.service_id)
+        self.samples.append((time.time(), sample))
+        del self.samples[:-2]
+        if len(self.samples) == 2:
+            before, after = self.samples[0][1], self.samples[1][1]
+            self.latency.append((self.samples[1][0], *service_latency.between(before, after)))
+            del self.latency[:-RATE_POINTS]
+        return json.dumps(latency_chart(self.latency, service_latency.largest_bound_s(sample)))
+
+
+def _detail_producer(service_id: str) -> live.Produce:
+    """Every part of a service's page: state and history each poll, the charts when due,
+    from one service and one monitor answer."""
+    path = f"{SERVICES}/{segment(service_id)}"
+    schedule = live.Schedule(charts=CHARTS_EVERY_S)
+    charts = _Charts(service_id)
+
+    async def produce(api: ConsoleApi) -> live.Update:
+        service = await api.get(path)
+        monitor = await api.get(f"{path}/monitor")
+        events = items(await api.get(f"{path}/events", limit=50), "events")
+        logs = items(await api.get(f"{path}/logs"), "logs")
+        parts = {
+            "state": render("services/state.html", svc=service, monitor=monitor),
+            "history": render("services/history.html", events=events, logs=logs),
+        }
+        if schedule.due("charts"):
+            parts["rate"] = charts.rate_part(monitor)
+            parts["latency"] = await charts.latency_part(api)
+        return live.Update(parts)
+
+    return produce
+
+
+@router.get("/{service_id}")
+async def detail(request: Request, session: SessionDep, api: ApiDep, service_id: str) -> Response:
+    service = await api.get(f"{SERVICES}/{segment(service_id)}")
+    update = await _detail_producer(service_id)(api)
+    return await page(
+        request,
+        session,
+        api,
+        "services/detail.html",
+        title=f"Service {service.get('service_name')}",
+        svc=service,
+        parts=update.parts,
+    )
+
+
+@router.get("/{service_id}/live")
+async def detail_live(request: Request, session: SessionDep, service_id: str) -> Response:
+    return live.stream(request, session, _detail_producer(service_id), poll_s=DETAIL_POLL_S)
+
+
+async def send_test_request(
+    request: Request, token: str, service_id: str, path: str, body: str
+) -> httpx.Response:
+    """Through the inference gateway, as any client of the service: the gateway sits in
+    front of the API app (app.py's Relays), out of the console's reach from the request,
+    so the console wraps the same app in a gateway of its own for the call."""
+    platform: Platform = request.app.state.platform
+    settings = platform.settings
+
+    def parts() -> GatewayParts:
+        return GatewayParts(
+            platform.inference_routes,
+            platform.auth,
+            timeout_s=settings.infer_timeout_s,
+            max_body=settings.max_body_bytes,
+        )
+
+    gateway = InferenceGateway(request.app, parts)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=gateway),
+            base_url="http://openarts",
+            timeout=settings.infer_timeout_s + 5,
+        ) as client:
+            return await client.post(
+                f"/v1/infers/{segment(service_id)}/{path.lstrip('/')}",
+                content=body.encode(),
+                headers={"X-Auth-Token": token, "Content-Type": "application/json"},
+            )
+    finally:
+        await gateway.close()
+
+
+def climbs_out(path: str) -> bool:
+    """Whether a path for the service would leave it: ``..`` (or ``.``) segments, also
+    percent-encoded (decoded until nothing changes, as a server down the line might), or
+    a backslash some servers take for a slash."""
+    decoded, previous = path, None
+    while decoded != previous:
+        previous, decoded = decoded, unquote(decoded)
+    return "\\" in decoded or any(part in (".", "..") for part in decoded.split("/"))
+
+
+@router.post("/{service_id}/test")
+async def test_request(request: Request, session: SessionDep, service_id: str) -> Response:
+    form = await checked_form(request, session)
+    path = form.get("path", "")
+    if climbs_out(path):
+        bad = ApiError(400, "Console.0400", "The path must stay under the service's address.")
+        return Response(
+            render("services/answer.html", status=400, body="", error=bad), media_type="text/html"
+        )
+    answer = await send_test_request(request, session.token, service_id, path, form.get("body", ""))
+    # A 401 from the user's model (relayed by the gateway) is the model's answer to show;
+    # only the platform's own refusal of the token ends the session.
+    if ends_session(answer):
+        raise SessionExpired(error_of(answer).error_msg)
+    try:
+        shown = json.dumps(answer.json(), indent=2, ensure_ascii=False)
+    except ValueError:
+        shown = answer.text
+    error = error_of(answer) if answer.status_code >= 400 else None
+    html = render("services/answer.html", status=answer.status_code, body=shown, error=error)
+    return Response(html, media_type="text/html")
+
+
+def updated_config(service: dict[str, Any], form: dict[str, str]) -> list[dict[str, Any]]:
+    """Each model's config as it is, with only its weight and replicas from the form (an
+    update replaces the whole config: what it leaves out would be lost)."""
+    config = []
+    for entry in service.get("config") or []:
+        model_id = entry.get("model_id")
+        kept = {k: v for k, v in entry.items() if k not in OUTPUT_ONLY and v is not None}
+        kept["weight"] = number(form, f"weight-{model_id}", default=entry.get("weight"), minimum=0)
+        kept["instance_count"] = number(
+            form, f"count-{model_id}", default=entry.get("instance_count")
+        )
+        config.append(kept)
+    return config
+
+
+@router.post("/{service_id}/{verb}")
+async def act(
+    request: Request, session: SessionDep, api: ApiDep, service_id: str, verb: str
+) -> Response:
+    form = await checked_form(request, session)
+    path = f"{SERVICES}/{segment(service_id)}"
+    if verb in ("stop", "start"):
+        await api.put(path, {"status": "stopped" if verb == "stop" else "running"})
+        return flash(f"{verb.capitalize()} requested.")
+    if verb == "delete":
+        await api.delete(path)
+        return flash("Deletion requested.")
+    if verb == "config":
+        await api.put(path, {"config": updated_config(await api.get(path), form)})
+        return flash("Update requested.")
+    return flash(error=ApiError(404, "Console.0404", f"No action {verb} for services."))
