@@ -1,5 +1,6 @@
 """Profiles: `openarts configure` with a user's password (the token is saved, never the
-password) or with AK/SK, and flags and environment variables over the profile."""
+password) or with AK/SK (the secret from the environment, never the command line), and
+flags and environment variables over the profile."""
 
 from __future__ import annotations
 
@@ -26,16 +27,18 @@ def elsewhere(tmp_path: Path) -> dict[str, str]:
 def test_password_profile_saves_a_token_and_never_the_password(
     cli: Cli, cli_server: ServerProcess, elsewhere: dict[str, str]
 ) -> None:
+    # A config file others could read is replaced by a private one, not written into.
+    cli.config.write_text("profiles: {}\n")
+    cli.config.chmod(0o644)
     out = cli.ok(
         "configure",
         "--endpoint",
         cli_server.endpoint,
         "--user",
         "admin",
-        "--password",
-        ADMIN_PASSWORD,
         "--project",
         "default",
+        env={"OPENARTS_PASSWORD": ADMIN_PASSWORD},
     )
     assert "profile 'default' saved" in out
     assert stat.S_IMODE(cli.config.stat().st_mode) == 0o600
@@ -43,7 +46,12 @@ def test_password_profile_saves_a_token_and_never_the_password(
     assert ADMIN_PASSWORD not in text
     saved = yaml.safe_load(text)["profiles"]["default"]
     assert saved["token"] and saved["project_id"] == cli_server.credentials()["Project Id"]
+    assert saved["token_endpoint"] == cli_server.endpoint
     assert "ID" in cli.ok("job", "list", env=elsewhere)
+
+    # The token goes only where it was issued, not to an endpoint given later.
+    moved = cli.fails("--endpoint", "http://127.0.0.9:9", "job", "list", env=elsewhere)
+    assert f"the saved sign-in is for {cli_server.endpoint}" in moved
 
     # An expired sign-in says what to do instead of failing obscurely.
     saved["token_expires_at"] = "2020-01-01T00:00:00.000Z"
@@ -55,7 +63,12 @@ def test_password_profile_saves_a_token_and_never_the_password(
 
 def test_wrong_password_saves_nothing(cli: Cli, cli_server: ServerProcess) -> None:
     error = cli.fails(
-        "configure", "--endpoint", cli_server.endpoint, "--user", "admin", "--password", "nope"
+        "configure",
+        "--endpoint",
+        cli_server.endpoint,
+        "--user",
+        "admin",
+        env={"OPENARTS_PASSWORD": "nope"},
     )
     assert "ModelArts.4504" in error and "HTTP 401" in error
     assert not cli.config.exists()
@@ -65,10 +78,21 @@ def test_key_profiles_flags_and_environment(
     cli: Cli, cli_server: ServerProcess, elsewhere: dict[str, str]
 ) -> None:
     row = cli_server.credentials()
-    keys = ["--ak", row["Access Key Id"], "--sk", row["Secret Access Key"]]
-    cli.ok("configure", "--profile", "keys", "--endpoint", cli_server.endpoint, *keys)
+    secret = {"OPENARTS_SK": row["Secret Access Key"]}
+    listed = cli.json(
+        "--profile",
+        "keys",
+        "configure",
+        "--endpoint",
+        cli_server.endpoint,
+        "--ak",
+        row["Access Key Id"],
+        env=secret,
+    )
+    assert listed["profile"] == "keys" and listed["project_id"] == row["Project Id"]
     saved = yaml.safe_load(cli.config.read_text())["profiles"]["keys"]
     assert saved["project_id"] == row["Project Id"]
+    assert saved["secret_key"] == row["Secret Access Key"]
     assert "ID" in cli.ok("--profile", "keys", "job", "list", env=elsewhere)
     assert "ID" in cli.ok("job", "list", env={**elsewhere, "OPENARTS_PROFILE": "keys"})
 
@@ -80,27 +104,44 @@ def test_key_profiles_flags_and_environment(
         "--profile", "keys", "job", "list", env={"OPENARTS_ENDPOINT": unreachable}
     )
     assert "cannot reach" in environment
-    bad_secret = cli.fails("--profile", "keys", "--sk", "x" * 40, "job", "list")
+    bad_secret = cli.fails("--profile", "keys", "job", "list", env={"OPENARTS_SK": "x" * 40})
     assert "ModelArts.0208" in bad_secret
 
     assert "no profile named 'ghost'" in cli.fails("--profile", "ghost", "job", "list")
     wrong_keys = cli.fails(
-        "configure", "--profile", "bad", "--endpoint", cli_server.endpoint, "--ak", "A" * 20,
-        "--sk", "x" * 40,
-    )  # fmt: skip
+        "configure",
+        "--profile",
+        "bad",
+        "--endpoint",
+        cli_server.endpoint,
+        "--ak",
+        "A" * 20,
+        env={"OPENARTS_SK": "x" * 40},
+    )
     assert "HTTP 401" in wrong_keys
     assert "bad" not in yaml.safe_load(cli.config.read_text())["profiles"]
 
 
+def test_local_keys_never_go_to_another_endpoint(cli: Cli) -> None:
+    # Beside a local server, but pointed elsewhere: its admin keys are not sent there.
+    error = cli.fails("--endpoint", "http://127.0.0.9:9", "job", "list")
+    assert "no credentials" in error
+
+
 def test_configure_refuses_incomplete_input(cli: Cli, cli_server: ServerProcess) -> None:
     assert "--endpoint is required" in cli.fails("configure", "--user", "admin")
-    assert "go together" in cli.fails("configure", "--endpoint", "http://x", "--ak", "a")
-    assert "either --ak/--sk or --user" in cli.fails(
-        "configure", "--endpoint", "http://x", "--ak", "a", "--sk", "b", "--user", "u"
+    assert "either --ak or --user" in cli.fails(
+        "configure", "--endpoint", "http://x", "--ak", "a", "--user", "u"
     )
-    assert "without a terminal" in cli.fails(
+    assert "OPENARTS_PASSWORD is needed" in cli.fails(
         "configure", "--endpoint", cli_server.endpoint, "--user", "admin"
     )
+    assert "OPENARTS_SK is needed" in cli.fails(
+        "configure", "--endpoint", cli_server.endpoint, "--ak", "AK"
+    )
+    # Secrets are not taken from the command line.
+    assert cli.run("configure", "--endpoint", "http://x", "--sk", "s").returncode == 2
+    assert cli.run("--sk", "s", "job", "list").returncode == 2
 
 
 def test_without_any_identity_the_cli_says_what_to_do(cli: Cli, elsewhere: dict[str, str]) -> None:

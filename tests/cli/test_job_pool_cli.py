@@ -175,6 +175,8 @@ def test_job_bad_input_is_refused_in_words(cli: Cli, tmp_path: Path) -> None:
     assert "ModelArts." in refused and "no.such.flavor" in refused
     timed = cli.json(*_job_flags("cli-timeout", "slow.py"))["metadata"]["id"]
     assert "still" in cli.fails("job", "wait", timed, "--timeout", "0.5", code=2)
+    following = cli.run("job", "logs", timed, "-f", "--timeout", "0.5")
+    assert following.returncode == 2 and "still running" in following.stderr
     cli.ok("job", "terminate", timed)
 
 

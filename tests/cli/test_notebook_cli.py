@@ -4,6 +4,7 @@ image, stop/start/delete; `wait` ending by the notebook's status; and refusals i
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -129,13 +130,22 @@ def test_notebook_runs_opens_prolongs_stops_starts_and_is_deleted(
     lab = requests.get(signed, timeout=10)
     assert lab.status_code == 200 and "JupyterLab" in lab.text
     assert cli.json("notebook", "open", notebook)["url"] == url
-    # --browser hands the signed-in URL to the browser named by $BROWSER.
+    # Jupyter's token signs anyone in: JSON output leaves it out unless asked for.
+    assert "token" not in cli.json("notebook", "show", notebook)
+    assert all("token" not in item for item in cli.json("notebook", "list")["data"])
+    # --browser hands the browser named by $BROWSER a private page that sends it on to the
+    # signed-in URL: the token is never in the browser's arguments.
     opened = tmp_path / "opened.txt"
     browser = tmp_path / "browser.sh"
     browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
     browser.chmod(0o755)
     cli.ok("notebook", "open", notebook, "--browser", env={"BROWSER": f"{browser} %s"})
-    assert opened.read_text().strip() == signed
+    argument = opened.read_text().strip()
+    assert argument.startswith("file://") and "token" not in argument
+    page = Path(argument.removeprefix("file://"))
+    assert page.stat().st_mode & 0o777 == 0o600
+    assert html.escape(signed, quote=True) in page.read_text()
+    page.unlink()
 
     # The lease: 2 h as created; prolonged to 5 h from now.
     lease = cli.json("notebook", "lease", notebook)

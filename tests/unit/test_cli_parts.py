@@ -9,6 +9,7 @@ import pytest
 
 from openarts.cli.common import merge
 from openarts.cli.jobs import _new_part
+from openarts.cli.output import Printer
 from openarts.cli.profiles import Profile, ProfileError, resolve, save_profile
 from openarts.settings import Settings
 
@@ -73,3 +74,44 @@ def test_saved_profiles_never_hold_a_password_and_are_private(tmp_path: Path) ->
     save_profile(config, "me", Profile(endpoint="http://x", user="me", password="secret!"))
     assert "secret!" not in config.read_text()
     assert config.stat().st_mode & 0o777 == 0o600
+
+
+def _local_server_home(home: Path, endpoint: str) -> None:
+    home.mkdir(parents=True)
+    (home / "credentials.csv").write_text(
+        "User Name,Access Key Id,Secret Access Key,Project Id,Project Name,Endpoint,"
+        f"OBS Endpoint\nadmin,AKLOCAL,SKLOCAL,p-local,default,{endpoint},http://x:8081\n"
+    )
+
+
+def test_local_admin_keys_serve_the_local_server_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENARTS_CONFIG", str(tmp_path / "none.yaml"))
+    for name in ("OPENARTS_ENDPOINT", "OPENARTS_AK", "OPENARTS_SK", "OPENARTS_USER"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(home=tmp_path / "home")
+    _local_server_home(settings.home, "http://127.0.0.1:8080")
+    assert resolve(settings, None, {}).access_key == "AKLOCAL"
+    assert resolve(settings, None, {"endpoint": "http://127.0.0.1:8080/"}).secret_key == "SKLOCAL"
+    remote = resolve(settings, None, {"endpoint": "https://remote.example.com"})
+    assert (remote.access_key, remote.secret_key, remote.project_id) == ("", "", "")
+    # Someone else's identity is not sent to the local server by default either.
+    monkeypatch.setenv("OPENARTS_USER", "rita")
+    assert resolve(settings, None, {}).endpoint == ""
+
+
+def test_an_existing_config_file_is_replaced_private(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("profiles: {}\n")
+    config.chmod(0o644)
+    save_profile(config, "me", Profile(endpoint="http://x", access_key="A", secret_key="S"))
+    assert config.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["config.yaml"]
+
+
+def test_server_text_is_printed_as_it_is(capsys: pytest.CaptureFixture[str]) -> None:
+    Printer().rows({"total": 3}, [{"name": "[/data/x] [bold]b"}], [("NAME", "name")])
+    captured = capsys.readouterr()
+    assert "[/data/x] [bold]b" in captured.out
+    assert "showing 1 of 3" in captured.err

@@ -3,7 +3,9 @@ or an IAM token obtained with a user name and password."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +53,27 @@ def _expired(iso: str) -> bool:
     return (moment - datetime.now(UTC)).total_seconds() < 60
 
 
+_warned: set[str] = set()
+
+
+def _warn_if_exposed(endpoint: str) -> None:
+    """A password or token sent in clear to another machine is said once, not refused:
+    a trusted private network may be what the user has."""
+    url = httpx.URL(endpoint)
+    if url.scheme != "http" or endpoint in _warned:
+        return
+    try:
+        local = ipaddress.ip_address(url.host).is_loopback
+    except ValueError:
+        local = url.host == "localhost"
+    if not local:
+        _warned.add(endpoint)
+        sys.stderr.write(
+            f"warning: {endpoint} is plain HTTP: the password or token crosses the network "
+            "unencrypted\n"
+        )
+
+
 class ApiClient:
     def __init__(self, profile: Profile) -> None:
         if not profile.endpoint:
@@ -93,17 +116,29 @@ class ApiClient:
         )
         if response.status_code != 201:
             raise _api_error(response)
-        token: dict[str, Any] = response.json()["token"]
-        self.profile.token = response.headers["X-Subject-Token"]
-        self.profile.token_expires_at = token["expires_at"]
-        self._project_id = self.profile.project_id = token["project"]["id"]
-        self.profile.project_name = token["project"]["name"]
+        try:
+            token: dict[str, Any] = response.json()["token"]
+            self.profile.token = response.headers["X-Subject-Token"]
+            self.profile.token_expires_at = token["expires_at"]
+            self._project_id = self.profile.project_id = token["project"]["id"]
+            self.profile.project_name = token["project"]["name"]
+        except (KeyError, TypeError, ValueError):
+            raise CliError(f"{self.endpoint} answered the sign-in without a token") from None
+        self.profile.token_endpoint = self.endpoint
         return token
 
     def _ensure_identity(self) -> None:
         if self.signs:
             return
-        if self.profile.token and not _expired(self.profile.token_expires_at):
+        elsewhere = self.profile.token_endpoint.rstrip("/") not in ("", self.endpoint)
+        if elsewhere and not (self.profile.user and self.profile.password):
+            # A token works as a bearer anywhere: it goes only where it was issued.
+            raise CliError(
+                f"the saved sign-in is for {self.profile.token_endpoint}, not "
+                f"{self.endpoint}: sign in there with `openarts configure`, or set "
+                "OPENARTS_PASSWORD"
+            )
+        if self.profile.token and not elsewhere and not _expired(self.profile.token_expires_at):
             return
         if self.profile.user and self.profile.password:
             self.sign_in(self.profile.password)
@@ -127,9 +162,13 @@ class ApiClient:
         return self._project_id
 
     def _project_by_name(self, name: str) -> str:
-        projects = self.call("GET", "/v3/auth/projects")["projects"]
+        answer = self.call("GET", "/v3/auth/projects")
+        projects = answer.get("projects", []) if isinstance(answer, dict) else []
+        if not name and len(projects) != 1:
+            names = ", ".join(str(p.get("name")) for p in projects) or "none"
+            raise CliError(f"name the project (--project or --project-id); yours: {names}")
         for project in projects:
-            if not name or project["name"] == name:
+            if not name or project.get("name") == name:
                 return str(project["id"])
         raise CliError(f"no project named {name!r} among yours")
 
@@ -137,6 +176,8 @@ class ApiClient:
 
     def _send(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
         url = self.endpoint + path
+        if not self.signs:
+            _warn_if_exposed(self.endpoint)
         try:
             return self.http.request(method, url, content=body, headers=headers)
         except httpx.TimeoutException:

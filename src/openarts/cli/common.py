@@ -14,7 +14,7 @@ import typer
 import yaml
 
 from openarts.cli.api_client import ApiClient, ApiError, CliError
-from openarts.cli.output import Printer, err, pick
+from openarts.cli.output import Printer, err, error_line, pick
 from openarts.cli.profiles import ProfileError, resolve
 from openarts.settings import Settings
 
@@ -38,7 +38,7 @@ FileOption = Annotated[
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", markup=True)
+    err.print(error_line(message))
     return typer.Exit(code)
 
 

@@ -3,70 +3,85 @@ after checking it against the server."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
 import typer
 
 from openarts.cli.api_client import ApiClient
-from openarts.cli.common import fail, reported
-from openarts.cli.output import out
+from openarts.cli.common import FLAGS_KEY, fail, printer, reported
 from openarts.cli.profiles import DEFAULT_PROFILE, Profile, config_path, save_profile
 
 
+def _secret(variable: str, prompt: str) -> str:
+    """A secret from its environment variable or a hidden prompt: never from the command
+    line, where `ps` and the shell's history would keep it."""
+    given = os.environ.get(variable)
+    if given:
+        return given
+    if not sys.stdin.isatty():
+        raise fail(f"{variable} is needed without a terminal to ask on")
+    answer: str = typer.prompt(prompt, hide_input=True)
+    return answer
+
+
 def configure(
+    ctx: typer.Context,
     profile: Annotated[
-        str, typer.Option("--profile", help="The profile's name.")
-    ] = DEFAULT_PROFILE,
+        str | None, typer.Option("--profile", help="The profile's name (default: default).")
+    ] = None,
     endpoint: Annotated[
         str | None, typer.Option(help="The server's URL, e.g. http://127.0.0.1:8080.")
     ] = None,
     project: Annotated[str | None, typer.Option(help="Project name.")] = None,
     project_id: Annotated[str | None, typer.Option(help="Project ID.")] = None,
-    ak: Annotated[str | None, typer.Option(help="Access key (AK/SK sign-in).")] = None,
-    sk: Annotated[str | None, typer.Option(help="Secret key (AK/SK sign-in).")] = None,
-    user: Annotated[str | None, typer.Option(help="User name (password sign-in).")] = None,
-    password: Annotated[
+    ak: Annotated[
         str | None,
-        typer.Option(
-            envvar="OPENARTS_PASSWORD",
-            help="Password; asked for when not given. Never saved: the token is.",
-        ),
+        typer.Option(help="Access key; the secret key is asked for (or OPENARTS_SK)."),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(help="User name; the password is asked for (or OPENARTS_PASSWORD)."),
     ] = None,
     domain: Annotated[str | None, typer.Option(help="The user's domain name.")] = None,
 ) -> None:
-    """Save a profile to the config file (mode 0600), after checking it works."""
+    """Save a profile to the config file (mode 0600), after checking it works. Secrets
+    are asked for, or read from OPENARTS_SK / OPENARTS_PASSWORD; a password is never
+    saved, the token it gets is."""
+    # `openarts --profile X --endpoint Y configure` means the same as the options here.
+    flags, global_profile = ctx.meta.get(FLAGS_KEY, ({}, None))
+    profile = profile or global_profile or DEFAULT_PROFILE
+    endpoint = endpoint or flags.get("endpoint")
+    project_id = project_id or flags.get("project_id")
     if not endpoint:
         raise fail("--endpoint is required")
-    if bool(ak) != bool(sk):
-        raise fail("--ak and --sk go together")
     if ak and user:
-        raise fail("give either --ak/--sk or --user, not both")
+        raise fail("give either --ak or --user, not both")
     if not (ak or user):
-        raise fail("give --ak and --sk, or --user (and --password)")
+        raise fail("give --ak (with its secret key), or --user (with its password)")
     chosen = Profile(
         endpoint=endpoint.rstrip("/"),
         project_id=project_id or "",
         project_name=project or "",
         access_key=ak or "",
-        secret_key=sk or "",
         user=user or "",
         domain=domain or "",
     )
     with reported():
         client = ApiClient(chosen)
         if user:
-            if password is None:
-                if not sys.stdin.isatty():
-                    raise fail("--password (or OPENARTS_PASSWORD) is needed without a terminal")
-                password = typer.prompt("Password", hide_input=True)
-            client.sign_in(password)
+            client.sign_in(_secret("OPENARTS_PASSWORD", "Password"))
         else:
+            chosen.secret_key = _secret("OPENARTS_SK", "Secret key")
             # Checks the keys and finds the project's ID when only its name was given.
             chosen.project_id = client.project_id
             client.call("GET", "/v1/{project_id}/os-user-config")
-    save_profile(config_path(), profile, chosen)
-    out.print(
-        f"profile {profile!r} saved to {config_path()} "
-        f"(project {chosen.project_name or chosen.project_id})"
+    path = config_path()
+    save_profile(path, profile, chosen)
+    message = (
+        f"profile {profile!r} saved to {path} (project {chosen.project_name or chosen.project_id})"
+    )
+    printer(ctx).done(
+        message, {"profile": profile, "path": str(path), "project_id": chosen.project_id}
     )

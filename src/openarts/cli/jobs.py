@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated, Any
 
@@ -171,7 +172,11 @@ def terminate(ctx: typer.Context, job_id: str) -> None:
 
 
 @job_app.command("events")
-def events(ctx: typer.Context, job_id: str, limit: int = 50) -> None:
+def events(
+    ctx: typer.Context,
+    job_id: str,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="At most this many.")] = 50,
+) -> None:
     """A job's events, oldest first."""
     answer = call(ctx, "GET", f"{JOBS}/{job_id}/events", limit=limit, order="asc")
     printer(ctx).rows(
@@ -187,7 +192,11 @@ def _latest(row: dict[str, Any]) -> Any:
 
 
 @job_app.command("metrics")
-def metrics(ctx: typer.Context, job_id: str, task: str = "worker-0") -> None:
+def metrics(
+    ctx: typer.Context,
+    job_id: str,
+    task: Annotated[str, typer.Option(help="Task name.")] = "worker-0",
+) -> None:
     """A task's CPU, memory (and GPU) use, one value per minute; the latest of each."""
     answer = call(ctx, "GET", f"{JOBS}/{job_id}/metrics/{task}")
     series = answer.get("metrics", [])
@@ -196,10 +205,7 @@ def metrics(ctx: typer.Context, job_id: str, task: str = "worker-0") -> None:
         series,
         [
             ("METRIC", "metric"),
-            (
-                "LATEST",
-                lambda row: next((v for v in reversed(row.get("value") or []) if v != -1), ""),
-            ),
+            ("LATEST", _latest),
             ("POINTS", lambda row: len(row.get("value") or [])),
         ],
     )
@@ -236,23 +242,36 @@ def logs(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing until the job ends.")
     ] = False,
+    timeout: Annotated[
+        float | None, typer.Option(help="With -f, stop following after this many seconds (exit 2).")
+    ] = None,
 ) -> None:
     """A task's log (its latest part); with -f, follow it as it is written."""
+    deadline = None if timeout is None else time.monotonic() + timeout
     shown = 0
     while True:
         finished = _job(ctx, job_id)["status"]["phase"] in FINAL_PHASES
         part, skipped, shown = _new_part(_log_tail(ctx, job_id, task), shown)
         if skipped:
             err.print(f"[… {skipped} bytes of the log skipped: see `job log-url`]")
-        if part:
+        if part and printer(ctx).json:
+            # One JSON object per piece, so a script can read them as they come.
+            typer.echo(json.dumps({"content": part.decode("utf-8", errors="replace")}))
+        elif part:
             typer.echo(part.decode("utf-8", errors="replace"), nl=False)
         if not follow or finished:
             return
+        if deadline is not None and time.monotonic() > deadline:
+            raise fail(f"job {job_id} still running after {timeout:g} s", code=2)
         time.sleep(POLL_S)
 
 
 @job_app.command("log-url")
-def log_url(ctx: typer.Context, job_id: str, task: str = "worker-0") -> None:
+def log_url(
+    ctx: typer.Context,
+    job_id: str,
+    task: Annotated[str, typer.Option(help="Task name.")] = "worker-0",
+) -> None:
     """A link to download a task's whole log."""
     answer = call(ctx, "GET", f"{JOBS}/{job_id}/tasks/{task}/logs/url")
     printer(ctx).done(answer.get("obs_url", ""), answer)

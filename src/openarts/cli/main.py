@@ -65,8 +65,6 @@ def main(
     project_id: Annotated[
         str | None, typer.Option(help="Project ID (OPENARTS_PROJECT_ID).")
     ] = None,
-    ak: Annotated[str | None, typer.Option("--ak", help="Access key (OPENARTS_AK).")] = None,
-    sk: Annotated[str | None, typer.Option("--sk", help="Secret key (OPENARTS_SK).")] = None,
     output: Annotated[
         OutputFormat,
         typer.Option("--output", "-o", envvar="OPENARTS_OUTPUT", help="table or json."),
@@ -74,7 +72,9 @@ def main(
 ) -> None:
     ctx.obj = _settings(home=home)
     ctx.meta[FLAGS_KEY] = (
-        {"endpoint": endpoint, "project_id": project_id, "access_key": ak, "secret_key": sk},
+        # Keys and passwords come from the profile or OPENARTS_AK/_SK/_PASSWORD, never from
+        # the command line, where `ps` and the shell's history would keep them.
+        {"endpoint": endpoint, "project_id": project_id},
         profile,
     )
     ctx.meta[PRINTER_KEY] = Printer(output)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from openarts.cli.common import FileOption, body_from, call, fail, printer
-from openarts.cli.output import Column, err, out, when
+from openarts.cli.output import Column, err, error_line, out, when
 
 model_app = typer.Typer(
     help="Models: import from OBS, list versions, show, delete.", no_args_is_help=True
@@ -198,9 +198,10 @@ def delete(
     if failed:
         for failure in failed:
             err.print(
-                f"[red]error:[/red] model {failure.get('model_id')}: "
-                f"{failure.get('error_code')}: {failure.get('error_msg')}",
-                markup=True,
+                error_line(
+                    f"model {failure.get('model_id')}: "
+                    f"{failure.get('error_code')}: {failure.get('error_msg')}"
+                )
             )
         raise typer.Exit(1)
 

@@ -3,8 +3,12 @@ servers with a lease that stops them, their flavors, and object storage mounted 
 
 from __future__ import annotations
 
+import html
+import os
+import tempfile
 import time
 import webbrowser
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -136,11 +140,21 @@ def _notebook(ctx: typer.Context, notebook_id: str) -> dict[str, Any]:
     return notebook
 
 
+def _without_token(answer: Any) -> Any:
+    """The answer without Jupyter's token: it signs anyone in to the notebook, so it is
+    printed only when asked for (`open --with-token`), never in passing."""
+    if isinstance(answer, dict):
+        return {k: _without_token(v) for k, v in answer.items() if k != "token"}
+    if isinstance(answer, list):
+        return [_without_token(item) for item in answer]
+    return answer
+
+
 def _said(ctx: typer.Context, verb: str, notebook: dict[str, Any]) -> None:
     """An action's answer: the notebook as JSON, or one line with its new status."""
     printer(ctx).done(
         f"{verb} notebook {notebook.get('id')} ({notebook.get('name')}): {notebook.get('status')}",
-        notebook,
+        _without_token(notebook),
     )
 
 
@@ -176,13 +190,13 @@ def list_notebooks(
     }
     path = f"{NOTEBOOKS}/all" if everyone else NOTEBOOKS
     answer = call(ctx, "GET", path, **{k: v for k, v in query.items() if v is not None})
-    printer(ctx).rows(answer, answer.get("data", []), LIST_COLUMNS)
+    printer(ctx).rows(_without_token(answer), answer.get("data", []), LIST_COLUMNS)
 
 
 @notebook_app.command("show")
 def show(ctx: typer.Context, notebook_id: IdArgument) -> None:
     """One notebook: status, flavor, image, URL, lease."""
-    printer(ctx).item(_notebook(ctx, notebook_id), SHOW_COLUMNS)
+    printer(ctx).item(_without_token(_notebook(ctx, notebook_id)), SHOW_COLUMNS)
 
 
 @notebook_app.command("create")
@@ -344,8 +358,22 @@ def open_notebook(
     shown = signed_in if with_token else url
     printer(ctx).done(shown, {"id": notebook_id, "url": shown})
     # The browser gets the token so it is signed in; the terminal shows it only on request.
-    if browser and not webbrowser.open(signed_in):
+    if browser and not webbrowser.open(_redirect_page(signed_in).as_uri()):
         raise fail("no web browser could be started here: open the URL above yourself")
+
+
+def _redirect_page(url: str) -> Path:
+    """A page, readable by this user alone, that sends the browser on to ``url``: the
+    browser is started with the page's path, so the token is in no process's arguments
+    (as Jupyter itself opens its own URL)."""
+    descriptor, name = tempfile.mkstemp(prefix="openarts-open-", suffix=".html")
+    target = html.escape(url, quote=True)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(
+            f'<!doctype html><meta http-equiv="refresh" content="0;url={target}">'
+            f'<title>Opening JupyterLab</title><a href="{target}">Open JupyterLab</a>\n'
+        )
+    return Path(name)
 
 
 @notebook_app.command("flavors")
@@ -450,7 +478,9 @@ def wait(
             last = now
         if now == wanted:
             if printer(ctx).json:
-                printer(ctx).dump(notebook or {"id": notebook_id, "status": DELETED})
+                printer(ctx).dump(
+                    _without_token(notebook) or {"id": notebook_id, "status": DELETED}
+                )
             return
         if now in ERROR_STATUSES:
             reason = (notebook or {}).get("fail_reason") or "no reason given"

@@ -12,13 +12,23 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 # A column: its header and how to get its text from a row (a dotted path or a function).
 Column = tuple[str, str | Callable[[dict[str, Any]], Any]]
 
 # Piped output is not cut to 80 columns: lines stay whole for grep and for logs.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Markup is off: names, messages and logs from the server are printed as they are (a
+# "[/data]" in them must neither vanish nor crash the command).
+out = Console(
+    highlight=False, soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 200
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+
+def error_line(message: str) -> Text:
+    """``error: <message>``, the label in red where the terminal has colour."""
+    return Text.assemble(("error:", "red"), f" {message}")
 
 
 class OutputFormat(StrEnum):
@@ -44,6 +54,15 @@ def when(epoch_ms: Any) -> str:
     if not isinstance(epoch_ms, int | float) or epoch_ms <= 0:
         return ""
     return datetime.fromtimestamp(epoch_ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _total(data: Any) -> int | None:
+    """How many there are in all, where the answer says (a page holds fewer)."""
+    if isinstance(data, dict):
+        for key in ("total", "total_count"):
+            if isinstance(data.get(key), int):
+                return int(data[key])
+    return None
 
 
 def _text(value: Any) -> str:
@@ -83,6 +102,10 @@ class Printer:
         out.print(table)
         if not rows:
             out.print("(none)")
+        total = _total(data)
+        if total is not None and total > len(rows):
+            # On stderr: the table stays whole for a pipe, and the cut is never silent.
+            err.print(f"showing {len(rows)} of {total}: use --offset and --limit for the rest")
 
     def item(self, data: Any, columns: Sequence[Column] | None = None) -> None:
         """One resource: JSON, or its fields as a two-column table (the named ones, else

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ class Profile:
     domain: str = ""
     token: str = ""
     token_expires_at: str = ""
+    # Where the token was issued: it is never sent anywhere else.
+    token_endpoint: str = ""
     # Only ever from the environment or a flag: never saved.
     password: str = field(default="", repr=False)
 
@@ -71,11 +74,18 @@ def save_profile(path: Path, name: str, profile: Profile) -> None:
     profiles[name] = profile.saved()
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump({"profiles": profiles}, sort_keys=True)
-    # Created 0600 before anything is written, so the keys are never readable by others.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(path, 0o600)
+    # A new file (mkstemp makes it 0600) replaces the old one whole: the keys are never
+    # readable by others, even where the old file was, and a crash loses no profile.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _known(values: dict[str, Any]) -> dict[str, str]:
@@ -133,10 +143,11 @@ def resolve(settings: Settings, profile_name: str | None, flags: dict[str, str |
         for key, value in layer.items():
             merged.setdefault(key, value)
     local = _local_server(settings)
-    if not (merged.get("access_key") or merged.get("user") or merged.get("token")):
+    has_identity = merged.get("access_key") or merged.get("user") or merged.get("token")
+    endpoint = merged.get("endpoint", "").rstrip("/")
+    # The local server's admin keys serve only the local server: never another endpoint,
+    # and no other identity is sent to the local server by default.
+    if not has_identity and local and endpoint in ("", local["endpoint"].rstrip("/")):
         for key, value in _known(local).items():
             merged.setdefault(key, value)
-    elif local.get("endpoint"):
-        # Someone else's identity is never mixed in; only where the server is.
-        merged.setdefault("endpoint", local["endpoint"])
     return Profile(**merged)

@@ -25,6 +25,7 @@ from openarts.cli.common import (
     reported,
 )
 from openarts.cli.output import Column, err, out, when
+from openarts.domain.services import ServiceStatus
 
 service_app = typer.Typer(
     help="Real-time services: deploy models, scale, stop/start, predict.", no_args_is_help=True
@@ -381,7 +382,10 @@ def predict(
     try:
         printer(ctx).dump(response.json())
     except ValueError:
-        typer.echo(response.text)
+        if printer(ctx).json:
+            printer(ctx).dump({"text": response.text})
+        else:
+            typer.echo(response.text)
 
 
 @service_app.command("events")
@@ -504,6 +508,9 @@ def wait(
 ) -> None:
     """Show the service's status until it is running (exit 0) or failed (exit 1); with
     --for, until it reaches that status (failed on the way exits 1). Exit 2 on timeout."""
+    known = [status.value for status in ServiceStatus]
+    if until is not None and until not in known:
+        raise fail(f"--for must be one of {', '.join(known)}, not {until!r}", code=2)
     targets = (until,) if until else SETTLED
     deadline = None if timeout is None else time.monotonic() + timeout
     last = ""
