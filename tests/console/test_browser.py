@@ -291,6 +291,19 @@ def test_a_service_answers_a_test_request(
     assert page.locator("[data-live]").count() == 1
     screenshot(page, "service-detail-counted")
 
+    # Calls keep coming: the request-rate and latency charts draw them (a chart needs two
+    # samples of its stream, 5 s apart, with calls between).
+    drawn = page.locator("#rate-chart .uplot, #latency-chart .uplot")
+    deadline = time.monotonic() + 90
+    while True:
+        page.click("#test-request button[type=submit]")
+        try:
+            expect(drawn).to_have_count(2, timeout=3000)
+            break
+        except AssertionError:
+            assert time.monotonic() < deadline, page.locator("#latency-chart").inner_text()
+    screenshot(page, "service-charts")
+
 
 def _job(server: ServerProcess, name: str, pool: str, nodes: int) -> dict[str, Any]:
     body = {
