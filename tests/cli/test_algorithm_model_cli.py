@@ -149,11 +149,18 @@ def test_an_algorithm_is_created_from_a_reference_body(
     meta = cli.json("algorithm", "show", algorithm_id)["metadata"]
     assert (meta["name"], meta["description"]) == ("cli-algo-final", "from a file")
     # A body from stdin; a metadata-only PUT leaves the code alone.
+    # A date-like value stays the text written, as JSON would carry it.
     cli.ok(
-        "algorithm", "update", algorithm_id, "-f", "-", stdin="metadata: {name: cli-algo-stdin}\n"
+        "algorithm",
+        "update",
+        algorithm_id,
+        "-f",
+        "-",
+        stdin="metadata: {name: cli-algo-stdin, description: 2024-05-01}\n",
     )
     shown = cli.json("algorithm", "show", algorithm_id)
     assert shown["metadata"]["name"] == "cli-algo-stdin"
+    assert shown["metadata"]["description"] == "2024-05-01"
     assert shown["job_config"]["boot_file"] == BOOT
     cli.ok("algorithm", "delete", algorithm_id)
 
@@ -173,6 +180,10 @@ def test_algorithm_errors_are_clear(cli: Cli, bucket: str, tmp_path: Path) -> No
     assert "must hold a mapping" in cli.fails("algorithm", "create", "-f", listed)
     broken = write(tmp_path / "broken.yaml", "metadata: {name: [unclosed\n")
     assert "neither YAML nor JSON" in cli.fails("algorithm", "create", "-f", broken)
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("metadata: {name: caf\u00e9}\n".encode("latin-1"))
+    error = cli.fails("algorithm", "create", "-f", str(latin1))
+    assert "not UTF-8" in error and "Traceback" not in error
     assert "nothing to change" in cli.fails("algorithm", "update", UNKNOWN)
     # What only the server knows: the bucket and the boot file's place.
     error = cli.fails(

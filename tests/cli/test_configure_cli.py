@@ -128,6 +128,15 @@ def test_local_keys_never_go_to_another_endpoint(cli: Cli) -> None:
     assert "no credentials" in error
 
 
+def test_a_mistyped_endpoint_is_named_not_a_traceback(cli: Cli) -> None:
+    keys = {"OPENARTS_AK": "AK", "OPENARTS_SK": "SK", "OPENARTS_PROJECT_ID": "p1"}
+    for bad in ("http://127.0.0.1:80a", "127.0.0.1:8080", "ftp://127.0.0.1"):
+        configure = ("configure", "--endpoint", bad, "--ak", "AK")
+        for args in (configure, ("--endpoint", bad, "job", "list")):
+            error = cli.fails(*args, env=keys)
+            assert bad in error and "Traceback" not in error, (args, error)
+
+
 def test_configure_refuses_incomplete_input(cli: Cli, cli_server: ServerProcess) -> None:
     assert "--endpoint is required" in cli.fails("configure", "--user", "admin")
     assert "either --ak or --user" in cli.fails(

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 import yaml
 
@@ -115,6 +116,11 @@ def test_job_from_flags_log_followed_and_waited(cli: Cli, code_bucket: str) -> N
     events = cli.json("job", "events", job_id)
     assert events["events"], events
     assert "METRIC" in cli.ok("job", "metrics", job_id)
+    link = cli.ok("job", "log-url", job_id).strip()
+    assert "training finished" in httpx.get(link, timeout=30).text
+    assert "worker-9" in cli.fails("job", "log-url", job_id, "--task", "worker-9")
+    assert "test.cpu.tiny" in cli.ok("job", "flavors")
+    assert cli.json("job", "engines")["items"]
 
     cli.ok("job", "update", job_id, "--description", "changed from the CLI")
     assert cli.json("job", "show", job_id)["metadata"]["description"] == "changed from the CLI"
@@ -218,6 +224,7 @@ def test_pool_lifecycle_queue_scale_and_tags(
     table = cli.ok("pool", "list")
     assert pool in table and "cli-pool" in table and "test.cpu.tiny x1" in table
     assert "test.cpu.tiny" in cli.ok("pool", "nodes", pool)
+    assert "test.cpu.tiny" in cli.ok("pool", "flavors")
 
     holder = cli.json(*_job_flags("cli-holder", "slow.py", "--pool", pool))["metadata"]["id"]
     until(lambda: cli.json("job", "show", holder)["status"]["phase"] == "Running", "holder running")

@@ -304,6 +304,15 @@ def test_a_service_answers_a_test_request(
             assert time.monotonic() < deadline, page.locator("#latency-chart").inner_text()
     screenshot(page, "service-charts")
 
+    # The service uses the model: deleting it is refused in words, and the model stays.
+    page.goto("/console/models")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(f'button[hx-post="/console/models/{model_id}/delete"]')
+    expect(page.locator("#flash")).to_contain_text("ModelArts.3009", timeout=WAIT)
+    expect(page.locator("#flash")).not_to_contain_text("deleted")
+    kept = signed_call(server, "GET", f"/v1/{{project_id}}/models/{model_id}")
+    assert kept.status_code == 200, kept.text
+
 
 def _job(server: ServerProcess, name: str, pool: str, nodes: int) -> dict[str, Any]:
     body = {

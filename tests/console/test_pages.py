@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ from openarts.console.pages.common import total
 from openarts.console.rendering import TEMPLATES
 from openarts.console.session import COOKIE, Session
 from openarts.services import buckets
-from tests.console.conftest import Console, second_project
+from tests.api.test_pools import network_body, pool_body
+from tests.conftest import make_settings, start_api
+from tests.console.conftest import PASSWORD, Console, second_project
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -373,3 +376,48 @@ def test_a_task_must_be_one_of_the_jobs() -> None:
     for task in ("worker-9", "../logs", ""):
         with pytest.raises(ApiError):
             training.check_task(["worker-0"], task)
+
+
+@pytest.fixture
+async def pool_console(tmp_path: Path) -> AsyncIterator[Console]:
+    """A console whose catalog has a pool flavor small enough for any test machine."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "flavors.yaml").write_text(
+        "flavors:\n  - {name: modelarts.vm.cpu.tiny, vcpus: 0.25, memory_gib: 0.5, uses: [pool]}\n"
+    )
+    settings = make_settings(
+        home, f"sqlite+aiosqlite:///{tmp_path / 'openarts.db'}", admin_password=PASSWORD
+    )
+    async for api in start_api(settings):
+        yield Console(api)
+
+
+async def test_pool_tags_show_their_values_and_can_be_removed(pool_console: Console) -> None:
+    console = pool_console
+    made = await console.api.call("POST", "/v1/{project_id}/networks", json=network_body())
+    network = made.json()["metadata"]["name"]
+    made = await console.api.call(
+        "POST", "/v2/{project_id}/pools", json=pool_body(network, flavor="modelarts.vm.cpu.tiny")
+    )
+    assert made.status_code == 200, made.text
+    pool = made.json()["metadata"]["name"]
+    await console.sign_in()
+    csrf = await console.csrf(f"/console/pools/{pool}")
+    htmx = {"HX-Request": "true"}
+
+    async def act(verb: str, **form: str) -> str:
+        answer = await console.client.post(
+            f"/console/pools/{pool}/{verb}", data={"csrf": csrf, **form}, headers=htmx
+        )
+        return answer.text
+
+    assert "Tags saved" in await act("tag", tags="team=vision\ntier=gold")
+    shown = (await console.client.get(f"/console/pools/{pool}")).text
+    assert "team=vision" in shown and "tier=gold" in shown
+    assert "Removed 1 tag(s)" in await act("untag", keys="tier")
+    shown = (await console.client.get(f"/console/pools/{pool}")).text
+    assert "team=vision" in shown and "tier" not in shown
+    assert "Which tags?" in await act("untag", keys="  ")
+    tags = (await console.api.call("GET", f"/v1/{{project_id}}/pools/{pool}/tags")).json()
+    assert [(t["key"], t["value"]) for t in tags["tags"]] == [("team", "vision")]

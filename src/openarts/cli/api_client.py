@@ -74,6 +74,18 @@ def _warn_if_exposed(endpoint: str) -> None:
         )
 
 
+def _checked_endpoint(endpoint: str) -> str:
+    """The endpoint as given, once it is a URL a request can go to: a typo in the port
+    is named here, not shown as a traceback at the first call."""
+    try:
+        url = httpx.URL(endpoint)
+    except httpx.InvalidURL as exc:
+        raise CliError(f"bad endpoint {endpoint}: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise CliError(f"the endpoint must be http(s)://host[:port], not {endpoint}")
+    return endpoint
+
+
 class ApiClient:
     def __init__(self, profile: Profile) -> None:
         if not profile.endpoint:
@@ -81,7 +93,7 @@ class ApiClient:
                 "no endpoint: run `openarts configure`, or give --endpoint / OPENARTS_ENDPOINT"
             )
         self.profile = profile
-        self.endpoint = profile.endpoint.rstrip("/")
+        self.endpoint = _checked_endpoint(profile.endpoint.rstrip("/"))
         self.http = httpx.Client(timeout=TIMEOUT_S)
         self._project_id = profile.project_id
 
@@ -166,7 +178,10 @@ class ApiClient:
         projects = answer.get("projects", []) if isinstance(answer, dict) else []
         if not name and len(projects) != 1:
             names = ", ".join(str(p.get("name")) for p in projects) or "none"
-            raise CliError(f"name the project (--project or --project-id); yours: {names}")
+            raise CliError(
+                "name the project (--project-id, OPENARTS_PROJECT_ID or OPENARTS_PROJECT, or "
+                f"openarts configure --project); yours: {names}"
+            )
         for project in projects:
             if not name or project.get("name") == name:
                 return str(project["id"])

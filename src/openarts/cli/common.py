@@ -79,17 +79,36 @@ def load_body(path: Path | None, what: str = "body") -> dict[str, Any] | None:
     """The mapping in a YAML or JSON file (JSON is YAML), or None without a file."""
     if path is None:
         return None
+    text = read_text_file(path)
     try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise fail(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        body = yaml.safe_load(text)
+        body = yaml.load(text, Loader=_JsonishLoader)
     except yaml.YAMLError as exc:
         raise fail(f"{path} is neither YAML nor JSON: {exc}") from None
     if not isinstance(body, dict):
         raise fail(f"{path} must hold a mapping (the {what}), not {type(body).__name__}")
     return body
+
+
+def read_text_file(path: Path) -> str:
+    """A UTF-8 file's text (``-`` is standard input), or a one-line error naming it."""
+    try:
+        return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        reason = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        raise fail(f"cannot read {path}: {reason}") from None
+
+
+class _JsonishLoader(yaml.SafeLoader):
+    """YAML that loads only what JSON can carry: ``2024-05-01`` stays the string the
+    user wrote, as the API expects, instead of a date that cannot be sent."""
+
+
+_JsonishLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ credentials.csv, or the ones given as options.
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,13 +15,16 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
+from openarts.cli.output import err, error_line
 from openarts.settings import Settings
 from openarts.storage.paths import InvalidPath, ObjectPath
 
 obs_app = typer.Typer(
     help="Object storage: buckets and objects (obs://bucket/key).", no_args_is_help=True
 )
-console = Console(highlight=False)
+# Keys are printed as they are and whole: a key holding "[/data]" is not rich markup, and
+# a long one is not folded at 80 columns when piped to grep.
+console = Console(highlight=False, markup=False, soft_wrap=True)
 # Transfers smaller than this finish too fast to need a progress bar.
 PROGRESS_BYTES = 8 * 1024 * 1024
 
@@ -28,21 +32,23 @@ EndpointOption = Annotated[
     str | None, typer.Option("--endpoint", envvar="OPENARTS_OBS_ENDPOINT", help="S3 endpoint URL.")
 ]
 AkOption = Annotated[str | None, typer.Option("--ak", envvar="OPENARTS_OBS_AK", help="Access key.")]
-SkOption = Annotated[str | None, typer.Option("--sk", envvar="OPENARTS_OBS_SK", help="Secret key.")]
 RecursiveOption = Annotated[bool, typer.Option("--recursive", "-r", help="Whole prefixes.")]
 
 
-def _client(ctx: typer.Context, endpoint: str | None, ak: str | None, sk: str | None) -> Any:
+def _client(ctx: typer.Context, endpoint: str | None, ak: str | None) -> Any:
+    """The secret key comes from OPENARTS_OBS_SK or credentials.csv, never the command
+    line, where any user of the machine could read it."""
     # boto3 is loaded only by the commands that use it: every `openarts` command loads
     # this module.
     from openarts.storage.s3 import s3_client
 
     settings: Settings = ctx.obj
+    sk = os.environ.get("OPENARTS_OBS_SK")
     if not (endpoint and ak and sk):
         path = settings.credentials_file
         if not path.is_file():
             raise _fail(
-                f"no credentials: give --endpoint, --ak and --sk, or start the server "
+                f"no credentials: give --endpoint, --ak and OPENARTS_OBS_SK, or start the server "
                 f"once so that {path} exists"
             )
         with path.open(encoding="utf-8") as handle:
@@ -53,7 +59,7 @@ def _client(ctx: typer.Context, endpoint: str | None, ak: str | None, sk: str | 
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
+    err.print(error_line(message))
     return typer.Exit(1)
 
 
@@ -78,6 +84,8 @@ def _run(action: Any) -> None:
         raise _fail(f"{error.get('Code')}: {error.get('Message')}") from None
     except EndpointConnectionError as exc:
         raise _fail(f"cannot reach the endpoint: {exc}") from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename or 'local file'}: {exc.strerror or exc}") from None
 
 
 def _keys(client: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
@@ -104,11 +112,10 @@ def make_bucket(
     project: Annotated[str | None, typer.Option(help="Project (name or ID) to own it.")] = None,
     endpoint: EndpointOption = None,
     ak: AkOption = None,
-    sk: SkOption = None,
 ) -> None:
     """Make a bucket: openarts obs mb obs://name"""
     path = _path(bucket if _is_remote(bucket) else f"obs://{bucket}")
-    client = _client(ctx, endpoint, ak, sk)
+    client = _client(ctx, endpoint, ak)
     extra = {"CreateBucketConfiguration": {"LocationConstraint": project}} if project else {}
     _run(lambda: client.create_bucket(Bucket=path.bucket, **extra))
     console.print(f"made obs://{path.bucket}")
@@ -121,10 +128,9 @@ def list_objects(
     recursive: RecursiveOption = False,
     endpoint: EndpointOption = None,
     ak: AkOption = None,
-    sk: SkOption = None,
 ) -> None:
     """List buckets, or the objects under obs://bucket/prefix."""
-    client = _client(ctx, endpoint, ak, sk)
+    client = _client(ctx, endpoint, ak)
 
     def show() -> None:
         if target is None:
@@ -152,10 +158,9 @@ def copy(
     recursive: RecursiveOption = False,
     endpoint: EndpointOption = None,
     ak: AkOption = None,
-    sk: SkOption = None,
 ) -> None:
     """Copy local→obs, obs→local or obs→obs; -r for folders and prefixes."""
-    client = _client(ctx, endpoint, ak, sk)
+    client = _client(ctx, endpoint, ak)
     if not _is_remote(source) and not _is_remote(target):
         raise _fail("one side must be obs://bucket/key")
     _run(lambda: _copy(client, source, target, recursive))
@@ -184,12 +189,14 @@ def _copy(client: Any, source: str, target: str, recursive: bool) -> None:
         if recursive:
             prefix = origin.key if origin.is_prefix else origin.key + "/"
             base = destination.key if destination.is_prefix else destination.key + "/"
-            for item in _keys(client, origin.bucket, prefix):
+            items = _keys(client, origin.bucket, prefix)
+            for item in items:
                 client.copy(
                     {"Bucket": origin.bucket, "Key": item["Key"]},
                     destination.bucket,
                     base + item["Key"][len(prefix) :],
                 )
+            console.print(f"copied {len(items)} objects to obs://{destination.bucket}/{base}")
             return
         key = (
             destination.key + origin.key.rsplit("/", 1)[-1]
@@ -197,6 +204,7 @@ def _copy(client: Any, source: str, target: str, recursive: bool) -> None:
             else destination.key
         )
         client.copy({"Bucket": origin.bucket, "Key": origin.key}, destination.bucket, key)
+        console.print(f"copied {source} to obs://{destination.bucket}/{key}")
         return
     local = Path(target)
     if recursive:
@@ -241,10 +249,9 @@ def remove(
     recursive: RecursiveOption = False,
     endpoint: EndpointOption = None,
     ak: AkOption = None,
-    sk: SkOption = None,
 ) -> None:
     """Remove an object; -r for a prefix; obs://bucket alone removes the (empty) bucket."""
-    client = _client(ctx, endpoint, ak, sk)
+    client = _client(ctx, endpoint, ak)
     path = _path(target)
 
     def delete() -> None:

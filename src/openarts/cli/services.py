@@ -3,7 +3,6 @@ sent to them through the platform's inference gateway."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +21,7 @@ from openarts.cli.common import (
     merge,
     parse_json,
     printer,
+    read_text_file,
     reported,
 )
 from openarts.cli.output import Column, err, out, when
@@ -323,10 +323,7 @@ def _request_body(data: str | None, file: Path | None) -> bytes:
     if (data is None) == (file is None):
         raise fail("give the request as --data JSON or --file PATH (one of them)")
     if file is not None:
-        try:
-            text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise fail(f"cannot read {file}: {exc.strerror}") from None
+        text = read_text_file(file)
         what = str(file)
     else:
         text = data or ""

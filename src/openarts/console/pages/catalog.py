@@ -106,7 +106,15 @@ async def delete_model(
     request: Request, session: SessionDep, api: ApiDep, model_id: str
 ) -> Response:
     await checked_form(request, session)
-    await api.delete(f"/v1/{{project_id}}/models/{segment(model_id)}")
+    answer = await api.delete(f"/v1/{{project_id}}/models/{segment(model_id)}")
+    # The API answers 200 with the refusal inside (a service still uses the model):
+    # saying "deleted" then would tell the user something false.
+    refused = (answer or {}).get("delete_failed_list") or []
+    if refused:
+        first = refused[0]
+        return flash(
+            error=ApiError(409, str(first.get("error_code", "")), str(first.get("error_msg", "")))
+        )
     return flash("Model deleted.")
 
 

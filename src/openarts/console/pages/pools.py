@@ -11,7 +11,15 @@ from fastapi.responses import RedirectResponse, Response
 from openarts.console import live
 from openarts.console.api_client import ApiError, ConsoleApi, segment
 from openarts.console.errors import flash
-from openarts.console.pages.common import FormError, form_failure, items, number, page, pairs
+from openarts.console.pages.common import (
+    FormError,
+    form_failure,
+    items,
+    lines,
+    number,
+    page,
+    pairs,
+)
 from openarts.console.pages.training import search
 from openarts.console.rendering import render
 from openarts.console.session import ApiDep, SessionDep, checked_form
@@ -245,6 +253,15 @@ async def act(
         tags = [{"key": k, "value": v} for k, v in pairs(form, "tags")]
         await api.post(f"/v1/{{project_id}}/pools/{segment(pool_name)}/tags/create", {"tags": tags})
         return flash("Tags saved.")
+    if verb == "untag":
+        keys = lines(form.get("keys", ""))
+        if not keys:
+            raise FormError("keys", "Which tags? Name one key a line.")
+        await api.delete(
+            f"/v1/{{project_id}}/pools/{segment(pool_name)}/tags/delete",
+            {"tags": [{"key": key} for key in keys]},
+        )
+        return flash(f"Removed {len(keys)} tag(s).")
     if verb == "delete":
         await api.delete(path)
         return flash("Deletion requested.")
