@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from openarts import __version__
+from openarts.api.schemas.notebooks import LEASE_MAX_MS
 
 if TYPE_CHECKING:
     from openarts.console.session import Session
@@ -85,6 +86,8 @@ def environment() -> Environment:
     env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
     # In the static files' URLs: an upgrade is fetched anew, not taken from the cache.
     env.globals["version"] = __version__
+    # The lease fields offer what the API accepts, from the API's own bound.
+    env.globals["lease_max_hours"] = LEASE_MAX_MS // 3_600_000
     return env
 
 

@@ -108,13 +108,13 @@ async def delete_model(
     await checked_form(request, session)
     answer = await api.delete(f"/v1/{{project_id}}/models/{segment(model_id)}")
     # The API answers 200 with the refusal inside (a service still uses the model):
-    # saying "deleted" then would tell the user something false.
+    # saying "deleted" then would tell the user something false. The status shown is
+    # the one the API gave, not one made up for the refusal.
     refused = (answer or {}).get("delete_failed_list") or []
     if refused:
         first = refused[0]
-        return flash(
-            error=ApiError(409, str(first.get("error_code", "")), str(first.get("error_msg", "")))
-        )
+        code, message = str(first.get("error_code", "")), str(first.get("error_msg", ""))
+        return flash(error=ApiError(200, code, message))
     return flash("Model deleted.")
 
 
