@@ -18,14 +18,18 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/openarts server
 
-## Install what the tests need, check style and types, run the whole suite.
+# Test processes: more than the cores, since many tests wait on servers and tasks.
+TEST_WORKERS ?= 4
+
+## Install what the tests need, check style, types and layers, run the whole suite.
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/ruff format --check src tests benchmarks tools
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/api_overhead.py
@@ -36,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/inference.py
 	$(BIN)/python benchmarks/ray_start.py
 	$(BIN)/python benchmarks/cli_latency.py
+	$(BIN)/python benchmarks/per_test_database.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

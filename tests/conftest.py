@@ -3,34 +3,105 @@ SQLite or PostgreSQL, and signing helpers."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import shutil
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
-from openarts.api.app import Relays, create_app
-from openarts.api.deps import Platform
+from openarts.db.engine import Database
+from openarts.domain.capacity import HostNode
+from openarts.domain.engines import engine_catalog
+from openarts.domain.identity import AuthMethod, Caller
+from openarts.hostinfo import detect_host
+from openarts.runtime.engine_envs import EngineEnvironments
+from openarts.schemas.models import ModelCreate
+from openarts.schemas.training_jobs import TrainingJobCreateIn
+from openarts.security.secrets_box import SecretBox
+from openarts.server.app import Server, build_server
+from openarts.server.platform import Platform
+from openarts.services import authorizations, buckets, identity
+from openarts.services import models as model_service
 from openarts.services.bootstrap import BootstrapReport
+from openarts.services.flavors import FlavorCatalog
+from openarts.services.training_jobs import TrainingPlatform
 from openarts.settings import Settings
+from openarts.storage.local import LocalStore
+from openarts.testing import databases
 from openarts.testing.clients import AkSk, signed_request
-from openarts.testing.postgres import temporary_database
+from openarts.testing.fake_backends import FakeBackend
 from openarts.testing.server import reap_tasks
 
 BACKENDS = ["sqlite", "postgresql"]
+T = TypeVar("T")
+
+# Test modules whose tests share a server started once per module (module-scoped
+# fixtures): under pytest-xdist each is kept on one worker, so it starts once.
+SHARING_A_SERVER = (
+    "tests/cli/",
+    "tests/storage/",
+    "tests/console/test_browser.py",
+    "tests/e2e/test_schemathesis.py",
+    "tests/inference/test_builtin_handlers.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if path.startswith("tests/ray/"):
+            # One Ray cluster at a time: they take the same loopback addresses.
+            item.add_marker(pytest.mark.xdist_group("ray"))
+        elif path.startswith(SHARING_A_SERVER):
+            item.add_marker(pytest.mark.xdist_group(path))
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` to its end on an event loop of its own (in a thread: a test's loop
+    may be running in this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per test session (per xdist worker); tests copy it."""
+    path = tmp_path_factory.mktemp("template") / "openarts.db"
+    _run(databases.migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A PostgreSQL database migrated once per test session (per xdist worker); tests
+    get a copy of it."""
+    if os.environ.get("OPENARTS_TEST_SKIP_POSTGRES") == "1":
+        pytest.skip("OPENARTS_TEST_SKIP_POSTGRES=1")
+    name = _run(databases.make_template())
+    try:
+        yield name
+    finally:
+        _run(databases.drop_database(name))
 
 
 @pytest.fixture(params=BACKENDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database already at the latest schema, of the test's own."""
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'openarts.db'}"
+        template: Path = request.getfixturevalue("sqlite_template")
+        copy = tmp_path / "openarts.db"
+        shutil.copyfile(template, copy)
+        yield f"sqlite+aiosqlite:///{copy}"
         return
-    if os.environ.get("OPENARTS_TEST_SKIP_POSTGRES") == "1":
-        pytest.skip("OPENARTS_TEST_SKIP_POSTGRES=1")
-    async with temporary_database() as url:
+    name: str = request.getfixturevalue("postgres_template")
+    async with databases.temporary_database(template=name) as url:
         yield url
 
 
@@ -75,18 +146,37 @@ class Api:
 
 
 async def start_api(settings: Settings) -> AsyncIterator[Api]:
+    async for started in start_server(settings):
+        yield started.api
+
+
+@dataclass
+class Started:
+    """An in-process server, started, and a client of its API (behind its relays)."""
+
+    server: Server
+    api: Api
+
+
+async def start_server(settings: Settings, *, light: bool = False) -> AsyncIterator[Started]:
+    """The whole server in process; ``light``: one that runs nothing (no loops, a fake
+    backend), for tests of what requests answer rather than of what then runs."""
     reports: list[BootstrapReport] = []
-    app = create_app(settings, announce=lambda report, _settings: reports.append(report))
-    relays = Relays(app)
+    server = build_server(
+        settings,
+        announce=lambda report, _settings: reports.append(report),
+        backend=FakeBackend() if light else None,
+        run_loops=not light,
+    )
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=relays)
+        async with server.api.router.lifespan_context(server.api):
+            transport = httpx.ASGITransport(app=server.front)
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://testserver"
             ) as client:
-                yield Api(client, app.state.platform, reports[0])
+                yield Started(server, Api(client, server.platform, reports[0]))
     finally:
-        await relays.close()
+        await server.front.close()
         # The server leaves its work running for a next start; a test leaves nothing.
         reap_tasks(settings.home)
 
@@ -97,7 +187,115 @@ async def api(tmp_path: Path, database_url: str) -> AsyncIterator[Api]:
         yield started
 
 
+@pytest.fixture
+async def light_api(tmp_path: Path, database_url: str) -> AsyncIterator[Api]:
+    """The API over a platform that runs nothing (see start_server)."""
+    async for started in start_server(make_settings(tmp_path / "home", database_url), light=True):
+        yield started.api
+
+
 @pytest.fixture(scope="session")
 def engine_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One engine cache for every test of the session: PyTorch is installed once."""
     return tmp_path_factory.mktemp("engines")
+
+
+# -- use cases and loops without HTTP -------------------------------------------------------
+BUCKET = "data"
+
+
+@dataclass
+class Scene:
+    db: Database
+    store: LocalStore
+    caller: Caller
+    # The hints of every transaction that committed, in order.
+    hinted: list[frozenset[str]] = field(default_factory=list)
+
+    def woken(self) -> set[str]:
+        """Everything hinted since the last call."""
+        seen = set().union(*self.hinted) if self.hinted else set()
+        self.hinted.clear()
+        return seen
+
+
+@pytest.fixture
+async def scene(database_url: str, tmp_path: Path) -> AsyncIterator[Scene]:
+    db = Database(database_url)
+    store = LocalStore(tmp_path / "obs")
+    async with db.session() as session, session.begin():
+        domain = await identity.create_domain(session, "d")
+        project = await identity.create_project(session, domain_id=domain.id, name="p")
+        user = await identity.create_user(
+            session, domain_id=domain.id, name="alice", password=None, is_admin=True
+        )
+        await identity.add_member(session, project_id=project.id, user_id=user.id)
+        await buckets.record_bucket(session, name=BUCKET, project_id=project.id)
+        # The reference's "authorize ModelArts" step, which the first start does for the
+        # admin: jobs and notebooks are refused without it.
+        agency = await authorizations.create_agency(session, project_id=project.id, suffix=None)
+        await authorizations.configure_authorization(
+            session,
+            SecretBox(Fernet.generate_key()),
+            project_id=project.id,
+            request=authorizations.NewAuthorization(content=agency, user_id=user.id),
+        )
+    await store.create_bucket(BUCKET)
+    caller = Caller(user.id, user.name, domain.id, True, AuthMethod.AKSK, project.id)
+    made = Scene(db, store, caller)
+    db.on_commit = made.hinted.append
+    try:
+        yield made
+    finally:
+        await store.close()
+        await db.close()
+
+
+GIB = 1 << 30
+JOB_FLAVOR = "test.cpu.one"
+ROOMY = [HostNode("host", 8.0, 16 * GIB)]
+
+
+@pytest.fixture
+def training(tmp_path: Path) -> TrainingPlatform:
+    """Training's use cases' part of the platform, with a flavor of one vCPU."""
+    flavors = tmp_path / "flavors.yaml"
+    flavors.write_text(
+        f"flavors:\n  - {{name: {JOB_FLAVOR}, vcpus: 1, memory_gib: 1, uses: [training]}}\n"
+    )
+    return TrainingPlatform(
+        catalog=FlavorCatalog.load(detect_host(), flavors),
+        engines=engine_catalog(),
+        envs=EngineEnvironments(tmp_path / "engines"),
+        root=tmp_path / "training",
+    )
+
+
+def job_request(name: str, node_count: int = 1) -> TrainingJobCreateIn:
+    """A job of the built-in engine with code in the scene's bucket."""
+    job: dict[str, Any] = {
+        "kind": "job",
+        "metadata": {"name": name},
+        "algorithm": {
+            "code_dir": f"/{BUCKET}/code/",
+            "boot_file": f"/{BUCKET}/code/train.py",
+            "engine": {"engine_name": "Python"},
+        },
+        "spec": {"resource": {"flavor_id": JOB_FLAVOR, "node_count": node_count}},
+    }
+    return TrainingJobCreateIn.model_validate(job)
+
+
+async def imported_model(scene: Scene, name: str = "iris") -> str:
+    """A model imported from the scene's bucket (publishing: nothing publishes it)."""
+    body = ModelCreate.model_validate(
+        {
+            "model_name": name,
+            "model_version": "1.0.0",
+            "model_type": "Scikit_Learn",
+            "source_location": f"obs://{BUCKET}/model/",
+        }
+    )
+    async with scene.db.session() as session, session.begin():
+        model = await model_service.create_model(session, scene.caller.project_id, body)
+    return model.id

@@ -8,11 +8,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from openarts.security.signing import sign
 from openarts.testing.clients import AkSk
 from openarts.testing.factories import add_project, add_user
 from tests.conftest import Api, make_settings, start_api
+
+
+@pytest.fixture
+def api(light_api: Api) -> Api:
+    """What these requests answer needs nothing to run: no loops, a fake backend."""
+    return light_api
+
 
 OS_CONFIG = "/v1/{project_id}/os-user-config"
 

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from openarts.errors import OpenArtsError
 from openarts.services.authorizations import require_authorization
 from openarts.testing.factories import add_user
 from tests.conftest import Api
+
+
+@pytest.fixture
+def api(light_api: Api) -> Api:
+    """What these requests answer needs nothing to run: no loops, a fake backend."""
+    return light_api
+
 
 AUTHZ = "/v2/{project_id}/authorizations"
 

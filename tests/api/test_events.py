@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
 from openarts.domain.events import EventType
 from openarts.services.events import record_event
 from openarts.testing.factories import add_project, add_user
 from tests.conftest import Api
+
+
+@pytest.fixture
+def api(light_api: Api) -> Api:
+    """What these requests answer needs nothing to run: no loops, a fake backend."""
+    return light_api
+
 
 EVENTS = "/v1/{project_id}/events"
 

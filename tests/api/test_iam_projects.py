@@ -3,9 +3,17 @@ the user's projects, listing those projects, and revoking a token."""
 
 from __future__ import annotations
 
+import pytest
+
 from openarts.testing.factories import add_project, add_user
 from tests.api.test_auth import token_body
 from tests.conftest import Api
+
+
+@pytest.fixture
+def api(light_api: Api) -> Api:
+    """What these requests answer needs nothing to run: no loops, a fake backend."""
+    return light_api
 
 
 async def _sign_in(api: Api, user: str, password: str, project: dict[str, str]) -> str:

@@ -175,7 +175,7 @@ async def test_a_stop_schedule_stops_the_service(api: Api) -> None:
         await session.execute(
             update(Service).where(Service.id == service_id).values(due_time=now_ms())
         )
-    api.platform.service_reconciler.wake()
+    api.platform.service_loop.wake()
     await until(api, f"{SERVICES}/{service_id}", "status", "stopped")
     assert replica_pids(service_id) == []
     events = (await api.call("GET", f"{SERVICES}/{service_id}/events")).json()
@@ -312,6 +312,8 @@ torch.jit.script(layer).save(sys.argv[1])
 """
 
 
+# The PyTorch engine is made once (the session's engine cache), on one xdist worker.
+@pytest.mark.xdist_group("torch-engine")
 async def test_a_torchscript_model_is_served_by_the_pytorch_runtime(
     tmp_path: Path, database_url: str, engine_cache: Path
 ) -> None:
@@ -327,13 +329,13 @@ async def test_a_torchscript_model_is_served_by_the_pytorch_runtime(
         await api.platform.store.create_bucket(BUCKET)
         async with api.platform.db.session() as session, session.begin():
             await buckets.record_bucket(session, name=BUCKET, project_id=api.project_id)
-        training = api.platform.training
+        training = api.platform.api.training
         engine = next(e for e in training.engines if e.name == "PyTorch")
 
         async def progress(message: str) -> None:
             pass
 
-        python = await training.envs.ensure(engine, progress)
+        python = await api.platform.training_loop.engine_envs.ensure(engine, progress)
         scripted = tmp_path / "linear.pt"
         made = await asyncio.create_subprocess_exec(python, "-c", MAKE_TORCHSCRIPT, str(scripted))
         assert await made.wait() == 0

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import delete
 
 from openarts.db.tables import Image, TrainingJob, TrainingSample
+from openarts.runtime.stacked_envs import server_layers
 from openarts.services import buckets
-from openarts.services.stacked_envs import server_layers
 from openarts.storage.base import one_chunk, read_all
 from openarts.storage.presign import EXPIRES_PARAM, SIGNATURE_PARAM
 from openarts.testing.factories import add_user
@@ -617,6 +617,8 @@ dist.destroy_process_group()
 """
 
 
+# The PyTorch engine is made once (the session's engine cache), on one xdist worker.
+@pytest.mark.xdist_group("torch-engine")
 async def test_two_tasks_meet_over_torch_distributed(
     tmp_path: Path, database_url: str, engine_cache: Path
 ) -> None:
@@ -832,14 +834,14 @@ async def test_local_copies_go_once_outputs_are_up_and_with_the_job(api: Api) ->
     created = await create(api, job_body("tidy"))
     job_id = created["metadata"]["id"]
     await wait_for(api, job_id, "Completed")
-    folder = api.platform.training.root / job_id
+    folder = api.platform.api.training.root / job_id
     deadline = time.monotonic() + 30
     while await asyncio.to_thread((folder / "0").exists):
         assert time.monotonic() < deadline, "the finished attempt's copies were kept"
         await asyncio.sleep(0.05)
     assert await read_all(api.platform.store, BUCKET, "out/tidy/model.json")
     await api.call("DELETE", f"{JOBS}/{job_id}")
-    await api.platform.training_reconciler.collect_garbage()
+    await api.platform.training_loop.collect_garbage()
     assert not await asyncio.to_thread(folder.exists)
 
 
@@ -882,7 +884,7 @@ class Gate:
     def __init__(self, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
         self.reached = asyncio.Event()
         self.opened = asyncio.Event()
-        staging = api.platform.training_reconciler.staging
+        staging = api.platform.staging
         real = staging._transfer_in
 
         async def held(*args: Any, **kwargs: Any) -> Any:

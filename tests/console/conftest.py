@@ -11,20 +11,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from openarts.console.session import COOKIE
+from openarts.console.cookie import COOKIE
 from openarts.services import identity
-from tests.conftest import Api, make_settings, start_api
+from openarts.settings import Settings
+from tests.conftest import Api, make_settings, start_server
 
 PASSWORD = "console-test-pw-1"
 
 
 @dataclass
 class Console:
-    api: Api
+    """A client of the console app (its cookies are the browser's), beside a client of the
+    API as the admin."""
 
-    @property
-    def client(self) -> httpx.AsyncClient:
-        return self.api.client
+    api: Api
+    client: httpx.AsyncClient
 
     async def sign_in(self, project: str = "default") -> httpx.Response:
         answer = await self.client.post(
@@ -34,7 +35,7 @@ class Console:
         return answer
 
     def token(self) -> str:
-        from openarts.console.session import Session
+        from openarts.console.cookie import Session
 
         session = Session.decode(self.client.cookies[COOKIE])
         assert session is not None
@@ -55,8 +56,15 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
         f"sqlite+aiosqlite:///{tmp_path / 'openarts.db'}",
         admin_password=PASSWORD,
     )
-    async for api in start_api(settings):
-        yield Console(api)
+    async for console in start_console(settings):
+        yield console
+
+
+async def start_console(settings: Settings) -> AsyncIterator[Console]:
+    async for started in start_server(settings):
+        transport = httpx.ASGITransport(app=started.server.console)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield Console(started.api, client)
 
 
 async def second_project(console: Console, name: str = "second") -> str:

@@ -18,14 +18,14 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect, sync_playwright
 
-from openarts.console.session import COOKIE, Session
+from openarts.console.cookie import COOKIE, Session
 from openarts.testing.iris import IRIS_FEATURES, IRIS_QUESTIONS, train_iris
 from openarts.testing.server import ServerProcess
 from tests.console.conftest import PASSWORD
 from tests.e2e.conftest import signed_call
 from tests.storage.conftest import admin_s3
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
 if os.environ.get("OPENARTS_REQUIRE_BROWSER") == "1" and not Path(CHROMIUM).exists():

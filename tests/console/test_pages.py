@@ -15,14 +15,14 @@ import pytest
 
 from openarts.console import live
 from openarts.console.api_client import ApiError, ConsoleApi, ends_session, segment
+from openarts.console.cookie import COOKIE, Session
 from openarts.console.pages import events, notebooks, overview, pools, services, training
 from openarts.console.pages.common import total
 from openarts.console.rendering import TEMPLATES
-from openarts.console.session import COOKIE, Session
 from openarts.services import buckets
 from tests.api.test_pools import network_body, pool_body
-from tests.conftest import make_settings, start_api
-from tests.console.conftest import PASSWORD, Console, second_project
+from tests.conftest import make_settings
+from tests.console.conftest import PASSWORD, Console, second_project, start_console
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -389,8 +389,8 @@ async def pool_console(tmp_path: Path) -> AsyncIterator[Console]:
     settings = make_settings(
         home, f"sqlite+aiosqlite:///{tmp_path / 'openarts.db'}", admin_password=PASSWORD
     )
-    async for api in start_api(settings):
-        yield Console(api)
+    async for console in start_console(settings):
+        yield console
 
 
 async def test_pool_tags_show_their_values_and_can_be_removed(pool_console: Console) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from openarts.console.session import COOKIE, Session
+from openarts.console.cookie import COOKIE, Session
 from tests.console.conftest import PASSWORD, Console, second_project
 
 PAGES = [

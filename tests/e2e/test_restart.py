@@ -18,7 +18,7 @@ from huaweicloudsdkmodelarts.v1 import (
     ShowOsConfigRequest,
 )
 
-from openarts.testing.postgres import temporary_database
+from openarts.testing.databases import temporary_database
 from openarts.testing.server import ServerProcess
 from tests.e2e.conftest import sdk_client
 

@@ -63,7 +63,7 @@ async def world(database_url: str) -> AsyncIterator[World]:
     reconciler = WorkloadReconciler(
         db, backend, pools=PoolReconciler(db, backend, sample_interval_s=0.0)
     )
-    await reconciler.refresh_hosts()
+    await reconciler.hosts.refresh()
     yield World(
         db, project.id, domain.id, backend, reconciler, FlavorCatalog.load(HOST), network.name
     )
@@ -90,7 +90,7 @@ async def create_pool(
             project_id=world.project_id,
             domain_id=world.domain_id,
             catalog=world.catalog,
-            hosts=world.reconciler.hosts,
+            hosts=world.reconciler.hosts.latest,
             overcommit=overcommit,
             quota=10,
         )
@@ -196,7 +196,7 @@ async def test_scaling_deleting_nodes_and_the_pool_wait_for_running_work(world: 
                 resources=[pool_service.FlavorCount("modelarts.vm.cpu.2u", count)],
                 driver=None,
                 catalog=world.catalog,
-                hosts=world.reconciler.hosts,
+                hosts=world.reconciler.hosts.latest,
                 overcommit=False,
             )
 

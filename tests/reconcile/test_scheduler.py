@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openarts.reconcile.scheduler import Decision, Node, Resources, Waiting, admit, place
+from openarts.domain.scheduling import Decision, Node, Resources, Waiting, admit, place
 
 GIB = 1 << 30
 

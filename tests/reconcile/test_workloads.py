@@ -125,7 +125,7 @@ async def test_a_failed_gang_member_fails_the_workload_and_stops_the_rest(world:
     await reconciler.run_once()
     backend.finish(f"{job}-1", exit_code=2)
     await reconciler.run_once()
-    await reconciler.drain_stops()
+    await reconciler.drain()
     assert await status(world, job) == (WorkloadStatus.FAILED, "task 1 failed: exit code 2")
     assert backend.tasks[f"{job}-0"].stop_calls == 1
 
@@ -139,7 +139,7 @@ async def test_stop_requests(world: World) -> None:
     await stop(world, running)
     await stop(world, waiting)
     await reconciler.run_once()
-    await reconciler.drain_stops()
+    await reconciler.drain()
     assert (await status(world, waiting))[0] == WorkloadStatus.STOPPED
     assert (await status(world, running))[0] in (WorkloadStatus.STOPPING, WorkloadStatus.STOPPED)
     await reconciler.run_once()
@@ -198,7 +198,7 @@ async def test_real_processes_and_a_restart(world: World, tmp_path: Path) -> Non
     while (await status(world, long))[0] != WorkloadStatus.STOPPED:
         assert time.monotonic() < deadline
         await adopter.run_once()
-        await adopter.drain_stops()
+        await adopter.drain()
     async with world.db.session() as session:
         [task] = await session.scalars(select(WorkloadTask).where(WorkloadTask.workload_id == long))
     assert task.status == "stopped"
@@ -263,7 +263,7 @@ async def test_a_failed_stop_is_tried_again(world: World) -> None:
     while (await status(world, job))[0] != WorkloadStatus.STOPPED:
         assert time.monotonic() < deadline
         await reconciler.run_once()
-        await reconciler.drain_stops()
+        await reconciler.drain()
     assert backend.tasks[f"{job}-0"].stop_calls == 1 and backend.failures == 0
 
 

@@ -13,8 +13,8 @@ from botocore.credentials import Credentials
 from obs import convertor
 from obs.auth import Authentication
 
-from openarts.storage.s3_server.errors import S3Error
-from openarts.storage.s3_server.signatures import SignedRequest, Verified, authenticate
+from openarts.obs_endpoint.errors import S3Error
+from openarts.obs_endpoint.signatures import SignedRequest, Verified, authenticate
 
 AK, SK = "TESTKEY", "test-secret"
 

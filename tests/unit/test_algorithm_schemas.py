@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from openarts.api.schemas.algorithms import (
+from openarts.schemas.algorithms import (
     ALGORITHM_LIST_QUERY,
     ALGORITHM_SORT_KEYS,
     AlgorithmCreateIn,
@@ -20,7 +20,7 @@ from openarts.api.schemas.algorithms import (
     ResourceRequirementOut,
     SearchParamOut,
 )
-from openarts.api.schemas.training_catalog import (
+from openarts.schemas.training_catalog import (
     TRAINING_FLAVOR_TYPES,
     TrainingEnginesOut,
     TrainingFlavorsOut,

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI, Query
 from pydantic import ValidationError
 
-from openarts.api.schemas.models import (
+from openarts.schemas.models import (
     ACCELERATOR_TYPES,
     AI_ENGINES,
     CASCADE_DELETE_MAX,

@@ -16,7 +16,7 @@ from huaweicloudsdkcore.client import Client
 from huaweicloudsdkcore.utils.http_utils import sanitize_for_serialization
 from pydantic import BaseModel, ValidationError
 
-from openarts.api.schemas.images import (
+from openarts.schemas.images import (
     IMAGE_STATUSES,
     ImageDeleteBody,
     ImageDeleteQuery,
@@ -28,7 +28,7 @@ from openarts.api.schemas.images import (
     ImagePage,
     ImageRegister,
 )
-from openarts.api.schemas.notebooks import (
+from openarts.schemas.notebooks import (
     LEASE_TYPES,
     MOUNT_STATUSES,
     NOTEBOOK_STATUSES,

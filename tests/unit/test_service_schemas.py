@@ -12,7 +12,8 @@ import pytest
 from fastapi import FastAPI, Query
 from pydantic import BaseModel, ValidationError
 
-from openarts.api.schemas.services import (
+from openarts.domain.service_rules import service_problem, update_problem
+from openarts.schemas.services import (
     CONFIG_STATUSES,
     INFER_TYPES,
     LOAD_BALANCER_POLICIES,
@@ -43,7 +44,6 @@ from openarts.api.schemas.services import (
     SpecificationOut,
     SpecificationQuery,
     infer_address,
-    service_problem,
     split_service_ids,
 )
 
@@ -976,14 +976,14 @@ def test_update_example_parses() -> None:
     assert wire(body) == _weights_as_numbers(UPDATE_REQUEST)
     # Status and config together: only the status is applied.
     assert body.status == "running" and body.effective_config is None
-    assert body.problem_for("real-time") is None
+    assert update_problem(body, "real-time") is None
 
 
 def test_update_defaults_change_nothing() -> None:
     body = ServiceUpdate.model_validate({})
     assert wire(body) == {}
     assert body.effective_config is None
-    assert body.problem_for("batch") is None
+    assert update_problem(body, "batch") is None
 
 
 def test_update_changes_config_without_a_status() -> None:
@@ -1000,7 +1000,7 @@ def test_update_changes_config_without_a_status() -> None:
     )
     assert body.effective_config is not None and len(body.effective_config) == 2
     assert body.schedule is not None and body.schedule[0].seconds == 1800
-    assert body.problem_for("real-time") is None
+    assert update_problem(body, "real-time") is None
 
 
 @pytest.mark.parametrize(
@@ -1038,25 +1038,25 @@ def test_update_rules_need_the_service_inference_type() -> None:
     uneven = ServiceUpdate.model_validate(
         {"config": [_config(model_id="a", weight=20), _config(model_id="b", weight=20)]}
     )
-    problem = uneven.problem_for("real-time")
+    problem = update_problem(uneven, "real-time")
     assert problem is not None and "config" in problem and "100" in problem
-    assert uneven.problem_for("edge") is None
-    assert "exactly one model" in (uneven.problem_for("batch") or "")
+    assert update_problem(uneven, "edge") is None
+    assert "exactly one model" in (update_problem(uneven, "batch") or "")
     # A status change leaves the config alone, so its rules do not apply.
     stopping = ServiceUpdate.model_validate({**uneven.model_dump(), "status": "stopped"})
-    assert stopping.problem_for("real-time") is None
+    assert update_problem(stopping, "real-time") is None
     scheduled = ServiceUpdate.model_validate(
         {"schedule": [{"type": "stop", "time_unit": "HOURS", "duration": 1}]}
     )
-    assert "schedule" in (scheduled.problem_for("batch") or "")
+    assert "schedule" in (update_problem(scheduled, "batch") or "")
     custom = ServiceUpdate.model_validate(
         {"config": [_config(specification="custom", custom_spec={"cpu": 2, "memory": 4096})]}
     )
-    assert "dedicated" in (custom.problem_for("real-time") or "")
-    assert custom.problem_for("real-time", service_pool_name=True) is None
-    assert custom.problem_for("real-time", service_cluster=True) is None
+    assert "dedicated" in (update_problem(custom, "real-time") or "")
+    assert update_problem(custom, "real-time", service_pool_name=True) is None
+    assert update_problem(custom, "real-time", service_cluster=True) is None
     edge_priority = ServiceUpdate.model_validate({"priority": 2})
-    assert "priority" in (edge_priority.problem_for("edge") or "")
+    assert "priority" in (update_problem(edge_priority, "edge") or "")
 
 
 def test_service_problem_reports_the_first_broken_rule() -> None:

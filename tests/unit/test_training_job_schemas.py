@@ -11,7 +11,7 @@ from huaweicloudsdkcore.client import Client
 from huaweicloudsdkcore.utils.http_utils import sanitize_for_serialization
 from pydantic import BaseModel, ValidationError
 
-from openarts.api.schemas.training_jobs import (
+from openarts.schemas.training_jobs import (
     LOG_PREVIEW_MAX_BYTES,
     LogPreviewOut,
     LogUrlOut,

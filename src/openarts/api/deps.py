@@ -1,78 +1,152 @@
-"""What every request handler may depend on: the platform, a DB session, the caller."""
+"""What request handlers may depend on: each a narrow part of the platform, a DB session,
+the caller.
+
+The API does not build the platform: whoever creates the app (the composition root,
+``openarts.server``) hands it an ``ApiParts``, and each router asks only for the parts
+it uses. No part is a loop: a use case that wants a loop to act hints it through the
+session (``services.hints``), which fires after the commit.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
-from openarts.api.auth import Authenticator
 from openarts.backends.base import ComputeBackend
 from openarts.db.engine import Database
+from openarts.domain.capacity import HostNode
 from openarts.domain.identity import Caller
 from openarts.errors import OpenArtsError
-from openarts.gateway.inference_routes import InferenceRoutes
-from openarts.reconcile.models import ModelReconciler
-from openarts.reconcile.notebooks import NotebookReconciler
-from openarts.reconcile.services import ServiceReconciler
-from openarts.reconcile.training import TrainingReconciler
-from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.security.secrets_box import SecretBox
+from openarts.services.authentication import Authenticator
 from openarts.services.flavors import FlavorCatalog
+from openarts.services.hosts import Hosts
 from openarts.services.inference_services import ServicePlatform
-from openarts.services.models import ModelPlatform
-from openarts.services.notebook_runtime import NotebookRuntime
+from openarts.services.inference_traffic import InferenceTraffic
 from openarts.services.notebooks import NotebookPlatform
+from openarts.services.pools import PoolChanges
 from openarts.services.training_jobs import TrainingPlatform
+from openarts.services.training_logs import TrainingLogs
 from openarts.settings import Settings
 from openarts.storage.base import ObjectStore
-from openarts.storage.presign import PlatformPresigner
 
 
-@dataclass(slots=True)
-class Platform:
-    """The long-lived objects of one running server, kept on ``app.state.platform``."""
+@dataclass(frozen=True, slots=True)
+class ApiParts:
+    """What the API needs of the platform, given by whoever creates the app."""
 
     settings: Settings
     db: Database
-    box: SecretBox
     auth: Authenticator
+    box: SecretBox
     catalog: FlavorCatalog
     store: ObjectStore
-    presigner: PlatformPresigner
+    # Read-only questions to the backend (what a task uses now, its log's tail).
     backend: ComputeBackend
-    reconciler: WorkloadReconciler
+    hosts: Hosts
+    pool_changes: PoolChanges
     training: TrainingPlatform
-    training_reconciler: TrainingReconciler
+    training_logs: TrainingLogs
     notebooks: NotebookPlatform
-    notebook_runtime: NotebookRuntime
-    notebook_reconciler: NotebookReconciler
-    models: ModelPlatform
-    model_reconciler: ModelReconciler
     services: ServicePlatform
-    service_reconciler: ServiceReconciler
-    inference_routes: InferenceRoutes
-    # Serialises changes to pools, nodes, networks and tags, and admission onto pool
-    # nodes, within this process (see services.pools.pool_change).
-    capacity_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    traffic: InferenceTraffic
 
 
-async def get_platform(request: Request) -> Platform:
-    platform: Platform = request.app.state.platform
-    return platform
+def parts_of(request: Request) -> ApiParts:
+    parts: ApiParts = request.app.state.parts
+    return parts
 
 
-PlatformDep = Annotated[Platform, Depends(get_platform)]
+def _settings(request: Request) -> Settings:
+    return parts_of(request).settings
 
 
-async def get_session(platform: PlatformDep) -> AsyncIterator[AsyncSession]:
-    """A session whose transaction commits when the handler returns without error."""
-    async with platform.db.session() as session, session.begin():
+def _db(request: Request) -> Database:
+    return parts_of(request).db
+
+
+def _auth(request: Request) -> Authenticator:
+    return parts_of(request).auth
+
+
+def _box(request: Request) -> SecretBox:
+    return parts_of(request).box
+
+
+def _catalog(request: Request) -> FlavorCatalog:
+    return parts_of(request).catalog
+
+
+def _store(request: Request) -> ObjectStore:
+    return parts_of(request).store
+
+
+def _backend(request: Request) -> ComputeBackend:
+    return parts_of(request).backend
+
+
+async def _known_hosts(request: Request) -> list[HostNode]:
+    return await parts_of(request).hosts.known()
+
+
+async def _fresh_hosts(request: Request) -> list[HostNode]:
+    return await parts_of(request).hosts.refresh()
+
+
+def _pool_changes(request: Request) -> PoolChanges:
+    return parts_of(request).pool_changes
+
+
+def _training(request: Request) -> TrainingPlatform:
+    return parts_of(request).training
+
+
+def _training_logs(request: Request) -> TrainingLogs:
+    return parts_of(request).training_logs
+
+
+def _notebooks(request: Request) -> NotebookPlatform:
+    return parts_of(request).notebooks
+
+
+def _services(request: Request) -> ServicePlatform:
+    return parts_of(request).services
+
+
+def _traffic(request: Request) -> InferenceTraffic:
+    return parts_of(request).traffic
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+DatabaseDep = Annotated[Database, Depends(_db)]
+AuthDep = Annotated[Authenticator, Depends(_auth)]
+BoxDep = Annotated[SecretBox, Depends(_box)]
+CatalogDep = Annotated[FlavorCatalog, Depends(_catalog)]
+StoreDep = Annotated[ObjectStore, Depends(_store)]
+BackendDep = Annotated[ComputeBackend, Depends(_backend)]
+# The backend's hosts as the workload loop last read them (asked for when never read),
+# for checks of what could ever fit. Declared before the session in a route: dependencies
+# are solved in order, so the backend is never called inside the request's transaction.
+KnownHostsDep = Annotated[list[HostNode], Depends(_known_hosts)]
+# The hosts read now, for changes that carve capacity out of them (pools).
+FreshHostsDep = Annotated[list[HostNode], Depends(_fresh_hosts)]
+PoolChangesDep = Annotated[PoolChanges, Depends(_pool_changes)]
+TrainingDep = Annotated[TrainingPlatform, Depends(_training)]
+TrainingLogsDep = Annotated[TrainingLogs, Depends(_training_logs)]
+NotebooksDep = Annotated[NotebookPlatform, Depends(_notebooks)]
+ServicesDep = Annotated[ServicePlatform, Depends(_services)]
+TrafficDep = Annotated[InferenceTraffic, Depends(_traffic)]
+
+
+async def get_session(db: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    """A session whose transaction commits when the handler returns without error (the
+    hints it carries fire then)."""
+    async with db.session() as session, session.begin():
         yield session
 
 
@@ -90,8 +164,8 @@ ProjectIdPath = Annotated[
 ]
 
 
-async def get_caller(request: Request, project_id: ProjectIdPath, platform: PlatformDep) -> Caller:
-    return await platform.auth.caller_for(request, project_id)
+async def get_caller(request: Request, project_id: ProjectIdPath, auth: AuthDep) -> Caller:
+    return await auth.caller_for(request, project_id)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from openarts.api.schemas.models import (
+from openarts.db.tables import Model
+from openarts.domain.models import ModelRuntime
+from openarts.schemas.models import (
     AcceleratorOut,
     DependencyOut,
     EngineRuntimesOut,
@@ -15,8 +17,6 @@ from openarts.api.schemas.models import (
     ModelListItem,
     ModelParamOut,
 )
-from openarts.db.tables import Model
-from openarts.domain.models import ModelRuntime
 
 # Every model here is the user's own (no ExeML, no preset algorithms).
 MODEL_SOURCE = "custom"

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import math
 
-from openarts.api.schemas.images import ImageGroupOut, ImageOut
-from openarts.api.schemas.notebooks import (
+from openarts.db.tables import Notebook, NotebookMount
+from openarts.domain.flavors import Flavor
+from openarts.domain.notebooks import WORK_MOUNT_PATH
+from openarts.domain.notebooks import NotebookStatus as S
+from openarts.schemas.images import ImageGroupOut, ImageOut
+from openarts.schemas.notebooks import (
     DomainOut,
     EndpointOut,
     GpuInfoOut,
@@ -19,10 +23,6 @@ from openarts.api.schemas.notebooks import (
     UserOut,
     VolumeOut,
 )
-from openarts.db.tables import Notebook, NotebookMount
-from openarts.domain.flavors import Flavor
-from openarts.domain.notebooks import WORK_MOUNT_PATH
-from openarts.domain.notebooks import NotebookStatus as S
 from openarts.services.flavors import FlavorCatalog
 from openarts.services.images import ImageView
 from openarts.services.notebooks import NotebookPlatform

@@ -10,8 +10,8 @@ from typing import Annotated
 from fastapi import Query
 
 from openarts import errors
-from openarts.api.schemas.common import ListMetadata
 from openarts.errors import OpenArtsError
+from openarts.schemas.common import ListMetadata
 
 ContinueQuery = Annotated[str | None, Query(alias="continue", max_length=10)]
 

@@ -1,4 +1,5 @@
-"""Pools, nodes and pool workloads as the API shows them (rows -> wire shapes)."""
+"""Pools, nodes, pool workloads and pool reports as the API shows them (rows and
+services/pool_reports.py's figures -> wire shapes)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,22 @@ import ipaddress
 import json
 from datetime import UTC, datetime
 
-from openarts.api.schemas.pools import (
+from openarts.db.tables import Pool, PoolNode, Workload
+from openarts.domain.capacity import GIB, parse_gpu_ids
+from openarts.domain.pools import NodePhase, job_type
+from openarts.domain.workloads import WorkloadStatus
+from openarts.schemas.pools import (
+    AllocatedWire,
+    CapacityWire,
+    DataPointWire,
+    DimensionWire,
     DriverStatusWire,
     FlavorCountWire,
+    MetricMetadataWire,
+    MetricsItemWire,
+    MetricTableWire,
+    MetricWire,
+    MonitorSeriesWire,
     NodeMetadataWire,
     NodeNetworkWire,
     NodeSpecWire,
@@ -17,6 +31,8 @@ from openarts.api.schemas.pools import (
     PoolDriverStatus,
     PoolDriverWire,
     PoolMetadataWire,
+    PoolMetricsListWire,
+    PoolMonitorWire,
     PoolNetworkWire,
     PoolNodeAzWire,
     PoolResourcesStatus,
@@ -24,13 +40,14 @@ from openarts.api.schemas.pools import (
     PoolStatusWire,
     PoolWire,
     ScopeStatusWire,
+    StatisticWire,
+    WorkloadStatisticsBody,
+    WorkloadStatisticsWire,
+    WorkloadTypeStatistics,
     WorkloadWire,
 )
-from openarts.db.tables import Pool, PoolNode, Workload
-from openarts.domain.capacity import GIB, parse_gpu_ids
-from openarts.domain.pools import NodePhase, job_type
-from openarts.domain.workloads import WorkloadStatus
 from openarts.services import pools as pool_service
+from openarts.services.pool_reports import PoolUsage, PoolWorkload, Series
 from openarts.services.workloads import decode_tasks
 
 LOCAL_IP = "127.0.0.1"
@@ -199,4 +216,77 @@ def workload_wire(
         createTime=workload.created_at,
         gvk=f"openarts/v1/{workload.kind}",
         hostIps=LOCAL_IP if running_on_hosts else "",
+    )
+
+
+def workload_items(found: list[PoolWorkload], *, now: int) -> list[WorkloadWire]:
+    return [
+        workload_wire(
+            item.workload, now=now, position=item.position, running_on_hosts=item.on_hosts
+        )
+        for item in found
+    ]
+
+
+def workload_statistics(items: list[WorkloadWire]) -> WorkloadStatisticsWire:
+    by_type: dict[str, dict[str, int]] = {}
+    for item in items:
+        counts = by_type.setdefault(item.type, dict.fromkeys(JOB_STATUSES, 0))
+        counts[item.status] += 1
+    return WorkloadStatisticsWire(
+        statistics=WorkloadStatisticsBody(
+            total=len(by_type),
+            items=[
+                WorkloadTypeStatistics(type=kind, total=sum(counts.values()), status=counts)
+                for kind, counts in sorted(by_type.items())
+            ],
+        )
+    )
+
+
+def runtime_usage_wire(usages: list[PoolUsage], *, now: int) -> PoolMetricsListWire:
+    items = []
+    for usage in usages:
+        capacity, sample = usage.capacity, usage.sample
+        taken_at = timestamp(sample.taken_at if sample else now)
+        cap = resources_map(capacity.vcpus, capacity.memory_bytes, capacity.gpus)
+        used = resources_map(
+            sample.cpu_cores if sample else 0.0, sample.memory_bytes if sample else 0, 0
+        )
+        if capacity.gpus:
+            used["nvidia.com/gpu"] = str(usage.gpus_in_use)
+        items.append(
+            MetricsItemWire(
+                table=MetricTableWire(
+                    allocated=AllocatedWire(value=used, timestamp=taken_at, window="1m"),
+                    capacity=CapacityWire(
+                        value=cap, maxValue=cap, timestamp=timestamp(now), window="1m"
+                    ),
+                ),
+                metadata=MetricMetadataWire(
+                    name=usage.pool.name, labels={"os.modelarts/name": usage.pool.display_name}
+                ),
+            )
+        )
+    return PoolMetricsListWire(items=items)
+
+
+def monitor_wire(pool: Pool, metrics: dict[str, Series]) -> PoolMonitorWire:
+    return PoolMonitorWire(
+        metrics=[
+            MonitorSeriesWire(
+                metric=MetricWire(
+                    dimensions=[DimensionWire(name="clusterId", value=pool.name)], metricName=name
+                ),
+                dataPoints=[
+                    DataPointWire(
+                        timestamp=ts,
+                        unit="Percent",
+                        statistics=[StatisticWire(statistic=s, value=v) for s, v in stats],
+                    )
+                    for ts, stats in series.items()
+                ],
+            )
+            for name, series in metrics.items()
+        ]
     )

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
-from openarts.api.schemas.services import (
+from openarts.db.tables import Model, Service, ServiceReplica
+from openarts.db.tables import ServiceUpdate as UpdateRow
+from openarts.domain.capacity import GIB
+from openarts.domain.flavors import Flavor
+from openarts.domain.services import ReplicaState, ServiceStatus
+from openarts.schemas.services import (
     CpuInfoOut,
     CustomSpecOut,
     GpuInfoOut,
@@ -19,11 +24,6 @@ from openarts.api.schemas.services import (
     SpecificationOut,
     infer_address,
 )
-from openarts.db.tables import Model, Service, ServiceReplica
-from openarts.db.tables import ServiceUpdate as UpdateRow
-from openarts.domain.capacity import GIB
-from openarts.domain.flavors import Flavor
-from openarts.domain.services import ReplicaState, ServiceStatus
 from openarts.services.inference_services import Entry, entries_of
 
 MIB = 1024 * 1024

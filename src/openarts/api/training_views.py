@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
-from openarts.api.schemas.algorithms import AlgorithmMetadataOut, AlgorithmOut
-from openarts.api.schemas.training_jobs import (
+from openarts.db.tables import Algorithm, TrainingJob
+from openarts.domain.training import JobPhase
+from openarts.domain.training_plan import Plan, task_name
+from openarts.ids import now_ms
+from openarts.schemas.algorithms import AlgorithmMetadataOut, AlgorithmOut
+from openarts.schemas.training_jobs import (
     JobAlgorithmOut,
     JobMetadataOut,
     JobSpecOut,
@@ -13,10 +17,6 @@ from openarts.api.schemas.training_jobs import (
     TaskStatusOut,
     TrainingJobOut,
 )
-from openarts.db.tables import Algorithm, TrainingJob
-from openarts.domain.training import JobPhase
-from openarts.domain.training_plan import Plan, task_name
-from openarts.ids import now_ms
 
 
 def job_view(job: TrainingJob) -> TrainingJobOut:

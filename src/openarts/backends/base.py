@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from openarts.hostinfo import free_port
 
@@ -134,6 +134,11 @@ class ComputeBackend(ABC):
         """A TCP port free on ``node``'s address, for a task to listen on."""
         return await asyncio.to_thread(free_port, self.address_of(node))
 
+    async def connect(self) -> None:
+        """Reach what the tasks run on (a cluster) before the first call; nothing to do
+        for a backend that runs them here."""
+        return None
+
     async def close(self) -> None:
         """Let go of what the backend holds (connections); tasks keep running."""
         return None
@@ -181,3 +186,14 @@ async def read_tail(backend: ComputeBackend, handle: TaskHandle, limit: int) -> 
     probe = await backend.read_logs(handle, offset=0, limit=0)
     start = max(0, probe.full_size - limit)
     return await backend.read_logs(handle, offset=start, limit=limit)
+
+
+class TaskPreparer(Protocol):
+    """Readies the tasks of one kind of workload before they start (data in place, say);
+    may return changed specs. An error fails the workload with its message."""
+
+    async def prepare(self, workload_id: str, specs: list[TaskSpec]) -> list[TaskSpec]: ...
+
+
+class PrepareError(Exception):
+    """A preparer's failure the user should read (the input that is missing, say)."""

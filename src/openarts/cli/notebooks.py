@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 import typer
 
-from openarts.api.schemas.notebooks import NOTEBOOK_STATUSES
 from openarts.cli.api_client import ApiError
 from openarts.cli.common import (
     FileOption,
@@ -26,6 +25,7 @@ from openarts.cli.common import (
     reported,
 )
 from openarts.cli.output import Column, err, when
+from openarts.schemas.notebooks import NOTEBOOK_STATUSES
 
 notebook_app = typer.Typer(
     help="Notebook instances: create, start, stop, prolong, open.", no_args_is_help=True

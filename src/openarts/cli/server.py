@@ -8,7 +8,7 @@ import socket
 import uvicorn
 from rich.console import Console
 
-from openarts.api.app import create_server_app
+from openarts.server.app import create_server_app
 from openarts.services.bootstrap import BootstrapReport
 from openarts.settings import Settings
 

@@ -1,12 +1,15 @@
 """The web console: server-rendered pages at /console, built only from the public API.
 
-``install(app)`` mounts it on the API application (create_app does it): its routes, its
-static files and what its own exceptions answer.
+``create_console(front)`` makes it an application of its own (the composition root
+serves it on the console's port, an origin of its own): its routes, its static files and
+what its own exceptions answer. Every page calls the platform's ``front`` (the API behind
+the inference gateway and the notebook proxy) in process, with the user's token.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from openarts.console import errors, session, static
 from openarts.console.pages import (
@@ -21,7 +24,12 @@ from openarts.console.pages import (
 )
 
 
-def install(app: FastAPI) -> None:
+def create_console(front: ASGIApp, *, infer_timeout_s: float) -> FastAPI:
+    """The console, calling ``front`` for everything it shows; test requests to a service
+    wait ``infer_timeout_s`` for the answer (the gateway's own limit), and a little more."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.front = front
+    app.state.infer_timeout_s = infer_timeout_s
     for module in (
         static,
         session,
@@ -43,3 +51,4 @@ def install(app: FastAPI) -> None:
         include_in_schema=False,
     )
     errors.install(app)
+    return app

@@ -1,9 +1,10 @@
 """Calls from the console to the platform's own public REST API, in process.
 
 The console has no private way into the platform: every page is built from the same
-answers an SDK would get, made with the signed-in user's token. The call goes through
-the API application itself (an ASGI transport, no socket), so it passes the same
-authentication, validation and error handling as a call from outside.
+answers an SDK would get, made with the signed-in user's token. The call goes to the
+platform's front (the inference gateway and notebook proxy in front of the API
+application) through an ASGI transport, no socket, so it passes the same authentication,
+validation and error handling as a call from outside.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from starlette.requests import Request
 from starlette.types import ASGIApp
 
 from openarts import errors
@@ -92,6 +94,12 @@ def error_of(response: httpx.Response) -> ApiError:
 def ends_session(response: httpx.Response) -> bool:
     """Whether the platform refused the token itself (not only this one call)."""
     return response.status_code == 401 and error_of(response).error_code in SESSION_OVER
+
+
+def front_of(request: Request) -> ASGIApp:
+    """The platform's front, which the console app was created with."""
+    front: ASGIApp = request.app.state.front
+    return front
 
 
 def _client(app: ASGIApp) -> httpx.AsyncClient:

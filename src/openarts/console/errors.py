@@ -7,16 +7,29 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openarts.console.api_client import ApiError, SessionExpired
-from openarts.console.pages.common import FormError
+from openarts.console.cookie import Session
 from openarts.console.rendering import SECURITY_HEADERS, render, render_page
 from openarts.console.session import (
     PREFIX,
     CsrfRefused,
     NotSignedIn,
-    Session,
     clear_session_cookie,
     current_session,
 )
+
+
+class FormError(Exception):
+    """A form field the console cannot turn into a request: shown next to the field,
+    with what was typed kept (never replaced by a default the user did not choose)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+    def as_api_error(self) -> ApiError:
+        """For an action answered in the flash area, where no field is next to it."""
+        return ApiError(400, "Console.0400", f"{self.field}: {self.message}")
 
 
 def is_htmx(request: Request) -> bool:

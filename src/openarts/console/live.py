@@ -21,15 +21,13 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from openarts.console.api_client import ApiError, ConsoleApi, SessionExpired
-
-if TYPE_CHECKING:
-    from openarts.console.session import Session
+from openarts.console.cookie import Session
+from openarts.console.session import api_for
 
 log = logging.getLogger("openarts.console")
 
@@ -150,7 +148,7 @@ async def _owning_client(
 ) -> AsyncIterator[str]:
     # The stream outlives the request's handler: it has an API client of its own,
     # closed when the stream ends (finished, or the browser went away).
-    async with session.api(request) as api:
+    async with api_for(request, session) as api:
         async for chunk in _events(request, api, produce, poll_s):
             yield chunk
 

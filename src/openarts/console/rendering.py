@@ -6,17 +6,15 @@ import json
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from openarts import __version__
-from openarts.api.schemas.notebooks import LEASE_MAX_MS
-
-if TYPE_CHECKING:
-    from openarts.console.session import Session
+from openarts.console.cookie import Session
+from openarts.schemas.notebooks import LEASE_MAX_MS
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"

@@ -10,13 +10,9 @@ page sent (Sec-Fetch-Site / Origin) is refused, sign-in included.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -30,10 +26,11 @@ from openarts.console.api_client import (
     SessionExpired,
     anonymous_call,
     error_of,
+    front_of,
 )
+from openarts.console.cookie import COOKIE, Session
 from openarts.console.rendering import render_page
 
-COOKIE = "openarts_console"
 PREFIX = "/console"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
@@ -54,41 +51,6 @@ class CsrfRefused(Exception):
     """A POST without the session's CSRF token: refused, nothing changed."""
 
 
-@dataclass(frozen=True)
-class Session:
-    token: str
-    project_id: str
-    project_name: str
-    user_name: str
-    expires_ms: int
-
-    @property
-    def csrf(self) -> str:
-        # Derived from the token, so it needs no storage and dies with the session; a
-        # one-way MAC, so the page that carries it reveals nothing about the token.
-        return hmac.new(self.token.encode(), b"openarts-console-csrf", hashlib.sha256).hexdigest()
-
-    def encode(self) -> str:
-        raw = json.dumps(asdict(self), separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, text: str) -> Session | None:
-        try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            session = cls(**json.loads(raw))
-        except (ValueError, TypeError):
-            return None
-        fields = (session.token, session.project_id, session.project_name, session.user_name)
-        if not all(isinstance(f, str) for f in fields) or not isinstance(session.expires_ms, int):
-            return None
-        return session
-
-    def api(self, request: Request) -> ConsoleApi:
-        # request.app is the API application the console is mounted on.
-        return ConsoleApi(request.app, self.token, self.project_id)
-
-
 def current_session(request: Request) -> Session:
     """The signed-in session; NotSignedIn or SessionExpired otherwise."""
     text = request.cookies.get(COOKIE)
@@ -105,9 +67,14 @@ def current_session(request: Request) -> Session:
 SessionDep = Annotated[Session, Depends(current_session)]
 
 
+def api_for(request: Request, session: Session) -> ConsoleApi:
+    """The public API as the session's user, called in process."""
+    return ConsoleApi(front_of(request), session.token, session.project_id)
+
+
 async def console_api(request: Request, session: SessionDep) -> AsyncIterator[ConsoleApi]:
     """The session's API client for one request, closed when the request is done."""
-    api = session.api(request)
+    api = api_for(request, session)
     try:
         yield api
     finally:
@@ -236,7 +203,7 @@ async def login(request: Request) -> Response:
             "scope": {"project": {"name": project}},
         }
     }
-    answer = await anonymous_call(request.app, "POST", "/v3/auth/tokens", json=body)
+    answer = await anonymous_call(front_of(request), "POST", "/v3/auth/tokens", json=body)
     if answer.status_code != 201:
         shown = {"user": user, "project": project, "domain": form.get("domain", "")}
         return render_page(
@@ -251,7 +218,7 @@ async def login(request: Request) -> Response:
 async def revoke(request: Request, token: str) -> None:
     """Revoked, not only forgotten: a copy of the cookie is worth nothing afterwards."""
     await anonymous_call(
-        request.app,
+        front_of(request),
         "DELETE",
         "/v3/auth/tokens",
         headers={"X-Auth-Token": token, "X-Subject-Token": token},

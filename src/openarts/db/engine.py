@@ -14,6 +14,7 @@ async session (``run_sync``).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -30,6 +31,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
+
+log = logging.getLogger("openarts.db")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -63,6 +66,20 @@ def _in_memory(url: str) -> bool:
     return not database or database == ":memory:" or "mode=memory" in url
 
 
+# Where a session keeps what it must announce once its transaction commits.
+_AFTER_COMMIT = "openarts.after_commit"
+
+
+def after_commit(session: Session | AsyncSession, *notes: str) -> None:
+    """Announce ``notes`` to the database's ``on_commit`` once this session's transaction
+    has committed; nothing is announced if it rolls back."""
+    session.info.setdefault(_AFTER_COMMIT, set()).update(notes)
+
+
+def _forget_notes(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -73,8 +90,29 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Told what committed transactions noted (after_commit); the composition root
+        # wakes the loops with it. Nobody listens by default.
+        self.on_commit: Callable[[frozenset[str]], None] | None = None
+        # Every session of this database, async or plain, is of this class, so the
+        # notes of any committed transaction reach on_commit.
+        self._session_class: type[Session] = type("OpenArtsSession", (Session,), {})
+        event.listen(self._session_class, "after_commit", self._announce)
+        event.listen(self._session_class, "after_rollback", _forget_notes)
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=self._session_class
+        )
         self._sync_engine: Engine | None = None
+
+    def _announce(self, session: Session) -> None:
+        notes = session.info.pop(_AFTER_COMMIT, None)
+        if not notes or self.on_commit is None:
+            return
+        try:
+            self.on_commit(frozenset(notes))
+        except Exception:
+            # The transaction has committed: a listener's failure must not turn it into
+            # an error for the caller (the loops look again at their next interval).
+            log.exception("telling %s after a commit failed", sorted(notes))
 
     def session(self) -> AsyncSession:
         return self.sessions()
@@ -95,7 +133,7 @@ class Database:
         pause = 0.001
         while True:
             try:
-                with Session(engine, expire_on_commit=False) as plain, plain.begin():
+                with self._session_class(engine, expire_on_commit=False) as plain, plain.begin():
                     return work(plain, *args, **kwargs)
             except OperationalError as error:
                 if "locked" not in str(error.orig) or loop.time() > deadline:

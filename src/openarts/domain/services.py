@@ -13,6 +13,11 @@ from typing import Final
 
 
 class ServiceStatus(StrEnum):
+    """Every status the reference names. A real-time service here moves through the first
+    seven; the last three are the reference's too (a batch service finishes, the cloud's
+    queue makes services pending and waiting), so they can be asked for in a list filter,
+    but no service here reaches them."""
+
     DEPLOYING = "deploying"
     RUNNING = "running"
     CONCERNING = "concerning"
@@ -20,9 +25,14 @@ class ServiceStatus(StrEnum):
     STOPPING = "stopping"
     STOPPED = "stopped"
     DELETING = "deleting"
+    FINISHED = "finished"
+    PENDING = "pending"
+    WAITING = "waiting"
 
 
 S = ServiceStatus
+# The reference's statuses no service here reaches (see above).
+UNREACHED: Final = frozenset({S.FINISHED, S.PENDING, S.WAITING})
 ALLOWED_MOVES: Final[dict[ServiceStatus, frozenset[ServiceStatus]]] = {
     S.DEPLOYING: frozenset({S.RUNNING, S.CONCERNING, S.FAILED, S.STOPPING, S.DELETING}),
     S.RUNNING: frozenset({S.CONCERNING, S.DEPLOYING, S.STOPPING, S.DELETING, S.FAILED}),
@@ -31,6 +41,9 @@ ALLOWED_MOVES: Final[dict[ServiceStatus, frozenset[ServiceStatus]]] = {
     S.STOPPING: frozenset({S.STOPPED, S.DELETING}),
     S.STOPPED: frozenset({S.DEPLOYING, S.DELETING}),
     S.DELETING: frozenset(),
+    S.FINISHED: frozenset(),
+    S.PENDING: frozenset(),
+    S.WAITING: frozenset(),
 }
 # What may be updated (the reference's ModelArts.3519 names the others).
 UPDATABLE: Final = frozenset({S.DEPLOYING, S.RUNNING, S.CONCERNING, S.FAILED, S.STOPPED})

@@ -19,18 +19,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openarts import errors
-from openarts.api.auth import Authenticator
 from openarts.domain.services import INFER_PREFIX, ServiceStatus
 from openarts.errors import OpenArtsError
 from openarts.gateway.inference_routes import InferenceRoutes, Route
 from openarts.gateway.relay import HOP_BY_HOP, pass_lifespan, refuse
 from openarts.gateway.upstream import UpstreamError, UpstreamPool
+from openarts.services.authentication import Authenticator
+from openarts.services.inference_traffic import InferenceTraffic
 
 log = logging.getLogger("openarts.gateway.inference")
 
@@ -47,20 +48,19 @@ _NOT_FORWARDED = HOP_BY_HOP | {
 }
 
 
+@dataclass(frozen=True, slots=True)
 class GatewayParts:
-    """What the gateway needs of the running platform (made after the app is built)."""
+    """What the gateway needs of the platform (the composition root gives it)."""
 
-    def __init__(
-        self, routes: InferenceRoutes, auth: Authenticator, timeout_s: float, max_body: int
-    ) -> None:
-        self.routes = routes
-        self.auth = auth
-        self.timeout_s = timeout_s
-        self.max_body = max_body
+    routes: InferenceRoutes
+    traffic: InferenceTraffic
+    auth: Authenticator
+    timeout_s: float
+    max_body: int
 
 
 class InferenceGateway:
-    def __init__(self, app: ASGIApp, parts: Callable[[], GatewayParts]) -> None:
+    def __init__(self, app: ASGIApp, parts: GatewayParts) -> None:
         self.app = app
         self.parts = parts
         self.upstream = UpstreamPool()
@@ -72,7 +72,7 @@ class InferenceGateway:
                 return
             await self.app(scope, receive, send)
             return
-        parts = self.parts()
+        parts = self.parts
         # The path as sent (still percent-encoded): the model sees what the caller wrote.
         raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         service_id, _, rest = raw[len(INFER_PREFIX) :].partition("/")
@@ -132,7 +132,9 @@ class InferenceGateway:
         started_at = time.perf_counter()
 
         def done(model_id: str, failed: bool) -> None:
-            routes.record(route.service_id, model_id, failed, time.perf_counter() - started_at)
+            parts.traffic.record(
+                route.service_id, model_id, failed, time.perf_counter() - started_at
+            )
 
         avoid = ""
         for attempt in (1, 2):

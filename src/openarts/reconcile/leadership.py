@@ -86,10 +86,14 @@ class Leadership:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY}
-                )
-                await self._connection.commit()
-            await self._drop_connection()
+        # Never on the lock's connection while a check uses it (two operations at once on
+        # one connection break it, and leave the check waiting for an answer that never
+        # comes): a check cut short by the server's stop lets go of the lock first.
+        async with self._asking:
+            if self._connection is not None:
+                with contextlib.suppress(Exception):
+                    await self._connection.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY}
+                    )
+                    await self._connection.commit()
+                await self._drop_connection()

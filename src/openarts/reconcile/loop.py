@@ -28,8 +28,12 @@ async def repeat(
                 await run_once()
         except Exception:
             log.exception("a reconcile pass failed; trying again")
+        # asyncio.timeout, not wait_for: on Python 3.11 a wait_for whose event is set as
+        # the loop is cancelled returns instead of raising, and the loop would run on
+        # after the server stopped it.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout=interval_s)
+            async with asyncio.timeout(interval_s):
+                await wake.wait()
 
 
 class SlowSteps:

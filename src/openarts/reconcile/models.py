@@ -24,15 +24,16 @@ from openarts.domain.models import CUSTOM_TYPE, ModelStatus
 from openarts.errors import OpenArtsError
 from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.loop import SteppingReconciler
-from openarts.services import models as model_service
-from openarts.services.engine_envs import EngineBuildError
-from openarts.services.events import record_event_sync
-from openarts.services.model_packages import (
+from openarts.runtime.engine_envs import EngineBuildError
+from openarts.runtime.model_envs import ModelEnvironments
+from openarts.runtime.model_packages import (
     PackageError,
     fetch_package,
     package_size,
     remove_model_files,
 )
+from openarts.services import models as model_service
+from openarts.services.events import record_event_sync
 
 log = logging.getLogger("openarts.reconcile.models")
 
@@ -55,12 +56,14 @@ class ModelReconciler(SteppingReconciler):
         self,
         db: Database,
         platform: model_service.ModelPlatform,
+        envs: ModelEnvironments,
         *,
         interval_s: float = 2.0,
         leadership: Leadership | None = None,
     ) -> None:
         self.db = db
         self.platform = platform
+        self.envs = envs
         super().__init__(interval_s=interval_s, leadership=leadership, log=log)
 
     async def run_once(self) -> None:
@@ -70,8 +73,8 @@ class ModelReconciler(SteppingReconciler):
         await self._collect_garbage()
 
     async def _collect_garbage(self) -> None:
-        """Remove the files of models deleted while they were being published (the
-        delete's own clean-up may have run before the copy ended)."""
+        """Remove the files of models that are gone (deleted, or deleted while they were
+        being published: the copy may end after the delete)."""
         names = await asyncio.to_thread(_folders, self.platform.root)
         if not names:
             return
@@ -124,7 +127,7 @@ class ModelReconciler(SteppingReconciler):
         async def progress(message: str) -> None:
             await self.db.run_in_transaction(_note, job.id, message)
 
-        key, _ = await self.platform.envs.ensure(runtime, requirements, progress)
+        key, _ = await self.envs.ensure(runtime, requirements, progress)
         size = await asyncio.to_thread(package_size, folder)
         return config, runtime.name, key, size
 

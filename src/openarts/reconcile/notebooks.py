@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import time
+from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import delete, select, update
@@ -30,9 +31,9 @@ from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import now_ms
 from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.loop import SteppingReconciler
+from openarts.runtime.notebook_runtime import NotebookRuntime
 from openarts.services import notebooks as notebook_service
 from openarts.services.events import record_event_sync
-from openarts.services.notebook_runtime import NotebookRuntime
 
 log = logging.getLogger("openarts.reconcile.notebooks")
 
@@ -69,12 +70,23 @@ class NotebookReconciler(SteppingReconciler):
         super().__init__(interval_s=interval_s, leadership=leadership, log=log)
         self.start_timeout_s = start_timeout_s
         self._lease_timer: asyncio.TimerHandle | None = None
+        # Saved images' packages whose image is gone are looked for at the first pass and
+        # after an image is deleted (images_gone).
+        self._images_gone = True
 
     async def closed(self) -> None:
         if self._lease_timer is not None:
             self._lease_timer.cancel()
 
+    def images_gone(self) -> None:
+        """An image was deleted: the packages saved for it go at the next pass."""
+        self._images_gone = True
+        self.wake()
+
     async def run_once(self) -> None:
+        if self._images_gone:
+            self._images_gone = False
+            await self._remove_packages_of_gone_images()
         now = now_ms()
         soonest: int | None = None
         for row in await self.db.run_in_transaction(_active, self.platform):
@@ -89,6 +101,14 @@ class NotebookReconciler(SteppingReconciler):
             if mount_id not in self._steps.busy:
                 self._steps.start(mount_id, self._mount_step(mount_id, notebook_id, status))
         self._time_lease(soonest, now)
+
+    async def _remove_packages_of_gone_images(self) -> None:
+        folders = await asyncio.to_thread(_folders, self.runtime.image_root)
+        if not folders:
+            return
+        known = await self.db.run_in_transaction(_known_images, folders)
+        for image_id in set(folders) - known:
+            await self.runtime.remove_image_layer(image_id)
 
     def _time_lease(self, soonest: int | None, now: int) -> None:
         """Wake when the next lease runs out, not a whole interval later."""
@@ -386,3 +406,14 @@ def _mount_done(session: Session, mount_id: str, status: str, reason: str) -> No
 
 def _mount_gone(session: Session, mount_id: str) -> None:
     session.execute(delete(NotebookMount).where(NotebookMount.id == mount_id))
+
+
+def _folders(root: Path) -> list[str]:
+    try:
+        return [entry.name for entry in root.iterdir() if entry.is_dir()]
+    except FileNotFoundError:
+        return []
+
+
+def _known_images(session: Session, image_ids: list[str]) -> set[str]:
+    return set(session.scalars(select(Image.id).where(Image.id.in_(image_ids))))

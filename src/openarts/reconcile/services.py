@@ -38,11 +38,10 @@ from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import new_uuid, now_ms
 from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.loop import SteppingReconciler
+from openarts.runtime.replica_runtime import ModelFiles, health_path, submit_replica
 from openarts.services import inference_services as service_ops
 from openarts.services import workloads as workload_service
 from openarts.services.inference_services import Entry, entries_of, switch_service_status
-from openarts.services.models import ModelPlatform
-from openarts.services.replica_runtime import health_path, submit_replica
 
 log = logging.getLogger("openarts.reconcile.services")
 
@@ -73,7 +72,7 @@ class ServiceReconciler(SteppingReconciler):
         self,
         db: Database,
         backend: ComputeBackend,
-        models: ModelPlatform,
+        models: ModelFiles,
         *,
         interval_s: float = 2.0,
         restart_base_s: float = 1.0,
@@ -163,7 +162,7 @@ def _live_services(session: Session) -> list[str]:
 
 
 def _reconcile(
-    session: Session, service_id: str, now: int, models: ModelPlatform, restart_base_s: float
+    session: Session, service_id: str, now: int, models: ModelFiles, restart_base_s: float
 ) -> PassResult | None:
     service = session.get(Service, service_id)
     if service is None:
@@ -325,7 +324,7 @@ def _match_counts(
     replicas: list[ServiceReplica],
     entries: list[Entry],
     models_by_id: dict[str, Model],
-    models: ModelPlatform,
+    models: ModelFiles,
     now: int,
 ) -> bool:
     changed = False

@@ -31,11 +31,12 @@ from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import now_ms
 from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.loop import SteppingReconciler
+from openarts.runtime.engine_envs import EngineBuildError, EngineEnvironments
+from openarts.runtime.stacked_envs import make_environment
+from openarts.runtime.training_staging import TrainingStaging, job_ref
 from openarts.services import training_jobs as job_service
 from openarts.services import workloads as workload_service
-from openarts.services.engine_envs import EngineBuildError
-from openarts.services.stacked_envs import make_environment
-from openarts.services.training_staging import TrainingStaging, job_ref
+from openarts.services.training_logs import TrainingLogs
 
 log = logging.getLogger("openarts.reconcile.training")
 
@@ -61,6 +62,8 @@ class TrainingReconciler(SteppingReconciler):
         db: Database,
         training: job_service.TrainingPlatform,
         staging: TrainingStaging,
+        engine_envs: EngineEnvironments,
+        logs: TrainingLogs,
         *,
         interval_s: float = 2.0,
         sample_interval_s: float = 10.0,
@@ -69,6 +72,8 @@ class TrainingReconciler(SteppingReconciler):
         self.db = db
         self.training = training
         self.staging = staging
+        self.engine_envs = engine_envs
+        self.logs = logs
         super().__init__(interval_s=interval_s, leadership=leadership, log=log)
         self.sample_interval_s = sample_interval_s
         self._sampled_at = -sample_interval_s
@@ -147,7 +152,7 @@ class TrainingReconciler(SteppingReconciler):
             await self.db.run_in_transaction(_note, job_id, "EnginePreparing", message)
 
         try:
-            interpreter = await self.training.envs.ensure(engine, progress)
+            interpreter = await self.engine_envs.ensure(engine, progress)
         except EngineBuildError as error:
             why = f"engine {engine.id} could not be prepared: {error}"
             await self.db.run_in_transaction(_creation_failed, job_id, why)
@@ -192,7 +197,7 @@ class TrainingReconciler(SteppingReconciler):
         keep = await self.db.run_in_transaction(_in_use, names)
         for name in sorted(set(names) - keep):
             await asyncio.to_thread(shutil.rmtree, root / name, True)
-            await self.staging.forget_log_copies(name)
+            await self.logs.forget_copies(name)
 
 
 # -- what each step reads and writes (plain functions of one transaction) --------------------

@@ -25,9 +25,9 @@ from openarts.backends.base import (
 from openarts.db.tables import Workload, WorkloadTask
 from openarts.domain.capacity import SchedulableNode, Slice, format_gpu_ids, parse_gpu_ids
 from openarts.domain.events import EventType
+from openarts.domain.scheduling import Resources
 from openarts.domain.workloads import ALLOWED_TRANSITIONS, WorkloadStatus
 from openarts.ids import now_ms
-from openarts.reconcile.scheduler import Resources
 from openarts.services import pools as pool_service
 from openarts.services import workloads as workload_service
 from openarts.services.events import NewEvent, insert_events_sync

@@ -13,27 +13,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
 
 from sqlalchemy.orm import Session
 
 from openarts.backends.base import (
     BackendError,
     ComputeBackend,
-    NodeInfo,
+    PrepareError,
     TaskHandle,
+    TaskPreparer,
     TaskSpec,
     TaskState,
 )
 from openarts.db.engine import Database
-from openarts.domain.capacity import HostNode, SchedulableNode, schedulable_nodes
+from openarts.domain.capacity import SchedulableNode, schedulable_nodes
+from openarts.domain.scheduling import Decision, Node, Resources, Waiting, admit
 from openarts.ids import now_ms
 from openarts.reconcile import workload_rows as rows
 from openarts.reconcile.leadership import Leadership
-from openarts.reconcile.loop import repeat
+from openarts.reconcile.loop import SteppingReconciler
 from openarts.reconcile.pools import PoolReconciler
-from openarts.reconcile.scheduler import Decision, Node, Resources, Waiting, admit
+from openarts.services.hosts import Hosts
 
 log = logging.getLogger("openarts.reconcile")
 
@@ -45,7 +46,7 @@ REASON_REFRESH_S = 2.0
 STOP_RECHECK_S = 2.0
 
 
-class WorkloadReconciler:
+class WorkloadReconciler(SteppingReconciler):
     def __init__(
         self,
         db: Database,
@@ -57,76 +58,46 @@ class WorkloadReconciler:
         leadership: Leadership | None = None,
         pools: PoolReconciler | None = None,
         preparers: Mapping[str, TaskPreparer] | None = None,
+        hosts: Hosts | None = None,
     ) -> None:
+        super().__init__(interval_s=interval_s, leadership=leadership, log=log)
         self.db = db
         # Admission onto pool nodes and changes to pools take turns (pools.pool_change).
         self.change_lock = pools.change_lock if pools is not None else asyncio.Lock()
         # Dedicated pools are reconciled first in each pass: admission needs their nodes.
         self.pools = pools
-        # The backend's nodes as of the last pass; services read it instead of calling
-        # the backend themselves.
-        self.hosts: list[HostNode] = []
-        # None: this reconciler assumes it is alone (tests that step run_once).
-        self.leadership = leadership
+        # The backend's nodes, read at every pass; requests read the latest reading.
+        self.hosts = hosts if hosts is not None else Hosts(backend)
         self.backend = backend
         self.starvation_s = starvation_s
         self.stop_grace_s = stop_grace_s
-        self.interval_s = interval_s
-        self._wake = asyncio.Event()
-        self._stops: set[asyncio.Task[None]] = set()
         # Per workload kind, what readies its tasks before they start.
         self.preparers: dict[str, TaskPreparer] = dict(preparers or {})
-        self._background: set[asyncio.Task[None]] = set()
-        # Called after every pass (other reconcilers that follow workloads' statuses).
+        # Called after every pass (other loops that follow workloads' statuses).
         self.listeners: list[Callable[[], None]] = []
         self._reasons_refreshed = -REASON_REFRESH_S
         # Tasks between admission and their handle being recorded: not "never started".
         self._launching: set[str] = set()
-        self._stopping: set[str] = set()
         # Per waiting workload: its needs (decoded once) and its stored spec, kept while
         # it waits, so neither admission nor launch reads or decodes them again.
         self._needs: dict[str, tuple[Resources, ...]] = {}
         self._specs: dict[str, str] = {}
         self._stops_checked = -STOP_RECHECK_S
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run_forever(self) -> None:
-        try:
-            await repeat(
-                self.run_once,
-                self._wake,
-                interval_s=self.interval_s,
-                leadership=self.leadership,
-                log=log,
-            )
-        finally:
-            # Stops in flight are abandoned, not lost: the next start issues them again.
-            # Preparations in flight too: their tasks, never started, are found lost.
-            for stop in [*self._stops, *self._background]:
-                stop.cancel()
-            if self.leadership is not None:
-                await self.leadership.release()
+    async def closed(self) -> None:
+        # Stops and preparations in flight were cancelled with the loop: abandoned, not
+        # lost (the next start issues the stops again; tasks never started are found lost).
+        if self.leadership is not None:
+            await self.leadership.release()
 
     async def run_once(self) -> None:
-        await self.refresh_hosts()
+        await self.hosts.refresh()
         if self.pools is not None:
-            await self.pools.run_once(self.hosts)
+            await self.pools.run_once(self.hosts.latest)
         ended, touched = await self._observe()
         await self._admit(ended, touched)
         for listener in self.listeners:
             listener()
-
-    async def refresh_hosts(self) -> list[HostNode]:
-        self.hosts = [host_node(n) for n in await self.backend.nodes()]
-        return self.hosts
-
-    async def drain_stops(self) -> None:
-        """Wait for the stops and preparations this reconciler has begun (for tests and
-        shutdown)."""
-        while self._stops or self._background:
-            await asyncio.gather(*self._stops, *self._background, return_exceptions=True)
 
     # -- stop requests and observation ----------------------------------------------------
     async def _observe(self) -> tuple[list[dict[str, object]], list[str]]:
@@ -181,21 +152,16 @@ class WorkloadReconciler:
         return ended, sorted({workload_of[str(e["b_id"])] for e in ended})
 
     def _stop_in_background(self, handle: TaskHandle) -> None:
-        if handle.task_id in self._stopping:
-            return  # one stop per task in flight
-        self._stopping.add(handle.task_id)
-        task = asyncio.create_task(self._stop(handle))
-        self._stops.add(task)
-        task.add_done_callback(self._stops.discard)
+        # One stop per task in flight; the loop is woken when it is done.
+        key = f"stop:{handle.task_id}"
+        if key not in self._steps.busy:
+            self._steps.start(key, self._stop(handle))
 
     async def _stop(self, handle: TaskHandle) -> None:
         try:
             await self.backend.stop(handle, grace_s=self.stop_grace_s)
         except Exception:
             log.exception("stopping task %s failed; the next pass tries again", handle.task_id)
-        finally:
-            self._stopping.discard(handle.task_id)
-        self.wake()
 
     # -- admission -----------------------------------------------------------------------
     async def _admit(self, ended: list[dict[str, object]], touched: list[str]) -> None:
@@ -249,7 +215,7 @@ class WorkloadReconciler:
             for workload_id, pool, priority, queued_at in view.window
             if workload_id in self._needs
         ]
-        nodes = schedulable_nodes(self.hosts, view.slices)
+        nodes = schedulable_nodes(self.hosts.latest, view.slices)
         decision = admit(
             pending,
             _free_nodes(nodes, view.busy),
@@ -268,7 +234,7 @@ class WorkloadReconciler:
         busy: list[rows.BusyTask],
     ) -> None:
         """Mark the admitted workloads running and start their tasks, all in one go."""
-        host_names = {host.name for host in self.hosts}
+        host_names = {host.name for host in self.hosts.latest}
         pool_nodes = {n for p in admitted.values() for n in p if n not in host_names}
         # Admission and changes to pools take turns (pools.pool_change); only work that
         # lands on pool nodes needs the lock across server processes too.
@@ -291,7 +257,9 @@ class WorkloadReconciler:
                 groups[workload_id] = specs
             else:
                 # Preparing may take long (downloads): it runs beside the passes.
-                self._in_background(self._prepare_and_start(workload_id, specs, preparer))
+                self._steps.start(
+                    f"prepare:{workload_id}", self._prepare_and_start(workload_id, specs, preparer)
+                )
         if groups:
             try:
                 # Outside the transaction: the backend calls.
@@ -326,29 +294,12 @@ class WorkloadReconciler:
             await self.db.run_in_transaction(rows.record_starts, started, failed)
         finally:
             self._launching -= {spec.task_id for spec in specs}
-            self.wake()
-
-    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-
-class TaskPreparer(Protocol):
-    """Readies the tasks of one kind of workload before they start (data in place, say);
-    may return changed specs. An error fails the workload with its message."""
-
-    async def prepare(self, workload_id: str, specs: list[TaskSpec]) -> list[TaskSpec]: ...
 
 
 def _start_failure(workload_id: str, error: BaseException) -> str:
     if not isinstance(error, BackendError | PrepareError):
         log.error("starting %s failed", workload_id, exc_info=error)
     return str(error)
-
-
-class PrepareError(Exception):
-    """A preparer's failure the user should read (the input that is missing, say)."""
 
 
 def _started_rows(handles: list[TaskHandle], started_at: int) -> list[dict[str, object]]:
@@ -377,11 +328,6 @@ def _cut_short(view: rows.AdmissionView, limit: int, decision: Decision) -> bool
     for _, pool, _, _ in view.window:
         per_pool[pool] = per_pool.get(pool, 0) + 1
     return any(count >= limit and pool in decision.room_left for pool, count in per_pool.items())
-
-
-def host_node(info: NodeInfo) -> HostNode:
-    gpu_ids = tuple(info.gpu_ids) or tuple(range(info.gpus))
-    return HostNode(info.name, info.vcpus, info.memory_bytes, gpu_ids, info.whole)
 
 
 def _free_nodes(nodes: list[SchedulableNode], busy: list[rows.BusyTask]) -> list[Node]:

@@ -3,33 +3,27 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
-from openarts.api.schemas.algorithms import (
-    AlgorithmCreateIn,
-    AlgorithmJobConfigIn,
-    AlgorithmUpdateIn,
-)
 from openarts.db.tables import Algorithm, TrainingJob
 from openarts.domain.engines import Engine
 from openarts.domain.identity import Caller
 from openarts.domain.training import JobPhase
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
+from openarts.schemas.algorithms import (
+    AlgorithmCreateIn,
+    AlgorithmJobConfigIn,
+    AlgorithmUpdateIn,
+)
 from openarts.services import training_specs as specs
+from openarts.services.paging import Page, page_of
 
 _LIVE_PHASES = [p.value for p in JobPhase if not p.finished]
-
-
-@dataclass(frozen=True, slots=True)
-class AlgorithmPage:
-    items: list[Algorithm]
-    total: int
 
 
 def not_found(algorithm_id: str) -> OpenArtsError:
@@ -117,7 +111,7 @@ async def list_algorithms(
     sort_by: str,
     ascending: bool,
     name_contains: str | None,
-) -> AlgorithmPage:
+) -> Page[Algorithm]:
     conditions = [Algorithm.project_id == project_id]
     if name_contains:
         conditions.append(func.lower(Algorithm.name).contains(name_contains.lower()))
@@ -127,15 +121,13 @@ async def list_algorithms(
         "name": Algorithm.name,
     }[sort_by]
     order = column.asc() if ascending else column.desc()
-    total = await session.scalar(select(func.count()).select_from(Algorithm).where(*conditions))
-    rows = await session.scalars(
-        select(Algorithm)
-        .where(*conditions)
-        .order_by(order, Algorithm.id)
-        .offset(offset)
-        .limit(limit)
+    return await page_of(
+        session,
+        select(Algorithm).where(*conditions),
+        order_by=(order, Algorithm.id),
+        offset=offset,
+        limit=limit,
     )
-    return AlgorithmPage(list(rows), int(total or 0))
 
 
 def stored_job_config(algorithm: Algorithm) -> AlgorithmJobConfigIn:

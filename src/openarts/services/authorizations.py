@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
@@ -21,6 +21,7 @@ from openarts.errors import OpenArtsError
 from openarts.ids import now_ms
 from openarts.security.secrets_box import SecretBox
 from openarts.services import identity
+from openarts.services.paging import Page, page_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,23 +40,21 @@ async def list_authorizations(
     order: SortOrder,
     limit: int,
     offset: int,
-) -> tuple[int, list[Authorization]]:
+) -> Page[Authorization]:
     where = Authorization.project_id == project_id
-    total = await session.scalar(select(func.count()).select_from(Authorization).where(where))
     column = (
         Authorization.user_name
         if sort_by is AuthorizationSortKey.USER_NAME
         else (Authorization.created_at)
     )
     ordering = column.asc() if order is SortOrder.ASC else column.desc()
-    rows = await session.scalars(
-        select(Authorization)
-        .where(where)
-        .order_by(ordering, Authorization.id)
-        .limit(limit)
-        .offset(offset)
+    return await page_of(
+        session,
+        select(Authorization).where(where),
+        order_by=(ordering, Authorization.id),
+        offset=offset,
+        limit=limit,
     )
-    return int(total or 0), list(rows)
 
 
 async def configure_authorization(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from openarts.db.tables import Event
 from openarts.domain.events import EventType
 from openarts.ids import now_ms
+from openarts.services.paging import Page, page_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,7 @@ def record_event_sync(
 
 async def list_events(
     session: AsyncSession, query: EventFilter, *, limit: int, offset: int
-) -> tuple[int, list[Event]]:
+) -> Page[Event]:
     conditions = [
         Event.project_id == query.project_id,
         Event.resource_type == query.resource_type,
@@ -129,16 +130,14 @@ async def list_events(
         conditions.append(Event.first_timestamp <= query.until_ms)
     if query.pattern:
         conditions.append(func.lower(Event.message).contains(query.pattern.lower()))
-    total = await session.scalar(select(func.count()).select_from(Event).where(*conditions))
     ordering = (
         (Event.last_timestamp.asc(), Event.id.asc())
         if query.ascending
         else (Event.last_timestamp.desc(), Event.id.desc())
     )
-    rows = await session.scalars(
-        select(Event).where(*conditions).order_by(*ordering).limit(limit).offset(offset)
+    return await page_of(
+        session, select(Event).where(*conditions), order_by=ordering, offset=offset, limit=limit
     )
-    return int(total or 0), list(rows)
 
 
 def insert_events_sync(session: Session, events: list[NewEvent]) -> None:

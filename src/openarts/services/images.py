@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
-from openarts.api.schemas.images import ImageGroupQuery, ImageListQuery, ImageRegister
 from openarts.db.tables import Image, Notebook, TrainingJob
 from openarts.domain.images import ImageStatus, PresetImage, find_preset, preset_images
 from openarts.domain.notebooks import NotebookStatus
 from openarts.domain.training import JobPhase
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
+from openarts.schemas.images import ImageGroupQuery, ImageListQuery, ImageRegister
+from openarts.services.hints import Hint, hint
+from openarts.services.paging import count_where
 
 # Services that make an image fit for a notebook.
 NOTEBOOK_SERVICE_TYPES = frozenset({"DEV", "COMMON", "UNKNOWN"})
@@ -295,10 +297,11 @@ async def delete_image(session: AsyncSession, project_id: str, image_id: str) ->
         raise OpenArtsError(
             errors.NOTEBOOK_BUSY, f"Image {image_id} is still being saved: delete it after."
         )
-    users = await session.scalar(
-        select(func.count())
-        .select_from(Notebook)
-        .where(Notebook.image_id == image_id, Notebook.status != NotebookStatus.DELETING.value)
+    users = await count_where(
+        session,
+        Notebook,
+        Notebook.image_id == image_id,
+        Notebook.status != NotebookStatus.DELETING.value,
     )
     if users:
         raise OpenArtsError(
@@ -306,14 +309,12 @@ async def delete_image(session: AsyncSession, project_id: str, image_id: str) ->
             f"Image {image_id} is used by {users} notebook instance(s): delete them or "
             "switch their image first.",
         )
-    trainings = await session.scalar(
-        select(func.count())
-        .select_from(TrainingJob)
-        .where(
-            TrainingJob.project_id == project_id,
-            TrainingJob.phase.in_([p.value for p in JobPhase if not p.finished]),
-            TrainingJob.plan.contains(f'"image_id":"{image_id}"', autoescape=True),
-        )
+    trainings = await count_where(
+        session,
+        TrainingJob,
+        TrainingJob.project_id == project_id,
+        TrainingJob.phase.in_([p.value for p in JobPhase if not p.finished]),
+        TrainingJob.plan.contains(f'"image_id":"{image_id}"', autoescape=True),
     )
     if trainings:
         raise OpenArtsError(
@@ -336,4 +337,6 @@ async def delete_image(session: AsyncSession, project_id: str, image_id: str) ->
         )
     view = row_view(row)
     await session.delete(row)
+    # The notebook loop removes the packages saved for images that are gone.
+    hint(session, Hint.IMAGES)
     return view

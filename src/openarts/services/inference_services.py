@@ -11,23 +11,15 @@ those of the old one leave once the new ones answer.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from openarts import errors
-from openarts.api.schemas.services import (
-    REAL_TIME,
-    Schedule,
-    ServiceConfig,
-    ServiceCreate,
-    ServiceListQuery,
-    ServiceUpdate,
-)
 from openarts.backends.base import ComputeBackend, TaskHandle
 from openarts.db.engine import Database
 from openarts.db.tables import Model, Service, ServiceReplica, WorkloadTask
@@ -37,6 +29,8 @@ from openarts.domain.events import EventType
 from openarts.domain.flavors import FlavorUse
 from openarts.domain.identity import Caller
 from openarts.domain.models import ModelStatus
+from openarts.domain.scheduling import Resources
+from openarts.domain.service_rules import REAL_TIME, update_problem
 from openarts.domain.services import (
     ALLOWED_MOVES,
     DEFAULT_DEPLOY_TIMEOUT_S,
@@ -46,11 +40,19 @@ from openarts.domain.services import (
 )
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
-from openarts.reconcile.scheduler import Resources
+from openarts.schemas.services import (
+    Schedule,
+    ServiceConfig,
+    ServiceCreate,
+    ServiceListQuery,
+    ServiceUpdate,
+)
 from openarts.services import pools as pool_service
 from openarts.services.events import record_event_sync
 from openarts.services.flavors import FlavorCatalog
-from openarts.services.status_cas import compare_and_set
+from openarts.services.hints import Hint, hint
+from openarts.services.paging import Page, page_of
+from openarts.services.transitions import Recorded, transition
 
 S = ServiceStatus
 MIB = 1024 * 1024
@@ -61,8 +63,6 @@ class ServicePlatform:
     catalog: FlavorCatalog
     # The platform's own address: access_address is under it.
     endpoint: str
-    # Refreshed from the workload reconciler before each capacity check.
-    hosts: list[HostNode] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +114,11 @@ def not_found(service_id: str) -> OpenArtsError:
 
 # -- deploy ---------------------------------------------------------------------------------
 async def create_service(
-    session: AsyncSession, platform: ServicePlatform, caller: Caller, body: ServiceCreate
+    session: AsyncSession,
+    platform: ServicePlatform,
+    caller: Caller,
+    body: ServiceCreate,
+    hosts: list[HostNode],
 ) -> Service:
     if body.infer_type != REAL_TIME:
         raise OpenArtsError(
@@ -123,7 +127,7 @@ async def create_service(
             "real-time services only",
         )
     pool = body.pool_name or body.cluster_id or ""
-    entries = await _entries(session, platform, caller.project_id, body.config, pool)
+    entries = await _entries(session, platform, hosts, caller.project_id, body.config, pool)
     now = now_ms()
     schedule = json.dumps([s.model_dump(mode="json") for s in body.schedule or []])
     service = Service(
@@ -162,6 +166,7 @@ async def create_service(
             errors.SERVICE_EXISTS, f"Service {body.service_name} already exists."
         ) from None
     await session.run_sync(_deployed, service, entries)
+    hint(session, Hint.SERVICES, Hint.ROUTES)
     return service
 
 
@@ -179,6 +184,7 @@ def _deployed(session: Session, service: Service, entries: list[Entry]) -> None:
 async def _entries(
     session: AsyncSession,
     platform: ServicePlatform,
+    hosts: list[HostNode],
     project_id: str,
     config: list[ServiceConfig],
     pool: str,
@@ -201,7 +207,7 @@ async def _entries(
             )
         entries.append(_entry(platform, item))
     needs = [e.needs for e in entries for _ in range(e.instance_count)]
-    if not await pool_service.could_ever_fit(session, platform.hosts, project_id, pool, needs):
+    if not await pool_service.could_ever_fit(session, hosts, project_id, pool, needs):
         where = f"pool {pool}" if pool else "the public pool"
         raise OpenArtsError(
             errors.SERVICE_NO_RESOURCES,
@@ -261,7 +267,7 @@ _SORT_COLUMNS: dict[str, Any] = {
 
 async def list_services(
     session: AsyncSession, project_id: str, query: ServiceListQuery
-) -> tuple[list[Service], int]:
+) -> Page[Service]:
     conditions: list[Any] = [Service.project_id == project_id, Service.desired != "delete"]
     if query.service_id:
         conditions.append(Service.id == query.service_id)
@@ -275,17 +281,15 @@ async def list_services(
         conditions.append(Service.infer_type == query.infer_type)
     if query.status:
         conditions.append(Service.status == query.status)
-    total = await session.scalar(select(func.count()).select_from(Service).where(*conditions))
     column = _SORT_COLUMNS[query.sort_by]
     ordered = column.asc() if query.order == "asc" else column.desc()
-    rows = await session.scalars(
-        select(Service)
-        .where(*conditions)
-        .order_by(ordered, Service.id)
-        .offset(query.offset)
-        .limit(query.limit)
+    return await page_of(
+        session,
+        select(Service).where(*conditions),
+        order_by=(ordered, Service.id),
+        offset=query.offset,
+        limit=query.limit,
     )
-    return list(rows), int(total or 0)
 
 
 async def replicas_of(session: AsyncSession, service_id: str) -> list[ServiceReplica]:
@@ -320,6 +324,7 @@ async def update_service(
     caller: Caller,
     service_id: str,
     body: ServiceUpdate,
+    hosts: list[HostNode],
 ) -> Service:
     service = await get_service(session, caller.project_id, service_id)
     if S(service.status) not in UPDATABLE:
@@ -328,12 +333,12 @@ async def update_service(
             f"Service {service.name} is {service.status}: it can be updated once it is "
             f"one of {', '.join(sorted(UPDATABLE))}.",
         )
-    problem = body.problem_for(REAL_TIME, service_cluster=bool(service.pool_name))
+    problem = update_problem(body, REAL_TIME, service_cluster=bool(service.pool_name))
     if problem is not None:
         raise OpenArtsError(errors.INVALID_ARGUMENT, f"Invalid parameter: {problem}")
     config = body.effective_config
     entries = (
-        await _entries(session, platform, caller.project_id, config, service.pool_name)
+        await _entries(session, platform, hosts, caller.project_id, config, service.pool_name)
         if config is not None
         else None
     )
@@ -344,6 +349,7 @@ async def update_service(
         service.schedule = json.dumps([s.model_dump(mode="json") for s in body.schedule])
         service.due_time = due_time(service.schedule, now)
     await session.run_sync(_apply_update, service, entries, body.status)
+    hint(session, Hint.SERVICES, Hint.ROUTES)
     return service
 
 
@@ -412,6 +418,7 @@ def replaces_replicas(before: list[Entry], after: list[Entry]) -> bool:
 async def delete_service(session: AsyncSession, project_id: str, service_id: str) -> Service:
     service = await get_service(session, project_id, service_id)
     await session.run_sync(_mark_deleted, service)
+    hint(session, Hint.SERVICES, Hint.ROUTES)
     return service
 
 
@@ -476,20 +483,24 @@ def switch_service_status(
     event_type: EventType = EventType.NORMAL,
 ) -> bool:
     """Compare-and-set the service's status, with an event; False if it moved meanwhile."""
-    current = S(service.status)
-    if to not in ALLOWED_MOVES[current]:
-        raise ValueError(f"a service cannot go from {current} to {to}")
     now = now_ms()
-    values: dict[str, Any] = {
-        "status": to.value,
-        "reason": reason,
-        "updated_at": now,
-        "transition_at": now,
-    }
-    if not compare_and_set(session, service, current.value, values):
-        return False
-    _event(session, service, f"Service{to.value.title()}", reason or to.value, event_type)
-    return True
+    return transition(
+        session,
+        service,
+        to,
+        ALLOWED_MOVES,
+        kind="service",
+        values={"reason": reason, "updated_at": now, "transition_at": now},
+        event=Recorded(
+            project_id=service.project_id,
+            resource_type=RESOURCE_TYPE,
+            resource_name=service.name,
+            resource_id=service.id,
+            reason=f"Service{to.value.title()}",
+            message=reason or to.value,
+            type=event_type,
+        ),
+    )
 
 
 def json_list(text: str) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ environment. Deleting a model a service uses is refused.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from openarts import errors
-from openarts.api.schemas.models import DeleteFailure, ModelCreate, ModelListQuery
 from openarts.db.tables import Model, Service
 from openarts.domain.events import EventType
 from openarts.domain.model_config import ModelConfigFile, requirements_of
@@ -38,11 +36,12 @@ from openarts.domain.models import (
 )
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
+from openarts.schemas.models import DeleteFailure, ModelCreate, ModelListQuery
 from openarts.services import buckets
 from openarts.services.events import record_event_sync
-from openarts.services.model_envs import ModelEnvironments
-from openarts.services.model_packages import remove_model_files
-from openarts.services.status_cas import compare_and_set
+from openarts.services.hints import Hint, hint
+from openarts.services.paging import Page, page_of
+from openarts.services.transitions import Recorded, transition
 from openarts.storage.base import ObjectStore
 from openarts.storage.paths import InvalidPath, ObjectPath
 
@@ -51,7 +50,6 @@ from openarts.storage.paths import InvalidPath, ObjectPath
 class ModelPlatform:
     root: Path  # the model store: <root>/<model id>/model/
     store: ObjectStore
-    envs: ModelEnvironments
 
 
 _SORT_COLUMNS: dict[str, Any] = {
@@ -149,6 +147,7 @@ async def create_model(session: AsyncSession, project_id: str, body: ModelCreate
             errors.MODEL_EXISTS, f"Model ({body.model_name}, {body.model_version}) already exists."
         ) from None
     await session.run_sync(_created, model)
+    hint(session, Hint.MODELS)
     return model
 
 
@@ -209,9 +208,7 @@ async def get_model(session: AsyncSession, project_id: str, model_id: str) -> Mo
     return model
 
 
-async def list_models(
-    session: AsyncSession, project_id: str, query: ModelListQuery
-) -> tuple[list[Model], int]:
+async def list_models(session: AsyncSession, project_id: str, query: ModelListQuery) -> Page[Model]:
     conditions: list[Any] = [Model.project_id == project_id]
     if query.model_name:
         conditions.append(
@@ -231,17 +228,15 @@ async def list_models(
         conditions.append(Model.model_type == query.model_type)
     if query.not_model_type:
         conditions.append(Model.model_type != query.not_model_type)
-    total = await session.scalar(select(func.count()).select_from(Model).where(*conditions))
     column = _SORT_COLUMNS[query.sort_by]
     ordered = column.asc() if query.order == "asc" else column.desc()
-    rows = await session.scalars(
-        select(Model)
-        .where(*conditions)
-        .order_by(ordered, Model.id)
-        .offset(query.offset)
-        .limit(query.limit)
+    return await page_of(
+        session,
+        select(Model).where(*conditions),
+        order_by=(ordered, Model.id),
+        offset=query.offset,
+        limit=query.limit,
     )
-    return list(rows), int(total or 0)
 
 
 async def models_of_name(session: AsyncSession, project_id: str, name: str) -> list[Model]:
@@ -264,24 +259,23 @@ def switch_model_status(
     event_type: EventType = EventType.NORMAL,
 ) -> bool:
     """Compare-and-set the model's status, with an event; False if it moved meanwhile."""
-    current = ModelStatus(model.status)
-    if to not in ALLOWED_MOVES[current]:
-        raise ValueError(f"a model cannot go from {current} to {to}")
-    values: dict[str, Any] = {"status": to.value, "reason": reason, "updated_at": now_ms()}
-    if not compare_and_set(session, model, current.value, values):
-        return False
-    record_event_sync(
+    return transition(
         session,
-        project_id=model.project_id,
-        resource_type=RESOURCE_TYPE,
-        resource_name=model.name,
-        resource_id=model.id,
-        reason=f"Model{to.value.title().replace('_', '')}",
-        message=reason or f"model {model.name} {model.version} is {to.value}",
-        type=event_type,
-        fold=False,
+        model,
+        to,
+        ALLOWED_MOVES,
+        kind="model",
+        values={"reason": reason, "updated_at": now_ms()},
+        event=Recorded(
+            project_id=model.project_id,
+            resource_type=RESOURCE_TYPE,
+            resource_name=model.name,
+            resource_id=model.id,
+            reason=f"Model{to.value.title().replace('_', '')}",
+            message=reason or f"model {model.name} {model.version} is {to.value}",
+            type=event_type,
+        ),
     )
-    return True
 
 
 async def delete_models(
@@ -313,8 +307,7 @@ async def delete_models(
         await session.delete(target)
         deleted.append(target.id)
     await session.flush()
+    if deleted:
+        # The model loop removes the files of models that are gone.
+        hint(session, Hint.MODELS)
     return deleted, failed
-
-
-async def remove_files(platform: ModelPlatform, model_id: str) -> None:
-    await asyncio.to_thread(remove_model_files, platform.root, model_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
@@ -19,6 +19,7 @@ from openarts.domain.events import EventResource
 from openarts.errors import OpenArtsError
 from openarts.ids import new_hex32, now_ms
 from openarts.services.events import record_event
+from openarts.services.paging import count_where
 
 NAME_LABEL = "os.modelarts/name"
 WORKSPACE_LABEL = "os.modelarts/workspace.id"
@@ -124,10 +125,7 @@ async def list_networks(session: AsyncSession, *, project_id: str) -> list[Netwo
 
 
 async def count_networks(session: AsyncSession, *, project_id: str) -> int:
-    count = await session.scalar(
-        select(func.count()).select_from(Network).where(Network.project_id == project_id)
-    )
-    return int(count or 0)
+    return await count_where(session, Network, Network.project_id == project_id)
 
 
 async def update_network(

@@ -7,12 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
-from openarts.api.schemas.notebooks import StorageMount
 from openarts.db.tables import Notebook, NotebookMount
 from openarts.domain.notebooks import NotebookStatus as S
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
+from openarts.schemas.notebooks import StorageMount
 from openarts.services import buckets
+from openarts.services.hints import Hint, hint
 from openarts.storage.base import NoSuchBucket, ObjectStore, StorageError
 from openarts.storage.paths import InvalidPath, ObjectPath
 
@@ -96,6 +97,7 @@ async def mount(
     )
     session.add(row)
     await session.flush()
+    hint(session, Hint.NOTEBOOKS)
     return row
 
 
@@ -135,4 +137,5 @@ async def unmount(session: AsyncSession, notebook: Notebook, storage_id: str) ->
         )
     row.status = "UNMOUNTING"
     await session.flush()
+    hint(session, Hint.NOTEBOOKS)
     return row

@@ -13,19 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from openarts import errors
-from openarts.api.schemas.notebooks import (
-    LeaseReq,
-    NotebookCreate,
-    NotebookImageSave,
-    NotebookListQuery,
-    NotebookStartQuery,
-    NotebookUpdate,
-)
 from openarts.db.engine import Database
 from openarts.db.tables import Image, Notebook
 from openarts.domain.events import EventType
@@ -46,13 +38,23 @@ from openarts.domain.notebooks import (
 )
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
+from openarts.schemas.notebooks import (
+    LeaseReq,
+    NotebookCreate,
+    NotebookImageSave,
+    NotebookListQuery,
+    NotebookStartQuery,
+    NotebookUpdate,
+)
 from openarts.security.secrets_box import SecretBox
 from openarts.services import authorizations
 from openarts.services import images as image_service
 from openarts.services import workloads as workload_service
 from openarts.services.events import record_event_sync
 from openarts.services.flavors import FlavorCatalog
-from openarts.services.status_cas import compare_and_set
+from openarts.services.hints import Hint, hint
+from openarts.services.paging import Page, count_where, page_of
+from openarts.services.transitions import Recorded, transition
 
 S = NotebookStatus
 # The fields a list may be sorted on, and their columns.
@@ -161,18 +163,17 @@ async def create_notebook(
     session.add(notebook)
     await session.flush()
     await session.run_sync(_queue, notebook.id, platform, flavor, "Creating")
+    hint(session, Hint.WORKLOADS, Hint.NOTEBOOKS)
     return notebook
 
 
 async def _one_free_instance(session: AsyncSession, caller: Caller) -> None:
-    existing = await session.scalar(
-        select(func.count())
-        .select_from(Notebook)
-        .where(
-            Notebook.project_id == caller.project_id,
-            Notebook.user_id == caller.user_id,
-            Notebook.feature == "DEFAULT",
-        )
+    existing = await count_where(
+        session,
+        Notebook,
+        Notebook.project_id == caller.project_id,
+        Notebook.user_id == caller.user_id,
+        Notebook.feature == "DEFAULT",
     )
     if existing:
         raise OpenArtsError(
@@ -302,7 +303,7 @@ async def get_notebook(session: AsyncSession, project_id: str, notebook_id: str)
 
 async def list_notebooks(
     session: AsyncSession, caller: Caller, query: NotebookListQuery, *, everyone: bool
-) -> tuple[list[Notebook], int]:
+) -> Page[Notebook]:
     """A page of the project's instances: the caller's own, or with ``everyone`` (or an
     administrator's ``owner``) anyone's."""
     statement: Select[Notebook] = select(Notebook).where(Notebook.project_id == caller.project_id)
@@ -330,7 +331,6 @@ async def list_notebooks(
     if query.description:
         filters.append(Notebook.description.contains(query.description, autoescape=True))
     statement = statement.where(*filters)
-    total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     order: list[Any] = []
     for key in (query.sort_key or "create_at").split(","):
         column = SORT_COLUMNS.get(key.strip())
@@ -341,8 +341,7 @@ async def list_notebooks(
             )
         order.append(column.desc() if query.sort_dir == "DESC" else column.asc())
     order.append(Notebook.id)
-    rows = await session.scalars(statement.order_by(*order).offset(query.offset).limit(query.limit))
-    return list(rows), total
+    return await page_of(session, statement, order_by=order, offset=query.offset, limit=query.limit)
 
 
 # -- changing -------------------------------------------------------------------------------
@@ -431,6 +430,7 @@ async def start_notebook(
     notebook.desired = "run"
     await session.flush()
     await session.run_sync(_start_sync, notebook, platform, flavor)
+    hint(session, Hint.WORKLOADS, Hint.NOTEBOOKS)
     return notebook
 
 
@@ -459,6 +459,7 @@ async def stop_notebook(session: AsyncSession, notebook: Notebook) -> Notebook:
     if status is S.DELETING:
         raise not_found(notebook.id)
     await session.run_sync(request_stop_sync, notebook, "stop requested")
+    hint(session, Hint.WORKLOADS, Hint.NOTEBOOKS)
     return notebook
 
 
@@ -482,6 +483,7 @@ async def delete_notebook(session: AsyncSession, notebook: Notebook) -> Notebook
     if status is S.DELETING:
         return notebook
     await session.run_sync(_delete_sync, notebook)
+    hint(session, Hint.WORKLOADS, Hint.NOTEBOOKS)
     return notebook
 
 
@@ -535,6 +537,8 @@ async def prolong_lease(
     notebook.lease_updated_at = now
     notebook.updated_at = now
     await session.flush()
+    # The notebook loop times the lease's end anew.
+    hint(session, Hint.NOTEBOOKS)
     return notebook
 
 
@@ -566,6 +570,7 @@ async def save_as_image(
     )
     if not moved:
         raise OpenArtsError(errors.NOTEBOOK_BUSY, _busy_message(notebook.id))
+    hint(session, Hint.NOTEBOOKS)
     return row
 
 
@@ -579,25 +584,23 @@ def switch_notebook_status(
     event_type: EventType = EventType.NORMAL,
 ) -> bool:
     """Compare-and-set the instance's status, with an event; False if it moved meanwhile."""
-    current = S(notebook.status)
-    if to not in ALLOWED_MOVES[current]:
-        raise ValueError(f"a notebook cannot go from {current} to {to}")
-    now = now_ms()
-    values: dict[str, Any] = {"status": to.value, "reason": reason, "updated_at": now}
-    if not compare_and_set(session, notebook, current.value, values):
-        return False
-    record_event_sync(
+    return transition(
         session,
-        project_id=notebook.project_id,
-        resource_type=WORKLOAD_KIND,
-        resource_name=notebook.name,
-        resource_id=notebook.id,
-        reason=f"Notebook{to.value.title().replace('_', '')}",
-        message=reason or to.value,
-        type=event_type,
-        fold=False,
+        notebook,
+        to,
+        ALLOWED_MOVES,
+        kind="notebook",
+        values={"reason": reason, "updated_at": now_ms()},
+        event=Recorded(
+            project_id=notebook.project_id,
+            resource_type=WORKLOAD_KIND,
+            resource_name=notebook.name,
+            resource_id=notebook.id,
+            reason=f"Notebook{to.value.title().replace('_', '')}",
+            message=reason or to.value,
+            type=event_type,
+        ),
     )
-    return True
 
 
 # -- the proxy's lookup -----------------------------------------------------------------------

@@ -13,7 +13,7 @@ import json
 import secrets
 import string
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -40,13 +40,16 @@ from openarts.domain.capacity import (
 from openarts.domain.events import EventResource, EventType
 from openarts.domain.flavors import Flavor, FlavorUse
 from openarts.domain.pools import NodePhase, PoolPhase, PoolScope
+from openarts.domain.scheduling import Resources, place
 from openarts.domain.workloads import WorkloadStatus
 from openarts.errors import OpenArtsError
 from openarts.ids import now_ms
-from openarts.reconcile.scheduler import Resources, place
 from openarts.services import networks as network_service
 from openarts.services.events import record_event
 from openarts.services.flavors import FlavorCatalog
+from openarts.services.hints import Hint, hint
+from openarts.services.paging import count_where
+from openarts.services.transitions import Recorded, transition
 
 NAME_LABEL = "os.modelarts/name"
 WORKSPACE_LABEL = "os.modelarts/workspace.id"
@@ -95,6 +98,18 @@ def bad(message: str) -> OpenArtsError:
 
 def not_found(name: str) -> OpenArtsError:
     return OpenArtsError(errors.POOL_NOT_FOUND, f"Pool {name} not found.")
+
+
+class PoolChanges:
+    """Where requests change pools, nodes, tags and networks: one change at a time (see
+    ``pool_change``), with the in-process lock the workload loop's admission shares."""
+
+    def __init__(self, db: Database, lock: asyncio.Lock) -> None:
+        self.db = db
+        self.lock = lock
+
+    def open(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return pool_change(self.db, self.lock)
 
 
 @asynccontextmanager
@@ -151,10 +166,7 @@ async def nodes_of(session: AsyncSession, pool_names: list[str]) -> dict[str, li
 
 
 async def count_pools(session: AsyncSession, *, project_id: str) -> int:
-    count = await session.scalar(
-        select(func.count()).select_from(Pool).where(Pool.project_id == project_id)
-    )
-    return int(count or 0)
+    return await count_where(session, Pool, Pool.project_id == project_id)
 
 
 async def load_slices(session: AsyncSession) -> list[Slice]:
@@ -257,16 +269,13 @@ async def busy_nodes(session: AsyncSession, node_names: list[str]) -> dict[str, 
 
 
 async def unfinished_workloads(session: AsyncSession, pool: Pool) -> int:
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Workload)
-        .where(
-            Workload.pool == pool.name,
-            Workload.project_id == pool.project_id,
-            Workload.status.in_(_UNFINISHED),
-        )
+    return await count_where(
+        session,
+        Workload,
+        Workload.pool == pool.name,
+        Workload.project_id == pool.project_id,
+        Workload.status.in_(_UNFINISHED),
     )
-    return int(count or 0)
 
 
 def flavor_counts(pool: Pool) -> list[FlavorCount]:
@@ -327,10 +336,8 @@ async def create_pool(
     )
     if network is None:
         raise bad(f"network {request.network} does not exist in this project")
-    taken = await session.scalar(
-        select(func.count())
-        .select_from(Pool)
-        .where(Pool.project_id == project_id, Pool.display_name == request.display_name)
+    taken = await count_where(
+        session, Pool, Pool.project_id == project_id, Pool.display_name == request.display_name
     )
     if taken:
         raise OpenArtsError(
@@ -394,6 +401,8 @@ async def create_pool(
     await pool_event(
         session, pool, "Creating", f"creating {len(wanted)} node(s) on {_hosts_of(placement)}"
     )
+    # Admission sees the pool's capacity change on its next pass.
+    hint(session, Hint.WORKLOADS)
     return pool
 
 
@@ -525,6 +534,8 @@ async def update_pool(
         await _apply_scaling(session, pool, plan)
     pool.spec = json.dumps(spec)
     await session.flush()
+    # Admission sees the pool's capacity change on its next pass.
+    hint(session, Hint.WORKLOADS)
     return pool
 
 
@@ -633,6 +644,8 @@ async def delete_nodes(session: AsyncSession, pool: Pool, names: list[str]) -> N
     await pool_event(
         session, pool, "NodesDeleting", f"removing node(s) {', '.join(sorted(set(names)))}"
     )
+    # Admission sees the pool's capacity change on its next pass.
+    hint(session, Hint.WORKLOADS)
 
 
 # -- deleting -------------------------------------------------------------------------------
@@ -650,6 +663,8 @@ async def delete_pool(session: AsyncSession, pool: Pool) -> Pool:
     for node in (await nodes_of(session, [pool.name]))[pool.name]:
         node.phase = NodePhase.DELETING.value
     await session.flush()
+    # Admission sees the pool's capacity change on its next pass.
+    hint(session, Hint.WORKLOADS)
     return pool
 
 
@@ -660,13 +675,29 @@ async def switch_pool_phase(
     message: str,
     *,
     event_type: EventType = EventType.NORMAL,
-) -> None:
-    current = PoolPhase(pool.phase)
-    if to not in rules.POOL_TRANSITIONS[current]:
-        raise ValueError(f"a pool cannot go from {current} to {to}")
-    pool.phase, pool.message = to.value, message
-    await session.flush()
-    await pool_event(session, pool, to.value, message, event_type)
+) -> bool:
+    """Compare-and-set the pool's phase, with an event; False if it moved meanwhile."""
+    return await session.run_sync(
+        transition,
+        pool,
+        to,
+        rules.POOL_TRANSITIONS,
+        kind="pool",
+        field="phase",
+        values={"message": message},
+        event=Recorded(
+            project_id=pool.project_id,
+            resource_type=EventResource.POOLS,
+            resource_name=pool.name,
+            resource_id=pool.name,
+            reason=to.value,
+            message=message,
+            type=event_type,
+            # Folded into the pool's latest event when it says the same, as every other
+            # event of a pool is.
+            fold=True,
+        ),
+    )
 
 
 async def pool_event(

@@ -4,19 +4,16 @@ searching, terminating, deleting, and the one function that changes a job's phas
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from openarts import errors
-from openarts.api.schemas.algorithms import AlgorithmEngineIn
-from openarts.api.schemas.training_jobs import JobAlgorithmIn, JobEngineWire, TrainingJobCreateIn
 from openarts.db.tables import TrainingJob
 from openarts.domain.capacity import HostNode
 from openarts.domain.engines import Engine, find_engine
@@ -24,6 +21,7 @@ from openarts.domain.events import EventType
 from openarts.domain.flavors import FlavorUse
 from openarts.domain.identity import Caller
 from openarts.domain.images import ImageStatus
+from openarts.domain.scheduling import Resources
 from openarts.domain.training import (
     ALLOWED_MOVES,
     SECONDARY_OF,
@@ -42,29 +40,37 @@ from openarts.domain.training_plan import (
 )
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
-from openarts.reconcile.scheduler import Resources
+from openarts.schemas.algorithms import AlgorithmEngineIn
+from openarts.schemas.training_jobs import JobAlgorithmIn, JobEngineWire, TrainingJobCreateIn
 from openarts.services import algorithms as algorithm_service
 from openarts.services import authorizations
 from openarts.services import images as image_service
 from openarts.services import pools as pool_service
 from openarts.services import training_specs as specs
 from openarts.services import workloads as workload_service
-from openarts.services.engine_envs import EngineEnvironments
 from openarts.services.events import record_event_sync
 from openarts.services.flavors import FlavorCatalog
+from openarts.services.hints import Hint, hint
+from openarts.services.paging import Page, page_of
+from openarts.services.transitions import Recorded, transition
 
 GIB = 1 << 30
 
 
-@dataclass(slots=True)
+class EngineInterpreters(Protocol):
+    """Which engines' environments are made already (the training loop makes the others)."""
+
+    def interpreter(self, engine: Engine) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
 class TrainingPlatform:
     """What the training services need of the running server."""
 
     catalog: FlavorCatalog
     engines: list[Engine]
-    envs: EngineEnvironments
+    envs: EngineInterpreters
     root: Path  # where tasks' folders go
-    hosts: list[HostNode] = field(default_factory=list)
 
 
 def not_found(job_id: str) -> OpenArtsError:
@@ -73,7 +79,11 @@ def not_found(job_id: str) -> OpenArtsError:
 
 # -- creating -------------------------------------------------------------------------------
 async def create_job(
-    session: AsyncSession, training: TrainingPlatform, caller: Caller, body: TrainingJobCreateIn
+    session: AsyncSession,
+    training: TrainingPlatform,
+    caller: Caller,
+    body: TrainingJobCreateIn,
+    hosts: list[HostNode],
 ) -> TrainingJob:
     await authorizations.require_authorization(
         session, project_id=caller.project_id, user_id=caller.user_id
@@ -96,7 +106,7 @@ async def create_job(
         raise OpenArtsError(
             errors.TRAINING_JOB_EXISTS, f"A training job named {body.metadata.name} exists."
         )
-    plan, view, algorithm_id, engine = await _resolve(session, training, caller, body)
+    plan, view, algorithm_id, engine = await _resolve(session, training, caller, body, hosts)
     now = now_ms()
     job = TrainingJob(
         id=new_uuid(),
@@ -127,6 +137,7 @@ async def create_job(
             errors.TRAINING_JOB_EXISTS, f"A training job named {body.metadata.name} exists."
         ) from None
     await session.run_sync(_after_creation, job, plan, engine, training)
+    hint(session, Hint.WORKLOADS, Hint.TRAINING)
     return job
 
 
@@ -171,7 +182,11 @@ def _after_creation(
 
 
 async def _resolve(
-    session: AsyncSession, training: TrainingPlatform, caller: Caller, body: TrainingJobCreateIn
+    session: AsyncSession,
+    training: TrainingPlatform,
+    caller: Caller,
+    body: TrainingJobCreateIn,
+    hosts: list[HostNode],
 ) -> tuple[Plan, dict[str, Any], str | None, Engine | None]:
     project = caller.project_id
     given = body.algorithm or JobAlgorithmIn()
@@ -251,7 +266,7 @@ async def _resolve(
     needs = Resources(
         flavor.vcpus, int(flavor.memory_gib * GIB), flavor.gpu.count if flavor.gpu else 0
     )
-    await _check_fits(session, training, project, pool_id, needs, node_count, flavor.name)
+    await _check_fits(session, hosts, project, pool_id, needs, node_count, flavor.name)
     log_export = None
     if body.spec and body.spec.log_export_path and body.spec.log_export_path.obs_url:
         log_export = await specs.owned_path(
@@ -314,7 +329,7 @@ async def _resolve(
 
 async def _check_fits(
     session: AsyncSession,
-    training: TrainingPlatform,
+    hosts: list[HostNode],
     project_id: str,
     pool_id: str,
     needs: Resources,
@@ -322,7 +337,6 @@ async def _check_fits(
     flavor: str,
 ) -> None:
     """Refuse at once a job its pool could never hold, even empty."""
-    hosts = training.hosts
     if not await pool_service.could_ever_fit(
         session, hosts, project_id, pool_id, [needs] * node_count
     ):
@@ -374,13 +388,10 @@ def switch_job_phase(
     secondary: SecondaryPhase | None = None,
     event_type: EventType = EventType.NORMAL,
 ) -> bool:
-    """Compare-and-set the job's phase, with an event; False if it moved meanwhile."""
-    current = JobPhase(job.phase)
-    if to is not current and to not in ALLOWED_MOVES[current]:
-        raise ValueError(f"a training job cannot go from {current} to {to}")
+    """Compare-and-set the job's phase, with an event; False if it moved meanwhile. A job
+    may be switched to its own phase again (a new secondary phase and reason)."""
     now = now_ms()
     values: dict[str, Any] = {
-        "phase": to.value,
         "secondary_phase": (secondary or SECONDARY_OF[to]).value,
         "reason": reason,
     }
@@ -388,31 +399,25 @@ def switch_job_phase(
         values["started_at"] = now
     if to.finished:
         values["finished_at"] = now
-    session.flush()
-    moved = session.scalar(
-        update(TrainingJob)
-        .where(TrainingJob.id == job.id, TrainingJob.phase == current.value)
-        .values(**values)
-        .returning(TrainingJob.id)
-        .execution_options(synchronize_session=False)
-    )
-    if moved is None:
-        return False
-    # The row changed in SQL; the loaded object follows without being marked dirty.
-    for key, value in values.items():
-        set_committed_value(job, key, value)
-    record_event_sync(
+    return transition(
         session,
-        project_id=job.project_id,
-        resource_type=WORKLOAD_KIND,
-        resource_name=job.id,
-        resource_id=job.id,
-        reason=f"Job{to.value}",
-        message=reason or to.value,
-        type=event_type,
-        fold=False,
+        job,
+        to,
+        ALLOWED_MOVES,
+        kind="training job",
+        field="phase",
+        stay=True,
+        values=values,
+        event=Recorded(
+            project_id=job.project_id,
+            resource_type=WORKLOAD_KIND,
+            resource_name=job.id,
+            resource_id=job.id,
+            reason=f"Job{to.value}",
+            message=reason or to.value,
+            type=event_type,
+        ),
     )
-    return True
 
 
 def record_job_event(
@@ -443,12 +448,6 @@ async def get_job(session: AsyncSession, project_id: str, job_id: str) -> Traini
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class JobPage:
-    items: list[TrainingJob]
-    total: int
-
-
 SORT_COLUMNS = {"create_time": TrainingJob.created_at, "name": TrainingJob.name}
 
 
@@ -461,7 +460,7 @@ async def search_jobs(
     sort_by: str,
     ascending: bool,
     filters: list[tuple[str, str, list[str]]],
-) -> JobPage:
+) -> Page[TrainingJob]:
     conditions: list[Any] = [TrainingJob.project_id == project_id]
     for key, operator, values in filters:
         conditions.append(_condition(key, operator, values))
@@ -472,15 +471,13 @@ async def search_jobs(
             f"sort_by {sort_by} is not supported; use {', '.join(SORT_COLUMNS)}",
         )
     order = column.asc() if ascending else column.desc()
-    total = await session.scalar(select(func.count()).select_from(TrainingJob).where(*conditions))
-    rows = await session.scalars(
-        select(TrainingJob)
-        .where(*conditions)
-        .order_by(order, TrainingJob.id)
-        .offset(offset)
-        .limit(limit)
+    return await page_of(
+        session,
+        select(TrainingJob).where(*conditions),
+        order_by=(order, TrainingJob.id),
+        offset=offset,
+        limit=limit,
     )
-    return JobPage(list(rows), int(total or 0))
 
 
 _FILTER_COLUMNS: dict[str, Any] = {
@@ -534,6 +531,7 @@ async def terminate_job(session: AsyncSession, job: TrainingJob) -> None:
     if job.workload_id is not None:
         await workload_service.request_stop(session, job.workload_id)
     await session.flush()
+    hint(session, Hint.WORKLOADS, Hint.TRAINING)
 
 
 async def delete_job(session: AsyncSession, job: TrainingJob) -> None:
@@ -541,6 +539,7 @@ async def delete_job(session: AsyncSession, job: TrainingJob) -> None:
     if job.workload_id is not None and not JobPhase(job.phase).finished:
         await workload_service.request_stop(session, job.workload_id)
     await session.delete(job)
+    hint(session, Hint.WORKLOADS, Hint.TRAINING)
 
 
 async def _saved_image(

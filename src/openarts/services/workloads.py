@@ -20,6 +20,7 @@ from openarts.domain.workloads import ALLOWED_TRANSITIONS, WorkloadStatus
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
 from openarts.services.events import NewEvent, insert_events_sync, record_event_sync
+from openarts.services.transitions import check_move
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +162,7 @@ def switch_workload_statuses_sync(
     (or, with ``only_if_desired``, whose user's wish changed meanwhile) is left alone.
     The reconciler moves hundreds of workloads a second through here."""
     for change in changes:
-        if change.to not in ALLOWED_TRANSITIONS[change.current]:
-            raise ValueError(f"a workload cannot go from {change.current} to {change.to}")
+        check_move("workload", change.current, change.to, ALLOWED_TRANSITIONS)
     now = now_ms()
     # Core statements below do not flush the session's pending objects themselves.
     session.flush()

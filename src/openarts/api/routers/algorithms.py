@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from openarts.api.deps import CallerDep, PlatformDep, SessionDep
-from openarts.api.schemas.algorithms import (
+from openarts.api.deps import CallerDep, SessionDep, TrainingDep
+from openarts.api.training_views import algorithm_view
+from openarts.schemas.algorithms import (
     ALGORITHM_LIST_MAX_LIMIT,
     AlgorithmCreateIn,
     AlgorithmListOut,
@@ -16,8 +17,7 @@ from openarts.api.schemas.algorithms import (
     AlgorithmUpdateIn,
     SortOrder,
 )
-from openarts.api.schemas.common import ERROR_RESPONSES, MAX_OFFSET
-from openarts.api.training_views import algorithm_view
+from openarts.schemas.common import ERROR_RESPONSES, MAX_OFFSET
 from openarts.services import algorithms as service
 from openarts.services import training_specs as specs
 
@@ -32,9 +32,9 @@ router = APIRouter(prefix="/v2/{project_id}", tags=["Training"], responses=ERROR
     summary="Create an algorithm",
 )
 async def create_algorithm(
-    body: AlgorithmCreateIn, caller: CallerDep, session: SessionDep, platform: PlatformDep
+    body: AlgorithmCreateIn, caller: CallerDep, session: SessionDep, training: TrainingDep
 ) -> AlgorithmOut:
-    algorithm = await service.create_algorithm(session, caller, body, platform.training.engines)
+    algorithm = await service.create_algorithm(session, caller, body, training.engines)
     return algorithm_view(algorithm)
 
 
@@ -101,10 +101,10 @@ async def update_algorithm(
     body: AlgorithmUpdateIn,
     caller: CallerDep,
     session: SessionDep,
-    platform: PlatformDep,
+    training: TrainingDep,
 ) -> AlgorithmOut:
     algorithm = await service.update_algorithm(
-        session, caller, algorithm_id, body, platform.training.engines
+        session, caller, algorithm_id, body, training.engines
     )
     return algorithm_view(algorithm)
 

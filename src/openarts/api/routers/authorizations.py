@@ -6,16 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from openarts.api.deps import AdminCallerDep, PlatformDep, SessionDep
-from openarts.api.schemas.authorizations import (
+from openarts.api.deps import AdminCallerDep, BoxDep, SessionDep
+from openarts.domain.authorizations import AuthorizationSortKey, AuthorizationType, SortOrder
+from openarts.schemas.authorizations import (
     AgencyRequest,
     AgencyResponse,
     AuthorizationList,
     AuthorizationRequest,
     AuthorizationResponse,
 )
-from openarts.api.schemas.common import ERROR_RESPONSES, MAX_OFFSET, ResultBody
-from openarts.domain.authorizations import AuthorizationSortKey, AuthorizationType, SortOrder
+from openarts.schemas.common import ERROR_RESPONSES, MAX_OFFSET, ResultBody
 from openarts.services import authorizations
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["Authorization"], responses=ERROR_RESPONSES)
@@ -30,7 +30,7 @@ async def list_authorizations(
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AuthorizationList:
-    total, rows = await authorizations.list_authorizations(
+    page = await authorizations.list_authorizations(
         session,
         project_id=caller.project_id,
         sort_by=sort_by,
@@ -38,6 +38,7 @@ async def list_authorizations(
         limit=limit,
         offset=offset,
     )
+    rows, total = page.items, page.total
     return AuthorizationList(
         total_count=total,
         auth=[
@@ -55,11 +56,11 @@ async def list_authorizations(
 
 @router.post("/authorizations", response_model=ResultBody, summary="Configure authorization")
 async def configure_authorization(
-    body: AuthorizationRequest, caller: AdminCallerDep, session: SessionDep, platform: PlatformDep
+    body: AuthorizationRequest, caller: AdminCallerDep, session: SessionDep, box: BoxDep
 ) -> ResultBody:
     await authorizations.configure_authorization(
         session,
-        platform.box,
+        box,
         project_id=caller.project_id,
         request=authorizations.NewAuthorization(
             content=body.content, type=body.type, user_id=body.user_id, secret_key=body.secret_key

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query
 
 from openarts.api.deps import CallerDep, SessionDep
 from openarts.api.paging import ContinueQuery, page_metadata, page_start
-from openarts.api.schemas.common import ERROR_RESPONSES, MAX_EPOCH, MAX_OFFSET
-from openarts.api.schemas.events import EventItem, EventList
 from openarts.domain.events import EventResource, EventType
+from openarts.schemas.common import ERROR_RESPONSES, MAX_EPOCH, MAX_OFFSET
+from openarts.schemas.events import EventItem, EventList
 from openarts.services import events
 
 router = APIRouter(prefix="/v1/{project_id}", tags=["Events"], responses=ERROR_RESPONSES)
@@ -51,9 +51,9 @@ async def list_events(
     until: Annotated[int | None, Query(ge=0, le=MAX_EPOCH)] = None,
     ascend: Annotated[bool, Query()] = False,
 ) -> EventList:
-    page = limit or MAX_PAGE
+    size = limit or MAX_PAGE
     start = page_start(continue_token, offset)
-    total, rows = await events.list_events(
+    found = await events.list_events(
         session,
         events.EventFilter(
             project_id=caller.project_id,
@@ -64,9 +64,10 @@ async def list_events(
             until_ms=_as_ms(until),
             ascending=ascend,
         ),
-        limit=page,
+        limit=size,
         offset=start,
     )
+    rows, total = found.items, found.total
     return EventList(
         metadata=page_metadata(start=start, returned=len(rows), total=total),
         items=[

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request, Response
 
 from openarts import errors
-from openarts.api.deps import PlatformDep, SessionDep
-from openarts.api.schemas.common import ERROR_RESPONSES
-from openarts.api.schemas.iam import (
+from openarts.api.deps import AuthDep, SessionDep, SettingsDep
+from openarts.errors import OpenArtsError
+from openarts.schemas.common import ERROR_RESPONSES
+from openarts.schemas.iam import (
     IamProject,
     NamedRef,
     ProjectList,
@@ -20,7 +21,6 @@ from openarts.api.schemas.iam import (
     TokenResponse,
     TokenUser,
 )
-from openarts.errors import OpenArtsError
 from openarts.services import identity as identity_service
 from openarts.services import tokens
 
@@ -43,11 +43,11 @@ async def create_token(
     request: Request,
     response: Response,
     session: SessionDep,
-    platform: PlatformDep,
+    settings: SettingsDep,
 ) -> TokenResponse:
     identity = body.auth.identity
     project = body.auth.scope.project if body.auth.scope else None
-    ttl_s = platform.settings.token_ttl_s
+    ttl_s = settings.token_ttl_s
     method = "password"
     if "password" in identity.methods and identity.password is not None:
         user = identity.password.user
@@ -108,19 +108,19 @@ async def create_token(
     responses=ERROR_RESPONSES,
     summary="Revoke a token (sign out)",
 )
-async def revoke_token(request: Request, session: SessionDep, platform: PlatformDep) -> Response:
+async def revoke_token(request: Request, session: SessionDep, auth: AuthDep) -> Response:
     subject = request.headers.get("x-subject-token")
     if not subject:
         raise OpenArtsError(
             errors.INVALID_ARGUMENT, "Invalid parameter: X-Subject-Token names the token to revoke."
         )
-    principal = await platform.auth.authenticate(request)
+    principal = await auth.authenticate(request)
     found = await tokens.lookup_token(session, subject)
     # Only one's own tokens: someone else's is answered as if it did not exist.
     if found is None or found.user.id != principal.user_id:
         raise OpenArtsError(errors.TOKEN_INVALID, "Invalid token: X-Subject-Token.")
     await tokens.revoke_token(session, subject)
-    platform.auth.forget_token(subject)
+    auth.forget_token(subject)
     return Response(status_code=204)
 
 
@@ -130,10 +130,8 @@ async def revoke_token(request: Request, session: SessionDep, platform: Platform
     responses=ERROR_RESPONSES,
     summary="The projects the caller's user may use",
 )
-async def list_own_projects(
-    request: Request, session: SessionDep, platform: PlatformDep
-) -> ProjectList:
-    principal = await platform.auth.authenticate(request)
+async def list_own_projects(request: Request, session: SessionDep, auth: AuthDep) -> ProjectList:
+    principal = await auth.authenticate(request)
     projects = await identity_service.projects_of(session, principal.user_id)
     return ProjectList(
         projects=[

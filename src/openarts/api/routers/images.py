@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import APIRouter, Query
 
-from openarts.api.deps import CallerDep, PlatformDep, SessionDep
+from openarts.api.deps import CallerDep, SessionDep
 from openarts.api.notebook_views import group_out, image_out, page_numbers
-from openarts.api.schemas.common import ERROR_RESPONSES
-from openarts.api.schemas.images import (
+from openarts.schemas.common import ERROR_RESPONSES
+from openarts.schemas.images import (
     ImageDeleteBody,
     ImageDeleteQuery,
     ImageGroupPage,
@@ -85,12 +85,8 @@ async def delete_image(
     query: Annotated[ImageDeleteQuery, Query()],
     caller: CallerDep,
     session: SessionDep,
-    platform: PlatformDep,
-    tasks: BackgroundTasks,
     body: ImageDeleteBody | None = None,
 ) -> ImageOut:
     # force only matters for an SWR repository's content, which this platform never holds.
     view = await service.delete_image(session, caller.project_id, id)
-    # The saved packages go once the row is gone (after the commit).
-    tasks.add_task(platform.notebook_runtime.remove_image_layer, id)
     return image_out(view)

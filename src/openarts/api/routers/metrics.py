@@ -23,10 +23,10 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from openarts import errors
-from openarts.api.deps import PlatformDep
+from openarts.api.deps import AuthDep, BackendDep, DatabaseDep, TrafficDep
 from openarts.errors import OpenArtsError
-from openarts.gateway.inference_routes import LATENCY_BUCKETS_S, Stats
 from openarts.services import inference_services as service
+from openarts.services.inference_traffic import LATENCY_BUCKETS_S, Stats
 
 router = APIRouter(tags=["Metrics"])
 
@@ -70,12 +70,18 @@ def gateway_metrics(stats: Stats, services: set[str] | None = None) -> list[Metr
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request, platform: PlatformDep) -> Response:
-    principal = await platform.auth.authenticate(request)
+async def metrics(
+    request: Request,
+    auth: AuthDep,
+    db: DatabaseDep,
+    backend: BackendDep,
+    traffic: TrafficDep,
+) -> Response:
+    principal = await auth.authenticate(request)
     project_id = request.query_params.get("project_id")
     if project_id is not None:
         # Refuses a non-member (and a token of another project) as every project route does.
-        await platform.auth.in_project(principal, request, project_id)
+        await auth.in_project(principal, request, project_id)
     elif not principal.is_admin:
         raise OpenArtsError(
             errors.OPERATION_FORBIDDEN,
@@ -97,7 +103,7 @@ async def metrics(request: Request, platform: PlatformDep) -> Response:
         "Memory a replica uses now",
         labels=["service_id", "replica_id"],
     )
-    views = await service.all_monitors(platform.db, platform.backend, project_id)
+    views = await service.all_monitors(db, backend, project_id)
     for view in views:
         counts: dict[tuple[str, str], int] = {}
         for replica in view.replicas:
@@ -114,7 +120,7 @@ async def metrics(request: Request, platform: PlatformDep) -> Response:
         _Snapshot(
             [
                 *gateway_metrics(
-                    platform.inference_routes.stats,
+                    traffic.stats,
                     {view.service.id for view in views} if project_id is not None else None,
                 ),
                 replicas,

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import APIRouter, Query
 
-from openarts.api.deps import CallerDep, PlatformDep, SessionDep
+from openarts.api.deps import CallerDep, SessionDep
 from openarts.api.model_views import detail, engine_runtimes, list_item
-from openarts.api.schemas.common import ERROR_RESPONSES
-from openarts.api.schemas.models import (
+from openarts.domain.models import runtime_catalog
+from openarts.schemas.common import ERROR_RESPONSES
+from openarts.schemas.models import (
     EngineRuntimePage,
     ModelCreate,
     ModelCreated,
@@ -21,23 +22,14 @@ from openarts.api.schemas.models import (
     ModelPage,
     RuntimeListQuery,
 )
-from openarts.domain.models import runtime_catalog
 from openarts.services import models as service
 
 router = APIRouter(prefix="/v1/{project_id}", tags=["Models"], responses=ERROR_RESPONSES)
 
 
 @router.post("/models", response_model=ModelCreated, summary="Import a model")
-async def create_model(
-    body: ModelCreate,
-    caller: CallerDep,
-    session: SessionDep,
-    platform: PlatformDep,
-    tasks: BackgroundTasks,
-) -> ModelCreated:
+async def create_model(body: ModelCreate, caller: CallerDep, session: SessionDep) -> ModelCreated:
     model = await service.create_model(session, caller.project_id, body)
-    # After the response (and so after the commit): a pass woken earlier could miss it.
-    tasks.add_task(platform.model_reconciler.wake)
     return ModelCreated(model_id=model.id)
 
 
@@ -47,7 +39,8 @@ async def create_model(
 async def list_models(
     query: Annotated[ModelListQuery, Query()], caller: CallerDep, session: SessionDep
 ) -> ModelPage:
-    rows, total = await service.list_models(session, caller.project_id, query)
+    page = await service.list_models(session, caller.project_id, query)
+    rows, total = page.items, page.total
     return ModelPage(models=[list_item(row) for row in rows], total_count=total, count=len(rows))
 
 
@@ -86,12 +79,8 @@ async def delete_model(
     query: Annotated[ModelDeleteQuery, Query()],
     caller: CallerDep,
     session: SessionDep,
-    platform: PlatformDep,
-    tasks: BackgroundTasks,
 ) -> ModelDeleteResult:
     deleted, failed = await service.delete_models(
         session, caller.project_id, model_id, cascade=query.cascade
     )
-    for gone in deleted:
-        tasks.add_task(service.remove_files, platform.models, gone)
     return ModelDeleteResult(delete_success_list=deleted, delete_failed_list=failed)

@@ -7,11 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from openarts import errors
-from openarts.api.deps import AdminCallerDep, CallerDep, PlatformDep, SessionDep
+from openarts.api.deps import AdminCallerDep, CallerDep, PoolChangesDep, SessionDep, SettingsDep
 from openarts.api.paging import ContinueQuery, page_metadata, page_start
 from openarts.api.pool_views import timestamp
-from openarts.api.schemas.common import ERROR_RESPONSES, required_name, text_map
-from openarts.api.schemas.networks import (
+from openarts.db.tables import Network
+from openarts.domain.labels import LabelSelectorError, parse_label_selector
+from openarts.errors import OpenArtsError
+from openarts.schemas.common import ERROR_RESPONSES, required_name, text_map
+from openarts.schemas.networks import (
     NetworkConnectionWire,
     NetworkCreateIn,
     NetworkListWire,
@@ -21,11 +24,7 @@ from openarts.api.schemas.networks import (
     NetworkUpdateIn,
     NetworkWire,
 )
-from openarts.db.tables import Network
-from openarts.domain.labels import LabelSelectorError, parse_label_selector
-from openarts.errors import OpenArtsError
 from openarts.services import networks as network_service
-from openarts.services import pools as pool_service
 
 router = APIRouter(prefix="/v1/{project_id}", tags=["Networks"], responses=ERROR_RESPONSES)
 
@@ -59,7 +58,10 @@ def _has_connections(connection: NetworkConnectionWire | None) -> bool:
     summary="Create a network",
 )
 async def create_network(
-    body: NetworkCreateIn, caller: AdminCallerDep, platform: PlatformDep
+    body: NetworkCreateIn,
+    caller: AdminCallerDep,
+    changes: PoolChangesDep,
+    settings: SettingsDep,
 ) -> NetworkWire:
     labels = text_map(body.metadata.labels)
     annotations = text_map(body.metadata.annotations)
@@ -73,13 +75,13 @@ async def create_network(
         has_connections=_has_connections(body.spec.connection),
     )
     # One change at a time, so two overlapping networks cannot both pass the check.
-    async with pool_service.pool_change(platform.db, platform.capacity_lock) as session:
+    async with changes.open() as session:
         network = await network_service.create_network(
             session,
             request,
             project_id=caller.project_id,
-            allowed=list(platform.settings.network_cidrs),
-            quota=platform.settings.network_quota,
+            allowed=list(settings.network_cidrs),
+            quota=settings.network_quota,
         )
         return _wire(network)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from openarts.api.deps import CallerDep, PlatformDep, SessionDep
+from openarts.api.deps import CallerDep, CatalogDep, NotebooksDep, SessionDep, StoreDep
 from openarts.api.notebook_views import (
     flavor_out,
     image_out,
@@ -17,9 +17,12 @@ from openarts.api.notebook_views import (
     page_numbers,
     storage_out,
 )
-from openarts.api.schemas.common import ERROR_RESPONSES
-from openarts.api.schemas.images import ImageOut
-from openarts.api.schemas.notebooks import (
+from openarts.db.tables import Notebook
+from openarts.domain.flavors import Flavor, FlavorUse
+from openarts.errors import OpenArtsError
+from openarts.schemas.common import ERROR_RESPONSES
+from openarts.schemas.images import ImageOut
+from openarts.schemas.notebooks import (
     LeaseOut,
     LeaseQuery,
     LeaseReq,
@@ -38,30 +41,25 @@ from openarts.api.schemas.notebooks import (
     StoragePage,
     SwitchableFlavorQuery,
 )
-from openarts.db.tables import Notebook
-from openarts.domain.flavors import Flavor, FlavorUse
-from openarts.errors import OpenArtsError
 from openarts.services import images as image_service
 from openarts.services import notebook_mounts as mount_service
 from openarts.services import notebooks as service
+from openarts.services.flavors import FlavorCatalog
 from openarts.services.images import ImageView
+from openarts.services.notebooks import NotebookPlatform
 
 router = APIRouter(prefix="/v1/{project_id}", tags=["DevEnviron"], responses=ERROR_RESPONSES)
 
 
-async def _out(session: AsyncSession, notebook: Notebook, platform: PlatformDep) -> NotebookOut:
+async def _out(
+    session: AsyncSession, notebook: Notebook, notebooks: NotebookPlatform
+) -> NotebookOut:
     image: ImageView | None
     try:
         image = await image_service.find_image(session, notebook.project_id, notebook.image_id)
     except OpenArtsError:
         image = None  # deleted meanwhile: the instance still shows
-    return notebook_out(notebook, image, platform.notebooks)
-
-
-def _wake(platform: PlatformDep, tasks: BackgroundTasks) -> None:
-    # After the response (and so after the commit): a pass woken earlier could miss it.
-    tasks.add_task(platform.reconciler.wake)
-    tasks.add_task(platform.notebook_reconciler.wake)
+    return notebook_out(notebook, image, notebooks)
 
 
 @router.post(
@@ -74,12 +72,10 @@ async def create_notebook(
     body: NotebookCreate,
     caller: CallerDep,
     session: SessionDep,
-    platform: PlatformDep,
-    tasks: BackgroundTasks,
+    notebooks: NotebooksDep,
 ) -> NotebookOut:
-    notebook = await service.create_notebook(session, platform.notebooks, caller, body)
-    _wake(platform, tasks)
-    return await _out(session, notebook, platform)
+    notebook = await service.create_notebook(session, notebooks, caller, body)
+    return await _out(session, notebook, notebooks)
 
 
 @router.get("/notebooks", response_model=NotebookPage, summary="List your notebook instances")
@@ -87,9 +83,9 @@ async def list_notebooks(
     query: Annotated[NotebookListQuery, Query()],
     caller: CallerDep,
     session: SessionDep,
-    platform: PlatformDep,
+    notebooks: NotebooksDep,
 ) -> NotebookPage:
-    return await _page(session, caller, query, platform, everyone=False)
+    return await _page(session, caller, query, notebooks, everyone=False)
 
 
 @router.get("/notebooks/all", response_model=NotebookPage, summary="List every notebook instance")
@@ -97,22 +93,23 @@ async def list_all_notebooks(
     query: Annotated[NotebookListQuery, Query()],
     caller: CallerDep,
     session: SessionDep,
-    platform: PlatformDep,
+    notebooks: NotebooksDep,
 ) -> NotebookPage:
-    return await _page(session, caller, query, platform, everyone=True)
+    return await _page(session, caller, query, notebooks, everyone=True)
 
 
 async def _page(
     session: AsyncSession,
     caller: CallerDep,
     query: NotebookListQuery,
-    platform: PlatformDep,
+    notebooks: NotebooksDep,
     *,
     everyone: bool,
 ) -> NotebookPage:
-    rows, total = await service.list_notebooks(session, caller, query, everyone=everyone)
+    page = await service.list_notebooks(session, caller, query, everyone=everyone)
+    rows, total = page.items, page.total
     current, pages = page_numbers(query.offset, query.limit, total)
-    data = [await _out(session, row, platform) for row in rows]
+    data = [await _out(session, row, notebooks) for row in rows]
     return NotebookPage(current=current, data=data, pages=pages, size=len(data), total=total)
 
 
@@ -123,20 +120,19 @@ async def _page(
     response_model_exclude_none=True,
 )
 async def list_notebook_flavors(
-    query: Annotated[NotebookFlavorQuery, Query()], caller: CallerDep, platform: PlatformDep
+    query: Annotated[NotebookFlavorQuery, Query()], caller: CallerDep, catalog: CatalogDep
 ) -> NotebookFlavorPage:
-    catalog = platform.catalog
     flavors = [
         f
         for f in catalog.for_use(FlavorUse.NOTEBOOK)
         if (query.category is None or query.category == ("GPU" if f.gpu else "CPU"))
         and (query.feature is None or query.feature == ("DEFAULT" if f.free else "NOTEBOOK"))
     ]
-    return _flavor_page(platform, flavors, query.offset, query.limit, switchable=False)
+    return _flavor_page(catalog, flavors, query.offset, query.limit, switchable=False)
 
 
 def _flavor_page(
-    platform: PlatformDep,
+    catalog: FlavorCatalog,
     flavors: list[Flavor],
     offset: int,
     limit: int | None,
@@ -144,7 +140,7 @@ def _flavor_page(
     switchable: bool,
 ) -> NotebookFlavorPage:
     chosen = flavors[offset : offset + limit if limit is not None else None]
-    data = [flavor_out(platform.catalog, f) for f in chosen]
+    data = [flavor_out(catalog, f) for f in chosen]
     current, pages = page_numbers(offset, limit or max(len(flavors), 1), len(flavors))
     return NotebookFlavorPage(
         current=current,
@@ -163,10 +159,10 @@ def _flavor_page(
     response_model_exclude_none=True,
 )
 async def show_notebook(
-    id: str, caller: CallerDep, session: SessionDep, platform: PlatformDep
+    id: str, caller: CallerDep, session: SessionDep, notebooks: NotebooksDep
 ) -> NotebookOut:
     notebook = await service.get_notebook(session, caller.project_id, id)
-    return await _out(session, notebook, platform)
+    return await _out(session, notebook, notebooks)
 
 
 @router.put(
@@ -176,11 +172,11 @@ async def show_notebook(
     response_model_exclude_none=True,
 )
 async def update_notebook(
-    id: str, body: NotebookUpdate, caller: CallerDep, session: SessionDep, platform: PlatformDep
+    id: str, body: NotebookUpdate, caller: CallerDep, session: SessionDep, notebooks: NotebooksDep
 ) -> NotebookOut:
     notebook = await service.get_notebook(session, caller.project_id, id)
-    notebook = await service.update_notebook(session, platform.notebooks, notebook, body)
-    return await _out(session, notebook, platform)
+    notebook = await service.update_notebook(session, notebooks, notebook, body)
+    return await _out(session, notebook, notebooks)
 
 
 @router.delete(
@@ -190,12 +186,11 @@ async def update_notebook(
     response_model_exclude_none=True,
 )
 async def delete_notebook(
-    id: str, caller: CallerDep, session: SessionDep, platform: PlatformDep, tasks: BackgroundTasks
+    id: str, caller: CallerDep, session: SessionDep, notebooks: NotebooksDep
 ) -> NotebookOut:
     notebook = await service.get_notebook(session, caller.project_id, id)
     notebook = await service.delete_notebook(session, notebook)
-    _wake(platform, tasks)
-    return await _out(session, notebook, platform)
+    return await _out(session, notebook, notebooks)
 
 
 @router.post(
@@ -209,13 +204,11 @@ async def start_notebook(
     query: Annotated[NotebookStartQuery, Query()],
     caller: CallerDep,
     session: SessionDep,
-    platform: PlatformDep,
-    tasks: BackgroundTasks,
+    notebooks: NotebooksDep,
 ) -> NotebookOut:
     notebook = await service.get_notebook(session, caller.project_id, id)
-    notebook = await service.start_notebook(session, platform.notebooks, notebook, query)
-    _wake(platform, tasks)
-    return await _out(session, notebook, platform)
+    notebook = await service.start_notebook(session, notebooks, notebook, query)
+    return await _out(session, notebook, notebooks)
 
 
 @router.post(
@@ -225,12 +218,11 @@ async def start_notebook(
     response_model_exclude_none=True,
 )
 async def stop_notebook(
-    id: str, caller: CallerDep, session: SessionDep, platform: PlatformDep, tasks: BackgroundTasks
+    id: str, caller: CallerDep, session: SessionDep, notebooks: NotebooksDep
 ) -> NotebookOut:
     notebook = await service.get_notebook(session, caller.project_id, id)
     notebook = await service.stop_notebook(session, notebook)
-    _wake(platform, tasks)
-    return await _out(session, notebook, platform)
+    return await _out(session, notebook, notebooks)
 
 
 @router.get(
@@ -244,11 +236,11 @@ async def switchable_flavors(
     query: Annotated[SwitchableFlavorQuery, Query()],
     caller: CallerDep,
     session: SessionDep,
-    platform: PlatformDep,
+    catalog: CatalogDep,
 ) -> NotebookFlavorPage:
     notebook = await service.get_notebook(session, caller.project_id, id)
-    flavors = service.switchable_flavors(platform.catalog, notebook)
-    return _flavor_page(platform, flavors, query.offset, query.limit, switchable=True)
+    flavors = service.switchable_flavors(catalog, notebook)
+    return _flavor_page(catalog, flavors, query.offset, query.limit, switchable=True)
 
 
 @router.get("/notebooks/{id}/lease", response_model=LeaseOut, summary="Show a notebook's lease")
@@ -264,8 +256,7 @@ async def prolong_lease(
     query: Annotated[LeaseQuery, Query()],
     caller: CallerDep,
     session: SessionDep,
-    platform: PlatformDep,
-    tasks: BackgroundTasks,
+    notebooks: NotebooksDep,
     body: LeaseUpdate | None = None,
 ) -> LeaseOut:
     notebook = await service.get_notebook(session, caller.project_id, id)
@@ -276,8 +267,7 @@ async def prolong_lease(
         if body is not None
         else LeaseReq()
     )
-    notebook = await service.prolong_lease(session, platform.notebooks, notebook, lease)
-    _wake(platform, tasks)
+    notebook = await service.prolong_lease(session, notebooks, notebook, lease)
     return lease_out(notebook)
 
 
@@ -291,13 +281,10 @@ async def save_as_image(
     id: str,
     caller: CallerDep,
     session: SessionDep,
-    platform: PlatformDep,
-    tasks: BackgroundTasks,
     body: NotebookImageSave | None = None,
 ) -> ImageOut:
     notebook = await service.get_notebook(session, caller.project_id, id)
     row = await service.save_as_image(session, notebook, body or NotebookImageSave())
-    _wake(platform, tasks)
     return image_out(image_service.row_view(row))
 
 
@@ -312,13 +299,11 @@ async def mount_storage(
     body: StorageMount,
     caller: CallerDep,
     session: SessionDep,
-    platform: PlatformDep,
-    tasks: BackgroundTasks,
+    store: StoreDep,
 ) -> StorageOut:
-    exists = await mount_service.source_exists(platform.store, body)
+    exists = await mount_service.source_exists(store, body)
     notebook = await service.get_notebook(session, caller.project_id, instance_id)
     row = await mount_service.mount(session, notebook, body, exists=exists)
-    _wake(platform, tasks)
     return storage_out(row)
 
 
@@ -361,10 +346,7 @@ async def unmount_storage(
     storage_id: str,
     caller: CallerDep,
     session: SessionDep,
-    platform: PlatformDep,
-    tasks: BackgroundTasks,
 ) -> StorageOut:
     notebook = await service.get_notebook(session, caller.project_id, instance_id)
     row = await mount_service.unmount(session, notebook, storage_id)
-    _wake(platform, tasks)
     return storage_out(row)

@@ -6,14 +6,14 @@ from fastapi import APIRouter
 
 from openarts import errors
 from openarts.api.deps import CallerDep
-from openarts.api.schemas.common import ERROR_RESPONSES
-from openarts.api.schemas.pools import (
+from openarts.errors import OpenArtsError
+from openarts.schemas.common import ERROR_RESPONSES
+from openarts.schemas.pools import (
     PluginTemplateMetadataWire,
     PluginTemplateSpecWire,
     PluginTemplateVersionWire,
     PluginTemplateWire,
 )
-from openarts.errors import OpenArtsError
 from openarts.services.plugin_templates import plugin_templates
 
 router = APIRouter(prefix="/v1/{project_id}", tags=["Plug-in templates"], responses=ERROR_RESPONSES)

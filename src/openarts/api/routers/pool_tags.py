@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from openarts.api.deps import CallerDep, PlatformDep, SessionDep
-from openarts.api.schemas.common import ERROR_RESPONSES, MAX_OFFSET
-from openarts.api.schemas.pools import (
+from openarts.api.deps import CallerDep, PoolChangesDep, SessionDep
+from openarts.schemas.common import ERROR_RESPONSES, MAX_OFFSET
+from openarts.schemas.pools import (
     AllTagsWire,
     ResourceFilterIn,
     TaggedResourcesWire,
@@ -83,10 +83,10 @@ async def filter_by_tags(
 
 @router.post("/{pool_name}/tags/create", status_code=204, summary="Create pool tags in batches")
 async def create_tags(
-    pool_name: str, body: TagsIn, caller: CallerDep, platform: PlatformDep
+    pool_name: str, body: TagsIn, caller: CallerDep, changes: PoolChangesDep
 ) -> Response:
     # One change at a time: two requests adding the same key must not collide.
-    async with pool_service.pool_change(platform.db, platform.capacity_lock) as session:
+    async with changes.open() as session:
         pool = await pool_service.get_pool(session, project_id=caller.project_id, name=pool_name)
         await pool_service.add_tags(session, pool, {t.key: t.value for t in body.tags})
     return Response(status_code=204)

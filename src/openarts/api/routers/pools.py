@@ -12,12 +12,23 @@ from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
-from openarts.api import pool_reports as pool_metrics
 from openarts.api import pool_views
-from openarts.api.deps import AdminCallerDep, CallerDep, PlatformDep, SessionDep
+from openarts.api.deps import (
+    AdminCallerDep,
+    CallerDep,
+    CatalogDep,
+    FreshHostsDep,
+    PoolChangesDep,
+    SessionDep,
+    SettingsDep,
+)
 from openarts.api.paging import ContinueQuery, page_metadata, page_start
-from openarts.api.schemas.common import ERROR_RESPONSES, MAX_OFFSET, required_name, text_map
-from openarts.api.schemas.pools import (
+from openarts.db.tables import Pool
+from openarts.domain.labels import LabelSelectorError, parse_label_selector
+from openarts.errors import OpenArtsError
+from openarts.ids import now_ms
+from openarts.schemas.common import ERROR_RESPONSES, MAX_OFFSET, required_name, text_map
+from openarts.schemas.pools import (
     NodeListWire,
     NodesDeleteIn,
     PoolCreateIn,
@@ -33,11 +44,8 @@ from openarts.api.schemas.pools import (
     WorkloadListWire,
     WorkloadStatisticsWire,
 )
-from openarts.db.tables import Pool
-from openarts.domain.labels import LabelSelectorError, parse_label_selector
-from openarts.errors import OpenArtsError
-from openarts.ids import now_ms
 from openarts.services import networks as network_service
+from openarts.services import pool_reports
 from openarts.services import pools as pool_service
 from openarts.services.plugin_templates import nvidia_driver_version
 
@@ -72,7 +80,12 @@ async def _wire(session: AsyncSession, pool: Pool) -> PoolWire:
     "/pools", response_model=PoolWire, response_model_exclude_none=True, summary="Create a pool"
 )
 async def create_pool(
-    body: PoolCreateIn, caller: AdminCallerDep, platform: PlatformDep
+    body: PoolCreateIn,
+    caller: AdminCallerDep,
+    hosts: FreshHostsDep,
+    changes: PoolChangesDep,
+    catalog: CatalogDep,
+    settings: SettingsDep,
 ) -> PoolWire:
     labels = text_map(body.metadata.labels)
     annotations = text_map(body.metadata.annotations)
@@ -95,22 +108,20 @@ async def create_pool(
         driver=body.spec.driver.model_dump(exclude_none=True) if body.spec.driver else None,
         parent=body.spec.parent,
     )
-    hosts = await platform.reconciler.refresh_hosts()  # the backend, outside the transaction
     # Committed before the lock is released, so the next request sees this capacity gone.
-    async with pool_service.pool_change(platform.db, platform.capacity_lock) as session:
+    async with changes.open() as session:
         pool = await pool_service.create_pool(
             session,
             request,
             project_id=caller.project_id,
             domain_id=caller.domain_id,
-            catalog=platform.catalog,
+            catalog=catalog,
             hosts=hosts,
-            overcommit=platform.settings.pool_overcommit,
-            quota=platform.settings.pool_quota,
-            max_flavors=platform.settings.max_pool_flavors,
+            overcommit=settings.pool_overcommit,
+            quota=settings.pool_quota,
+            max_flavors=settings.max_pool_flavors,
         )
         answer = await _wire(session, pool)
-    platform.reconciler.wake()
     return answer
 
 
@@ -165,10 +176,12 @@ async def update_pool(
     pool_name: str,
     body: PoolUpdateIn,
     caller: AdminCallerDep,
-    platform: PlatformDep,
+    hosts: FreshHostsDep,
+    changes: PoolChangesDep,
+    catalog: CatalogDep,
+    settings: SettingsDep,
 ) -> PoolWire:
-    hosts = await platform.reconciler.refresh_hosts()
-    async with pool_service.pool_change(platform.db, platform.capacity_lock) as session:
+    async with changes.open() as session:
         pool = await pool_service.get_pool(session, project_id=caller.project_id, name=pool_name)
         spec = body.spec
         await pool_service.update_pool(
@@ -179,12 +192,11 @@ async def update_pool(
             scope=[s.value for s in spec.scope] if spec and spec.scope is not None else None,
             resources=_counts(spec.resources) if spec and spec.resources is not None else None,
             driver=spec.driver.model_dump(exclude_none=True) if spec and spec.driver else None,
-            catalog=platform.catalog,
+            catalog=catalog,
             hosts=hosts,
-            overcommit=platform.settings.pool_overcommit,
+            overcommit=settings.pool_overcommit,
         )
         answer = await _wire(session, pool)
-    platform.reconciler.wake()
     return answer
 
 
@@ -194,12 +206,11 @@ async def update_pool(
     response_model_exclude_none=True,
     summary="Delete a pool",
 )
-async def delete_pool(pool_name: str, caller: AdminCallerDep, platform: PlatformDep) -> PoolWire:
-    async with pool_service.pool_change(platform.db, platform.capacity_lock) as session:
+async def delete_pool(pool_name: str, caller: AdminCallerDep, changes: PoolChangesDep) -> PoolWire:
+    async with changes.open() as session:
         pool = await pool_service.get_pool(session, project_id=caller.project_id, name=pool_name)
         await pool_service.delete_pool(session, pool)
         answer = await _wire(session, pool)
-    platform.reconciler.wake()  # after the commit, so the pass sees the change
     return answer
 
 
@@ -213,8 +224,8 @@ async def monitor_pool(
     period: Annotated[str, Query(max_length=16)] = "60",
 ) -> PoolMonitorWire:
     pool = await pool_service.get_pool(session, project_id=caller.project_id, name=pool_name)
-    query = pool_metrics.parse_monitor_query(time_range, statistics, period, now=now_ms())
-    return await pool_metrics.monitor(session, pool, query)
+    query = pool_reports.parse_monitor_query(time_range, statistics, period, now=now_ms())
+    return pool_views.monitor_wire(pool, await pool_reports.monitor(session, pool, query))
 
 
 @router.get(
@@ -262,7 +273,7 @@ async def list_nodes(
 ) -> NodeListWire:
     pool = await pool_service.get_pool(session, project_id=caller.project_id, name=pool_name)
     nodes = (await pool_service.nodes_of(session, [pool.name]))[pool.name]
-    used = await pool_metrics.requested_by_node(session, [n.name for n in nodes])
+    used = await pool_reports.requested_by_node(session, [n.name for n in nodes])
     network = await network_service.find_network(
         session, project_id=caller.project_id, name=pool.network or ""
     )
@@ -284,12 +295,11 @@ async def delete_nodes(
     pool_name: str,
     body: NodesDeleteIn,
     caller: AdminCallerDep,
-    platform: PlatformDep,
+    changes: PoolChangesDep,
 ) -> dict[str, object]:
-    async with pool_service.pool_change(platform.db, platform.capacity_lock) as session:
+    async with changes.open() as session:
         pool = await pool_service.get_pool(session, project_id=caller.project_id, name=pool_name)
         await pool_service.delete_nodes(session, pool, body.deleteNodeNames)
-    platform.reconciler.wake()
     return {}
 
 
@@ -319,10 +329,10 @@ async def list_pool_workloads(
             + ", ".join(pool_views.JOB_STATUSES),
         )
     pool = await pool_service.get_pool(session, project_id=caller.project_id, name=pool_name)
-    items = await pool_metrics.pool_workloads(session, pool, now=now_ms())
+    found = await pool_reports.pool_workloads(session, pool)
     items = [
         w
-        for w in items
+        for w in pool_views.workload_items(found, now=now_ms())
         if (type is None or w.type == type)
         and (status is None or w.status == status)
         and (not hostip or set(hostip) & set(w.hostIps.split(",")))
@@ -340,8 +350,8 @@ async def pool_workload_statistics(
     pool_name: str, caller: CallerDep, session: SessionDep
 ) -> WorkloadStatisticsWire:
     pool = await pool_service.get_pool(session, project_id=caller.project_id, name=pool_name)
-    items = await pool_metrics.pool_workloads(session, pool, now=now_ms())
-    return pool_metrics.workload_statistics(items)
+    found = await pool_reports.pool_workloads(session, pool)
+    return pool_views.workload_statistics(pool_views.workload_items(found, now=now_ms()))
 
 
 @router.get(
@@ -350,4 +360,5 @@ async def pool_workload_statistics(
     summary="Obtain the real-time resource usage",
 )
 async def runtime_metrics(caller: CallerDep, session: SessionDep) -> PoolMetricsListWire:
-    return await pool_metrics.runtime_usage(session, project_id=caller.project_id, now=now_ms())
+    usages = await pool_reports.runtime_usage(session, project_id=caller.project_id)
+    return pool_views.runtime_usage_wire(usages, now=now_ms())

@@ -7,10 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from openarts import errors
-from openarts.api.deps import CallerDep, PlatformDep, SessionDep
+from openarts.api.deps import CallerDep, CatalogDep, SessionDep, SettingsDep
 from openarts.api.paging import ContinueQuery, page_metadata, page_start
-from openarts.api.schemas.common import ERROR_RESPONSES
-from openarts.api.schemas.resources import (
+from openarts.domain.flavors import Flavor, FlavorUse
+from openarts.domain.labels import LabelSelectorError, parse_label_selector
+from openarts.errors import OpenArtsError
+from openarts.schemas.common import ERROR_RESPONSES
+from openarts.schemas.resources import (
     DataVolumeWire,
     FlavorMetadata,
     GpuWire,
@@ -23,9 +26,6 @@ from openarts.api.schemas.resources import (
     ResourceFlavorSpec,
     ResourceFlavorStatus,
 )
-from openarts.domain.flavors import Flavor, FlavorUse
-from openarts.domain.labels import LabelSelectorError, parse_label_selector
-from openarts.errors import OpenArtsError
 from openarts.services import os_config
 from openarts.services.flavors import FlavorCatalog
 
@@ -68,12 +68,11 @@ def _resource_flavor(catalog: FlavorCatalog, flavor: Flavor) -> ResourceFlavor:
 )
 async def list_resource_flavors(
     caller: CallerDep,
-    platform: PlatformDep,
+    catalog: CatalogDep,
     limit: Annotated[int | None, Query(ge=1, le=500)] = None,
     continue_token: ContinueQuery = None,
     label_selector: Annotated[str | None, Query(alias="labelSelector", max_length=1024)] = None,
 ) -> ResourceFlavorList:
-    catalog = platform.catalog
     try:
         selector = parse_label_selector(label_selector or "")
     except LabelSelectorError as exc:
@@ -96,8 +95,8 @@ async def list_resource_flavors(
 @router.get(
     "/os-user-config", response_model=OsUserConfig, summary="Query OS configuration parameters"
 )
-async def show_os_config(caller: CallerDep, platform: PlatformDep) -> OsUserConfig:
-    config = os_config.os_config(platform.settings)
+async def show_os_config(caller: CallerDep, settings: SettingsDep) -> OsUserConfig:
+    config = os_config.os_config(settings)
     return OsUserConfig(
         networkCidrs=config.network_cidrs,
         networkQuota=config.network_quota,
@@ -108,8 +107,8 @@ async def show_os_config(caller: CallerDep, platform: PlatformDep) -> OsUserConf
 
 
 @router.get("/quotas", response_model=OsQuotas, summary="Obtain OS quotas")
-async def show_os_quotas(caller: CallerDep, session: SessionDep, platform: PlatformDep) -> OsQuotas:
-    usage = await os_config.os_quotas(session, platform.settings, project_id=caller.project_id)
+async def show_os_quotas(caller: CallerDep, session: SessionDep, settings: SettingsDep) -> OsQuotas:
+    usage = await os_config.os_quotas(session, settings, project_id=caller.project_id)
     return OsQuotas(
         quotas=QuotaSet(
             resources=[QuotaResource(type=u.type, quota=u.quota, used=u.used) for u in usage]

@@ -5,12 +5,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from openarts.api.deps import CallerDep, PlatformDep, SessionDep
-from openarts.api.schemas.common import ERROR_RESPONSES
-from openarts.api.schemas.services import (
+from openarts.api.deps import (
+    BackendDep,
+    CallerDep,
+    CatalogDep,
+    DatabaseDep,
+    KnownHostsDep,
+    ServicesDep,
+    SessionDep,
+    TrafficDep,
+)
+from openarts.api.service_views import (
+    log_out,
+    monitors_out,
+    service_out,
+    specification_out,
+    summary_out,
+)
+from openarts.db.tables import Service
+from openarts.domain.events import EventType
+from openarts.domain.flavors import FlavorUse
+from openarts.domain.services import RESOURCE_TYPE
+from openarts.schemas.common import ERROR_RESPONSES
+from openarts.schemas.services import (
     ServiceCreate,
     ServiceDeleteOut,
     ServiceDeployOut,
@@ -29,17 +49,6 @@ from openarts.api.schemas.services import (
     SpecificationListOut,
     SpecificationQuery,
 )
-from openarts.api.service_views import (
-    log_out,
-    monitors_out,
-    service_out,
-    specification_out,
-    summary_out,
-)
-from openarts.db.tables import Service
-from openarts.domain.events import EventType
-from openarts.domain.flavors import FlavorUse
-from openarts.domain.services import RESOURCE_TYPE
 from openarts.services import events as event_service
 from openarts.services import inference_services as service
 from openarts.services.inference_services import ServicePlatform
@@ -47,41 +56,21 @@ from openarts.services.inference_services import ServicePlatform
 router = APIRouter(prefix="/v1/{project_id}", tags=["Services"], responses=ERROR_RESPONSES)
 
 
-async def _service_platform(platform: PlatformDep) -> ServicePlatform:
-    """The service platform, its hosts refreshed for capacity checks (a backend call,
-    made before the request's session is used)."""
-    reconciler = platform.reconciler
-    platform.services.hosts = reconciler.hosts or await reconciler.refresh_hosts()
-    return platform.services
-
-
-# Declared before the session in each route: dependencies are solved in that order.
-ServicePlatformDep = Annotated[ServicePlatform, Depends(_service_platform)]
-
-
-def _wake(platform: PlatformDep, tasks: BackgroundTasks) -> None:
-    # After the response (and so after the commit): a pass woken earlier could miss it.
-    tasks.add_task(platform.service_reconciler.wake)
-    tasks.add_task(platform.inference_routes.invalidate)
-
-
-async def _out(session: AsyncSession, row: Service, platform: PlatformDep) -> ServiceOut:
+async def _out(session: AsyncSession, row: Service, services: ServicePlatform) -> ServiceOut:
     replicas = await service.replicas_of(session, row.id)
     models = await service.models_by_id(session, {e.model_id for e in service.entries_of(row)})
-    return service_out(row, replicas, models, platform.services.endpoint)
+    return service_out(row, replicas, models, services.endpoint)
 
 
 @router.post("/services", response_model=ServiceDeployOut, summary="Deploy a service")
 async def deploy_service(
     body: ServiceCreate,
     caller: CallerDep,
-    services: ServicePlatformDep,
+    hosts: KnownHostsDep,
     session: SessionDep,
-    platform: PlatformDep,
-    tasks: BackgroundTasks,
+    services: ServicesDep,
 ) -> ServiceDeployOut:
-    row = await service.create_service(session, services, caller, body)
-    _wake(platform, tasks)
+    row = await service.create_service(session, services, caller, body, hosts)
     return ServiceDeployOut(service_id=row.id, resource_ids=None)
 
 
@@ -94,7 +83,8 @@ async def deploy_service(
 async def list_services(
     query: Annotated[ServiceListQuery, Query()], caller: CallerDep, session: SessionDep
 ) -> ServiceListOut:
-    rows, total = await service.list_services(session, caller.project_id, query)
+    page = await service.list_services(session, caller.project_id, query)
+    rows, total = page.items, page.total
     return ServiceListOut(
         total_count=total, count=len(rows), services=[summary_out(r) for r in rows]
     )
@@ -107,9 +97,9 @@ async def list_services(
     response_model_exclude_none=True,
 )
 async def list_specifications(
-    query: Annotated[SpecificationQuery, Query()], caller: CallerDep, platform: PlatformDep
+    query: Annotated[SpecificationQuery, Query()], caller: CallerDep, catalog: CatalogDep
 ) -> SpecificationListOut:
-    flavors = platform.catalog.for_use(FlavorUse.INFERENCE)
+    flavors = catalog.for_use(FlavorUse.INFERENCE)
     page = flavors[query.offset : query.offset + query.limit]
     return SpecificationListOut(
         total_count=len(flavors),
@@ -125,10 +115,10 @@ async def list_specifications(
     response_model_exclude_none=True,
 )
 async def show_service(
-    service_id: str, caller: CallerDep, session: SessionDep, platform: PlatformDep
+    service_id: str, caller: CallerDep, session: SessionDep, services: ServicesDep
 ) -> ServiceOut:
     row = await service.get_service(session, caller.project_id, service_id)
-    return await _out(session, row, platform)
+    return await _out(session, row, services)
 
 
 @router.put("/services/{service_id}", response_model=ServiceUpdateOut, summary="Update a service")
@@ -136,13 +126,11 @@ async def update_service(
     service_id: str,
     body: ServiceUpdate,
     caller: CallerDep,
-    services: ServicePlatformDep,
+    hosts: KnownHostsDep,
     session: SessionDep,
-    platform: PlatformDep,
-    tasks: BackgroundTasks,
+    services: ServicesDep,
 ) -> ServiceUpdateOut:
-    await service.update_service(session, services, caller, service_id, body)
-    _wake(platform, tasks)
+    await service.update_service(session, services, caller, service_id, body, hosts)
     return ServiceUpdateOut()
 
 
@@ -153,11 +141,8 @@ async def delete_service(
     service_id: str,
     caller: CallerDep,
     session: SessionDep,
-    platform: PlatformDep,
-    tasks: BackgroundTasks,
 ) -> ServiceDeleteOut:
     await service.delete_service(session, caller.project_id, service_id)
-    _wake(platform, tasks)
     return ServiceDeleteOut()
 
 
@@ -171,9 +156,11 @@ async def monitor_service(
     service_id: str,
     query: Annotated[ServiceMonitorQuery, Query()],
     caller: CallerDep,
-    platform: PlatformDep,
+    db: DatabaseDep,
+    backend: BackendDep,
+    traffic: TrafficDep,
 ) -> ServiceMonitorOut:
-    view = await service.monitor(platform.db, platform.backend, caller.project_id, service_id)
+    view = await service.monitor(db, backend, caller.project_id, service_id)
     monitors = monitors_out(view.service, view.replicas, view.models, view.usage)
     return ServiceMonitorOut(
         service_name=view.service.name,
@@ -181,7 +168,7 @@ async def monitor_service(
         monitors=monitors,
         service_running_instance_count=sum(m.model_running_instance_count or 0 for m in monitors),
         service_instance_count=sum(m.model_instance_count or 0 for m in monitors),
-        req_count_per_min=platform.inference_routes.calls_last_minute(view.service.id),
+        req_count_per_min=traffic.calls_last_minute(view.service.id),
     )
 
 
@@ -222,7 +209,7 @@ async def service_events(
 ) -> ServiceEventsOut:
     row = await service.get_service(session, caller.project_id, service_id)
     kind = {"normal": EventType.NORMAL, "abnormal": EventType.WARNING}.get(query.event_type or "")
-    total, rows = await event_service.list_events(
+    page = await event_service.list_events(
         session,
         event_service.EventFilter(
             project_id=row.project_id,
@@ -237,6 +224,7 @@ async def service_events(
         limit=query.limit,
         offset=query.offset,
     )
+    rows, total = page.items, page.total
     return ServiceEventsOut(
         service_name=row.name,
         service_id=row.id,

@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from openarts.api.deps import CallerDep, PlatformDep
-from openarts.api.schemas.common import ERROR_RESPONSES
-from openarts.api.schemas.training_catalog import (
+from openarts.api.deps import CallerDep, CatalogDep, TrainingDep
+from openarts.domain.flavors import Flavor, FlavorUse
+from openarts.schemas.common import ERROR_RESPONSES
+from openarts.schemas.training_catalog import (
     FlavorBilling,
     FlavorCpu,
     FlavorDisk,
@@ -22,7 +23,6 @@ from openarts.api.schemas.training_catalog import (
     TrainingFlavorsOut,
     TrainingFlavorType,
 )
-from openarts.domain.flavors import Flavor, FlavorUse
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["Training"], responses=ERROR_RESPONSES)
 
@@ -35,10 +35,9 @@ router = APIRouter(prefix="/v2/{project_id}", tags=["Training"], responses=ERROR
 )
 async def list_training_flavors(
     caller: CallerDep,
-    platform: PlatformDep,
+    catalog: CatalogDep,
     flavor_type: Annotated[TrainingFlavorType | None, Query()] = None,
 ) -> TrainingFlavorsOut:
-    catalog = platform.catalog
     flavors = [
         _flavor(f, catalog.arch_of(f))
         for f in catalog.for_use(FlavorUse.TRAINING)
@@ -85,7 +84,7 @@ def _memory(gib: float) -> FlavorMemory:
     response_model_exclude_none=True,
     summary="List the engines training jobs can use",
 )
-async def list_training_engines(caller: CallerDep, platform: PlatformDep) -> TrainingEnginesOut:
+async def list_training_engines(caller: CallerDep, training: TrainingDep) -> TrainingEnginesOut:
     engines = [
         TrainingEngine(
             engine_id=e.id,
@@ -94,6 +93,6 @@ async def list_training_engines(caller: CallerDep, platform: PlatformDep) -> Tra
             v1_compatible=False,
             run_user="",
         )
-        for e in platform.training.engines
+        for e in training.engines
     ]
     return TrainingEnginesOut(total=len(engines), items=engines)

@@ -7,12 +7,22 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from openarts.api.deps import CallerDep, PlatformDep, SessionDep
-from openarts.api.schemas.common import ERROR_RESPONSES, MAX_OFFSET
-from openarts.api.schemas.training_jobs import (
+from openarts.api.deps import (
+    CallerDep,
+    CatalogDep,
+    KnownHostsDep,
+    SessionDep,
+    TrainingDep,
+    TrainingLogsDep,
+)
+from openarts.api.training_views import job_view
+from openarts.db.tables import Event
+from openarts.domain.events import EventType
+from openarts.domain.training import WORKLOAD_KIND
+from openarts.domain.training_plan import Plan
+from openarts.schemas.common import ERROR_RESPONSES, MAX_OFFSET
+from openarts.schemas.training_jobs import (
     LOG_PREVIEW_MAX_BYTES,
     LogPreviewOut,
     LogUrlOut,
@@ -27,17 +37,11 @@ from openarts.api.schemas.training_jobs import (
     TrainingJobOut,
     TrainingJobSearchIn,
 )
-from openarts.api.training_views import job_view
-from openarts.backends.base import TaskHandle, read_tail
-from openarts.db.tables import Event, TrainingJob, WorkloadTask
-from openarts.domain.events import EventType
-from openarts.domain.training import WORKLOAD_KIND
-from openarts.domain.training_plan import Plan, task_name
 from openarts.services import events as event_service
 from openarts.services import training_jobs as service
+from openarts.services import training_logs as log_service
 from openarts.services import training_metrics as metrics_service
 from openarts.services import training_specs as specs
-from openarts.storage.base import StorageError
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["Training"], responses=ERROR_RESPONSES)
 
@@ -53,14 +57,13 @@ _LEVELS = {EventType.NORMAL.value: "Info", EventType.WARNING.value: "Warning"}
     summary="Create a training job",
 )
 async def create_training_job(
-    body: TrainingJobCreateIn, caller: CallerDep, session: SessionDep, platform: PlatformDep
+    body: TrainingJobCreateIn,
+    caller: CallerDep,
+    hosts: KnownHostsDep,
+    session: SessionDep,
+    training: TrainingDep,
 ) -> TrainingJobOut:
-    training = platform.training
-    training.hosts = platform.reconciler.hosts or await platform.reconciler.refresh_hosts()
-    job = await service.create_job(session, training, caller, body)
-    platform.reconciler.wake()
-    platform.training_reconciler.wake()
-    return job_view(job)
+    return job_view(await service.create_job(session, training, caller, body, hosts))
 
 
 @router.get(
@@ -90,11 +93,10 @@ async def describe_training_job(
 
 @router.delete("/training-jobs/{training_job_id}", status_code=202, summary="Delete a job")
 async def delete_training_job(
-    training_job_id: str, caller: CallerDep, session: SessionDep, platform: PlatformDep
+    training_job_id: str, caller: CallerDep, session: SessionDep
 ) -> Response:
     job = await service.get_job(session, caller.project_id, training_job_id)
     await service.delete_job(session, job)
-    platform.reconciler.wake()
     return Response(status_code=202)
 
 
@@ -110,12 +112,9 @@ async def act_on_training_job(
     body: TrainingJobActionIn,
     caller: CallerDep,
     session: SessionDep,
-    platform: PlatformDep,
 ) -> TrainingJobOut:
     job = await service.get_job(session, caller.project_id, training_job_id)
     await service.terminate_job(session, job)
-    platform.reconciler.wake()
-    platform.training_reconciler.wake()
     return job_view(job)
 
 
@@ -165,46 +164,12 @@ async def search_training_jobs(
     summary="The latest part of a task's log",
 )
 async def preview_task_log(
-    training_job_id: str, task_id: str, caller: CallerDep, platform: PlatformDep
+    training_job_id: str, task_id: str, caller: CallerDep, logs: TrainingLogsDep
 ) -> LogPreviewOut:
-    _, _, handle = await _task_of(platform, caller.project_id, training_job_id, task_id)
-    if handle is None:
-        return LogPreviewOut(content="", current_size=0, full_size=0)
-    chunk = await read_tail(platform.backend, handle, LOG_PREVIEW_MAX_BYTES)
+    preview = await logs.preview(caller.project_id, training_job_id, task_id, LOG_PREVIEW_MAX_BYTES)
     return LogPreviewOut(
-        content=chunk.data.decode("utf-8", errors="replace"),
-        current_size=len(chunk.data),
-        full_size=max(chunk.full_size, chunk.next_offset),
+        content=preview.content, current_size=preview.current_size, full_size=preview.full_size
     )
-
-
-async def _task_of(
-    platform: PlatformDep, project_id: str, job_id: str, task_id: str
-) -> tuple[TrainingJob, int, TaskHandle | None]:
-    """The job, the task's rank and its handle in the latest attempt (None before it
-    started), read in a short session of their own: the backend and the store are
-    called after it has ended."""
-    async with platform.db.session() as session:
-        job, rank = await _job_task(session, project_id, job_id, task_id)
-        text = None
-        if job.workload_id is not None:
-            text = await session.scalar(
-                select(WorkloadTask.handle).where(
-                    WorkloadTask.workload_id == job.workload_id, WorkloadTask.rank == rank
-                )
-            )
-    return job, rank, TaskHandle.from_json(text) if text else None
-
-
-async def _job_task(
-    session: AsyncSession, project_id: str, job_id: str, task_id: str
-) -> tuple[TrainingJob, int]:
-    job = await service.get_job(session, project_id, job_id)
-    plan = Plan.model_validate_json(job.plan)
-    ranks = {task_name(rank): rank for rank in range(plan.node_count)}
-    if task_id not in ranks:
-        raise specs.bad(f"task {task_id} is not a task of this job: {', '.join(ranks)}")
-    return job, ranks[task_id]
 
 
 @router.get(
@@ -213,16 +178,9 @@ async def _job_task(
     summary="A link to a task's whole log",
 )
 async def task_log_url(
-    training_job_id: str, task_id: str, caller: CallerDep, platform: PlatformDep
+    training_job_id: str, task_id: str, caller: CallerDep, logs: TrainingLogsDep
 ) -> LogUrlOut:
-    job, rank, handle = await _task_of(platform, caller.project_id, training_job_id, task_id)
-    if handle is None:
-        raise specs.bad(f"task {task_id} has not started yet: it has no log")
-    staging = platform.training_reconciler.staging
-    try:
-        return LogUrlOut(obs_url=await staging.log_link(job.id, job.attempt, rank, handle))
-    except StorageError as error:
-        raise specs.bad(f"no log link can be made: {error}") from None
+    return LogUrlOut(obs_url=await logs.link(caller.project_id, training_job_id, task_id))
 
 
 @router.get(
@@ -235,10 +193,10 @@ async def task_metrics(
     task_id: str,
     caller: CallerDep,
     session: SessionDep,
-    platform: PlatformDep,
+    catalog: CatalogDep,
 ) -> TaskMetricsOut:
-    job, _ = await _job_task(session, caller.project_id, training_job_id, task_id)
-    flavor = platform.catalog.get(Plan.model_validate_json(job.plan).flavor)
+    job, _ = await log_service.job_task(session, caller.project_id, training_job_id, task_id)
+    flavor = catalog.get(Plan.model_validate_json(job.plan).flavor)
     gpu_memory = flavor.gpu.memory_gib * GIB if flavor and flavor.gpu else None
     series = await metrics_service.task_metrics(session, job, task_id, gpu_memory)
     return TaskMetricsOut(
@@ -275,7 +233,7 @@ async def training_job_events(
     wanted_type = {"Info": EventType.NORMAL, "Warning": EventType.WARNING}.get(level or "")
     total, rows = 0, list[Event]()
     if (level != "Error") and source in (None, "Job"):
-        total, rows = await event_service.list_events(
+        page = await event_service.list_events(
             session,
             event_service.EventFilter(
                 project_id=caller.project_id,
@@ -290,6 +248,7 @@ async def training_job_events(
             limit=limit,
             offset=offset,
         )
+        rows, total = page.items, page.total
     return TrainingJobEventsOut(
         total=total,
         limit=limit,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from openarts.console.api_client import anonymous_call, error_of
+from openarts.console.api_client import anonymous_call, error_of, front_of
 from openarts.console.pages.common import page
 from openarts.console.session import (
     PREFIX,
@@ -30,7 +30,11 @@ async def switch_project(request: Request, session: SessionDep, api: ApiDep) -> 
         }
     }
     answer = await anonymous_call(
-        request.app, "POST", "/v3/auth/tokens", json=body, headers={"X-Auth-Token": session.token}
+        front_of(request),
+        "POST",
+        "/v3/auth/tokens",
+        json=body,
+        headers={"X-Auth-Token": session.token},
     )
     if answer.status_code != 201:
         # The refusal is about the other project, not this session (page() asks the API

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
+from openarts.console import live
 from openarts.console.api_client import ApiError, ConsoleApi
+from openarts.console.cookie import Session
+from openarts.console.errors import FormError
 from openarts.console.rendering import render_page
-from openarts.console.session import Session, projects_of
-
-
-class FormError(Exception):
-    """A form field the console cannot turn into a request: shown next to the field,
-    with what was typed kept (never replaced by a default the user did not choose)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-    def as_api_error(self) -> ApiError:
-        """For an action answered in the flash area, where no field is next to it."""
-        return ApiError(400, "Console.0400", f"{self.field}: {self.message}")
+from openarts.console.session import projects_of
 
 
 async def page(
@@ -40,6 +31,43 @@ async def page(
     return render_page(
         request, session, template, projects=projects, status_code=status_code, **context
     )
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """A resource's list page: its rows (the part the live stream refreshes) above the
+    form that makes a new one, shown empty or as it was sent with what was wrong."""
+
+    template: str
+    title: str
+    # What the form offers to choose from (images, flavors, ...).
+    choices: Callable[[ConsoleApi], Awaitable[dict[str, Any]]]
+    blank: Mapping[str, str] = field(default_factory=dict)
+
+    async def show(
+        self,
+        request: Request,
+        session: Session,
+        api: ConsoleApi,
+        rows: live.Produce,
+        *,
+        form: dict[str, str] | None = None,
+        status_code: int = 200,
+        **context: Any,
+    ) -> Response:
+        update = await rows(api)
+        return await page(
+            request,
+            session,
+            api,
+            self.template,
+            title=self.title,
+            rows=update.parts["rows"],
+            form=form or dict(self.blank),
+            status_code=status_code,
+            **context,
+            **await self.choices(api),
+        )
 
 
 def form_failure(

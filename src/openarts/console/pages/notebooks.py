@@ -12,8 +12,8 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from openarts.console import live
 from openarts.console.api_client import ApiError, ConsoleApi, segment
-from openarts.console.errors import flash
-from openarts.console.pages.common import FormError, form_failure, items, number, page
+from openarts.console.errors import FormError, flash
+from openarts.console.pages.common import ListPage, form_failure, items, number, page
 from openarts.console.rendering import render
 from openarts.console.session import ApiDep, SessionDep, checked_form
 
@@ -42,34 +42,12 @@ async def _form_choices(api: ConsoleApi) -> dict[str, Any]:
     return {"images": images, "flavors": flavors}
 
 
-async def _list_page(
-    request: Request,
-    session: SessionDep,
-    api: ConsoleApi,
-    *,
-    form: dict[str, str] | None = None,
-    status_code: int = 200,
-    **failure: Any,
-) -> Response:
-    """The list and the create form (empty, or as sent with what was wrong)."""
-    update = await _rows(api)
-    return await page(
-        request,
-        session,
-        api,
-        "notebooks/list.html",
-        title="Notebooks",
-        rows=update.parts["rows"],
-        form=form or {},
-        status_code=status_code,
-        **failure,
-        **await _form_choices(api),
-    )
+LIST = ListPage("notebooks/list.html", "Notebooks", _form_choices)
 
 
 @router.get("")
 async def list_page(request: Request, session: SessionDep, api: ApiDep) -> Response:
-    return await _list_page(request, session, api)
+    return await LIST.show(request, session, api, _rows)
 
 
 @router.get("/live")
@@ -99,7 +77,9 @@ async def create(request: Request, session: SessionDep, api: ApiDep) -> Response
         created = await api.post(NOTEBOOKS, create_body(form))
     except (ApiError, FormError) as error:
         context, status = form_failure(error)
-        return await _list_page(request, session, api, form=form, status_code=status, **context)
+        return await LIST.show(
+            request, session, api, _rows, form=form, status_code=status, **context
+        )
     return RedirectResponse(f"/console/notebooks/{segment(created['id'])}", status_code=303)
 
 

@@ -10,9 +10,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from openarts.console import live
 from openarts.console.api_client import ApiError, ConsoleApi, segment
-from openarts.console.errors import flash
+from openarts.console.errors import FormError, flash
 from openarts.console.pages.common import (
-    FormError,
+    ListPage,
     form_failure,
     items,
     lines,
@@ -134,35 +134,18 @@ def _detail_producer(pool_name: str) -> live.Produce:
     return produce
 
 
-async def _list_page(
-    request: Request,
-    session: SessionDep,
-    api: ConsoleApi,
-    *,
-    form: dict[str, str] | None = None,
-    status_code: int = 200,
-    **failure: Any,
-) -> Response:
-    """The list and the create form (empty, or as sent with what was wrong)."""
-    update = await _rows(api)
-    return await page(
-        request,
-        session,
-        api,
-        "pools/list.html",
-        title="Pools",
-        rows=update.parts["rows"],
-        form=form or {"scope": "Train"},
-        status_code=status_code,
-        flavors=items(await api.get("/v1/{project_id}/resourceflavors"), "items"),
-        networks=items(await api.get("/v1/{project_id}/networks"), "items"),
-        **failure,
-    )
+async def _choices(api: ConsoleApi) -> dict[str, Any]:
+    flavors = items(await api.get("/v1/{project_id}/resourceflavors"), "items")
+    networks = items(await api.get("/v1/{project_id}/networks"), "items")
+    return {"flavors": flavors, "networks": networks}
+
+
+LIST = ListPage("pools/list.html", "Pools", _choices, blank={"scope": "Train"})
 
 
 @router.get("")
 async def list_page(request: Request, session: SessionDep, api: ApiDep) -> Response:
-    return await _list_page(request, session, api)
+    return await LIST.show(request, session, api, _rows)
 
 
 @router.get("/live")
@@ -195,7 +178,9 @@ async def create(request: Request, session: SessionDep, api: ApiDep) -> Response
         created = await api.post(POOLS, create_body(form))
     except (ApiError, FormError) as error:
         context, status = form_failure(error)
-        return await _list_page(request, session, api, form=form, status_code=status, **context)
+        return await LIST.show(
+            request, session, api, _rows, form=form, status_code=status, **context
+        )
     return RedirectResponse(
         f"/console/pools/{segment(created['metadata']['name'])}", status_code=303
     )

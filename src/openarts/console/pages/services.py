@@ -13,7 +13,6 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from openarts.api.deps import Platform
 from openarts.console import live, service_latency
 from openarts.console.api_client import (
     ApiError,
@@ -21,13 +20,13 @@ from openarts.console.api_client import (
     SessionExpired,
     ends_session,
     error_of,
+    front_of,
     segment,
 )
-from openarts.console.errors import flash
-from openarts.console.pages.common import FormError, form_failure, items, number, page
+from openarts.console.errors import FormError, flash
+from openarts.console.pages.common import ListPage, form_failure, items, number, page
 from openarts.console.rendering import render
 from openarts.console.session import ApiDep, SessionDep, checked_form
-from openarts.gateway.inference import GatewayParts, InferenceGateway
 
 router = APIRouter(prefix="/console/services", include_in_schema=False)
 SERVICES = "/v1/{project_id}/services"
@@ -59,34 +58,12 @@ async def _choices(api: ConsoleApi) -> dict[str, Any]:
     return {"models": models, "specs": specs}
 
 
-async def _list_page(
-    request: Request,
-    session: SessionDep,
-    api: ConsoleApi,
-    *,
-    form: dict[str, str] | None = None,
-    status_code: int = 200,
-    **failure: Any,
-) -> Response:
-    """The list and the deploy form (empty, or as sent with what was wrong)."""
-    update = await _rows(api)
-    return await page(
-        request,
-        session,
-        api,
-        "services/list.html",
-        title="Services",
-        rows=update.parts["rows"],
-        form=form or {},
-        status_code=status_code,
-        **failure,
-        **await _choices(api),
-    )
+LIST = ListPage("services/list.html", "Services", _choices)
 
 
 @router.get("")
 async def list_page(request: Request, session: SessionDep, api: ApiDep) -> Response:
-    return await _list_page(request, session, api)
+    return await LIST.show(request, session, api, _rows)
 
 
 @router.get("/live")
@@ -117,7 +94,9 @@ async def deploy(request: Request, session: SessionDep, api: ApiDep) -> Response
         created = await api.post(SERVICES, deploy_body(form))
     except (ApiError, FormError) as error:
         context, status = form_failure(error)
-        return await _list_page(request, session, api, form=form, status_code=status, **context)
+        return await LIST.show(
+            request, session, api, _rows, form=form, status_code=status, **context
+        )
     return RedirectResponse(f"/console/services/{segment(created['service_id'])}", status_code=303)
 
 
@@ -234,34 +213,18 @@ async def detail_live(request: Request, session: SessionDep, service_id: str) ->
 async def send_test_request(
     request: Request, token: str, service_id: str, path: str, body: str
 ) -> httpx.Response:
-    """Through the inference gateway, as any client of the service: the gateway sits in
-    front of the API app (app.py's Relays), out of the console's reach from the request,
-    so the console wraps the same app in a gateway of its own for the call."""
-    platform: Platform = request.app.state.platform
-    settings = platform.settings
-
-    def parts() -> GatewayParts:
-        return GatewayParts(
-            platform.inference_routes,
-            platform.auth,
-            timeout_s=settings.infer_timeout_s,
-            max_body=settings.max_body_bytes,
+    """Through the platform's inference gateway, as any client of the service calls it."""
+    timeout_s: float = request.app.state.infer_timeout_s
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=front_of(request)),
+        base_url="http://openarts",
+        timeout=timeout_s + 5,
+    ) as client:
+        return await client.post(
+            f"/v1/infers/{segment(service_id)}/{path.lstrip('/')}",
+            content=body.encode(),
+            headers={"X-Auth-Token": token, "Content-Type": "application/json"},
         )
-
-    gateway = InferenceGateway(request.app, parts)
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=gateway),
-            base_url="http://openarts",
-            timeout=settings.infer_timeout_s + 5,
-        ) as client:
-            return await client.post(
-                f"/v1/infers/{segment(service_id)}/{path.lstrip('/')}",
-                content=body.encode(),
-                headers={"X-Auth-Token": token, "Content-Type": "application/json"},
-            )
-    finally:
-        await gateway.close()
 
 
 def climbs_out(path: str) -> bool:

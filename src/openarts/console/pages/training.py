@@ -11,9 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from openarts.console import live
 from openarts.console.api_client import ApiError, ConsoleApi, segment
-from openarts.console.errors import flash
+from openarts.console.errors import FormError, flash
 from openarts.console.pages.common import (
-    FormError,
+    ListPage,
     form_failure,
     items,
     number,
@@ -91,41 +91,22 @@ async def _choices(api: ConsoleApi) -> dict[str, Any]:
     return {"engines": engines, "flavors": flavors, "algorithms": algorithms, "pools": pools}
 
 
-async def _list_page(
-    request: Request,
-    session: SessionDep,
-    api: ConsoleApi,
-    *,
-    phase: str = "",
-    name: str = "",
-    form: dict[str, str] | None = None,
-    status_code: int = 200,
-    **failure: Any,
-) -> Response:
-    """The list with its filters and the create form (empty, or as sent with an error)."""
-    update = await _rows_producer(phase, name)(api)
-    return await page(
-        request,
-        session,
-        api,
-        "training/list.html",
-        title="Training jobs",
-        rows=update.parts["rows"],
-        phase=phase,
-        name=name,
-        phases=PHASES,
-        form=form or {},
-        status_code=status_code,
-        **failure,
-        **await _choices(api),
-    )
+LIST = ListPage("training/list.html", "Training jobs", _choices)
 
 
 @router.get("")
 async def list_page(
     request: Request, session: SessionDep, api: ApiDep, phase: str = "", name: str = ""
 ) -> Response:
-    return await _list_page(request, session, api, phase=phase, name=name)
+    return await LIST.show(
+        request,
+        session,
+        api,
+        _rows_producer(phase, name),
+        phase=phase,
+        name=name,
+        phases=PHASES,
+    )
 
 
 @router.get("/live")
@@ -181,7 +162,18 @@ async def create(request: Request, session: SessionDep, api: ApiDep) -> Response
         created = await api.post(JOBS, job_body(form))
     except (ApiError, FormError) as error:
         context, status = form_failure(error)
-        return await _list_page(request, session, api, form=form, status_code=status, **context)
+        return await LIST.show(
+            request,
+            session,
+            api,
+            _rows_producer("", ""),
+            form=form,
+            status_code=status,
+            phase="",
+            name="",
+            phases=PHASES,
+            **context,
+        )
     job_id = segment(created["metadata"]["id"])
     return RedirectResponse(f"/console/training-jobs/{job_id}", status_code=303)
 

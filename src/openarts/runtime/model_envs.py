@@ -1,0 +1,97 @@
+"""Model environments: a runtime's environment with a model's dependencies on top.
+
+Each is a stacked environment (services/stacked_envs.py) over the runtime engine's
+packages and the server's own (which bring the model server itself), with the model's
+``dependencies`` pip-installed into its own site-packages. It is named by what it holds
+(domain.models.environment_key), so models asking for the same share one; it counts as
+made only once its ``.ready`` mark is written, after every package installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from pathlib import Path
+
+from openarts.domain.engines import Engine, find_engine
+from openarts.domain.models import ModelRuntime, environment_key
+from openarts.runtime.engine_envs import EngineBuildError, EngineEnvironments, Progress, run_logged
+from openarts.runtime.stacked_envs import make_environment, server_layers, site_packages
+
+READY_MARK = ".ready"
+
+
+class ModelEnvironments:
+    def __init__(self, root: Path, engines: list[Engine], engine_envs: EngineEnvironments) -> None:
+        self.root = root
+        self.engines = engines
+        self.engine_envs = engine_envs
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def python_of(self, key: str) -> Path:
+        """The Python of environment ``key`` (made: its model was published)."""
+        return self.root / key / "bin" / "python"
+
+    def interpreter(self, key: str) -> str | None:
+        """The Python of environment ``key``, or None while it is not made."""
+        folder = self.root / key
+        if not (folder / READY_MARK).exists():
+            return None
+        return str(folder / "bin" / "python")
+
+    async def ensure(
+        self, runtime: ModelRuntime, requirements: list[str], progress: Progress
+    ) -> tuple[str, str]:
+        """Make the environment unless it exists; its key and interpreter."""
+        key = environment_key(runtime, requirements)
+        ready = await asyncio.to_thread(self.interpreter, key)
+        if ready is not None:
+            return key, ready
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            ready = await asyncio.to_thread(self.interpreter, key)
+            if ready is None:
+                await self._build(key, runtime, requirements, progress)
+                ready = await asyncio.to_thread(self.interpreter, key)
+            if ready is None:
+                raise EngineBuildError(f"environment {key} has no python after it was made")
+            return key, ready
+
+    async def _layers(self, runtime: ModelRuntime, progress: Progress) -> list[str]:
+        engine = find_engine(self.engines, engine_id=runtime.engine_id)
+        if engine is None:
+            raise EngineBuildError(f"runtime {runtime.name} needs engine {runtime.engine_id}")
+        if engine.builtin:
+            return server_layers()
+        interpreter = await self.engine_envs.ensure(engine, progress)
+        return [str(site_packages(Path(interpreter).parent.parent)), *server_layers()]
+
+    async def _build(
+        self, key: str, runtime: ModelRuntime, requirements: list[str], progress: Progress
+    ) -> None:
+        target = self.root / key
+        layers = await self._layers(runtime, progress)
+        # A folder without its mark is a build cut short: made again from nothing.
+        await asyncio.to_thread(shutil.rmtree, target, True)
+        python = await asyncio.to_thread(make_environment, target, layers)
+        if requirements:
+            await progress(f"installing {', '.join(requirements)} for runtime {runtime.name}")
+            try:
+                await run_logged(
+                    [
+                        str(python),
+                        "-m",
+                        "pip",
+                        "install",
+                        "--no-input",
+                        "--disable-pip-version-check",
+                        *requirements,
+                    ],
+                    self.root / f"{key}.log",
+                )
+            except EngineBuildError:
+                await asyncio.to_thread(shutil.rmtree, target, True)
+                raise
+        await asyncio.to_thread((target / READY_MARK).write_text, sys.version, "utf-8")
+        await progress(f"the environment of runtime {runtime.name} is ready")

@@ -1,0 +1,202 @@
+"""What makes a notebook instance real: its folders and environment before Jupyter
+starts (the workload's preparer), the check that Jupyter answers, saving its environment
+as an image layer, and object storage mounted under its work folder.
+
+Folders of an instance (``<home>/notebooks/<id>/``): ``home/`` is its HOME and
+``home/work/`` its persistent volume (ModelArts' /home/ma-user/work, Jupyter's root),
+with mounts under ``home/work/data/``; ``env/`` is its Python environment. All of it
+survives stop and start; delete removes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openarts.backends.base import ComputeBackend, PrepareError, TaskSpec
+from openarts.db.engine import Database
+from openarts.db.tables import Image, Notebook
+from openarts.domain.images import find_preset
+from openarts.domain.notebooks import LIVE, MOUNT_ROOT, PROXY_PREFIX, WORKLOAD_KIND
+from openarts.domain.notebooks import NotebookStatus as S
+from openarts.runtime.notebook_envs import NotebookEnvironments, environment_variables
+from openarts.runtime.stacked_envs import make_environment, snapshot
+from openarts.security.secrets_box import SecretBox
+from openarts.services.events import record_event_sync
+from openarts.storage.base import ObjectStore
+from openarts.storage.paths import ObjectPath
+from openarts.storage.transfer import download_dir
+
+log = logging.getLogger("openarts.notebooks")
+
+
+class NotebookRuntime:
+    def __init__(
+        self,
+        db: Database,
+        envs: NotebookEnvironments,
+        box: SecretBox,
+        root: Path,
+        image_root: Path,
+        store: ObjectStore,
+        backend: ComputeBackend,
+    ) -> None:
+        self.db = db
+        self.backend = backend
+        self.envs = envs
+        self.box = box
+        self.root = root
+        self.image_root = image_root
+        self.store = store
+
+    def folder(self, notebook_id: str) -> Path:
+        return self.root / notebook_id
+
+    def work(self, notebook_id: str) -> Path:
+        return self.folder(notebook_id) / "home" / "work"
+
+    # -- before Jupyter starts (the workload reconciler's preparer) ----------------------------
+    async def prepare(self, workload_id: str, specs: list[TaskSpec]) -> list[TaskSpec]:
+        found = await self.db.run_in_transaction(_notebook_of_workload, workload_id)
+        if found is None:
+            raise PrepareError("the instance was deleted or stopped before it started")
+        notebook_id, image_id, project_id, sealed_token = found
+        layers = await self.layers_of(project_id, notebook_id, image_id)
+        folder = self.folder(notebook_id)
+        home = folder / "home"
+        await asyncio.to_thread(_make_folders, home)
+        python = await asyncio.to_thread(make_environment, folder / "env", layers)
+        spec = specs[0]
+        ip = self.backend.address_of(spec.node)
+        port = await self.backend.free_port(spec.node)
+        address = f"{ip}:{port}"
+        await self.db.run_in_transaction(_record_address, notebook_id, address)
+        # Jupyter listens on its node's address only (loopback on the local backend).
+        command = [f"--ip={ip}" if part.startswith("--ip=") else part for part in spec.command]
+        command[0] = str(python)
+        command.append(f"--ServerApp.port={port}")
+        if os.geteuid() == 0:
+            command.append("--allow-root")
+        env = {
+            **spec.env,
+            **environment_variables(folder / "env", home),
+            "JUPYTER_TOKEN": self.box.decrypt(sealed_token),
+            "JUPYTER_RUNTIME_DIR": str(folder / "runtime"),
+            "OPENARTS_NOTEBOOK_ID": notebook_id,
+        }
+        return [replace(spec, command=tuple(command), env=env)]
+
+    async def layers_of(self, project_id: str, notebook_id: str, image_id: str) -> list[str]:
+        preset = find_preset(image_id)
+        if preset is not None:
+
+            async def progress(message: str) -> None:
+                await self.db.run_in_transaction(_note, notebook_id, "ImagePreparing", message)
+
+            try:
+                return await self.envs.preset_layers(preset, progress)
+            except Exception as error:
+                raise PrepareError(f"image {preset.name} could not be prepared: {error}") from None
+        layers = await self.db.run_in_transaction(_image_layers, project_id, image_id)
+        if not layers:
+            raise PrepareError(f"image {image_id} has no environment this platform can run")
+        return layers
+
+    # -- is Jupyter there ------------------------------------------------------------------
+    async def answers(self, notebook_id: str, address: str, sealed_token: str) -> bool:
+        url = f"http://{address}{PROXY_PREFIX}{notebook_id}/api/status"
+        headers = {"Authorization": f"token {self.box.decrypt(sealed_token)}"}
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as client,
+                client.get(url, headers=headers) as response,
+            ):
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return False
+
+    # -- saving as an image -------------------------------------------------------------------
+    async def save_layer(self, image_id: str, notebook_id: str) -> int:
+        destination = self.image_root / image_id / "site-packages"
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        return await asyncio.to_thread(snapshot, self.folder(notebook_id) / "env", destination)
+
+    # -- mounts ------------------------------------------------------------------------------
+    def mount_target(self, notebook_id: str, mount_path: str) -> Path:
+        inside = mount_path[len(MOUNT_ROOT) :].strip("/")
+        return self.work(notebook_id) / "data" / inside
+
+    async def mount(self, notebook_id: str, uri: str, mount_path: str) -> None:
+        """Make ``uri`` appear at ``mount_path``: the bucket's own folder, live, with the
+        local store; a copy made now with an S3 store."""
+        source = ObjectPath.parse(uri)
+        target = self.mount_target(notebook_id, mount_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink() or target.exists():
+            raise FileExistsError(f"{mount_path} is already taken in the instance")
+        folder = self.store.local_folder(source.bucket, source.key)
+        if folder is not None:
+            await asyncio.to_thread(target.symlink_to, folder, True)
+            return
+        await download_dir(self.store, source, target)
+
+    async def unmount(self, notebook_id: str, mount_path: str) -> None:
+        target = self.mount_target(notebook_id, mount_path)
+        if target.is_symlink():
+            target.unlink()
+        elif target.exists():
+            await asyncio.to_thread(shutil.rmtree, target, True)
+
+    async def remove(self, notebook_id: str) -> None:
+        await asyncio.to_thread(shutil.rmtree, self.folder(notebook_id), True)
+
+    async def remove_image_layer(self, image_id: str) -> None:
+        await asyncio.to_thread(shutil.rmtree, self.image_root / image_id, True)
+
+
+def _make_folders(home: Path) -> None:
+    (home / "work").mkdir(parents=True, exist_ok=True)
+
+
+def _notebook_of_workload(session: Session, workload_id: str) -> tuple[str, str, str, str] | None:
+    notebook = session.scalar(select(Notebook).where(Notebook.workload_id == workload_id))
+    if notebook is None or notebook.desired != "run" or S(notebook.status) not in LIVE:
+        return None
+    return notebook.id, notebook.image_id, notebook.project_id, notebook.token
+
+
+def _record_address(session: Session, notebook_id: str, address: str) -> None:
+    notebook = session.get(Notebook, notebook_id)
+    if notebook is not None:
+        notebook.address = address
+
+
+def _image_layers(session: Session, project_id: str, image_id: str) -> list[str]:
+    image = session.get(Image, image_id)
+    if image is None or image.project_id != project_id:
+        return []
+    layers: list[str] = json.loads(image.layers)
+    return layers
+
+
+def _note(session: Session, notebook_id: str, reason: str, message: str) -> None:
+    notebook = session.get(Notebook, notebook_id)
+    if notebook is not None:
+        record_event_sync(
+            session,
+            project_id=notebook.project_id,
+            resource_type=WORKLOAD_KIND,
+            resource_name=notebook.name,
+            resource_id=notebook.id,
+            reason=reason,
+            message=message,
+        )

@@ -1,0 +1,270 @@
+"""Training data in and out: code and inputs from object storage before a job's tasks
+start, outputs and logs back after they end. The server does the transfers (through its
+own store), so tasks never hold storage credentials. Each step is an event with its size
+and duration."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openarts.backends.base import ComputeBackend, PrepareError, TaskHandle, TaskSpec, read_tail
+from openarts.db.engine import Database
+from openarts.db.tables import Bucket, TrainingJob, Workload
+from openarts.domain.events import EventType
+from openarts.domain.training import LOG_TAIL_LINES, WORKLOAD_KIND
+from openarts.domain.training_plan import (
+    Plan,
+    TaskDirs,
+    placement_environment,
+    task_dirs,
+    task_name,
+    vj_name,
+)
+from openarts.services.events import record_event_sync
+from openarts.services.training_logs import log_chunks
+from openarts.storage.base import ObjectStore, StorageError
+from openarts.storage.paths import ObjectPath
+from openarts.storage.transfer import TransferSummary, download_dir, upload_dir
+
+LOG_TAIL_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class JobRef:
+    id: str
+    project_id: str
+    name: str
+    attempt: int
+    plan: Plan
+
+
+class TrainingStaging:
+    def __init__(
+        self,
+        db: Database,
+        store: ObjectStore,
+        backend: ComputeBackend,
+        root: Path,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.backend = backend
+        self.root = root
+
+    # -- before: the preparer of "train" workloads -------------------------------------------
+    async def prepare(self, workload_id: str, specs: list[TaskSpec]) -> list[TaskSpec]:
+        job = await self.db.run_in_transaction(_job_of_workload, workload_id)
+        if job is None:
+            raise PrepareError("its training job no longer exists")
+        foreign = await self.db.run_in_transaction(_foreign_buckets, job)
+        if foreign:
+            # Deleted, and made again by someone else, since the job was accepted.
+            raise PrepareError(
+                f"bucket(s) {', '.join(foreign)} no longer belong to this job's project"
+            )
+        ordered = sorted(specs, key=lambda s: s.rank or 0)
+        hosts = [self.backend.address_of(spec.node) for spec in ordered]
+        port = await self.backend.free_port(ordered[0].node)
+        ready = []
+        for spec in ordered:
+            rank = spec.rank or 0
+            dirs = task_dirs(self.root, job.id, job.attempt, rank)
+            await asyncio.to_thread(_fresh, dirs, job.plan)
+            await self._download(job, dirs, rank, workload_id)
+            env = {**spec.env, **placement_environment(hosts, rank, port)}
+            ready.append(dataclasses.replace(spec, env=env))
+        await self._still_wanted(workload_id)
+        return ready
+
+    async def _still_wanted(self, workload_id: str) -> None:
+        """A job terminated or deleted while its data came in must not start its code."""
+        if not await self.db.run_in_transaction(_wanted, workload_id):
+            raise PrepareError("stopped before it started")
+
+    async def _download(self, job: JobRef, dirs: TaskDirs, rank: int, workload_id: str) -> None:
+        plan = job.plan
+        await self._still_wanted(workload_id)
+        if plan.code_dir is not None:
+            summary = await self._transfer_in(job, rank, "code", plan.code_dir, dirs.code(plan))
+            if summary.files == 0:
+                raise PrepareError(f"code_dir {plan.code_dir} is empty or does not exist")
+            if plan.boot_file and not (dirs.code(plan) / plan.boot_file).is_file():
+                raise PrepareError(f"boot_file {plan.boot_file} is not in code_dir {plan.code_dir}")
+        for channel in plan.inputs:
+            await self._still_wanted(workload_id)
+            summary = await self._transfer_in(
+                job, rank, f"input {channel.name}", channel.obs_url, dirs.input(channel.name)
+            )
+            if summary.files == 0:
+                raise PrepareError(f"input {channel.name}: {channel.obs_url} does not exist")
+
+    async def _transfer_in(
+        self, job: JobRef, rank: int, what: str, url: str, target: Path
+    ) -> TransferSummary:
+        started = time.monotonic()
+        try:
+            summary = await download_dir(self.store, ObjectPath.parse(url), target)
+        except StorageError as error:
+            raise PrepareError(f"{what}: {url} could not be read: {error}") from None
+        await self._event(
+            job,
+            "Downloaded",
+            f"{task_name(rank)}: {what} from {url}: {_size(summary)} in {_ms(started)} ms",
+        )
+        return summary
+
+    # -- after: outputs and logs ---------------------------------------------------------------
+    async def collect(self, job: JobRef, handles: dict[int, TaskHandle]) -> None:
+        """Upload every task's outputs, and its whole log when log_export_path is set."""
+        plan = job.plan
+        foreign = await self.db.run_in_transaction(_foreign_buckets, job)
+        if foreign:
+            await self._event(
+                job,
+                "UploadFailed",
+                f"nothing uploaded: bucket(s) {', '.join(foreign)} no longer belong to this "
+                "job's project",
+                EventType.WARNING,
+            )
+            return
+        for rank in range(plan.node_count):
+            dirs = task_dirs(self.root, job.id, job.attempt, rank)
+            for channel in plan.outputs:
+                local = dirs.output(channel.name)
+                if not local.is_dir():
+                    continue  # the task never started: nothing was written
+                started = time.monotonic()
+                try:
+                    summary = await upload_dir(self.store, local, ObjectPath.parse(channel.obs_url))
+                except (StorageError, OSError) as error:
+                    await self._event(
+                        job,
+                        "UploadFailed",
+                        f"{task_name(rank)}: output {channel.name} to {channel.obs_url}: {error}",
+                        EventType.WARNING,
+                    )
+                    continue
+                await self._event(
+                    job,
+                    "Uploaded",
+                    f"{task_name(rank)}: output {channel.name} to {channel.obs_url}: "
+                    f"{_size(summary)} in {_ms(started)} ms",
+                )
+            handle = handles.get(rank)
+            if plan.log_export_path and handle is not None:
+                await self._export_log(job, rank, handle, plan.log_export_path)
+
+    async def _export_log(self, job: JobRef, rank: int, handle: TaskHandle, url: str) -> None:
+        target = ObjectPath.parse(url).child(f"{vj_name(job.id)}-{task_name(rank)}.log")
+        started = time.monotonic()
+        try:
+            info = await self.store.write(
+                target.bucket, target.key, log_chunks(self.backend, handle)
+            )
+        except (StorageError, OSError) as error:
+            await self._event(
+                job,
+                "UploadFailed",
+                f"{task_name(rank)}: log to {target}: {error}",
+                EventType.WARNING,
+            )
+            return
+        await self._event(
+            job,
+            "Uploaded",
+            f"{task_name(rank)}: log to {target}: {info.size} bytes in {_ms(started)} ms",
+        )
+
+    async def log_tail(self, handle: TaskHandle) -> str:
+        """The last lines of a task's log, for the status of a job that failed."""
+        chunk = await read_tail(self.backend, handle, LOG_TAIL_BYTES)
+        lines = chunk.data.decode("utf-8", errors="replace").splitlines()
+        return "\n".join(lines[-LOG_TAIL_LINES:])
+
+    async def _event(
+        self, job: JobRef, reason: str, message: str, type: EventType = EventType.NORMAL
+    ) -> None:
+        await self.db.run_in_transaction(
+            _record,
+            project_id=job.project_id,
+            job_id=job.id,
+            reason=reason,
+            message=message,
+            type=type,
+        )
+
+    def remove_attempt(self, job_id: str, attempt: int) -> None:
+        shutil.rmtree(self.root / job_id / str(attempt), ignore_errors=True)
+
+
+def _record(
+    session: Session, *, project_id: str, job_id: str, reason: str, message: str, type: EventType
+) -> None:
+    record_event_sync(
+        session,
+        project_id=project_id,
+        resource_type=WORKLOAD_KIND,
+        resource_name=job_id,
+        resource_id=job_id,
+        reason=reason,
+        message=message,
+        type=type,
+        fold=False,
+    )
+
+
+def job_ref(job: TrainingJob) -> JobRef:
+    return JobRef(job.id, job.project_id, job.name, job.attempt, Plan.model_validate_json(job.plan))
+
+
+def _job_of_workload(session: Session, workload_id: str) -> JobRef | None:
+    job = session.scalar(select(TrainingJob).where(TrainingJob.workload_id == workload_id))
+    return job_ref(job) if job is not None else None
+
+
+def _foreign_buckets(session: Session, job: JobRef) -> list[str]:
+    plan = job.plan
+    urls = [
+        plan.code_dir,
+        plan.log_export_path,
+        *(c.obs_url for c in (*plan.inputs, *plan.outputs)),
+    ]
+    names = sorted({ObjectPath.parse(url).bucket for url in urls if url})
+    owned = {
+        b.name: b.project_id for b in session.scalars(select(Bucket).where(Bucket.name.in_(names)))
+    }
+    return [name for name in names if owned.get(name) != job.project_id]
+
+
+def _wanted(session: Session, workload_id: str) -> bool:
+    job = session.scalar(select(TrainingJob).where(TrainingJob.workload_id == workload_id))
+    workload = session.get(Workload, workload_id)
+    return (
+        job is not None
+        and job.desired == "run"
+        and workload is not None
+        and workload.desired == "run"
+    )
+
+
+def _fresh(dirs: TaskDirs, plan: Plan) -> None:
+    """Empty folders for this attempt (a retry starts clean, as a new container would)."""
+    shutil.rmtree(dirs.home, ignore_errors=True)
+    for folder in dirs.all(plan):
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+def _size(summary: TransferSummary) -> str:
+    return f"{summary.files} file(s), {summary.bytes} bytes"
+
+
+def _ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)

@@ -1,0 +1,39 @@
+"""Wire shapes of the authorization-management group."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from openarts.domain.authorizations import AuthorizationType
+from openarts.schemas.common import WireModel
+
+
+class AuthorizationRequest(WireModel):
+    user_id: str | None = Field(default=None, max_length=64)
+    type: AuthorizationType = AuthorizationType.AGENCY
+    content: str = Field(min_length=1, max_length=255)
+    secret_key: str | None = Field(default=None, max_length=255)
+    user_name: str | None = Field(default=None, max_length=64)
+
+
+class AuthorizationResponse(BaseModel):
+    user_id: str
+    user_name: str
+    type: AuthorizationType
+    content: str
+    create_time: int
+
+
+class AuthorizationList(BaseModel):
+    total_count: int
+    auth: list[AuthorizationResponse]
+
+
+class AgencyRequest(WireModel):
+    agency_name_suffix: str | None = Field(
+        default=None, max_length=50, pattern=r"^[A-Za-z0-9_\-.]*$"
+    )
+
+
+class AgencyResponse(BaseModel):
+    agency_name: str

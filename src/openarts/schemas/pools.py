@@ -1,0 +1,411 @@
+"""Wire shapes of resource pools, their nodes, tags, workloads and metrics."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from openarts.domain.pools import PoolScope
+from openarts.schemas.common import ListMetadata, WireModel
+
+# Labels and annotations are maps with keys like "os.modelarts/name": kept as maps, with
+# the keys that matter checked by the service.
+StringMap = dict[str, str | int | bool | None]
+
+
+class PoolNodeAzWire(WireModel):
+    az: str = Field(min_length=1, max_length=64)
+    count: int = Field(ge=1, le=2000)
+
+
+class PoolResourceIn(WireModel):
+    flavor: str = Field(min_length=1, max_length=128)
+    count: int = Field(ge=0, le=2000)
+    maxCount: int | None = Field(default=None, ge=0, le=2000)
+    extendParams: dict[str, str] | None = None
+    azs: list[PoolNodeAzWire] | None = Field(default=None, max_length=16)
+
+
+class PoolNetworkWire(WireModel):
+    name: str | None = Field(default=None, max_length=128)
+    vpcId: str | None = Field(default=None, max_length=64)
+    subnetId: str | None = Field(default=None, max_length=64)
+
+
+class PoolDriverWire(WireModel):
+    gpuVersion: str | None = Field(default=None, max_length=64)
+    npuVersion: str | None = Field(default=None, max_length=64)
+    updateStrategy: Literal["force", "idle"] | None = None
+
+
+class PoolSpecIn(WireModel):
+    type: Literal["Dedicate", "Logical"]
+    scope: list[PoolScope] | None = Field(default=None, max_length=3)
+    resources: list[PoolResourceIn] = Field(min_length=1, max_length=32)
+    parent: str | None = Field(default=None, max_length=128)
+    network: PoolNetworkWire | None = None
+    driver: PoolDriverWire | None = None
+    ipv6enable: bool | None = None
+
+
+class PoolMetadataIn(WireModel):
+    labels: StringMap
+    annotations: StringMap | None = None
+
+
+class PoolCreateIn(WireModel):
+    apiVersion: Literal["v1", "v2"]
+    kind: Literal["Pool"]
+    metadata: PoolMetadataIn
+    spec: PoolSpecIn | None = None
+
+
+class PoolMetadataUpdate(WireModel):
+    labels: StringMap | None = None
+    annotations: StringMap | None = None
+
+
+class PoolSpecUpdate(WireModel):
+    scope: list[PoolScope] | None = Field(default=None, max_length=3)
+    resources: list[PoolResourceIn] | None = Field(default=None, max_length=32)
+    driver: PoolDriverWire | None = None
+
+
+class PoolUpdateIn(WireModel):
+    metadata: PoolMetadataUpdate | None = None
+    spec: PoolSpecUpdate | None = None
+
+
+# -- answers ------------------------------------------------------------------------------
+class FlavorCountWire(BaseModel):
+    flavor: str
+    count: int
+    maxCount: int | None = None
+    extendParams: dict[str, str] | None = None
+    azs: list[PoolNodeAzWire] | None = None
+
+
+class PoolMetadataWire(BaseModel):
+    name: str
+    creationTimestamp: str
+    deletionTimestamp: str | None = None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+
+
+class PoolSpecWire(BaseModel):
+    type: str
+    scope: list[str]
+    resources: list[FlavorCountWire]
+    network: PoolNetworkWire | None = None
+    driver: PoolDriverWire | None = None
+    ipv6enable: bool | None = None
+    controlMode: int = 0
+
+
+class PoolResourcesStatus(BaseModel):
+    """One object per state, as the reference has it; with several flavors in a state,
+    ``flavor`` names them all (comma-separated) and ``count`` is their sum."""
+
+    creating: FlavorCountWire | None = None
+    available: FlavorCountWire | None = None
+    abnormal: FlavorCountWire | None = None
+    deleting: FlavorCountWire | None = None
+
+
+class ScopeStatusWire(BaseModel):
+    scopeType: str
+    state: str
+
+
+class DriverStatusWire(BaseModel):
+    version: str
+    state: str
+
+
+class PoolDriverStatus(BaseModel):
+    gpu: DriverStatusWire | None = None
+
+
+class PoolStatusWire(BaseModel):
+    phase: str
+    message: str
+    resources: PoolResourcesStatus
+    scope: list[ScopeStatusWire]
+    driver: PoolDriverStatus | None = None
+    root: str
+
+
+class PoolWire(BaseModel):
+    apiVersion: str = "v2"
+    kind: str = "Pool"
+    metadata: PoolMetadataWire
+    spec: PoolSpecWire
+    status: PoolStatusWire
+
+
+class PoolListWire(BaseModel):
+    apiVersion: str = "v2"
+    kind: str = "PoolList"
+    items: list[PoolWire]
+
+
+class PoolStatusCounts(BaseModel):
+    creating: int
+    created: int
+    failed: int
+
+
+class PoolStatistics(BaseModel):
+    status: PoolStatusCounts
+
+
+class PoolStatisticsWire(BaseModel):
+    statistics: PoolStatistics
+    operationTime: str
+
+
+# -- nodes --------------------------------------------------------------------------------
+NodeResourceWire = dict[str, str]  # cpu, memory, nvidia.com/gpu
+
+
+class NodeMetadataWire(BaseModel):
+    name: str
+    creationTimestamp: str
+    labels: dict[str, str]
+
+
+class NodeNetworkWire(BaseModel):
+    vpc: str
+    subnet: str
+    securityGroups: list[str] = Field(default_factory=list)
+
+
+class NodeSpecWire(BaseModel):
+    flavor: str
+    hostNetwork: NodeNetworkWire | None = None
+
+
+class NodeStatusWire(BaseModel):
+    phase: str
+    az: str
+    privateIp: str
+    resources: NodeResourceWire
+    availableResources: NodeResourceWire
+
+
+class NodeWire(BaseModel):
+    apiVersion: str = "v2"
+    kind: str = "Node"
+    metadata: NodeMetadataWire
+    spec: NodeSpecWire
+    status: NodeStatusWire
+
+
+class NodeListWire(BaseModel):
+    apiVersion: str = "v2"
+    kind: str = "NodeList"
+    metadata: ListMetadata
+    items: list[NodeWire]
+
+
+class NodesDeleteIn(WireModel):
+    deleteNodeNames: list[str] = Field(min_length=1, max_length=2000)
+
+
+# -- tags -----------------------------------------------------------------------------------
+class TagIn(WireModel):
+    key: str = Field(min_length=1, max_length=128)
+    value: str = Field(default="", max_length=255)
+
+
+class TagDeleteIn(WireModel):
+    key: str = Field(min_length=1, max_length=128)
+    value: str | None = Field(default=None, max_length=255)
+
+
+class TagsIn(WireModel):
+    tags: list[TagIn] = Field(min_length=1, max_length=20)
+
+
+class TagsDeleteIn(WireModel):
+    tags: list[TagDeleteIn] = Field(min_length=1, max_length=20)
+
+
+class TagWire(BaseModel):
+    key: str
+    value: str
+
+
+class TagsWire(BaseModel):
+    tags: list[TagWire]
+
+
+class TagValuesWire(BaseModel):
+    key: str
+    values: list[str]
+
+
+class AllTagsWire(BaseModel):
+    tags: list[TagValuesWire]
+
+
+class CombineTagIn(WireModel):
+    key: str = Field(min_length=1, max_length=128)
+    values: list[str] = Field(max_length=200)
+
+
+class MatchIn(WireModel):
+    key: Literal["resource_name"]
+    value: str = Field(max_length=255)
+
+
+class ResourceFilterIn(WireModel):
+    tags: list[CombineTagIn] | None = Field(default=None, max_length=20)
+    matches: list[MatchIn] | None = Field(default=None, max_length=1)
+
+
+class TaggedResourceWire(BaseModel):
+    resource_name: str
+    resource_id: str
+    resource_detail: None = None
+    tags: list[TagWire]
+
+
+class TaggedResourcesWire(BaseModel):
+    total_count: int
+    resources: list[TaggedResourceWire]
+
+
+# -- workloads ------------------------------------------------------------------------------
+class WorkloadWire(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    apiVersion: str = "v1"
+    kind: str = "Workload"
+    type: str
+    namespace: str
+    name: str
+    jobName: str
+    uid: str
+    jobUUID: str
+    flavor: str
+    status: str
+    resourceRequirement: dict[str, str]
+    priority: str
+    runningDuration: int
+    pendingDuration: int
+    pendingPosition: int | None = None
+    createTime: int
+    gvk: str
+    hostIps: str
+
+
+class WorkloadListWire(BaseModel):
+    apiVersion: str = "v1"
+    kind: str = "WorkloadList"
+    items: list[WorkloadWire]
+
+
+class WorkloadTypeStatistics(BaseModel):
+    type: str
+    total: int
+    status: dict[str, int]
+
+
+class WorkloadStatisticsBody(BaseModel):
+    total: int
+    items: list[WorkloadTypeStatistics]
+
+
+class WorkloadStatisticsWire(BaseModel):
+    statistics: WorkloadStatisticsBody
+
+
+# -- metrics ------------------------------------------------------------------------------
+class AllocatedWire(BaseModel):
+    value: dict[str, str]
+    timestamp: str
+    window: str
+
+
+class CapacityWire(BaseModel):
+    value: dict[str, str]
+    maxValue: dict[str, str]
+    timestamp: str
+    window: str
+
+
+class MetricTableWire(BaseModel):
+    allocated: AllocatedWire
+    capacity: CapacityWire
+
+
+class MetricMetadataWire(BaseModel):
+    name: str
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class MetricsItemWire(BaseModel):
+    table: MetricTableWire
+    metadata: MetricMetadataWire
+
+
+class PoolMetricsListWire(BaseModel):
+    apiVersion: str = "v2"
+    kind: str = "PoolMetricsList"
+    items: list[MetricsItemWire]
+
+
+class DimensionWire(BaseModel):
+    name: str
+    value: str
+
+
+class MetricWire(BaseModel):
+    dimensions: list[DimensionWire]
+    metricName: str
+    namespace: str = "PAAS.AGGR"
+
+
+class StatisticWire(BaseModel):
+    statistic: str
+    value: float
+
+
+class DataPointWire(BaseModel):
+    timestamp: int
+    unit: str
+    statistics: list[StatisticWire]
+
+
+class MonitorSeriesWire(BaseModel):
+    metric: MetricWire
+    dataPoints: list[DataPointWire]
+
+
+class PoolMonitorWire(BaseModel):
+    metrics: list[MonitorSeriesWire]
+
+
+# -- plug-in templates --------------------------------------------------------------------
+class PluginTemplateVersionWire(BaseModel):
+    detail: str
+
+
+class PluginTemplateSpecWire(BaseModel):
+    type: str
+    description: str
+    versions: dict[str, PluginTemplateVersionWire]
+
+
+class PluginTemplateMetadataWire(BaseModel):
+    name: str
+
+
+class PluginTemplateWire(BaseModel):
+    apiVersion: str = "v1"
+    kind: str = "PluginTemplate"
+    metadata: PluginTemplateMetadataWire
+    spec: PluginTemplateSpecWire

@@ -1,0 +1,324 @@
+"""The platform: every long-lived object of one server, made here and nowhere else.
+
+``build_platform`` makes them (no I/O beyond the home folder and its key); ``start``
+opens what needs opening (the database's migrations, the first identity, the backend),
+makes the recovery pass and starts the loops; ``stop`` lets go of everything, leaving
+tasks running for the next start to adopt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+from dataclasses import dataclass, field
+
+from openarts.api.deps import ApiParts
+from openarts.backends.base import ComputeBackend
+from openarts.backends.local.backend import LocalBackend
+from openarts.db.engine import Database
+from openarts.domain import notebooks as notebook_domain
+from openarts.domain import services as service_domain
+from openarts.domain.engines import engine_catalog
+from openarts.domain.training import WORKLOAD_KIND as TRAINING_KIND
+from openarts.gateway.inference import GatewayParts
+from openarts.gateway.inference_routes import InferenceRoutes
+from openarts.hostinfo import detect_host
+from openarts.obs_endpoint.app import ObsParts
+from openarts.reconcile.leadership import Leadership
+from openarts.reconcile.models import ModelReconciler
+from openarts.reconcile.notebooks import NotebookReconciler
+from openarts.reconcile.pools import PoolReconciler
+from openarts.reconcile.services import ServiceReconciler
+from openarts.reconcile.training import TrainingReconciler
+from openarts.reconcile.workloads import WorkloadReconciler
+from openarts.runtime.engine_envs import EngineEnvironments
+from openarts.runtime.model_envs import ModelEnvironments
+from openarts.runtime.notebook_envs import NotebookEnvironments
+from openarts.runtime.notebook_runtime import NotebookRuntime
+from openarts.runtime.replica_runtime import ModelFiles, ReplicaRuntime
+from openarts.runtime.training_staging import TrainingStaging
+from openarts.security.secrets_box import SecretBox
+from openarts.server.loops import Loops
+from openarts.services import bootstrap
+from openarts.services.authentication import Authenticator
+from openarts.services.flavors import FlavorCatalog
+from openarts.services.hints import Hint
+from openarts.services.hosts import Hosts
+from openarts.services.inference_services import ServicePlatform
+from openarts.services.inference_traffic import InferenceTraffic
+from openarts.services.models import ModelPlatform
+from openarts.services.notebooks import NotebookPlatform
+from openarts.services.pools import PoolChanges
+from openarts.services.training_jobs import TrainingPlatform
+from openarts.services.training_logs import TrainingLogs
+from openarts.settings import Settings
+from openarts.storage.base import ObjectStore
+from openarts.storage.factory import open_store, platform_presigner
+from openarts.storage.presign import PlatformPresigner
+
+log = logging.getLogger("openarts")
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    db: Database
+    box: SecretBox
+    store: ObjectStore
+    presigner: PlatformPresigner
+    backend: ComputeBackend
+    # What each face is given.
+    api: ApiParts
+    gateway: GatewayParts
+    obs: ObsParts
+    # The loops, in the one list that starts and stops them, and each by name (the
+    # recovery pass and the tests step them).
+    loops: Loops
+    workloads: WorkloadReconciler
+    training_loop: TrainingReconciler
+    notebook_loop: NotebookReconciler
+    model_loop: ModelReconciler
+    service_loop: ServiceReconciler
+    # The loops' adapters (tests hold a step of theirs).
+    staging: TrainingStaging
+    notebook_runtime: NotebookRuntime
+    models: ModelPlatform
+    report: bootstrap.BootstrapReport | None = field(default=None)
+
+    async def start(self, *, run_loops: bool = True) -> bootstrap.BootstrapReport:
+        """Migrate, make sure the first identity exists, reach the backend, recover what
+        ran before, then start the loops (unless ``run_loops`` is false: a test steps
+        them itself)."""
+        try:
+            await self.db.migrate()
+            async with self.db.session() as session, session.begin():
+                report = await bootstrap.ensure_initial_identity(session, self.settings, self.box)
+            _write_identity_files(report, self.settings)
+            await self.backend.connect()
+        except BaseException:
+            await self.db.close()
+            raise
+        self.report = report
+        if run_loops:
+            await self._recover()
+        # Everything made at start lives as long as the server: moved out of the
+        # collector's sight, so its full collections stay short on the hot paths.
+        gc.freeze()
+        if run_loops:
+            self.loops.start()
+        return report
+
+    async def _recover(self) -> None:
+        """Before serving, every task believed running is polled once, adopted if alive,
+        and recorded as failed (with an event) if it died while the server was down; only
+        by the leader (another server process leads otherwise)."""
+        leadership = self.workloads.leadership
+        try:
+            if leadership is None or await leadership.held():
+                await self.workloads.run_once()
+        except Exception:
+            # The loop keeps trying; a bad row must not keep the server down.
+            log.exception("the recovery pass failed")
+
+    async def stop(self) -> None:
+        # Tasks keep running: the next start adopts them.
+        await self.loops.stop()
+        await self.api.traffic.close()
+        if self.workloads.leadership is not None:
+            # The loop may have been cancelled before it first ran; release() is
+            # idempotent, so the lock (and its connection) never outlives the server.
+            await self.workloads.leadership.release()
+        await self.store.close()
+        await self.backend.close()
+        await self.db.close()
+        log.info("OpenArts stopped")
+
+
+def build_platform(settings: Settings, *, backend: ComputeBackend | None = None) -> Platform:
+    """Every long-lived object of one server, wired together."""
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    box = SecretBox.from_key_file(settings.secret_key_file)
+    db = Database(settings.resolved_database_url)
+    catalog = FlavorCatalog.load(detect_host(), settings.flavors_override_file)
+    backend = backend if backend is not None else open_backend(settings)
+    store = open_store(settings, box)
+    presigner = platform_presigner(settings, box)
+    hosts = Hosts(backend)
+    # Serialises changes to pools, nodes, networks and tags, and admission onto pool
+    # nodes, within this process (see services.pools.pool_change).
+    capacity_lock = asyncio.Lock()
+    leadership = Leadership(db, settings.home / "reconciler.lock")
+    interval = settings.reconcile_interval_s
+
+    engine_envs = EngineEnvironments(settings.resolved_engine_cache)
+    training = TrainingPlatform(
+        catalog=catalog,
+        engines=engine_catalog(),
+        envs=engine_envs,
+        root=settings.home / "training",
+    )
+    training_logs = TrainingLogs(
+        db, store, backend, presigner=presigner, system_bucket=settings.system_bucket
+    )
+    staging = TrainingStaging(db, store, backend, training.root)
+    notebooks = NotebookPlatform(
+        catalog=catalog,
+        box=box,
+        root=settings.home / "notebooks",
+        image_root=settings.home / "images",
+        endpoint=settings.endpoint,
+        lease_time_scale=settings.notebook_lease_time_scale,
+    )
+    notebook_runtime = NotebookRuntime(
+        db,
+        NotebookEnvironments(training.engines, engine_envs),
+        box,
+        notebooks.root,
+        notebooks.image_root,
+        store,
+        backend,
+    )
+    models = ModelPlatform(root=settings.home / "models", store=store)
+    traffic = InferenceTraffic(db)
+    routes = InferenceRoutes(db)
+
+    workloads = WorkloadReconciler(
+        db,
+        backend,
+        starvation_s=settings.starvation_s,
+        stop_grace_s=settings.stop_grace_s,
+        interval_s=interval,
+        leadership=leadership,
+        pools=PoolReconciler(
+            db,
+            backend,
+            sample_interval_s=settings.pool_sample_interval_s,
+            change_lock=capacity_lock,
+        ),
+        preparers={
+            TRAINING_KIND: staging,
+            notebook_domain.WORKLOAD_KIND: notebook_runtime,
+            service_domain.WORKLOAD_KIND: ReplicaRuntime(db, backend),
+        },
+        hosts=hosts,
+    )
+    training_loop = TrainingReconciler(
+        db,
+        training,
+        staging,
+        engine_envs,
+        training_logs,
+        interval_s=interval,
+        sample_interval_s=settings.training_sample_interval_s,
+        leadership=leadership,
+    )
+    notebook_loop = NotebookReconciler(
+        db,
+        notebook_runtime,
+        backend,
+        notebooks,
+        interval_s=interval,
+        start_timeout_s=settings.notebook_start_timeout_s,
+        leadership=leadership,
+    )
+    model_envs = ModelEnvironments(settings.home / "model-envs", training.engines, engine_envs)
+    model_loop = ModelReconciler(db, models, model_envs, interval_s=interval, leadership=leadership)
+    service_loop = ServiceReconciler(
+        db,
+        backend,
+        ModelFiles(models.root, model_envs),
+        interval_s=interval,
+        restart_base_s=settings.replica_restart_base_s,
+        leadership=leadership,
+        on_change=routes.invalidate,
+    )
+
+    loops = Loops()
+    loops.add("reconciler", workloads, woken_by=[Hint.WORKLOADS, Hint.POOLS])
+    loops.add("training-reconciler", training_loop, woken_by=[Hint.TRAINING])
+    loops.add("notebook-reconciler", notebook_loop, woken_by=[Hint.NOTEBOOKS])
+    loops.add("model-reconciler", model_loop, woken_by=[Hint.MODELS])
+    loops.add("service-reconciler", service_loop, woken_by=[Hint.SERVICES])
+    loops.listen(Hint.IMAGES, notebook_loop.images_gone)
+    loops.listen(Hint.ROUTES, routes.invalidate)
+    # Whatever a committed transaction hinted reaches the loops.
+    db.on_commit = loops.hint
+    # The loops that follow workloads' statuses look again after every workload pass.
+    workloads.listeners += [training_loop.wake, notebook_loop.wake, service_loop.wake]
+    if isinstance(backend, LocalBackend):
+        # A task's process that ends wakes the workload loop at once.
+        backend.on_exit = workloads.wake
+
+    auth = Authenticator(settings, db, box)
+    return Platform(
+        settings=settings,
+        db=db,
+        box=box,
+        store=store,
+        presigner=presigner,
+        backend=backend,
+        api=ApiParts(
+            settings=settings,
+            db=db,
+            auth=auth,
+            box=box,
+            catalog=catalog,
+            store=store,
+            backend=backend,
+            hosts=hosts,
+            pool_changes=PoolChanges(db, capacity_lock),
+            training=training,
+            training_logs=training_logs,
+            notebooks=notebooks,
+            services=ServicePlatform(catalog=catalog, endpoint=settings.endpoint),
+            traffic=traffic,
+        ),
+        gateway=GatewayParts(
+            routes=routes,
+            traffic=traffic,
+            auth=auth,
+            timeout_s=settings.infer_timeout_s,
+            max_body=settings.max_body_bytes,
+        ),
+        obs=ObsParts(store=store, db=db, box=box, presigner=presigner, settings=settings),
+        loops=loops,
+        workloads=workloads,
+        training_loop=training_loop,
+        notebook_loop=notebook_loop,
+        model_loop=model_loop,
+        service_loop=service_loop,
+        staging=staging,
+        notebook_runtime=notebook_runtime,
+        models=models,
+    )
+
+
+def open_backend(settings: Settings) -> ComputeBackend:
+    """The backend the settings name (``start`` connects it)."""
+    root = settings.home / "tasks"
+    if settings.backend == "ray":
+        # Imported only here: Ray is an optional dependency.
+        from openarts.backends.ray.backend import RayBackend
+
+        assert settings.ray_address is not None  # the settings' validator sees to it
+        log.info("tasks run on the Ray cluster at %s", settings.ray_address)
+        return RayBackend(
+            root,
+            settings.ray_address,
+            node_ip=settings.ray_node_ip,
+            auth_token_file=settings.ray_auth_token_file,
+            spare_runners=settings.ray_spare_runners,
+        )
+    return LocalBackend(root, detect_host(), cgroup_parent=settings.cgroup_parent)
+
+
+def _write_identity_files(report: bootstrap.BootstrapReport, settings: Settings) -> None:
+    """The credentials file and the first admin password, written after the transaction
+    that made them has committed, never inside it."""
+    wanted = bootstrap.credentials_csv(report, settings.endpoint, settings.obs_endpoint)
+    current = settings.credentials_file
+    if not current.exists() or current.read_text("utf-8") != wanted:
+        bootstrap.write_private_file(current, wanted)
+    if report.generated_password:
+        bootstrap.write_private_file(settings.admin_password_file, report.generated_password + "\n")

@@ -1,0 +1,32 @@
+"""The backend's hosts as the platform last saw them, for the checks a request makes
+(could this job, pool or service ever fit?).
+
+The workload loop reads them at every pass (``refresh``); a request takes the latest
+reading (``known``), and asks the backend itself only before the first pass has run.
+Either way the backend is called outside any transaction.
+"""
+
+from __future__ import annotations
+
+from openarts.backends.base import ComputeBackend, NodeInfo
+from openarts.domain.capacity import HostNode
+
+
+def host_node(info: NodeInfo) -> HostNode:
+    gpu_ids = tuple(info.gpu_ids) or tuple(range(info.gpus))
+    return HostNode(info.name, info.vcpus, info.memory_bytes, gpu_ids, info.whole)
+
+
+class Hosts:
+    def __init__(self, backend: ComputeBackend) -> None:
+        self.backend = backend
+        self.latest: list[HostNode] = []
+
+    async def refresh(self) -> list[HostNode]:
+        """Ask the backend now."""
+        self.latest = [host_node(n) for n in await self.backend.nodes()]
+        return self.latest
+
+    async def known(self) -> list[HostNode]:
+        """The latest reading, or a fresh one when there is none yet."""
+        return self.latest or await self.refresh()
