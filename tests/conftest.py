@@ -42,25 +42,64 @@ from openarts.testing.server import reap_tasks
 BACKENDS = ["sqlite", "postgresql"]
 T = TypeVar("T")
 
-# Test modules whose tests share a server started once per module (module-scoped
-# fixtures): under pytest-xdist each is kept on one worker, so it starts once.
+# How pytest-xdist shares the tests out (make test: -n): one test at a time, except for
+# these, whose tests run one after another on one worker:
+# - a module's tests that share a server the module starts once;
 SHARING_A_SERVER = (
     "tests/cli/",
     "tests/storage/",
     "tests/console/test_browser.py",
     "tests/e2e/test_schemathesis.py",
+    "tests/e2e/test_sdk.py",
     "tests/inference/test_builtin_handlers.py",
 )
+# - and whatever the named units hold.
+UNITS = {
+    # One Ray cluster at a time: they take the same loopback addresses.
+    "ray": ("tests/ray/",),
+    # The PyTorch engine, made once in the session's engine cache.
+    "torch-engine": (
+        "tests/api/test_training.py::test_two_tasks_meet_over_torch_distributed",
+        "tests/api/test_services.py::test_a_torchscript_model_is_served_by_the_pytorch_runtime",
+    ),
+}
+# The longest runs first, so that they are not what the run ends waiting for.
+LONGEST_FIRST = ("tests/ray/", "tests/console/test_browser.py", "tests/cli/", "tests/e2e/")
+
+
+def work_unit(nodeid: str) -> str:
+    """The tests that go to one xdist worker together, named."""
+    for name, prefixes in UNITS.items():
+        if nodeid.startswith(prefixes):
+            return name
+    path = nodeid.split("::", 1)[0]
+    return path if path.startswith(SHARING_A_SERVER) else nodeid
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    # Named units here rather than xdist_group marks: pytest 9.2 no longer lets xdist
+    # rename a test to carry its group.
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByUnit(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    # Units go out in the collection's order (longest first), not largest first.
+    config.option.loadscopereorder = False
+    return ByUnit(config, log)
+
+
+def _started_first(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    for rank, prefix in enumerate(LONGEST_FIRST):
+        if path.startswith(prefix):
+            return rank
+    return len(LONGEST_FIRST)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        if path.startswith("tests/ray/"):
-            # One Ray cluster at a time: they take the same loopback addresses.
-            item.add_marker(pytest.mark.xdist_group("ray"))
-        elif path.startswith(SHARING_A_SERVER):
-            item.add_marker(pytest.mark.xdist_group(path))
+    items.sort(key=_started_first)
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:

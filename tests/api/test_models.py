@@ -51,7 +51,7 @@ CONFIG: dict[str, Any] = {
 async def api(tmp_path: Path, database_url: str) -> AsyncIterator[Api]:
     home = tmp_path / "home"
     home.mkdir()
-    settings = make_settings(home, database_url, reconcile_interval_s=0.2)
+    settings = make_settings(home, database_url, reconcile_interval_s=0.5)
     async for started in start_api(settings):
         await started.platform.store.create_bucket(BUCKET)
         async with started.platform.db.session() as session, session.begin():
@@ -81,7 +81,7 @@ async def wait_for(api: Api, model_id: str, *statuses: str) -> dict[str, Any]:
         if shown.get("model_status") in statuses:
             return dict(shown)
         assert time.monotonic() < deadline, shown
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
 
 
 async def test_a_model_is_copied_checked_and_published(api: Api) -> None:

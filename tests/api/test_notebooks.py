@@ -39,7 +39,7 @@ async def api(tmp_path: Path, database_url: str) -> AsyncIterator[Api]:
     home = tmp_path / "home"
     home.mkdir()
     (home / "flavors.yaml").write_text(FLAVORS)
-    settings = make_settings(home, database_url, reconcile_interval_s=0.2)
+    settings = make_settings(home, database_url, reconcile_interval_s=0.5)
     async for started in start_api(settings):
         yield started
 
@@ -70,7 +70,7 @@ async def wait_for(api: Api, notebook_id: str, status: str) -> dict[str, Any]:
             return dict(shown)
         assert shown["status"] not in ("CREATE_FAILED", "START_FAILED", "ERROR"), shown
         assert time.monotonic() < deadline, shown["status"]
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
 
 
 async def count(api: Api) -> int:
@@ -155,7 +155,7 @@ async def test_a_running_instance_refuses_what_it_cannot_do(api: Api) -> None:
     deadline = time.monotonic() + 30
     while (await api.call("GET", path)).status_code != 400:
         assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
     assert (await api.call("GET", path)).json()["error_code"] == "ModelArts.6309"
 
 

@@ -68,7 +68,7 @@ async def api(tmp_path: Path, database_url: str) -> AsyncIterator[Api]:
     home.mkdir()
     (home / "flavors.yaml").write_text(FLAVORS)
     settings = make_settings(
-        home, database_url, reconcile_interval_s=0.2, training_sample_interval_s=0.2
+        home, database_url, reconcile_interval_s=0.5, training_sample_interval_s=0.2
     )
     async for started in start_api(settings):
         await _bucket(started, BUCKET)
@@ -129,8 +129,9 @@ async def wait_for(api: Api, job_id: str, *phases: str, within_s: float = 60) ->
         job = await show(api, job_id)
         if job["status"]["phase"] in phases:
             return job
-        assert time.monotonic() < deadline, job["status"]
-        await asyncio.sleep(0.05)
+        # Whole, with the tasks' reasons (a dict would be cut short in the report).
+        assert time.monotonic() < deadline, json.dumps(job["status"], indent=1)
+        await asyncio.sleep(0.2)
 
 
 async def appears(path: Path, within_s: float = 30) -> None:
@@ -557,7 +558,7 @@ async def test_a_full_dedicated_pool_queues_the_next_job(api: Api, tmp_path: Pat
         "phase"
     ] != "Running":
         assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
     release = tmp_path / "release"
     await put(
         api,
@@ -617,8 +618,6 @@ dist.destroy_process_group()
 """
 
 
-# The PyTorch engine is made once (the session's engine cache), on one xdist worker.
-@pytest.mark.xdist_group("torch-engine")
 async def test_two_tasks_meet_over_torch_distributed(
     tmp_path: Path, database_url: str, engine_cache: Path
 ) -> None:
@@ -628,7 +627,7 @@ async def test_two_tasks_meet_over_torch_distributed(
         "flavors:\n  - {name: test.cpu.torch, vcpus: 0.5, memory_gib: 2, uses: [training]}\n"
     )
     settings = make_settings(
-        home, database_url, reconcile_interval_s=0.2, engine_cache=engine_cache
+        home, database_url, reconcile_interval_s=0.5, engine_cache=engine_cache
     )
     async for api in start_api(settings):
         await _bucket(api, BUCKET)
@@ -919,7 +918,7 @@ async def test_a_restart_while_data_comes_in_prepares_the_job_again(
     home = tmp_path / "home"
     home.mkdir()
     (home / "flavors.yaml").write_text(FLAVORS)
-    settings = make_settings(home, database_url, reconcile_interval_s=0.2)
+    settings = make_settings(home, database_url, reconcile_interval_s=0.5)
     async for api in start_api(settings):
         await _bucket(api, BUCKET)
         await put(api, "code/train.py", TRAIN)

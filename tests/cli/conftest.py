@@ -1,12 +1,12 @@
-"""The CLI driven as a user drives it: `python -m openarts …` in a process of its own,
-against a real server, with a config file of the test's own."""
+"""The CLI driven as a user drives it: `openarts …` in a process of its own (forked from a
+runner that imported the CLI once: see openarts.testing.cli_runner), against a real
+server, with a config file of the test's own."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from openarts.testing.cli_runner import CliRunner
 from openarts.testing.server import ServerProcess
 
 ADMIN_PASSWORD = "cli-admin-pass-1"
@@ -23,6 +24,7 @@ ADMIN_PASSWORD = "cli-admin-pass-1"
 class Cli:
     server: ServerProcess
     config: Path
+    runner: CliRunner
 
     def run(
         self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
@@ -36,15 +38,7 @@ class Cli:
             {"OPENARTS_HOME": str(self.server.home), "OPENARTS_CONFIG": str(self.config)}
         )
         environment.update(env or {})
-        return subprocess.run(
-            [sys.executable, "-m", "openarts", *args],
-            capture_output=True,
-            text=True,
-            input=stdin,
-            env=environment,
-            timeout=180,
-            check=False,
-        )
+        return self.runner.run(list(args), env=environment, stdin=stdin, timeout=180)
 
     def ok(self, *args: str, **kwargs: Any) -> str:
         """Its standard output; a non-zero exit fails the test with what it said."""
@@ -73,6 +67,15 @@ def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
         process.close()
 
 
+@pytest.fixture(scope="session")
+def cli_runner() -> Iterator[CliRunner]:
+    runner = CliRunner()
+    try:
+        yield runner
+    finally:
+        runner.close()
+
+
 @pytest.fixture
-def cli(cli_server: ServerProcess, tmp_path: Path) -> Cli:
-    return Cli(cli_server, tmp_path / "config.yaml")
+def cli(cli_server: ServerProcess, tmp_path: Path, cli_runner: CliRunner) -> Cli:
+    return Cli(cli_server, tmp_path / "config.yaml", cli_runner)

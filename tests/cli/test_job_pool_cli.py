@@ -14,6 +14,7 @@ import httpx
 import pytest
 import yaml
 
+from openarts.testing.cli_runner import CliRunner
 from openarts.testing.clients import AkSk, SignedClient
 from openarts.testing.server import ServerProcess
 from tests.cli.conftest import Cli
@@ -49,7 +50,7 @@ def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
     home = tmp_path_factory.mktemp("cli-jobs") / "home"
     home.mkdir()
     (home / "flavors.yaml").write_text(FLAVORS)
-    process = ServerProcess(home, env={"OPENARTS_RECONCILE_INTERVAL_S": "0.2"}).start()
+    process = ServerProcess(home, env={"OPENARTS_RECONCILE_INTERVAL_S": "0.5"}).start()
     try:
         yield process
     finally:
@@ -62,13 +63,15 @@ def until(probe: Callable[[], T | None], what: str, timeout_s: float = 60.0) -> 
         value = probe()
         if value:
             return value
-        time.sleep(0.1)
+        time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
-def code_bucket(cli_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> str:
-    cli = Cli(cli_server, tmp_path_factory.mktemp("cfg") / "config.yaml")
+def code_bucket(
+    cli_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory, cli_runner: CliRunner
+) -> str:
+    cli = Cli(cli_server, tmp_path_factory.mktemp("cfg") / "config.yaml", cli_runner)
     folder = tmp_path_factory.mktemp("code")
     (folder / "train.py").write_text(TRAIN)
     (folder / "slow.py").write_text(SLOW)

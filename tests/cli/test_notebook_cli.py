@@ -16,6 +16,7 @@ import pytest
 import requests
 import yaml
 
+from openarts.testing.cli_runner import CliRunner
 from openarts.testing.server import ServerProcess
 from tests.cli.conftest import Cli
 
@@ -42,7 +43,7 @@ def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
     home = tmp_path_factory.mktemp("cli-notebooks") / "home"
     home.mkdir()
     (home / "flavors.yaml").write_text(FLAVORS)
-    process = ServerProcess(home, env={"OPENARTS_RECONCILE_INTERVAL_S": "0.2"}).start()
+    process = ServerProcess(home, env={"OPENARTS_RECONCILE_INTERVAL_S": "0.5"}).start()
     try:
         yield process
     finally:
@@ -50,8 +51,10 @@ def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
 
 
 @pytest.fixture(scope="module")
-def image_id(cli_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> str:
-    cli = Cli(cli_server, tmp_path_factory.mktemp("cfg") / "config.yaml")
+def image_id(
+    cli_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory, cli_runner: CliRunner
+) -> str:
+    cli = Cli(cli_server, tmp_path_factory.mktemp("cfg") / "config.yaml", cli_runner)
     images = cli.json("image", "list", "--type", "BUILD_IN")["data"]
     return str(next(i["id"] for i in images if i["name"].startswith("python")))
 
@@ -62,7 +65,7 @@ def until(probe: Callable[[], T | None], what: str, timeout_s: float = 60.0) -> 
         value = probe()
         if value:
             return value
-        time.sleep(0.1)
+        time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
 
 

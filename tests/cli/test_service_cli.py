@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from openarts.testing.cli_runner import CliRunner
 from openarts.testing.iris import IRIS_FEATURES, IRIS_QUESTIONS, train_iris
 from openarts.testing.server import ServerProcess
 from tests.cli.conftest import Cli
@@ -50,7 +51,9 @@ def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
 
 
 @pytest.fixture(scope="module")
-def model_id(cli_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> str:
+def model_id(
+    cli_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory, cli_runner: CliRunner
+) -> str:
     """The iris model, uploaded to OBS and imported with `model create --wait`."""
     folder = tmp_path_factory.mktemp("iris")
     train_iris(folder / "iris.joblib")
@@ -59,7 +62,7 @@ def model_id(cli_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key="iris/iris.joblib", Body=(folder / "iris.joblib").read_bytes())
     s3.put_object(Bucket=BUCKET, Key="iris/config.json", Body=json.dumps(config))
-    cli = Cli(cli_server, tmp_path_factory.mktemp("cfg") / "config.yaml")
+    cli = Cli(cli_server, tmp_path_factory.mktemp("cfg") / "config.yaml", cli_runner)
     model = cli.json(
         "model",
         "create",

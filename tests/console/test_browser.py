@@ -100,7 +100,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     (home / "flavors.yaml").write_text(FLAVORS)
     env = {
         "OPENARTS_ADMIN_PASSWORD": PASSWORD,
-        "OPENARTS_RECONCILE_INTERVAL_S": "0.2",
+        "OPENARTS_RECONCILE_INTERVAL_S": "0.5",
         "OPENARTS_REPLICA_RESTART_BASE_S": "0.2",
     }
     process = ServerProcess(home, env=env).start()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -25,6 +27,18 @@ from openarts.testing.server import ServerProcess
 from tests.e2e.conftest import sdk_client, sdk_signed
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for the module: each test only reads, or changes what no other reads
+    (its own authorizations)."""
+    home: Path = tmp_path_factory.mktemp("sdk") / "home"
+    process = ServerProcess(home).start()
+    try:
+        yield process
+    finally:
+        process.close()
 
 
 def test_sdk_reads_configuration_quotas_flavors_and_events(sdk: ModelArtsClient) -> None:

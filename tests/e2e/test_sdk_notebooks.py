@@ -131,7 +131,7 @@ def wait_status(sdk: ModelArtsClient, notebook_id: str, wanted: str, timeout_s: 
             return shown
         assert shown.status not in ("CREATE_FAILED", "START_FAILED", "ERROR"), shown.fail_reason
         assert time.monotonic() < deadline, f"still {shown.status}, wanted {wanted}"
-        time.sleep(0.1)
+        time.sleep(0.2)
 
 
 async def run_code(base: str, token: str, code: str) -> str:
@@ -239,7 +239,7 @@ def test_a_notebook_runs_jupyter_reached_through_the_platform(
         if gone.status_code == 400 and gone.json()["error_code"] == "ModelArts.6309":
             break
         assert time.monotonic() < deadline
-        time.sleep(0.1)
+        time.sleep(0.2)
     assert not (server.home / "notebooks" / created.id).exists()
 
 
@@ -264,7 +264,7 @@ def test_packages_installed_in_an_instance_are_saved_as_an_image(
     deadline = time.monotonic() + 60
     while sdk.show_image(ShowImageRequest(id=saved.id)).status != "ACTIVE":
         assert time.monotonic() < deadline
-        time.sleep(0.1)
+        time.sleep(0.2)
     wait_status(sdk, first, "RUNNING")
 
     second = create(sdk, "nb-from-image", saved.id)
@@ -305,7 +305,7 @@ def test_packages_installed_in_an_instance_are_saved_as_an_image(
         if shown.status.phase in ("Completed", "Failed"):
             break
         assert time.monotonic() < deadline, f"training job still {shown.status.phase}"
-        time.sleep(0.1)
+        time.sleep(0.2)
     log = sdk.show_training_job_logs_preview(
         ShowTrainingJobLogsPreviewRequest(training_job_id=job_id, task_id="worker-0")
     )
@@ -377,14 +377,14 @@ def test_a_bucket_path_mounted_into_an_instance_is_read_from_a_kernel(
     deadline = time.monotonic() + 30
     while signed_call(server, "GET", path).json()["status"] != "MOUNTED":
         assert time.monotonic() < deadline
-        time.sleep(0.05)
+        time.sleep(0.2)
     code = "print(open('data/sets/a.csv').read().splitlines()[1])"
     assert asyncio.run(run_code(base, token, code)) == "1,2"
     assert signed_call(server, "DELETE", path).json()["status"] == "UNMOUNTING"
     deadline = time.monotonic() + 30
     while signed_call(server, "GET", path).status_code != 404:
         assert time.monotonic() < deadline
-        time.sleep(0.05)
+        time.sleep(0.2)
     gone = "import os; print(os.path.exists('data/sets'))"
     assert asyncio.run(run_code(base, token, gone)) == "False"
 

@@ -78,7 +78,7 @@ def pool_server(tmp_path: Path) -> Iterator[ServerProcess]:
     home = tmp_path / "home"
     home.mkdir()
     (home / "flavors.yaml").write_text(FLAVORS)
-    process = ServerProcess(home, env={"OPENARTS_RECONCILE_INTERVAL_S": "0.2"}).start()
+    process = ServerProcess(home, env={"OPENARTS_RECONCILE_INTERVAL_S": "0.5"}).start()
     try:
         yield process
     finally:
@@ -91,7 +91,7 @@ def until(probe: Callable[[], T | None], what: str, timeout_s: float = 20.0) -> 
         value = probe()
         if value:
             return value
-        time.sleep(0.05)
+        time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
 
 

@@ -111,7 +111,7 @@ def training_server(tmp_path: Path) -> Iterator[ServerProcess]:
     home = tmp_path / "home"
     home.mkdir()
     (home / "flavors.yaml").write_text(FLAVORS)
-    process = ServerProcess(home, env={"OPENARTS_RECONCILE_INTERVAL_S": "0.2"}).start()
+    process = ServerProcess(home, env={"OPENARTS_RECONCILE_INTERVAL_S": "0.5"}).start()
     try:
         yield process
     finally:
@@ -125,7 +125,7 @@ def until(probe: Callable[[], T | None], what: str, timeout_s: float = 60.0) -> 
         if value:
             return value
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
+        time.sleep(0.2)
 
 
 def wait_for_phase(sdk: ModelArtsClient, job_id: str, *phases: str) -> Any:

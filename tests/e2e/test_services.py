@@ -61,7 +61,7 @@ def until(probe: Callable[[], T | None], what: str, timeout_s: float = 120.0) ->
         if value:
             return value
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
+        time.sleep(0.2)
 
 
 def upload_iris(server: ServerProcess, tmp_path: Path, prefix: str) -> None:

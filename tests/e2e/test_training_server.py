@@ -26,7 +26,7 @@ flavors:
     memory_gib: 0.5
     uses: [training]
 """
-ENV = {"OPENARTS_RECONCILE_INTERVAL_S": "0.2"}
+ENV = {"OPENARTS_RECONCILE_INTERVAL_S": "0.5"}
 JOBS = "/v2/{project_id}/training-jobs"
 
 
@@ -69,7 +69,7 @@ def wait_phase(server: ServerProcess, job_id: str, *phases: str, within_s: float
         if job["status"]["phase"] in phases:
             return job
         assert time.monotonic() < deadline, job["status"]
-        time.sleep(0.05)
+        time.sleep(0.2)
 
 
 def test_a_job_completes_and_uploads_after_the_server_is_killed_mid_run(
@@ -103,7 +103,7 @@ def test_a_job_completes_and_uploads_after_the_server_is_killed_mid_run(
     preview = f"{JOBS}/{job_id}/tasks/worker-0/logs/preview"
     while "waiting for the release" not in signed_call(server, "GET", preview).json()["content"]:
         assert time.monotonic() < deadline
-        time.sleep(0.05)
+        time.sleep(0.2)
     # A log link, fetched with no credentials at all.
     link = signed_call(server, "GET", f"{JOBS}/{job_id}/tasks/worker-0/logs/url")
     assert link.status_code == 200, link.text

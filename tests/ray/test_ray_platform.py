@@ -138,7 +138,7 @@ def start_server(cluster: RayCluster, home: Path) -> ServerProcess:
     env = {
         "OPENARTS_BACKEND": "ray",
         "OPENARTS_RAY_ADDRESS": cluster.address,
-        "OPENARTS_RECONCILE_INTERVAL_S": "0.2",
+        "OPENARTS_RECONCILE_INTERVAL_S": "0.5",
         "OPENARTS_STOP_GRACE_S": "2",
     }
     return ServerProcess(home, env=env).start(timeout_s=90)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 
 from openarts.backends.base import NodeInfo, TaskHandle
 from openarts.backends.local.backend import LocalBackend
@@ -19,6 +19,7 @@ from openarts.db.engine import Database
 from openarts.db.tables import Event, Workload, WorkloadTask
 from openarts.domain.workloads import WorkloadStatus
 from openarts.hostinfo import HostInfo
+from openarts.reconcile import workload_rows
 from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.workload_rows import ADMISSION_HEAD
 from openarts.reconcile.workloads import WorkloadReconciler
@@ -301,3 +302,53 @@ async def test_a_small_job_far_down_the_line_starts_when_the_head_cannot(world: 
     await reconciler.run_once()  # within the reasons' refresh period: the head is read first
     assert (await status(world, small))[0] == WorkloadStatus.RUNNING
     assert [(await status(world, b))[0] for b in big] == ["Pending"] * len(big)
+
+
+# PostgreSQL only: SQLite lets one transaction write at a time, so the two cannot cross.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_start_that_fails_while_a_stop_is_being_recorded_still_ends_the_workload(
+    world: World,
+) -> None:
+    """The loop's pass moves a running workload to stopping (a stop request) while its
+    preparation fails beside it: whichever commits first, the workload ends, never left
+    stopping with nothing left to stop."""
+    workload_id = await submit(world, "crossed", template())
+    async with world.db.session() as session, session.begin():
+        await session.execute(
+            update(Workload).where(Workload.id == workload_id).values(status="Running")
+        )
+    async with world.db.session() as stopping, stopping.begin():
+        await stopping.execute(
+            update(Workload)
+            .where(Workload.id == workload_id, Workload.status == "Running")
+            .values(status="Stopping")
+        )
+
+        async def fail_the_start() -> None:
+            await world.db.run_in_transaction(
+                workload_rows.record_starts, [], {workload_id: "the data is gone"}
+            )
+
+        failing = asyncio.create_task(fail_the_start())
+        # The failure waits on the stop's transaction (the same row); then that commits.
+        await until_a_transaction_waits_for_a_lock(world)
+        assert not failing.done()
+    await asyncio.wait_for(failing, 10)
+    assert (await status(world, workload_id))[0] == WorkloadStatus.FAILED
+
+
+async def until_a_transaction_waits_for_a_lock(world: World) -> None:
+    deadline = time.monotonic() + 10
+    async with world.db.session() as watcher:
+        while True:
+            waiting = await watcher.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            )
+            if waiting:
+                return
+            assert time.monotonic() < deadline, "nothing came to wait for the workload's row"
+            await watcher.rollback()
+            await asyncio.sleep(0.02)

@@ -25,7 +25,7 @@ from openarts.cli.common import (
     reported,
 )
 from openarts.cli.output import Column, err, when
-from openarts.schemas.notebooks import NOTEBOOK_STATUSES
+from openarts.domain.notebooks import NotebookStatus
 
 notebook_app = typer.Typer(
     help="Notebook instances: create, start, stop, prolong, open.", no_args_is_help=True
@@ -463,8 +463,9 @@ def wait(
     """Show the notebook's status until it is --status; exit 0 then, 1 when it ends in
     an error status (e.g. START_FAILED), 2 on timeout."""
     wanted = status.upper()
-    if wanted not in NOTEBOOK_STATUSES:
-        raise fail(f"--status must be one of {', '.join(NOTEBOOK_STATUSES)}, not {status!r}")
+    known = [each.value for each in NotebookStatus]
+    if wanted not in known:
+        raise fail(f"--status must be one of {', '.join(known)}, not {status!r}")
     deadline = None if timeout is None else time.monotonic() + timeout
     last = ""
     while True:

@@ -505,7 +505,7 @@ def wait(
 ) -> None:
     """Show the service's status until it is running (exit 0) or failed (exit 1); with
     --for, until it reaches that status (failed on the way exits 1). Exit 2 on timeout."""
-    known = [status.value for status in ServiceStatus if status not in UNREACHED]
+    known = [each.value for each in ServiceStatus if each not in UNREACHED]
     if until is not None and until not in known:
         raise fail(f"--for must be one of {', '.join(known)}, not {until!r}", code=2)
     targets = (until,) if until else SETTLED

@@ -17,16 +17,24 @@ LEASE_MAX_MS = 259_200_000
 
 
 class NotebookStatus(StrEnum):
+    """Every status the reference names, in its order. INIT, DELETE_FAILED, DELETED and
+    FROZEN are the cloud's own (an instance here is gone once deleted, and never
+    frozen): they may be asked for in a list filter, but no instance here reaches them."""
+
+    INIT = "INIT"
     CREATING = "CREATING"
     STARTING = "STARTING"
-    RUNNING = "RUNNING"
     STOPPING = "STOPPING"
+    DELETING = "DELETING"
+    RUNNING = "RUNNING"
     STOPPED = "STOPPED"
     SNAPSHOTTING = "SNAPSHOTTING"
-    DELETING = "DELETING"
     CREATE_FAILED = "CREATE_FAILED"
     START_FAILED = "START_FAILED"
+    DELETE_FAILED = "DELETE_FAILED"
     ERROR = "ERROR"
+    DELETED = "DELETED"
+    FROZEN = "FROZEN"
 
 
 S = NotebookStatus
@@ -42,6 +50,10 @@ ALLOWED_MOVES: dict[NotebookStatus, frozenset[NotebookStatus]] = {
     S.START_FAILED: frozenset({S.STARTING, S.DELETING}),
     S.ERROR: frozenset({S.STARTING, S.STOPPING, S.DELETING}),
     S.DELETING: frozenset(),
+    S.INIT: frozenset(),
+    S.DELETE_FAILED: frozenset(),
+    S.DELETED: frozenset(),
+    S.FROZEN: frozenset(),
 }
 # Jupyter runs (or is being started) in these: a workload exists for them.
 LIVE = frozenset({S.CREATING, S.STARTING, S.RUNNING, S.SNAPSHOTTING})

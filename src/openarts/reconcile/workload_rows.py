@@ -497,6 +497,11 @@ def _outcome(
 
 
 def _start_failed(session: Session, workload_id: str, reason: str) -> None:
+    # The workload's row first, locked (PostgreSQL): a pass may be moving it at this very
+    # moment (running -> stopping, on a stop request), and a status read before that move
+    # commits would make the compare-and-set below miss, leaving the workload stopping
+    # for ever with no task left to end. Locked, it is read as that move left it.
+    session.execute(select(Workload.id).where(Workload.id == workload_id).with_for_update())
     now = now_ms()
     tasks = session.scalars(select(WorkloadTask).where(WorkloadTask.workload_id == workload_id))
     for task in tasks:

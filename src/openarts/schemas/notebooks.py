@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from openarts.domain.notebooks import NotebookStatus
 from openarts.schemas.common import MAX_OFFSET, WireModel
 from openarts.schemas.images import (
     DEFAULT_WORKSPACE,
@@ -39,23 +40,7 @@ from openarts.schemas.images import (
 )
 
 # -- enumerations -------------------------------------------------------------------------
-NotebookStatus = Literal[
-    "INIT",
-    "CREATING",
-    "STARTING",
-    "STOPPING",
-    "DELETING",
-    "RUNNING",
-    "STOPPED",
-    "SNAPSHOTTING",
-    "CREATE_FAILED",
-    "START_FAILED",
-    "DELETE_FAILED",
-    "ERROR",
-    "DELETED",
-    "FROZEN",
-]
-NOTEBOOK_STATUSES: Final[tuple[str, ...]] = get_args(NotebookStatus)
+NOTEBOOK_STATUSES: Final[tuple[str, ...]] = tuple(status.value for status in NotebookStatus)
 
 Feature = Literal["DEFAULT", "NOTEBOOK"]
 FEATURES: Final[tuple[str, ...]] = get_args(Feature)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -16,12 +17,43 @@ from pathlib import Path
 import httpx
 import psutil
 
+from openarts.testing.cli_runner import shared_runner
+
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A port free on loopback now, for a test server. It comes from below the kernel's
+    ephemeral range (the ports of outgoing connections and of binds to port 0), so that
+    nothing else running takes a server's port between a kill and its restart on the same
+    ports; and, under pytest-xdist, from this worker's own share of that range, so that
+    two workers' servers never pick the same one."""
+    first, end = _share()
+    for _ in range(200):
+        port = random.randrange(first, end)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port between {first} and {end}")
+
+
+# Test servers' ports are at least this (well above the well-known ones).
+PORTS_FROM = 20000
+
+
+def _share() -> tuple[int, int]:
+    try:
+        below = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        below = 32768
+    below = max(below, PORTS_FROM + 1000)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    index = int(worker) if worker.isdigit() else 0
+    span = (below - PORTS_FROM) // max(count, 1)
+    first = PORTS_FROM + (index % max(count, 1)) * span
+    return first, first + span
 
 
 @dataclass
@@ -113,12 +145,8 @@ class ServerProcess:
 
     def cli(self, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
         """Run `openarts --home <this server's home> ARGS` and return what it did."""
-        return subprocess.run(
-            [sys.executable, "-m", "openarts", "--home", str(self.home), *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
+        return shared_runner().run(
+            ["--home", str(self.home), *args], env=os.environ, timeout=timeout_s
         )
 
     def log(self) -> str:

@@ -131,6 +131,10 @@
     if (document.hidden) { closeAll(); } else { openAll(); }
   });
   window.addEventListener("pagehide", closeAll);
+  // A form that leaves the page (signing out, say): its streams close at once, before the
+  // answer arrives, so that none of them reports the session it ended as expired. (htmx
+  // forms stay on the page: htmx has prevented their default by the time this runs.)
+  document.addEventListener("submit", function (e) { if (!e.defaultPrevented) { closeAll(); } });
   // Back/forward cache: the page comes back as it was left, with its streams closed.
   window.addEventListener("pageshow", function (e) { if (e.persisted) { openAll(); } });
   if (document.readyState === "loading") {
