@@ -63,8 +63,16 @@ UNITS = {
         "tests/api/test_services.py::test_a_torchscript_model_is_served_by_the_pytorch_runtime",
     ),
 }
-# The longest runs first, so that they are not what the run ends waiting for.
-LONGEST_FIRST = ("tests/ray/", "tests/console/test_browser.py", "tests/cli/", "tests/e2e/")
+# The longest runs first (units by name, or paths), so that none of them is what the run
+# ends waiting for.
+LONGEST_FIRST = (
+    "ray",
+    "torch-engine",
+    "tests/e2e/test_schemathesis.py",
+    "tests/console/test_browser.py",
+    "tests/cli/",
+    "tests/e2e/",
+)
 
 
 def work_unit(nodeid: str) -> str:
@@ -91,9 +99,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def _started_first(item: pytest.Item) -> int:
-    path = item.nodeid.split("::", 1)[0]
-    for rank, prefix in enumerate(LONGEST_FIRST):
-        if path.startswith(prefix):
+    unit = work_unit(item.nodeid)
+    for rank, first in enumerate(LONGEST_FIRST):
+        if unit == first or item.nodeid.startswith(first):
             return rank
     return len(LONGEST_FIRST)
 

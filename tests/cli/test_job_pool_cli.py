@@ -168,7 +168,7 @@ def test_job_from_a_reference_body_file_and_terminate(
     cli.ok("job", "terminate", second["metadata"]["id"])
 
 
-def test_job_bad_input_is_refused_in_words(cli: Cli, tmp_path: Path) -> None:
+def test_job_bad_input_is_refused_in_words(cli: Cli, code_bucket: str, tmp_path: Path) -> None:
     missing = cli.fails("job", "create", "--name", "no-flavor")
     assert "missing --flavor (spec.resource.flavor_id)" in missing
     listing = tmp_path / "list.yaml"
