@@ -84,6 +84,7 @@ def work_unit(nodeid: str) -> str:
     return path if path.startswith(SHARING_A_SERVER) else nodeid
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     # Named units here rather than xdist_group marks: pytest 9.2 no longer lets xdist
     # rename a test to carry its group.

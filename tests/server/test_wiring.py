@@ -27,7 +27,6 @@ def test_each_hint_wakes_the_loop_that_acts_on_it(tmp_path: Path) -> None:
         "service-reconciler",
     ]
     assert loops.followers(Hint.WORKLOADS) == [platform.workloads.wake]
-    assert loops.followers(Hint.POOLS) == [platform.workloads.wake]
     assert loops.followers(Hint.TRAINING) == [platform.training_loop.wake]
     assert loops.followers(Hint.NOTEBOOKS) == [platform.notebook_loop.wake]
     assert loops.followers(Hint.IMAGES) == [platform.notebook_loop.images_gone]

@@ -37,3 +37,17 @@ async def test_hints_of_a_loops_transaction_are_told_too(scene: Scene) -> None:
 
     await scene.db.run_in_transaction(work)
     assert scene.woken() == {Hint.ROUTES}
+
+
+async def test_a_savepoint_neither_tells_nor_forgets(scene: Scene) -> None:
+    async with scene.db.session() as session, session.begin():
+        hint(session, Hint.MODELS)
+        async with session.begin_nested():
+            hint(session, Hint.IMAGES)
+        # Released, not committed: nothing is told yet.
+        assert scene.hinted == []
+        with pytest.raises(RuntimeError):
+            async with session.begin_nested():
+                raise RuntimeError("the inner step failed")
+    # The transaction committed what it noted, the savepoint's notes included.
+    assert scene.woken() == {Hint.MODELS, Hint.IMAGES}

@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openarts import errors
 from openarts.backends.base import ComputeBackend
 from openarts.db.engine import Database
-from openarts.domain.capacity import HostNode
 from openarts.domain.identity import Caller
 from openarts.errors import OpenArtsError
 from openarts.security.secrets_box import SecretBox
@@ -90,12 +89,8 @@ def _backend(request: Request) -> ComputeBackend:
     return parts_of(request).backend
 
 
-async def _known_hosts(request: Request) -> list[HostNode]:
-    return await parts_of(request).hosts.known()
-
-
-async def _fresh_hosts(request: Request) -> list[HostNode]:
-    return await parts_of(request).hosts.refresh()
+def _hosts(request: Request) -> Hosts:
+    return parts_of(request).hosts
 
 
 def _pool_changes(request: Request) -> PoolChanges:
@@ -129,12 +124,10 @@ BoxDep = Annotated[SecretBox, Depends(_box)]
 CatalogDep = Annotated[FlavorCatalog, Depends(_catalog)]
 StoreDep = Annotated[ObjectStore, Depends(_store)]
 BackendDep = Annotated[ComputeBackend, Depends(_backend)]
-# The backend's hosts as the workload loop last read them (asked for when never read),
-# for checks of what could ever fit. Declared before the session in a route: dependencies
-# are solved in order, so the backend is never called inside the request's transaction.
-KnownHostsDep = Annotated[list[HostNode], Depends(_known_hosts)]
-# The hosts read now, for changes that carve capacity out of them (pools).
-FreshHostsDep = Annotated[list[HostNode], Depends(_fresh_hosts)]
+# The backend's hosts: as the workload loop last read them (``known()``, for checks of
+# what could ever fit) or read now (``refresh()``, for pools, which carve capacity out of
+# them). A route asks before its first statement: never inside its transaction.
+HostsDep = Annotated[Hosts, Depends(_hosts)]
 PoolChangesDep = Annotated[PoolChanges, Depends(_pool_changes)]
 TrainingDep = Annotated[TrainingPlatform, Depends(_training)]
 TrainingLogsDep = Annotated[TrainingLogs, Depends(_training_logs)]

@@ -77,7 +77,9 @@ def after_commit(session: Session | AsyncSession, *notes: str) -> None:
 
 
 def _forget_notes(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
+    # A savepoint rolled back: the transaction around it may still commit what it noted.
+    if not session.in_nested_transaction():
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 class Database:
@@ -104,6 +106,8 @@ class Database:
         self._sync_engine: Engine | None = None
 
     def _announce(self, session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint released: the transaction itself has not committed yet
         notes = session.info.pop(_AFTER_COMMIT, None)
         if not notes or self.on_commit is None:
             return

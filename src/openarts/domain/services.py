@@ -13,19 +13,19 @@ from typing import Final
 
 
 class ServiceStatus(StrEnum):
-    """Every status the reference names. A real-time service here moves through the first
-    seven; the last three are the reference's too (a batch service finishes, the cloud's
-    queue makes services pending and waiting), so they can be asked for in a list filter,
-    but no service here reaches them."""
+    """Every status the reference names, in its order. FINISHED, PENDING and WAITING are
+    the reference's too (a batch service finishes, the cloud's queue makes services pending
+    and waiting), so they can be asked for in a list filter, but no service here reaches
+    them (UNREACHED)."""
 
-    DEPLOYING = "deploying"
     RUNNING = "running"
+    DEPLOYING = "deploying"
     CONCERNING = "concerning"
     FAILED = "failed"
-    STOPPING = "stopping"
     STOPPED = "stopped"
-    DELETING = "deleting"
     FINISHED = "finished"
+    STOPPING = "stopping"
+    DELETING = "deleting"
     PENDING = "pending"
     WAITING = "waiting"
 

@@ -187,8 +187,8 @@ class S3Endpoint:
         cached = self._accounts.get(access_key)
         if cached is not None:
             return cached
-        backends = self.parts
-        db, box = backends.db, backends.box
+        parts = self.parts
+        db, box = parts.db, parts.box
         async with db.session() as session:
             found = await identity.lookup_credential(session, access_key)
             if found is None:
@@ -228,8 +228,8 @@ class S3Endpoint:
         if method == "PUT" and not query:
             return await self._create_bucket(call)
         await self._check_access(call.bucket, call.account)
-        backends = self.parts
-        store, db = backends.store, backends.db
+        parts = self.parts
+        store, db = parts.store, parts.db
         if method == "HEAD":
             return Response(headers={"x-amz-bucket-region": "openarts"})
         if method == "DELETE" and not query:
@@ -249,12 +249,12 @@ class S3Endpoint:
         )
 
     async def _create_bucket(self, call: Call) -> Response:
-        backends = self.parts
-        store, db = backends.store, backends.db
+        parts = self.parts
+        store, db = parts.store, parts.db
         body = await _small_body(call.request)
         constraint = xml.parse_location(body)
         projects = list(call.account.project_ids)
-        if call.bucket == backends.settings.system_bucket:
+        if call.bucket == parts.settings.system_bucket:
             # The platform's own bucket (log links): never any project's.
             raise S3Error("BucketAlreadyExists", f"bucket {call.bucket} already exists")
         async with db.session() as session:

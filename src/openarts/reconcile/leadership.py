@@ -21,6 +21,8 @@ from openarts.db.engine import Database
 
 # An arbitrary 64-bit key naming "the OpenArts reconciler" among advisory locks.
 ADVISORY_KEY = 0x6F70656E61727473
+# How long letting go of the lock waits for a check in flight.
+RELEASE_WAIT_S = 5.0
 
 
 class Leadership:
@@ -88,12 +90,17 @@ class Leadership:
             self._fd = None
         # Never on the lock's connection while a check uses it (two operations at once on
         # one connection break it, and leave the check waiting for an answer that never
-        # comes): a check cut short by the server's stop lets go of the lock first.
-        async with self._asking:
-            if self._connection is not None:
-                with contextlib.suppress(Exception):
-                    await self._connection.execute(
-                        text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY}
-                    )
-                    await self._connection.commit()
-                await self._drop_connection()
+        # comes): a check cut short by the server's stop lets go of the lock first. One
+        # that does not, within RELEASE_WAIT_S, has its connection closed under it: that
+        # ends the session, and a session's advisory locks with it.
+        try:
+            async with asyncio.timeout(RELEASE_WAIT_S), self._asking:
+                if self._connection is not None:
+                    with contextlib.suppress(Exception):
+                        await self._connection.execute(
+                            text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY}
+                        )
+                        await self._connection.commit()
+        except TimeoutError:
+            pass
+        await self._drop_connection()

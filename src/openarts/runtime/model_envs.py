@@ -1,6 +1,6 @@
 """Model environments: a runtime's environment with a model's dependencies on top.
 
-Each is a stacked environment (services/stacked_envs.py) over the runtime engine's
+Each is a stacked environment (runtime/stacked_envs.py) over the runtime engine's
 packages and the server's own (which bring the model server itself), with the model's
 ``dependencies`` pip-installed into its own site-packages. It is named by what it holds
 (domain.models.environment_key), so models asking for the same share one; it counts as

@@ -1,4 +1,4 @@
-"""Notebook environments: a stacked environment (services/stacked_envs.py) per instance.
+"""Notebook environments: a stacked environment (runtime/stacked_envs.py) per instance.
 
 The instance's own site-packages holds only what the user installs; the image's layers
 beneath it bring JupyterLab, pip and the scientific basics without copying them. Saving

@@ -64,7 +64,12 @@ class Loops:
             for listener in self._listeners.get(hint, ()):
                 if listener not in called:
                     called.add(listener)
-                    listener()
+                    # A hint runs after a commit already made: one failing listener
+                    # must neither fail the request nor keep the others from waking.
+                    try:
+                        listener()
+                    except Exception:
+                        log.exception("a listener of hint %s failed", hint)
 
     def start(self) -> None:
         self._running = [

@@ -235,7 +235,7 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
     )
 
     loops = Loops()
-    loops.add("reconciler", workloads, woken_by=[Hint.WORKLOADS, Hint.POOLS])
+    loops.add("reconciler", workloads, woken_by=[Hint.WORKLOADS])
     loops.add("training-reconciler", training_loop, woken_by=[Hint.TRAINING])
     loops.add("notebook-reconciler", notebook_loop, woken_by=[Hint.NOTEBOOKS])
     loops.add("model-reconciler", model_loop, woken_by=[Hint.MODELS])

@@ -34,8 +34,6 @@ class Hint(StrEnum):
     SERVICES = "services"
     # Where a service's calls go may have changed.
     ROUTES = "routes"
-    # A pool, its nodes or its network changed.
-    POOLS = "pools"
 
 
 def hint(session: Session | AsyncSession, *hints: Hint) -> None:

@@ -658,7 +658,12 @@ async def delete_pool(session: AsyncSession, pool: Pool) -> Pool:
             f"pool {pool.display_name} still has {waiting} unfinished workload(s) (queued or "
             "running); stop them before deleting the pool"
         )
-    await switch_pool_phase(session, pool, PoolPhase.DELETING, "deleting the pool")
+    if not await switch_pool_phase(session, pool, PoolPhase.DELETING, "deleting the pool"):
+        # Moved meanwhile, most likely by a second delete: that one does the work.
+        await session.refresh(pool)
+        if pool.phase == PoolPhase.DELETING:
+            return pool
+        raise bad(f"pool {pool.display_name} changed while being deleted; try again")
     pool.deleted_at = now_ms()
     for node in (await nodes_of(session, [pool.name]))[pool.name]:
         node.phase = NodePhase.DELETING.value

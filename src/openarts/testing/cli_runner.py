@@ -66,16 +66,26 @@ class CliRunner:
     def _ask(self, request: dict[str, Any], timeout: float) -> int:
         process = self._started()
         assert process.stdin is not None and process.stdout is not None
-        process.stdin.write(json.dumps(request).encode() + b"\n")
-        process.stdin.flush()
-        child = int(self._answer(process.stdout, 10)["pid"])
+        child = None
         try:
+            process.stdin.write(json.dumps(request).encode() + b"\n")
+            process.stdin.flush()
+            child = int(self._answer(process.stdout, 60)["pid"])
             return int(self._answer(process.stdout, timeout)["code"])
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGKILL)
-            self._answer(process.stdout, 10)
+        except BaseException:
+            # Whatever went wrong, the next command must not read this one's answers: the
+            # command and the runner go, and the next command starts a new runner.
+            if child is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGKILL)
+            self._discard()
             raise
+
+    def _discard(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
 
     @staticmethod
     def _answer(stream: IO[bytes], timeout: float) -> dict[str, Any]:
@@ -98,6 +108,9 @@ class CliRunner:
                 [sys.executable, "-m", "openarts.testing.cli_runner"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
+                # Unbuffered: a line read is exactly one answer, never the next one too
+                # (which select() would then not see coming).
+                bufsize=0,
             )
         return self._process
 
@@ -108,8 +121,7 @@ class CliRunner:
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+                self._discard()
             self._process = None
 
 
@@ -130,9 +142,6 @@ def _command(request: dict[str, Any]) -> None:
     """In the forked child: become the command, run it, and end with its exit status."""
     code = 1
     try:
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
         for fd, name, flags in (
             (0, "stdin", os.O_RDONLY),
             (1, "stdout", os.O_WRONLY | os.O_TRUNC),
@@ -146,6 +155,10 @@ def _command(request: dict[str, Any]) -> None:
         sys.stdin = os.fdopen(0, "r", closefd=False)
         sys.stdout = os.fdopen(1, "w", closefd=False)
         sys.stderr = os.fdopen(2, "w", closefd=False)
+        # After the streams: an error from here on reaches the command's own stderr.
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
         sys.argv = ["openarts", *request["args"]]
         from openarts.cli.main import app
 

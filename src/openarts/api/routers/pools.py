@@ -17,7 +17,7 @@ from openarts.api.deps import (
     AdminCallerDep,
     CallerDep,
     CatalogDep,
-    FreshHostsDep,
+    HostsDep,
     PoolChangesDep,
     SessionDep,
     SettingsDep,
@@ -82,7 +82,7 @@ async def _wire(session: AsyncSession, pool: Pool) -> PoolWire:
 async def create_pool(
     body: PoolCreateIn,
     caller: AdminCallerDep,
-    hosts: FreshHostsDep,
+    hosts: HostsDep,
     changes: PoolChangesDep,
     catalog: CatalogDep,
     settings: SettingsDep,
@@ -108,6 +108,7 @@ async def create_pool(
         driver=body.spec.driver.model_dump(exclude_none=True) if body.spec.driver else None,
         parent=body.spec.parent,
     )
+    fresh = await hosts.refresh()  # the backend, outside the transaction
     # Committed before the lock is released, so the next request sees this capacity gone.
     async with changes.open() as session:
         pool = await pool_service.create_pool(
@@ -116,7 +117,7 @@ async def create_pool(
             project_id=caller.project_id,
             domain_id=caller.domain_id,
             catalog=catalog,
-            hosts=hosts,
+            hosts=fresh,
             overcommit=settings.pool_overcommit,
             quota=settings.pool_quota,
             max_flavors=settings.max_pool_flavors,
@@ -176,11 +177,12 @@ async def update_pool(
     pool_name: str,
     body: PoolUpdateIn,
     caller: AdminCallerDep,
-    hosts: FreshHostsDep,
+    hosts: HostsDep,
     changes: PoolChangesDep,
     catalog: CatalogDep,
     settings: SettingsDep,
 ) -> PoolWire:
+    fresh = await hosts.refresh()  # the backend, outside the transaction
     async with changes.open() as session:
         pool = await pool_service.get_pool(session, project_id=caller.project_id, name=pool_name)
         spec = body.spec
@@ -193,7 +195,7 @@ async def update_pool(
             resources=_counts(spec.resources) if spec and spec.resources is not None else None,
             driver=spec.driver.model_dump(exclude_none=True) if spec and spec.driver else None,
             catalog=catalog,
-            hosts=hosts,
+            hosts=fresh,
             overcommit=settings.pool_overcommit,
         )
         answer = await _wire(session, pool)

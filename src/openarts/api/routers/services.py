@@ -13,7 +13,7 @@ from openarts.api.deps import (
     CallerDep,
     CatalogDep,
     DatabaseDep,
-    KnownHostsDep,
+    HostsDep,
     ServicesDep,
     SessionDep,
     TrafficDep,
@@ -66,11 +66,12 @@ async def _out(session: AsyncSession, row: Service, services: ServicePlatform) -
 async def deploy_service(
     body: ServiceCreate,
     caller: CallerDep,
-    hosts: KnownHostsDep,
+    hosts: HostsDep,
     session: SessionDep,
     services: ServicesDep,
 ) -> ServiceDeployOut:
-    row = await service.create_service(session, services, caller, body, hosts)
+    known = await hosts.known()  # the backend, before the transaction's first statement
+    row = await service.create_service(session, services, caller, body, known)
     return ServiceDeployOut(service_id=row.id, resource_ids=None)
 
 
@@ -126,11 +127,12 @@ async def update_service(
     service_id: str,
     body: ServiceUpdate,
     caller: CallerDep,
-    hosts: KnownHostsDep,
+    hosts: HostsDep,
     session: SessionDep,
     services: ServicesDep,
 ) -> ServiceUpdateOut:
-    await service.update_service(session, services, caller, service_id, body, hosts)
+    known = await hosts.known()  # the backend, before the transaction's first statement
+    await service.update_service(session, services, caller, service_id, body, known)
     return ServiceUpdateOut()
 
 

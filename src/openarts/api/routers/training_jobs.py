@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from openarts.api.deps import (
     CallerDep,
     CatalogDep,
-    KnownHostsDep,
+    HostsDep,
     SessionDep,
     TrainingDep,
     TrainingLogsDep,
@@ -59,11 +59,12 @@ _LEVELS = {EventType.NORMAL.value: "Info", EventType.WARNING.value: "Warning"}
 async def create_training_job(
     body: TrainingJobCreateIn,
     caller: CallerDep,
-    hosts: KnownHostsDep,
+    hosts: HostsDep,
     session: SessionDep,
     training: TrainingDep,
 ) -> TrainingJobOut:
-    return job_view(await service.create_job(session, training, caller, body, hosts))
+    known = await hosts.known()  # the backend, before the transaction's first statement
+    return job_view(await service.create_job(session, training, caller, body, known))
 
 
 @router.get(

@@ -450,7 +450,7 @@ class RayBackend(ComputeBackend):
     # -- observe -------------------------------------------------------------------------
     async def poll(self, handles: list[TaskHandle]) -> dict[str, TaskObservation]:
         # Which nodes are gone decides the verdicts below; the reconciler has usually
-        # just read the table (refresh_hosts), so it is read again only when older.
+        # just read the table (Hosts.refresh), so it is read again only when older.
         if handles and time.monotonic() - self._nodes_read_at > NODE_TABLE_FRESH_S:
             await self.nodes()
         results = await asyncio.gather(*(self._poll_one(h) for h in handles))
