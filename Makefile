@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 ## Install (first time) and start the server in the foreground.
 run: $(STAMP)
+	@command -v bwrap >/dev/null || echo "the sandbox needs bubblewrap: apt-get install bubblewrap (or OPENARTS_SANDBOX=off on a single-user machine)"
 	$(BIN)/openarts server
 
 # Test processes: one more than the cores, since many tests wait on servers and tasks
@@ -42,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ray_start.py
 	$(BIN)/python benchmarks/cli_latency.py
 	$(BIN)/python benchmarks/per_test_database.py
+	$(BIN)/python benchmarks/sandbox.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

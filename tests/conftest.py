@@ -153,6 +153,19 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
 
 
+@pytest.fixture(params=BACKENDS)
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database of the test's own with nothing in it, not even a schema (for tests of
+    the migrations themselves)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    if os.environ.get("OPENARTS_TEST_SKIP_POSTGRES") == "1":
+        pytest.skip("OPENARTS_TEST_SKIP_POSTGRES=1")
+    async with databases.temporary_database() as url:
+        yield url
+
+
 def make_settings(home: Path, database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "home": home,
@@ -212,7 +225,7 @@ async def start_server(settings: Settings, *, light: bool = False) -> AsyncItera
     reports: list[BootstrapReport] = []
     server = build_server(
         settings,
-        announce=lambda report, _settings: reports.append(report),
+        announce=lambda report, _settings, _sandbox: reports.append(report),
         backend=FakeBackend() if light else None,
         run_loops=not light,
     )

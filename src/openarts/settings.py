@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # on the API's origin, which must not be able to read console pages.
     console_port: int = Field(default=8082, ge=0, le=65535)
     home: Path = Path("~/.openarts")
+    # Every task in a sandbox (backends/sandbox.py): "required" refuses to start without
+    # one; "off" runs users' code as the server's own user, for single-user machines.
+    sandbox: Literal["required", "off"] = "required"
     database_url: str | None = None
     log_level: str = "info"
 
@@ -48,6 +51,9 @@ class Settings(BaseSettings):
     s3_access_key: str | None = None
     s3_secret_key: SecretStr | None = None
     s3_addressing: Literal["path", "virtual"] = "path"
+
+    # A multipart upload neither completed nor aborted is removed once this old.
+    multipart_expiry_s: float = Field(default=24 * 3600.0, gt=0)
 
     # The workload reconciler: how often it looks without being woken, how long a blocked
     # workload may wait before nothing behind it may pass, and SIGTERM's grace period.

@@ -42,7 +42,10 @@ def token_body(user: str, password: str, project: dict[str, str]) -> dict[str, o
 async def test_health_needs_no_credentials(api: Api) -> None:
     response = await api.client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    body = response.json()
+    assert body["status"] == "ok"
+    # It says what isolation users' code gets (this test's backend runs nothing).
+    assert body["sandbox"]["enabled"] is False and "OFF" in body["sandbox"]["summary"]
 
 
 async def test_signed_request_succeeds(api: Api) -> None:

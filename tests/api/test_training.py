@@ -134,22 +134,48 @@ async def wait_for(api: Api, job_id: str, *phases: str, within_s: float = 60) ->
         await asyncio.sleep(0.2)
 
 
-async def appears(path: Path, within_s: float = 30) -> None:
-    """Wait for a file the job's code writes when it has got going."""
+# What a job's code writes when it has got going: a file in its own log folder (it sees
+# nothing of the host's, tests included, from its sandbox).
+STARTED = "open(os.path.join(os.environ['MA_LOG_DIR'], 'started'), 'w').write('x')"
+
+
+def log_folders(api: Api, job_id: str) -> list[Path]:
+    """Every task's log folder of every attempt of the job, as the host sees them."""
+    return sorted((api.platform.settings.home / "training" / job_id).glob("*/*/modelarts/log"))
+
+
+async def job_wrote(api: Api, job_id: str, name: str = "started", within_s: float = 30) -> None:
+    """Wait for a file the job's code writes in its log folder."""
     deadline = time.monotonic() + within_s
-    while not await asyncio.to_thread(path.exists):
-        assert time.monotonic() < deadline, f"{path} never appeared"
+    while not any((folder / name).exists() for folder in log_folders(api, job_id)):
+        assert time.monotonic() < deadline, f"job {job_id} never wrote {name}"
         await asyncio.sleep(0.05)
 
 
+def release(api: Api, *job_ids: str) -> None:
+    """Let jobs whose code waits for a 'release' file in its log folder end."""
+    for job_id in job_ids:
+        for folder in log_folders(api, job_id):
+            (folder / "release").write_text("go")
+
+
 def processes_of(job_id: str) -> list[int]:
-    """Live processes running a task of the job (their command names its folder)."""
+    """Live processes running a task of the job: their command names its folder, or (in
+    a sandbox, where the paths are ModelArts') their environment names the job."""
     found = []
+    wanted = f"MA_VJ_NAME=modelarts-job-{job_id}".encode()
     for process in psutil.process_iter(["cmdline", "status"]):
         if process.info["status"] == psutil.STATUS_ZOMBIE:
             continue
         if any(job_id in part for part in process.info["cmdline"] or []):
             found.append(process.pid)
+            continue
+        try:
+            with open(f"/proc/{process.pid}/environ", "rb") as environ:
+                if wanted in environ.read().split(b"\0"):
+                    found.append(process.pid)
+        except OSError:
+            continue
     return found
 
 
@@ -229,18 +255,17 @@ async def test_an_exit_code_is_not_retried_without_the_unconditional_annotation(
     assert not [m for m in await events(api, created["metadata"]["id"]) if "[Retry]" in m]
 
 
-async def test_terminate_stops_the_code(api: Api, tmp_path: Path) -> None:
-    marker = tmp_path / "started"
+async def test_terminate_stops_the_code(api: Api) -> None:
     await put(
         api,
         "code/train.py",
-        f"import time\nopen({str(marker)!r}, 'w').write('x')\ntime.sleep(600)\n",
+        f"import os, time\n{STARTED}\ntime.sleep(600)\n",
     )
     await put(api, "data/iris.csv", IRIS)
     created = await create(api, job_body("stopped"))
     job_id = created["metadata"]["id"]
     await wait_for(api, job_id, "Running")
-    await appears(marker)
+    await job_wrote(api, job_id)
     answer = await api.call("POST", f"{JOBS}/{job_id}/actions", json={"action_type": "terminate"})
     assert answer.status_code == 202, answer.text
     job = await wait_for(api, job_id, "Terminated", "Failed", "Completed")
@@ -274,6 +299,16 @@ async def test_a_missing_input_fails_the_job_naming_it(api: Api) -> None:
             "does not exist in this project",
         ),
         ({"environments": {"MA_SECRET": "x"}}, "ModelArts.2788", "MA_"),
+        (
+            {"boot_file": f"/{BUCKET}/code/%2e%2e/train.py"},
+            "ModelArts.2758",
+            "'..' segment once percent-decoded",
+        ),
+        (
+            {"code_dir": f"/{BUCKET}/code/%2E%2E/", "boot_file": f"/{BUCKET}/code/%2E%2E/t.py"},
+            "ModelArts.2757",
+            "'..' segment once percent-decoded",
+        ),
     ],
 )
 async def test_bad_algorithms_are_refused_and_leave_nothing(
@@ -295,7 +330,10 @@ async def test_bad_algorithms_are_refused_and_leave_nothing(
     [
         ({"flavor_id": "no.such.flavor"}, "ModelArts.2781", "not a training flavor"),
         ({"flavor_id": FLAVOR, "node_count": 0}, "ModelArts.0101", "node_count"),
-        ({"flavor_id": FLAVOR, "node_count": 1000}, "ModelArts.2788", "can never fit"),
+        ({"flavor_id": FLAVOR, "node_count": 12}, "ModelArts.2788", "can never fit"),
+        ({"flavor_id": FLAVOR, "node_count": 17}, "ModelArts.2788", "max_num (16)"),
+        ({"flavor_id": FLAVOR, "node_count": 10**7}, "ModelArts.2788", "max_num (16)"),
+        ({"flavor_id": FLAVOR, "node_count": 2**63}, "ModelArts.2788", "max_num (16)"),
     ],
 )
 async def test_bad_resources_are_refused(
@@ -305,6 +343,32 @@ async def test_bad_resources_are_refused(
     assert response.status_code == 400, response.text
     assert response.json()["error_code"] == code
     assert words in response.json()["error_msg"]
+
+
+async def test_huge_node_counts_are_refused_while_health_keeps_answering(api: Api) -> None:
+    """The bound is checked before anything the size of node_count is built: the loop
+    stays free (the /health latencies seen meanwhile are printed, not judged)."""
+    latencies: list[float] = []
+    done = asyncio.Event()
+
+    async def probe() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            answer = await api.call("GET", "/health")
+            latencies.append((time.perf_counter() - started) * 1000)
+            assert answer.status_code == 200
+            await asyncio.sleep(0.005)
+
+    prober = asyncio.create_task(probe())
+    for count in (10**7, 2**63, 10**7, 2**63) * 5:
+        body = job_body("huge", spec={"resource": {"flavor_id": FLAVOR, "node_count": count}})
+        refused = await api.call("POST", JOBS, json=body)
+        assert refused.status_code == 400, refused.text
+        assert "max_num (16)" in refused.json()["error_msg"]
+    done.set()
+    await prober
+    assert latencies
+    print(f"/health while refusing: max {max(latencies):.1f} ms over {len(latencies)} calls")
 
 
 async def test_algorithms_make_jobs_and_guard_their_hyperparameters(api: Api) -> None:
@@ -403,12 +467,11 @@ async def test_searches_filter_sort_and_page(api: Api) -> None:
     assert bad_sort.json()["error_code"] == "ModelArts.2790"
 
 
-async def test_metrics_and_a_log_link_while_it_runs(api: Api, tmp_path: Path) -> None:
-    marker = tmp_path / "busy"
+async def test_metrics_and_a_log_link_while_it_runs(api: Api) -> None:
     busy = (
-        "import time\n"
+        "import os, time\n"
         "print('working', flush=True)\n"
-        f"open({str(marker)!r}, 'w').write('x')\n"
+        f"{STARTED}\n"
         "end = time.time() + 1.5\n"
         "while time.time() < end:\n"
         "    sum(range(10000))\n"
@@ -417,7 +480,7 @@ async def test_metrics_and_a_log_link_while_it_runs(api: Api, tmp_path: Path) ->
     await put(api, "data/iris.csv", IRIS)
     created = await create(api, job_body("measured"))
     job_id = created["metadata"]["id"]
-    await appears(marker)
+    await job_wrote(api, job_id)
     link = await api.call("GET", f"{JOBS}/{job_id}/tasks/worker-0/logs/url")
     assert link.status_code == 200, link.text
     url = urlsplit(link.json()["obs_url"])
@@ -500,13 +563,12 @@ async def test_a_two_node_gang_meets_at_its_rendezvous(api: Api) -> None:
     assert "hosts 127.0.0.1,127.0.0.1 2 0" in first and "hosts 127.0.0.1,127.0.0.1 2 1" in second
 
 
-async def test_a_failed_gang_member_stops_the_others(api: Api, tmp_path: Path) -> None:
-    marker = tmp_path / "waiting"
+async def test_a_failed_gang_member_stops_the_others(api: Api) -> None:
     script = (
         "import os, sys, time\n"
         "if os.environ['RANK'] == '1':\n"
         "    sys.exit(5)\n"
-        f"open({str(marker)!r}, 'w').write('x')\n"
+        f"{STARTED}\n"
         "time.sleep(600)\n"
     )
     await put(api, "code/train.py", script)
@@ -559,13 +621,14 @@ async def test_a_full_dedicated_pool_queues_the_next_job(api: Api, tmp_path: Pat
     ] != "Running":
         assert time.monotonic() < deadline
         await asyncio.sleep(0.2)
-    release = tmp_path / "release"
     await put(
         api,
         "code/train.py",
         "import os, time\n"
+        f"{STARTED}\n"
         "deadline = time.time() + 60\n"
-        f"while not os.path.exists({str(release)!r}) and time.time() < deadline:\n"
+        "release = os.path.join(os.environ['MA_LOG_DIR'], 'release')\n"
+        "while not os.path.exists(release) and time.time() < deadline:\n"
         "    time.sleep(0.05)\n",
     )
     await put(api, "data/iris.csv", IRIS)
@@ -580,7 +643,10 @@ async def test_a_full_dedicated_pool_queues_the_next_job(api: Api, tmp_path: Pat
         assert time.monotonic() < deadline
         await asyncio.sleep(0.1)
     assert (await show(api, second["metadata"]["id"]))["status"]["phase"] == "Pending"
-    release.write_text("go")
+    release(api, first["metadata"]["id"])
+    await wait_for(api, second["metadata"]["id"], "Running", "Completed", "Failed")
+    await job_wrote(api, second["metadata"]["id"], "started")
+    release(api, second["metadata"]["id"])
     for job in (first, second):
         done = await wait_for(api, job["metadata"]["id"], "Completed", "Failed")
         assert done["status"]["phase"] == "Completed", done["status"]
@@ -737,26 +803,25 @@ async def test_a_job_from_a_saved_image_imports_its_packages_and_holds_it(
     image_id = "0f6b52a4-3b7a-4c1c-9a57-5b2b4f1a0002"
     async with api.platform.db.session() as session, session.begin():
         session.add(saved_image(api, image_id, [str(layer), *server_layers()]))
-    marker = tmp_path / "running"
-    release = tmp_path / "release"
     await put(
         api,
         "code/train.py",
         "import os, time, layered_probe\n"
         "print('probe says', layered_probe.VALUE, flush=True)\n"
-        f"open({str(marker)!r}, 'w').write('x')\n"
+        f"{STARTED}\n"
         "deadline = time.time() + 60\n"
-        f"while not os.path.exists({str(release)!r}) and time.time() < deadline:\n"
+        "release = os.path.join(os.environ['MA_LOG_DIR'], 'release')\n"
+        "while not os.path.exists(release) and time.time() < deadline:\n"
         "    time.sleep(0.05)\n",
     )
     await put(api, "data/iris.csv", IRIS)
     created = await create(api, job_body("layered", engine={"image_url": "team/probe:v1"}))
     assert created["status"]["phase"] == "Creating"
-    await appears(marker)
+    await job_wrote(api, created["metadata"]["id"])
     # A job not ended holds its image.
     held = await api.call("DELETE", f"/v1/{{project_id}}/images/{image_id}")
     assert held.status_code == 400 and "training job" in held.json()["error_msg"], held.text
-    release.write_text("go")
+    release(api, created["metadata"]["id"])
     job = await wait_for(api, created["metadata"]["id"], "Completed", "Failed")
     assert job["status"]["phase"] == "Completed", job["status"]
     log = await api.call("GET", f"{JOBS}/{created['metadata']['id']}/tasks/worker-0/logs/preview")
@@ -764,17 +829,16 @@ async def test_a_job_from_a_saved_image_imports_its_packages_and_holds_it(
     assert (await api.call("DELETE", f"/v1/{{project_id}}/images/{image_id}")).status_code == 200
 
 
-async def test_deleting_a_running_job_stops_it(api: Api, tmp_path: Path) -> None:
-    marker = tmp_path / "running"
+async def test_deleting_a_running_job_stops_it(api: Api) -> None:
     await put(
         api,
         "code/train.py",
-        f"import time\nopen({str(marker)!r}, 'w').write('x')\ntime.sleep(600)\n",
+        f"import os, time\n{STARTED}\ntime.sleep(600)\n",
     )
     await put(api, "data/iris.csv", IRIS)
     created = await create(api, job_body("deleted"))
     job_id = created["metadata"]["id"]
-    await appears(marker)
+    await job_wrote(api, job_id)
     assert processes_of(job_id) != []
     gone = await api.call("DELETE", f"{JOBS}/{job_id}")
     assert gone.status_code == 202
@@ -786,14 +850,15 @@ async def test_deleting_a_running_job_stops_it(api: Api, tmp_path: Path) -> None
         await asyncio.sleep(0.05)
 
 
-async def test_an_algorithm_in_use_cannot_be_deleted(api: Api, tmp_path: Path) -> None:
-    release = tmp_path / "release"
+async def test_an_algorithm_in_use_cannot_be_deleted(api: Api) -> None:
     await put(
         api,
         "code/train.py",
         "import os, time\n"
+        f"{STARTED}\n"
         "deadline = time.time() + 60\n"
-        f"while not os.path.exists({str(release)!r}) and time.time() < deadline:\n"
+        "release = os.path.join(os.environ['MA_LOG_DIR'], 'release')\n"
+        "while not os.path.exists(release) and time.time() < deadline:\n"
         "    time.sleep(0.05)\n",
     )
     made = await api.call(
@@ -811,7 +876,8 @@ async def test_an_algorithm_in_use_cannot_be_deleted(api: Api, tmp_path: Path) -
     refused = await api.call("DELETE", f"/v2/{{project_id}}/algorithms/{algorithm_id}")
     assert refused.status_code == 400
     assert "used by training job user" in refused.json()["error_msg"]
-    release.write_text("go")
+    await job_wrote(api, created["metadata"]["id"], "started")
+    release(api, created["metadata"]["id"])
     await wait_for(api, created["metadata"]["id"], "Completed")
     deleted = await api.call("DELETE", f"/v2/{{project_id}}/algorithms/{algorithm_id}")
     assert deleted.status_code == 202
@@ -897,8 +963,7 @@ class Gate:
 async def test_terminating_while_data_comes_in_never_starts_the_code(
     api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    marker = tmp_path / "ran"
-    await put(api, "code/train.py", f"open({str(marker)!r}, 'w').write('x')\n")
+    await put(api, "code/train.py", f"import os\n{STARTED}\n")
     await put(api, "data/iris.csv", IRIS)
     gate = Gate(api, monkeypatch)
     created = await create(api, job_body("cut-off"))
@@ -909,7 +974,7 @@ async def test_terminating_while_data_comes_in_never_starts_the_code(
     gate.opened.set()
     job = await wait_for(api, job_id, "Terminated", "Failed", "Completed")
     assert job["status"]["phase"] == "Terminated"
-    assert not marker.exists()
+    assert not any((folder / "started").exists() for folder in log_folders(api, job_id))
 
 
 async def test_a_restart_while_data_comes_in_prepares_the_job_again(
@@ -937,16 +1002,15 @@ async def test_a_restart_while_data_comes_in_prepares_the_job_again(
 
 async def test_a_system_bucket_a_project_owns_gets_no_logs(api: Api, tmp_path: Path) -> None:
     await _bucket(api, api.platform.settings.system_bucket)
-    marker = tmp_path / "started"
     await put(
         api,
         "code/train.py",
-        f"import time\nopen({str(marker)!r}, 'w').write('x')\ntime.sleep(60)\n",
+        f"import os, time\n{STARTED}\ntime.sleep(60)\n",
     )
     await put(api, "data/iris.csv", IRIS)
     created = await create(api, job_body("logged"))
     job_id = created["metadata"]["id"]
-    await appears(marker)
+    await job_wrote(api, job_id)
     link = await api.call("GET", f"{JOBS}/{job_id}/tasks/worker-0/logs/url")
     assert link.status_code == 400
     assert "belongs to a project" in link.json()["error_msg"]

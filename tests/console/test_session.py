@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from openarts.console.cookie import COOKIE, Session
-from tests.console.conftest import PASSWORD, Console, second_project
+from tests.conftest import make_settings
+from tests.console.conftest import PASSWORD, Console, second_project, start_console
 
 PAGES = [
     "/console/",
@@ -241,3 +243,27 @@ async def test_a_refused_switch_keeps_the_switcher_and_says_why(console: Console
     assert 'id="project-switcher"' in refused.text
     # The session goes on.
     assert (await console.client.get("/console/notebooks")).status_code == 200
+
+
+async def test_every_page_says_when_users_code_runs_unsandboxed(tmp_path: Path) -> None:
+    home = tmp_path / "off"
+    off = make_settings(
+        home, f"sqlite+aiosqlite:///{tmp_path / 'off.db'}", admin_password=PASSWORD, sandbox="off"
+    )
+    async for console in start_console(off):
+        sign_in = await console.client.get("/console/login")
+        assert "Sandbox OFF: users" in sign_in.text and "sandbox-off" in sign_in.text
+        await console.sign_in()
+        page = await console.client.get("/console/notebooks")
+        assert 'class="sandbox-off" role="alert"' in page.text
+        health = await console.api.client.get("/health")
+        assert health.json()["sandbox"]["enabled"] is False
+
+
+async def test_no_warning_where_the_sandbox_is_on(console: Console) -> None:
+    await console.sign_in()
+    page = await console.client.get("/console/notebooks")
+    assert "sandbox-off" not in page.text
+    health = await console.api.client.get("/health")
+    assert health.json()["sandbox"]["enabled"] is True
+    assert "bubblewrap" in health.json()["sandbox"]["summary"]

@@ -7,6 +7,7 @@ import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkmodelarts.v1 import (
@@ -18,6 +19,7 @@ from huaweicloudsdkmodelarts.v1 import (
     ShowOsConfigRequest,
 )
 
+from openarts.testing.cli_runner import shared_runner
 from openarts.testing.databases import temporary_database
 from openarts.testing.server import ServerProcess
 from tests.e2e.conftest import sdk_client
@@ -128,5 +130,47 @@ def test_cli_administers_users_projects_and_keys(tmp_path: Path) -> None:
         failed = server.cli("users", "create", "rita")
         assert failed.returncode == 1
         assert "already exists" in failed.stdout
+
+        # A password never comes from the command line: a prompt, or OPENARTS_PASSWORD.
+        refused = server.cli("users", "create", "vera", "--password", "in-argv")
+        assert refused.returncode == 2 and "No such option" in refused.stdout + refused.stderr
+        no_terminal = server.cli("users", "create", "vera", "--with-password")
+        assert no_terminal.returncode != 0
+        assert "OPENARTS_PASSWORD is needed" in no_terminal.stdout + no_terminal.stderr
+        made = shared_runner().run(
+            [
+                "--home",
+                str(server.home),
+                "users",
+                "create",
+                "vera",
+                "--with-password",
+                "--project",
+                "research",
+            ],
+            env={**os.environ, "OPENARTS_PASSWORD": "Vera-pass-1234"},
+            timeout=120,
+        )
+        assert made.returncode == 0, made.stdout + made.stderr
+        token = httpx.post(
+            f"{server.endpoint}/v3/auth/tokens",
+            json={
+                "auth": {
+                    "identity": {
+                        "methods": ["password"],
+                        "password": {
+                            "user": {
+                                "name": "vera",
+                                "password": "Vera-pass-1234",
+                                "domain": {"name": "openarts"},
+                            }
+                        },
+                    },
+                    "scope": {"project": {"id": project_id}},
+                }
+            },
+            timeout=30,
+        )
+        assert token.status_code == 201, token.text
     finally:
         server.close()

@@ -138,6 +138,8 @@ def start_server(cluster: RayCluster, home: Path) -> ServerProcess:
     env = {
         "OPENARTS_BACKEND": "ray",
         "OPENARTS_RAY_ADDRESS": cluster.address,
+        # Tasks on Ray nodes are not sandboxed yet: the server refuses to start otherwise.
+        "OPENARTS_SANDBOX": "off",
         "OPENARTS_RECONCILE_INTERVAL_S": "0.5",
         "OPENARTS_STOP_GRACE_S": "2",
     }
@@ -463,7 +465,11 @@ def test_a_cluster_with_token_authentication_admits_only_a_server_with_its_token
         home = tmp_path / "home"
         home.mkdir()
         (home / "flavors.yaml").write_text(FLAVORS)
-        settings = {"OPENARTS_BACKEND": "ray", "OPENARTS_RAY_ADDRESS": secured.address}
+        settings = {
+            "OPENARTS_BACKEND": "ray",
+            "OPENARTS_RAY_ADDRESS": secured.address,
+            "OPENARTS_SANDBOX": "off",
+        }
         with pytest.raises(RuntimeError) as refused:
             ServerProcess(home, env=settings).start(timeout_s=90)
         assert "could not join the Ray cluster" in str(refused.value)

@@ -25,6 +25,7 @@ def test_each_hint_wakes_the_loop_that_acts_on_it(tmp_path: Path) -> None:
         "notebook-reconciler",
         "model-reconciler",
         "service-reconciler",
+        "upload-expiry",
     ]
     assert loops.followers(Hint.WORKLOADS) == [platform.workloads.wake]
     assert loops.followers(Hint.TRAINING) == [platform.training_loop.wake]

@@ -17,6 +17,7 @@ from openarts.storage.base import (
     one_chunk,
     read_all,
 )
+from openarts.storage.local import LocalStore
 from openarts.storage.paths import ObjectPath
 from openarts.storage.s3 import PART_BYTES
 from openarts.storage.transfer import download_dir, upload_dir
@@ -99,6 +100,25 @@ async def test_multipart_api(any_store: ObjectStore, bucket: str) -> None:
     await any_store.abort_multipart(bucket, "gone.bin", aborted)
     with pytest.raises(NoSuchKey):
         await any_store.stat(bucket, "gone.bin")
+
+
+async def test_abandoned_uploads_are_listed_then_expire(
+    any_store: ObjectStore, bucket: str
+) -> None:
+    old = await any_store.create_multipart(bucket, "old.bin")
+    await any_store.upload_part(bucket, "old.bin", old, 1, one_chunk(b"x" * 100))
+    listed = await any_store.list_multipart(bucket)
+    assert [(u.key, u.upload_id) for u in listed] == [("old.bin", old)]
+    if isinstance(any_store, LocalStore):
+        # Nothing begun after the cutoff goes; everything begun before it does.
+        assert await any_store.expire_multipart(listed[0].initiated_ms - 1) == 0
+        assert await any_store.expire_multipart(listed[0].initiated_ms + 1) == 1
+        assert await any_store.list_multipart(bucket) == []
+        folder = any_store.root / bucket
+        leftovers = [p.relative_to(folder) for p in folder.rglob("*") if p.is_file()]
+        assert all("uploads" not in str(p) for p in leftovers), leftovers
+    else:
+        await any_store.abort_multipart(bucket, "old.bin", old)
 
 
 async def test_missing_objects(any_store: ObjectStore, bucket: str) -> None:

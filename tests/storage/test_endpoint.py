@@ -132,6 +132,28 @@ def test_aborted_multipart_leaves_nothing(s3: Any, bucket: str) -> None:
     assert error_code(caught) == "NoSuchUpload"
 
 
+def test_uploads_in_progress_are_listed_and_aborted(s3: Any, bucket: str) -> None:
+    first = s3.create_multipart_upload(Bucket=bucket, Key="big/a.bin")["UploadId"]
+    second = s3.create_multipart_upload(Bucket=bucket, Key="big/b.bin")["UploadId"]
+    s3.create_multipart_upload(Bucket=bucket, Key="other.bin")
+    s3.upload_part(Bucket=bucket, Key="big/a.bin", UploadId=first, PartNumber=1, Body=b"x" * 10)
+    listed = s3.list_multipart_uploads(Bucket=bucket, Prefix="big/")
+    assert [(u["Key"], u["UploadId"]) for u in listed["Uploads"]] == [
+        ("big/a.bin", first),
+        ("big/b.bin", second),
+    ]
+    assert not listed["IsTruncated"]
+    page = s3.list_multipart_uploads(Bucket=bucket, MaxUploads=1)
+    assert page["IsTruncated"] and [u["Key"] for u in page["Uploads"]] == ["big/a.bin"]
+    rest = s3.list_multipart_uploads(
+        Bucket=bucket, KeyMarker=page["NextKeyMarker"], UploadIdMarker=page["NextUploadIdMarker"]
+    )
+    assert [u["Key"] for u in rest["Uploads"]] == ["big/b.bin", "other.bin"]
+    for upload in s3.list_multipart_uploads(Bucket=bucket)["Uploads"]:
+        s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
+
+
 def test_presigned_get_with_plain_http_and_expiry(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="shared.txt", Body=b"for everyone")
     url = s3.generate_presigned_url(

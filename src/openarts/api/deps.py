@@ -20,6 +20,7 @@ from openarts import errors
 from openarts.backends.base import ComputeBackend
 from openarts.db.engine import Database
 from openarts.domain.identity import Caller
+from openarts.domain.sandbox_view import OFF_REPORT, SandboxReport
 from openarts.errors import OpenArtsError
 from openarts.security.secrets_box import SecretBox
 from openarts.services.authentication import Authenticator
@@ -54,6 +55,8 @@ class ApiParts:
     notebooks: NotebookPlatform
     services: ServicePlatform
     traffic: InferenceTraffic
+    # What isolation users' code gets (GET /health says it).
+    sandbox: SandboxReport = OFF_REPORT
 
 
 def parts_of(request: Request) -> ApiParts:

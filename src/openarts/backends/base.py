@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from openarts.domain.sandbox_view import OFF_REPORT, SandboxReport, TaskView
 from openarts.hostinfo import free_port
 
 HANDLE_VERSION = 1
@@ -60,6 +61,9 @@ class TaskSpec:
     # The backend node the scheduler placed it on (a pool's node is a slice of one);
     # "" when the backend has only one.
     node: str = ""
+    # What the task sees when it runs in a sandbox (then ``command`` and ``workdir`` are
+    # paths inside it); None: it runs as the server's own user, as it is.
+    view: TaskView | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +126,8 @@ class NodeInfo:
 
 class ComputeBackend(ABC):
     name: str
+    # What isolation its tasks get (the banner, the console and /health say it).
+    sandbox_report: SandboxReport = OFF_REPORT
     # Whether the tasks of a gang must each have a node of their own (Ray's STRICT_SPREAD);
     # the local backend runs a gang's "nodes" side by side on this host.
     spreads_gangs: bool = False
@@ -165,6 +171,13 @@ class ComputeBackend(ABC):
     @abstractmethod
     async def stop(self, handle: TaskHandle, *, grace_s: float) -> None:
         """Stop the task and everything it started; stopping a finished task is a no-op."""
+
+    async def recover(self, task_id: str) -> TaskHandle | None:
+        """The handle of a task started but never recorded (the server stopped between
+        starting it and committing its handle), found from what the start left behind;
+        None when nothing of it started, or the backend cannot tell (then it is
+        discarded)."""
+        return None
 
     async def discard(self, task_id: str, *, grace_s: float = 0.0) -> None:
         """End whatever may have been started for a task that has no handle (the server

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.console import Console
 
+from openarts.cli.common import secret_from
 from openarts.settings import Settings
 
 if TYPE_CHECKING:
@@ -93,9 +94,14 @@ def _settings(ctx: typer.Context) -> Settings:
 def create_user(
     ctx: typer.Context,
     name: str,
-    password: Annotated[
-        str | None, typer.Option(help="Password for token log-in (omit for AK/SK only).")
-    ] = None,
+    with_password: Annotated[
+        bool,
+        typer.Option(
+            help="Give the user a password for token log-in, asked for on the terminal or "
+            "read from OPENARTS_PASSWORD (never taken from the command line). Without it: "
+            "AK/SK only."
+        ),
+    ] = False,
     admin: Annotated[bool, typer.Option(help="Make the user an administrator.")] = False,
     project: Annotated[
         list[str] | None, typer.Option(help="Project (name or ID) to add the user to.")
@@ -103,6 +109,8 @@ def create_user(
 ) -> None:
     """Create a user, optionally a member of some projects."""
     from openarts.services import identity
+
+    password = secret_from("OPENARTS_PASSWORD", f"password for {name}") if with_password else None
 
     async def work(session: AsyncSession, box: SecretBox) -> str:
         user = await identity.create_user(

@@ -4,6 +4,7 @@ from files, errors turned into one line and a non-zero exit."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -161,3 +162,15 @@ def parse_json(text: str, what: str) -> Any:
 def run(work: Callable[[], T]) -> T:
     with reported():
         return work()
+
+
+def secret_from(variable: str, prompt: str) -> str:
+    """A secret from its environment variable or a hidden prompt: never from the command
+    line, where `ps` and the shell's history would keep it."""
+    given = os.environ.get(variable)
+    if given:
+        return given
+    if not sys.stdin.isatty():
+        raise fail(f"{variable} is needed without a terminal to ask on")
+    answer: str = typer.prompt(prompt, hide_input=True)
+    return answer

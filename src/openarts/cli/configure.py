@@ -3,27 +3,13 @@ after checking it against the server."""
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Annotated
 
 import typer
 
 from openarts.cli.api_client import ApiClient
-from openarts.cli.common import FLAGS_KEY, fail, printer, reported
+from openarts.cli.common import FLAGS_KEY, fail, printer, reported, secret_from
 from openarts.cli.profiles import DEFAULT_PROFILE, Profile, config_path, save_profile
-
-
-def _secret(variable: str, prompt: str) -> str:
-    """A secret from its environment variable or a hidden prompt: never from the command
-    line, where `ps` and the shell's history would keep it."""
-    given = os.environ.get(variable)
-    if given:
-        return given
-    if not sys.stdin.isatty():
-        raise fail(f"{variable} is needed without a terminal to ask on")
-    answer: str = typer.prompt(prompt, hide_input=True)
-    return answer
 
 
 def configure(
@@ -71,9 +57,9 @@ def configure(
     with reported():
         client = ApiClient(chosen)
         if user:
-            client.sign_in(_secret("OPENARTS_PASSWORD", "Password"))
+            client.sign_in(secret_from("OPENARTS_PASSWORD", "Password"))
         else:
-            chosen.secret_key = _secret("OPENARTS_SK", "Secret key")
+            chosen.secret_key = secret_from("OPENARTS_SK", "Secret key")
             # Checks the keys and finds the project's ID when only its name was given.
             chosen.project_id = client.project_id
             client.call("GET", "/v1/{project_id}/os-user-config")

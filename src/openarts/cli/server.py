@@ -8,12 +8,14 @@ import socket
 import uvicorn
 from rich.console import Console
 
+from openarts.backends.sandbox import SandboxUnavailable
+from openarts.domain.sandbox_view import SandboxReport
 from openarts.server.app import create_server_app
 from openarts.services.bootstrap import BootstrapReport
 from openarts.settings import Settings
 
 
-def announce(report: BootstrapReport, settings: Settings) -> None:
+def announce(report: BootstrapReport, settings: Settings, sandbox: SandboxReport) -> None:
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]OpenArts is serving on {settings.endpoint}[/bold]")
     console.print(f"  object storage (S3-compatible): {settings.obs_endpoint}")
@@ -28,6 +30,10 @@ def announce(report: BootstrapReport, settings: Settings) -> None:
     console.print(f"  credentials: {settings.credentials_file}")
     if report.generated_password:
         console.print(f"  admin password: in {settings.admin_password_file}")
+    if sandbox.enabled:
+        console.print(f"  sandbox    : {sandbox.summary}")
+    else:
+        console.print(f"[bold red]  SANDBOX    : {sandbox.summary}[/bold red]")
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -42,7 +48,15 @@ def run_server(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    app = create_server_app(settings, announce=announce)
+    try:
+        app = create_server_app(settings, announce=announce)
+    except SandboxUnavailable as error:
+        # Said plainly, without a traceback: it is a set-up step, not a bug.
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"[bold red]OpenArts cannot start: the sandbox for users' code is not "
+            f"available: {error}[/bold red]"
+        )
+        raise SystemExit(3) from None
     config = uvicorn.Config(
         app,
         host=settings.host,

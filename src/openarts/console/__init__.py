@@ -24,12 +24,16 @@ from openarts.console.pages import (
 )
 
 
-def create_console(front: ASGIApp, *, infer_timeout_s: float) -> FastAPI:
+def create_console(
+    front: ASGIApp, *, infer_timeout_s: float, sandbox_warning: str | None = None
+) -> FastAPI:
     """The console, calling ``front`` for everything it shows; test requests to a service
-    wait ``infer_timeout_s`` for the answer (the gateway's own limit), and a little more."""
+    wait ``infer_timeout_s`` for the answer (the gateway's own limit), and a little more.
+    ``sandbox_warning``, when users' code runs unsandboxed, tops every page."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.front = front
     app.state.infer_timeout_s = infer_timeout_s
+    app.state.sandbox_warning = sandbox_warning
     for module in (
         static,
         session,

@@ -108,6 +108,7 @@ def render_page(
         session=session,
         csrf=session.csrf if session else "",
         projects=projects or [],
+        sandbox_warning=getattr(request.app.state, "sandbox_warning", None),
         **context,
     )
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)

@@ -48,6 +48,8 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     description: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[int] = mapped_column(BigInteger)
+    # The unprivileged uid its tasks run as outside their sandboxes (domain/sandbox_view).
+    sandbox_uid: Mapped[int] = mapped_column(Integer, unique=True)
 
 
 class ProjectMember(Base):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+# The most nodes one job may ask for (the flavors' max_num): a gang larger than any
+# machine here could hold is refused by its size, before any list of it is built.
+MAX_NODE_COUNT = 16
 WORKLOAD_KIND = "train"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # jobs' and algorithms' names
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

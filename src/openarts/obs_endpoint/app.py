@@ -30,7 +30,13 @@ from openarts.services import buckets as bucket_records
 from openarts.services import identity
 from openarts.settings import Settings
 from openarts.storage import base
-from openarts.storage.base import ByteRange, NoSuchBucket, ObjectStore, StorageError
+from openarts.storage.base import (
+    ByteRange,
+    NoSuchBucket,
+    ObjectStore,
+    StorageError,
+    UploadInfo,
+)
 from openarts.storage.paths import InvalidPath, check_bucket, check_key, check_prefix
 from openarts.storage.presign import EXPIRES_PARAM, SIGNATURE_PARAM, PlatformPresigner
 
@@ -240,7 +246,9 @@ class S3Endpoint:
             return Response(status_code=204)
         if method == "GET" and "location" in query:
             return Response(xml.location(""), media_type=XML)
-        if method == "GET" and "uploads" not in query:
+        if method == "GET" and "uploads" in query:
+            return await self._list_uploads(call)
+        if method == "GET":
             return await self._list_objects(call)
         if method == "POST" and "delete" in query:
             return await self._delete_objects(call)
@@ -289,18 +297,31 @@ class S3Endpoint:
             raise S3Error("BucketAlreadyExists", f"bucket {call.bucket} already exists") from None
         return Response(headers={"Location": f"/{call.bucket}"})
 
+    async def _list_uploads(self, call: Call) -> Response:
+        """ListMultipartUploads: the uploads begun and not ended, by key, one page."""
+        query = call.query
+        prefix = query.get("prefix", "")
+        key_marker = query.get("key-marker", "")
+        id_marker = query.get("upload-id-marker", "")
+        max_uploads = _listing_limits(prefix, query, "max-uploads")
+        uploads = await self.parts.store.list_multipart(call.bucket, prefix)
+        if key_marker:
+            uploads = [u for u in uploads if _after(u, key_marker, id_marker)]
+        page = uploads[:max_uploads]
+        truncated = len(uploads) > max_uploads
+        return Response(
+            xml.list_uploads(
+                call.bucket, prefix, key_marker, id_marker, max_uploads, page, truncated
+            ),
+            media_type=XML,
+        )
+
     async def _list_objects(self, call: Call) -> Response:
         store = self.parts.store
         query = call.query
         prefix = query.get("prefix", "")
         delimiter = query.get("delimiter", "")
-        try:
-            check_prefix(prefix)
-            max_keys = min(int(query.get("max-keys", "1000")), 1000)
-        except (InvalidPath, ValueError) as exc:
-            raise S3Error("InvalidArgument", str(exc)) from None
-        if max_keys < 0:
-            raise S3Error("InvalidArgument", "max-keys cannot be negative")
+        max_keys = _listing_limits(prefix, query, "max-keys")
         encode = query.get("encoding-type") == "url"
         v2 = query.get("list-type") == "2"
         token = query.get("continuation-token")
@@ -527,11 +548,34 @@ class S3Endpoint:
         )
 
 
+def _listing_limits(prefix: str, query: dict[str, str], name: str) -> int:
+    """Check a listing's prefix; its page size (``name``: at most 1000, never negative)."""
+    try:
+        check_prefix(prefix)
+        limit = min(int(query.get(name, "1000")), 1000)
+    except (InvalidPath, ValueError) as exc:
+        raise S3Error("InvalidArgument", str(exc)) from None
+    if limit < 0:
+        raise S3Error("InvalidArgument", f"{name} cannot be negative")
+    return limit
+
+
+def _after(upload: UploadInfo, key_marker: str, id_marker: str) -> bool:
+    """Whether an upload comes after the markers of the page before (S3's order: by key,
+    then by upload ID within the marker's key)."""
+    if upload.key != key_marker:
+        return upload.key > key_marker
+    return bool(id_marker) and upload.upload_id > id_marker
+
+
 # Ordinary request parameters (not sub-resources) the handlers read or may safely ignore.
 _PARAMETERS = {
     "prefix",
     "delimiter",
     "max-keys",
+    "max-uploads",
+    "key-marker",
+    "upload-id-marker",
     "marker",
     "encoding-type",
     "continuation-token",

@@ -9,7 +9,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 from defusedxml import ElementTree as SafeTree
 
 from openarts.obs_endpoint.errors import S3Error
-from openarts.storage.base import BucketInfo, ListPage, ObjectInfo, PartInfo
+from openarts.storage.base import BucketInfo, ListPage, ObjectInfo, PartInfo, UploadInfo
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 OWNER_ID = "openarts"
@@ -117,6 +117,34 @@ def list_objects(
         _object_entry(root, info, encode)
     for common in page.common_prefixes:
         _add(SubElement(root, "CommonPrefixes"), "Prefix", _encoded(common, encode))
+    return _document(root)
+
+
+def list_uploads(
+    bucket: str,
+    prefix: str,
+    key_marker: str,
+    id_marker: str,
+    max_uploads: int,
+    uploads: list[UploadInfo],
+    truncated: bool,
+) -> bytes:
+    root = _root("ListMultipartUploadsResult")
+    _add(root, "Bucket", bucket)
+    _add(root, "KeyMarker", key_marker)
+    _add(root, "UploadIdMarker", id_marker)
+    if truncated and uploads:
+        _add(root, "NextKeyMarker", uploads[-1].key)
+        _add(root, "NextUploadIdMarker", uploads[-1].upload_id)
+    _add(root, "Prefix", prefix)
+    _add(root, "MaxUploads", max_uploads)
+    _add(root, "IsTruncated", "true" if truncated else "false")
+    for upload in uploads:
+        entry = SubElement(root, "Upload")
+        _add(entry, "Key", upload.key)
+        _add(entry, "UploadId", upload.upload_id)
+        _add(entry, "StorageClass", "STANDARD")
+        _add(entry, "Initiated", iso_time(upload.initiated_ms))
     return _document(root)
 
 

@@ -297,7 +297,7 @@ def _queue(
     job = _job(session, job_id)
     if job is not None and job.phase == JobPhase.CREATING and job.desired == "run":
         plan = Plan.model_validate_json(job.plan)
-        job_service.submit_attempt(session, job, plan, interpreter, training.root)
+        job_service.submit_attempt(session, job, plan, interpreter, training)
 
 
 def _finish_unstarted(session: Session, job_id: str) -> None:
@@ -413,7 +413,7 @@ def _end_attempt(
             job_service.switch_job_phase(session, job, JobPhase.RUNNING, "running")
         job.attempt += 1
         plan = Plan.model_validate_json(job.plan)
-        job_service.submit_attempt(session, job, plan, interpreter, training.root)
+        job_service.submit_attempt(session, job, plan, interpreter, training)
         return
     _to(session, job, JobPhase.FAILED, reason, EventType.WARNING, ran=ran)
 

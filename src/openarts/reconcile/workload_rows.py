@@ -25,6 +25,7 @@ from openarts.backends.base import (
 from openarts.db.tables import Workload, WorkloadTask
 from openarts.domain.capacity import SchedulableNode, Slice, format_gpu_ids, parse_gpu_ids
 from openarts.domain.events import EventType
+from openarts.domain.sandbox_view import TaskView
 from openarts.domain.scheduling import Resources
 from openarts.domain.workloads import ALLOWED_TRANSITIONS, WorkloadStatus
 from openarts.ids import now_ms
@@ -435,6 +436,7 @@ def _task_rows(
                 rank=rank,
                 gpu_ids=gpu_ids,
                 node=host_of.get(node, node),
+                view=TaskView.from_json(template.view) if template.view else None,
             )
         )
     return specs, rows

@@ -29,6 +29,7 @@ from openarts.backends.base import (
 from openarts.db.engine import Database
 from openarts.domain.capacity import SchedulableNode, schedulable_nodes
 from openarts.domain.scheduling import Decision, Node, Resources, Waiting, admit
+from openarts.faults import STARTED_NOT_RECORDED, crash_point
 from openarts.ids import now_ms
 from openarts.reconcile import workload_rows as rows
 from openarts.reconcile.leadership import Leadership
@@ -106,6 +107,10 @@ class WorkloadReconciler(SteppingReconciler):
         # Live tasks of a stopping or finished workload must end: looked for at once
         # after a request, else every few seconds (a stop cut short is issued again).
         recheck = time.monotonic() - self._stops_checked >= STOP_RECHECK_S
+        # Taken before the read: a launch that ends while the read runs has committed its
+        # handle after the read's snapshot, so its task reads as unstarted, yet it was
+        # launching when the pass began and is left alone.
+        launching = set(self._launching)
         start = await self.db.run_in_transaction(rows.begin_pass, recheck_stops=recheck)
         if start.to_stop is not None:
             self._stops_checked = time.monotonic()
@@ -115,11 +120,24 @@ class WorkloadReconciler(SteppingReconciler):
             return [], []
         workload_of = {task.id: task.workload_id for task in start.live}
         handles = {t.id: rows.parse_handle(t.id, t.handle) for t in start.live if t.handle}
-        unstarted = [t.id for t in start.live if t.handle is None and t.id not in self._launching]
-        for task_id in unstarted:
-            # Admitted, but the server stopped before recording a handle: whatever may
-            # have started is ended, then the task counts as lost.
-            await self.backend.discard(task_id)
+        unstarted = []
+        adopted: list[TaskHandle] = []
+        for task_id in [t.id for t in start.live if t.handle is None and t.id not in launching]:
+            # Admitted, but the server stopped before recording a handle: a task that did
+            # start is adopted (never run twice); anything else that may have started is
+            # ended, and the task counts as lost.
+            found = await self.backend.recover(task_id)
+            if found is not None:
+                adopted.append(found)
+                handles[task_id] = found
+            else:
+                await self.backend.discard(task_id)
+                unstarted.append(task_id)
+        if adopted:
+            await self.db.run_in_transaction(
+                rows.record_starts, _started_rows(adopted, now_ms()), {}
+            )
+            log.info("adopted %d task(s) started before a restart", len(adopted))
         try:
             observed = await self.backend.poll([h for h in handles.values() if h is not None])
         except Exception:
@@ -275,6 +293,7 @@ class WorkloadReconciler(SteppingReconciler):
                         failed[workload_id] = _start_failure(workload_id, result)
                         continue
                     started += _started_rows(result, started_at)
+                crash_point(STARTED_NOT_RECORDED)
                 await self.db.run_in_transaction(rows.record_starts, started, failed)
             finally:
                 for specs in groups.values():
@@ -291,6 +310,7 @@ class WorkloadReconciler(SteppingReconciler):
                 started = _started_rows(await self.backend.start_group(ready), now_ms())
             except Exception as error:
                 failed[workload_id] = _start_failure(workload_id, error)
+            crash_point(STARTED_NOT_RECORDED)
             await self.db.run_in_transaction(rows.record_starts, started, failed)
         finally:
             self._launching -= {spec.task_id for spec in specs}

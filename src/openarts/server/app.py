@@ -14,6 +14,7 @@ from openarts.api.app import create_app
 from openarts.api.errors import RequestContextMiddleware, install_error_handlers
 from openarts.backends.base import ComputeBackend
 from openarts.console import create_console
+from openarts.domain.sandbox_view import SandboxReport
 from openarts.obs_endpoint.app import S3Endpoint
 from openarts.server.platform import Platform, build_platform
 from openarts.server.ports import PortRouter, Relays
@@ -21,7 +22,7 @@ from openarts.services import bootstrap
 from openarts.services.notebooks import jupyter_address
 from openarts.settings import Settings
 
-Announce = Callable[[bootstrap.BootstrapReport, Settings], None]
+Announce = Callable[[bootstrap.BootstrapReport, Settings, SandboxReport], None]
 
 
 @dataclass
@@ -51,7 +52,7 @@ def build_server(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         report = await platform.start(run_loops=run_loops)
         if announce is not None:
-            announce(report, settings)
+            announce(report, settings, platform.backend.sandbox_report)
         try:
             yield
         finally:
@@ -63,7 +64,12 @@ def build_server(
         gateway=platform.gateway,
         jupyter_address=lambda notebook_id: jupyter_address(platform.db, notebook_id),
     )
-    console = create_console(front, infer_timeout_s=settings.infer_timeout_s)
+    sandbox = platform.backend.sandbox_report
+    console = create_console(
+        front,
+        infer_timeout_s=settings.infer_timeout_s,
+        sandbox_warning=None if sandbox.enabled else f"Sandbox {sandbox.summary}",
+    )
     # The console answers what goes wrong outside its pages as the API does (errors in
     # the reference's shape, request IDs, the body cap), as when both shared one app.
     install_error_handlers(console)

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from openarts.api.deps import ApiParts
 from openarts.backends.base import ComputeBackend
 from openarts.backends.local.backend import LocalBackend
+from openarts.backends.sandbox import Sandbox, SandboxUnavailable
 from openarts.db.engine import Database
 from openarts.domain import notebooks as notebook_domain
 from openarts.domain import services as service_domain
 from openarts.domain.engines import engine_catalog
+from openarts.domain.sandbox_view import OFF_REPORT
 from openarts.domain.training import WORKLOAD_KIND as TRAINING_KIND
 from openarts.gateway.inference import GatewayParts
 from openarts.gateway.inference_routes import InferenceRoutes
@@ -31,6 +33,7 @@ from openarts.reconcile.notebooks import NotebookReconciler
 from openarts.reconcile.pools import PoolReconciler
 from openarts.reconcile.services import ServiceReconciler
 from openarts.reconcile.training import TrainingReconciler
+from openarts.reconcile.uploads import UploadExpiry
 from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.runtime.engine_envs import EngineEnvironments
 from openarts.runtime.model_envs import ModelEnvironments
@@ -92,6 +95,10 @@ class Platform:
         them itself)."""
         try:
             await self.db.migrate()
+            # SQLite's files (and the WAL and shared memory, which take their mode from
+            # the database's) are the server's alone.
+            for path in self.settings.home.glob("openarts.db*"):
+                path.chmod(0o600)
             async with self.db.session() as session, session.begin():
                 report = await bootstrap.ensure_initial_identity(session, self.settings, self.box)
             _write_identity_files(report, self.settings)
@@ -138,6 +145,9 @@ class Platform:
 def build_platform(settings: Settings, *, backend: ComputeBackend | None = None) -> Platform:
     """Every long-lived object of one server, wired together."""
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Kept closed to everyone else even when made by hand before (tasks' folders inside
+    # are bound into their sandboxes by root, never reached through it).
+    settings.home.chmod(0o700)
     box = SecretBox.from_key_file(settings.secret_key_file)
     db = Database(settings.resolved_database_url)
     catalog = FlavorCatalog.load(detect_host(), settings.flavors_override_file)
@@ -157,6 +167,7 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
         engines=engine_catalog(),
         envs=engine_envs,
         root=settings.home / "training",
+        sandboxed=backend.sandbox_report.enabled,
     )
     training_logs = TrainingLogs(
         db, store, backend, presigner=presigner, system_bucket=settings.system_bucket
@@ -240,6 +251,10 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
     loops.add("notebook-reconciler", notebook_loop, woken_by=[Hint.NOTEBOOKS])
     loops.add("model-reconciler", model_loop, woken_by=[Hint.MODELS])
     loops.add("service-reconciler", service_loop, woken_by=[Hint.SERVICES])
+    loops.add(
+        "upload-expiry",
+        UploadExpiry(store, expiry_s=settings.multipart_expiry_s, leadership=leadership),
+    )
     loops.listen(Hint.IMAGES, notebook_loop.images_gone)
     loops.listen(Hint.ROUTES, routes.invalidate)
     # Whatever a committed transaction hinted reaches the loops.
@@ -273,6 +288,7 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
             notebooks=notebooks,
             services=ServicePlatform(catalog=catalog, endpoint=settings.endpoint),
             traffic=traffic,
+            sandbox=backend.sandbox_report,
         ),
         gateway=GatewayParts(
             routes=routes,
@@ -302,6 +318,11 @@ def open_backend(settings: Settings) -> ComputeBackend:
         from openarts.backends.ray.backend import RayBackend
 
         assert settings.ray_address is not None  # the settings' validator sees to it
+        if settings.sandbox != "off":
+            raise SandboxUnavailable(
+                "tasks on Ray nodes are not sandboxed yet; set OPENARTS_SANDBOX=off to run "
+                "them as the nodes' own user (for a cluster whose users trust each other)"
+            )
         log.info("tasks run on the Ray cluster at %s", settings.ray_address)
         return RayBackend(
             root,
@@ -310,7 +331,20 @@ def open_backend(settings: Settings) -> ComputeBackend:
             auth_token_file=settings.ray_auth_token_file,
             spare_runners=settings.ray_spare_runners,
         )
-    return LocalBackend(root, detect_host(), cgroup_parent=settings.cgroup_parent)
+    return LocalBackend(
+        root, detect_host(), cgroup_parent=settings.cgroup_parent, sandbox=open_sandbox(settings)
+    )
+
+
+def open_sandbox(settings: Settings) -> Sandbox | None:
+    """The sandbox, checked to work (SandboxUnavailable says what is missing); None
+    when the settings turn it off."""
+    if settings.sandbox == "off":
+        log.warning("THE SANDBOX IS OFF: %s", OFF_REPORT.summary)
+        return None
+    sandbox = Sandbox(settings.home / "tasks" / ".sandbox", hidden=[settings.home])
+    sandbox.probe()
+    return sandbox
 
 
 def _write_identity_files(report: bootstrap.BootstrapReport, settings: Settings) -> None:

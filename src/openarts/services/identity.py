@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts.db.tables import Credential, Domain, Project, ProjectMember, User
 from openarts.domain.identity import PROJECT_ID_PATTERN, check_name
+from openarts.domain.sandbox_view import sandbox_uid
 from openarts.ids import new_access_key, new_hex32, new_secret_key, now_ms
 from openarts.security.passwords import hash_password
 from openarts.security.secrets_box import SecretBox
@@ -71,12 +72,16 @@ async def create_project(
         raise IdentityError(f"project {name!r} already exists")
     if project_id is not None and await session.get(Project, project_id) is not None:
         raise IdentityError(f"project ID {project_id} is already in use")
+    highest = await session.scalar(select(func.max(Project.sandbox_uid)))
     project = Project(
         id=project_id or new_hex32(),
         domain_id=domain_id,
         name=name,
         description=description,
         created_at=now_ms(),
+        # The next free one; a concurrent creation that took it fails on the unique
+        # constraint rather than sharing it.
+        sandbox_uid=sandbox_uid(0) if highest is None else highest + 1,
     )
     session.add(project)
     await session.flush()

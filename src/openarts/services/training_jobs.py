@@ -14,16 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from openarts import errors
-from openarts.db.tables import TrainingJob
+from openarts.db.tables import Project, TrainingJob
 from openarts.domain.capacity import HostNode
 from openarts.domain.engines import Engine, find_engine
 from openarts.domain.events import EventType
 from openarts.domain.flavors import FlavorUse
 from openarts.domain.identity import Caller
 from openarts.domain.images import ImageStatus
+from openarts.domain.sandbox_view import MA_HOME, Mount, TaskView
 from openarts.domain.scheduling import Resources
 from openarts.domain.training import (
     ALLOWED_MOVES,
+    MAX_NODE_COUNT,
     SECONDARY_OF,
     WORKLOAD_KIND,
     JobPhase,
@@ -33,10 +35,13 @@ from openarts.domain.training import (
 from openarts.domain.training_plan import (
     Channel,
     Plan,
+    TaskDirs,
     job_environment,
     task_command,
     task_dirs,
     task_environment,
+    task_name,
+    vj_name,
 )
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
@@ -71,6 +76,8 @@ class TrainingPlatform:
     engines: list[Engine]
     envs: EngineInterpreters
     root: Path  # where tasks' folders go
+    # Tasks run in sandboxes (backends/sandbox.py): they see ModelArts' paths, not ours.
+    sandboxed: bool = False
 
 
 def not_found(job_id: str) -> OpenArtsError:
@@ -177,7 +184,7 @@ def _after_creation(
     interpreter = training.envs.interpreter(engine)
     if interpreter is not None:
         # The engine is ready (the built-in one always is): queue at once.
-        submit_attempt(session, job, plan, interpreter, training.root)
+        submit_attempt(session, job, plan, interpreter, training)
     # Otherwise the training reconciler prepares the engine first (phase Creating).
 
 
@@ -262,6 +269,11 @@ async def _resolve(
     if unusable:
         raise specs.bad(unusable, errors.FLAVOR_NOT_FOUND)
     node_count = resource.node_count if resource and resource.node_count else 1
+    if node_count > MAX_NODE_COUNT:
+        raise specs.bad(
+            f"spec.resource.node_count {node_count} is above the flavor's max_num "
+            f"({MAX_NODE_COUNT})"
+        )
     pool_id = resource.pool_id if resource and resource.pool_id else ""
     needs = Resources(
         flavor.vcpus, int(flavor.memory_gib * GIB), flavor.gpu.count if flavor.gpu else 0
@@ -348,14 +360,26 @@ async def _check_fits(
 
 
 def submit_attempt(
-    session: Session, job: TrainingJob, plan: Plan, interpreter: str, root: Path
+    session: Session, job: TrainingJob, plan: Plan, interpreter: str, training: TrainingPlatform
 ) -> None:
     """Queue the job's next run as a workload: one task per node, as one gang."""
     templates = []
+    uid = _sandbox_uid(session, job.project_id) if training.sandboxed else None
     for rank in range(plan.node_count):
-        dirs = task_dirs(root, job.id, job.attempt, rank)
-        command, workdir = task_command(plan, dirs, interpreter)
-        env = task_environment(plan, dirs, job_id=job.id, rank=rank, interpreter=interpreter)
+        dirs = task_dirs(training.root, job.id, job.attempt, rank)
+        # In a sandbox the task sees its folders where ModelArts puts them.
+        seen = TaskDirs(Path(MA_HOME)) if uid is not None else dirs
+        command, workdir = task_command(plan, seen, interpreter)
+        env = task_environment(plan, seen, job_id=job.id, rank=rank, interpreter=interpreter)
+        view = None
+        if uid is not None:
+            view = TaskView(
+                uid=uid,
+                hostname=f"{vj_name(job.id)}-{task_name(rank)}",
+                mounts=(Mount(str(dirs.home), MA_HOME, writable=True),),
+                # A gang's tasks meet over loopback (MASTER_ADDR); one task is alone.
+                network=f"{job.id}-{job.attempt}" if plan.node_count > 1 else "",
+            ).to_json()
         templates.append(
             workload_service.TaskTemplate(
                 command,
@@ -364,6 +388,7 @@ def submit_attempt(
                 vcpus=plan.vcpus,
                 memory_bytes=plan.memory_bytes,
                 gpus=plan.gpus,
+                view=view,
             )
         )
     workload = workload_service.submit_workload_sync(
@@ -568,3 +593,10 @@ def interpreter_of(training: TrainingPlatform, job_id: str, plan: Plan) -> str |
 
 def engine_of(training: TrainingPlatform, plan: Plan) -> Engine | None:
     return find_engine(training.engines, engine_id=plan.engine_id) if plan.engine_id else None
+
+
+def _sandbox_uid(session: Session, project_id: str) -> int:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise OpenArtsError(errors.TRAINING_JOB_NOT_FOUND, f"project {project_id} is gone")
+    return project.sandbox_uid

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -198,6 +199,11 @@ async def owned_path(
 
 def _object_path(what: str, text: str, code: str) -> ObjectPath:
     try:
-        return ObjectPath.parse(text)
+        path = ObjectPath.parse(text)
     except InvalidPath as error:
         raise bad(f"{what}: {error}", code) from None
+    # Refused now rather than at start: a path that means a parent folder once decoded
+    # (%2e%2e), as a client or a later hop may decode it.
+    if any(part in (".", "..") for part in unquote(path.key).split("/")):
+        raise bad(f"{what}: {text!r} has a '.' or '..' segment once percent-decoded", code)
+    return path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import asdict, dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, Update, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,8 @@ class TaskTemplate:
     vcpus: float = 1.0
     memory_bytes: int = 0
     gpus: int = 0
+    # What it sees in its sandbox (TaskView.to_json()); None: it runs unsandboxed.
+    view: dict[str, Any] | None = None
 
 
 def encode_tasks(tasks: list[TaskTemplate]) -> str:

@@ -90,6 +90,15 @@ class PartInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class UploadInfo:
+    """A multipart upload begun and neither completed nor aborted."""
+
+    key: str
+    upload_id: str
+    initiated_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class ByteRange:
     """An inclusive byte range resolved against a size: ``first`` to ``last``."""
 
@@ -191,6 +200,16 @@ class ObjectStore(ABC):
 
     @abstractmethod
     async def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None: ...
+
+    @abstractmethod
+    async def list_multipart(self, bucket: str, prefix: str = "") -> list[UploadInfo]:
+        """The uploads in progress in ``bucket`` whose keys start with ``prefix``, by key
+        then by when they began."""
+
+    async def expire_multipart(self, older_than_ms: int) -> int:
+        """Abort every upload begun before ``older_than_ms`` (epoch ms); how many. A
+        remote store keeps its own lifecycle rules: nothing to do by default."""
+        return 0
 
     @abstractmethod
     async def presign_get(self, bucket: str, key: str, expires_s: int) -> str:

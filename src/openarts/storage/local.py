@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from openarts.storage.base import (
     CHUNK,
@@ -43,6 +43,7 @@ from openarts.storage.base import (
     ObjectStore,
     PartInfo,
     StorageError,
+    UploadInfo,
 )
 from openarts.storage.listing import group_listing
 from openarts.storage.paths import RESERVED_PREFIX, InvalidPath, check_bucket, check_key
@@ -74,7 +75,9 @@ def multipart_etag(part_etags: list[str]) -> str:
 class LocalStore(ObjectStore):
     def __init__(self, root: Path, presigner: PlatformPresigner | None = None) -> None:
         self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+        # Only the server may enter: objects are reached through it, never by path.
+        _private_dir(self.root)
+        self.root.chmod(0o700)
         self.presigner = presigner
 
     # -- paths ---------------------------------------------------------------------------
@@ -124,7 +127,7 @@ class LocalStore(ObjectStore):
         marker = path / BUCKET_FILE
         if marker.is_file():
             raise BucketAlreadyExists(f"bucket {path.name} already exists")
-        path.mkdir(parents=True, exist_ok=True)
+        _private_dir(path)
         _write_json(marker, {"created_ms": _ms(time.time_ns())})
 
     async def delete_bucket(self, bucket: str) -> None:
@@ -305,11 +308,11 @@ class LocalStore(ObjectStore):
         self, bucket_dir: Path, chunks: AsyncIterator[bytes], *, durable: bool = True
     ) -> tuple[Path, Any, int]:
         staging = bucket_dir / TMP
-        staging.mkdir(exist_ok=True)
+        _private_dir(staging)
         temporary = staging / uuid.uuid4().hex
         digest = hashlib.md5()
         size = 0
-        handle = await asyncio.to_thread(temporary.open, "wb")
+        handle = await asyncio.to_thread(_private_file, temporary)
         syncing: asyncio.Future[None] | None = None
         synced_at = 0
         try:
@@ -354,7 +357,7 @@ class LocalStore(ObjectStore):
             if size:
                 raise InvalidKey(f"key {key} ends with '/' and must be empty")
             self._make_parents(bucket_dir, target / "x")
-            target.mkdir(exist_ok=True)
+            _private_dir(target)
             mtime_ns = time.time_ns()
         else:
             self._make_parents(bucket_dir, target)
@@ -380,7 +383,7 @@ class LocalStore(ObjectStore):
                 raise InvalidKey(
                     f"{ancestor} is an object here, so it cannot also be a folder of keys"
                 )
-        parent.mkdir(parents=True, exist_ok=True)
+        _private_dir(parent)
 
     async def copy(self, source_bucket: str, source_key: str, bucket: str, key: str) -> ObjectInfo:
         info = await self.stat(source_bucket, source_key)
@@ -437,7 +440,7 @@ class LocalStore(ObjectStore):
         key = self._checked_key(key)
         upload_id = uuid.uuid4().hex
         path = bucket_dir / UPLOADS / upload_id
-        await asyncio.to_thread(path.mkdir, parents=True)
+        await asyncio.to_thread(_private_dir, path)
         await asyncio.to_thread(
             _write_json,
             path / "upload.json",
@@ -562,9 +565,9 @@ class LocalStore(ObjectStore):
                 _flush(out)
         else:
             staging = bucket_dir / TMP
-            staging.mkdir(exist_ok=True)
+            _private_dir(staging)
             temporary = staging / uuid.uuid4().hex
-            with temporary.open("wb") as out:
+            with _private_file(temporary) as out:
                 for number in numbers:
                     offset = records[number][1]
                     if offset is None:
@@ -591,6 +594,54 @@ class LocalStore(ObjectStore):
         bucket_dir = self._existing_bucket(bucket)
         upload = self._upload_dir(bucket_dir, key, upload_id)
         await asyncio.to_thread(shutil.rmtree, upload, True)
+
+    async def list_multipart(self, bucket: str, prefix: str = "") -> list[UploadInfo]:
+        bucket_dir = self._existing_bucket(bucket)
+        uploads = await asyncio.to_thread(_uploads_in, bucket_dir)
+        found = [u for u in uploads if u.key.startswith(prefix)]
+        return sorted(found, key=lambda u: (u.key, u.initiated_ms, u.upload_id))
+
+    async def expire_multipart(self, older_than_ms: int) -> int:
+        return await asyncio.to_thread(self._expire_sync, older_than_ms)
+
+    def _expire_sync(self, older_than_ms: int) -> int:
+        expired = 0
+        for entry in self.root.iterdir():
+            folder = entry / UPLOADS
+            if not folder.is_dir():
+                continue
+            for upload in folder.iterdir():
+                begun = _upload_begun_ms(upload)
+                if begun is not None and begun < older_than_ms:
+                    shutil.rmtree(upload, ignore_errors=True)
+                    expired += 1
+        return expired
+
+
+def _uploads_in(bucket_dir: Path) -> list[UploadInfo]:
+    folder = bucket_dir / UPLOADS
+    if not folder.is_dir():
+        return []
+    found = []
+    for upload in folder.iterdir():
+        try:
+            info = _read_json(upload / "upload.json")
+        except (OSError, ValueError):
+            continue  # being made or removed
+        found.append(UploadInfo(str(info["key"]), upload.name, int(info["created_ms"])))
+    return found
+
+
+def _upload_begun_ms(upload: Path) -> int | None:
+    """When an upload began: its record's time, or (one whose record never got written:
+    the server died making it) its folder's."""
+    try:
+        return int(_read_json(upload / "upload.json")["created_ms"])
+    except (OSError, ValueError, KeyError):
+        try:
+            return _ms(upload.stat().st_mtime_ns)
+        except OSError:
+            return None
 
 
 def _is_utf8(name: str) -> bool:
@@ -765,7 +816,25 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _private_dir(path.parent)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    temporary.write_text(json.dumps(data), "utf-8")
+    with _private_file(temporary) as out:
+        out.write(json.dumps(data).encode())
     os.replace(temporary, path)
+
+
+def _private_dir(path: Path) -> None:
+    """Make ``path`` and its missing parents, each 0700 (``mkdir(parents=True)`` would
+    give the parents the default mode)."""
+    missing = []
+    while not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=0o700)
+
+
+def _private_file(path: Path) -> BinaryIO:
+    """A new file open for writing, readable by the server alone (0600)."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")

@@ -32,6 +32,7 @@ from openarts.storage.base import (
     ObjectStore,
     PartInfo,
     StorageError,
+    UploadInfo,
 )
 
 T = TypeVar("T")
@@ -326,6 +327,21 @@ class S3Store(ObjectStore):
 
     async def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         await self._call("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
+
+    async def list_multipart(self, bucket: str, prefix: str = "") -> list[UploadInfo]:
+        found: list[UploadInfo] = []
+        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        while True:
+            answer = await self._call("list_multipart_uploads", **request)
+            for upload in answer.get("Uploads", []):
+                initiated = upload["Initiated"]
+                found.append(
+                    UploadInfo(upload["Key"], upload["UploadId"], int(initiated.timestamp() * 1000))
+                )
+            if not answer.get("IsTruncated"):
+                return found
+            request["KeyMarker"] = answer["NextKeyMarker"]
+            request["UploadIdMarker"] = answer["NextUploadIdMarker"]
 
     async def presign_get(self, bucket: str, key: str, expires_s: int) -> str:
         await self.stat(bucket, key)

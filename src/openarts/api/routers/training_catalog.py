@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from openarts.api.deps import CallerDep, CatalogDep, TrainingDep
 from openarts.domain.flavors import Flavor, FlavorUse
+from openarts.domain.training import MAX_NODE_COUNT
 from openarts.schemas.common import ERROR_RESPONSES
 from openarts.schemas.training_catalog import (
     FlavorBilling,
@@ -51,12 +52,12 @@ def _flavor(flavor: Flavor, arch: str) -> TrainingFlavor:
     return TrainingFlavor(
         flavor_id=flavor.name,
         flavor_name=flavor.name,
-        # Distributed jobs are gangs of nodes of one flavor; no cap beyond capacity.
-        max_num=16,
+        # Distributed jobs are gangs of nodes of one flavor, up to this many.
+        max_num=MAX_NODE_COUNT,
         flavor_type="GPU" if flavor.gpu else "CPU",
         billing=FlavorBilling(code=flavor.name, unit_num=1),
         flavor_info=TrainingFlavorInfo(
-            max_num=16,
+            max_num=MAX_NODE_COUNT,
             # Whole cores, at least one: a fraction of a core still shows as one.
             cpu=FlavorCpu(arch=arch, core_num=max(1, math.ceil(flavor.vcpus))),
             gpu=FlavorGpu(

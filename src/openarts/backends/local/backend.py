@@ -48,6 +48,7 @@ from openarts.backends.base import (
 )
 from openarts.backends.local import gpus
 from openarts.backends.local.cgroups import PARENT_NAME, Cgroups
+from openarts.backends.sandbox import Sandbox, SandboxUnavailable
 from openarts.hostinfo import MIB, HostInfo
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,9 @@ EXIT_FILE = "exit_code"
 STOP_FILE = "stop_requested"
 OOM_FILE = "oom_killed"  # the OOM verdict, kept once the task's groups are removed
 NO_CGROUP_FILE = "cgroup_failed"
+# The handle, written as soon as the task's process exists: a server that dies before
+# committing it finds it here on its next start and adopts the task (see recover()).
+HANDLE_FILE = "handle.json"
 # Up to this many tasks are started or polled right on the event loop (see start()).
 INLINE_BATCH = 4
 TASK_MARKER = "OPENARTS_TASK_ID"
@@ -97,6 +101,7 @@ class LocalBackend(ComputeBackend):
         *,
         cgroups: Cgroups | None = None,
         cgroup_parent: str | os.PathLike[str] | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.root = root
         self.host = host
@@ -117,6 +122,10 @@ class LocalBackend(ComputeBackend):
         # Called (on the event loop) when a task's process ends, so the reconciler
         # notices at once instead of at its next interval.
         self.on_exit = on_exit
+        # Runs the tasks that come with a view; None: the sandbox is off.
+        self.sandbox = sandbox
+        if sandbox is not None:
+            self.sandbox_report = sandbox.report
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         # Per running task, the psutil objects of its processes: reusing them makes
         # cpu_percent a delta since the last sample. Dropped when the task ends.
@@ -158,14 +167,16 @@ class LocalBackend(ComputeBackend):
         program = spec.command[0] if spec.command else ""
         if not os.path.isabs(program):
             raise BackendError(f"the command must start with an absolute path, not {program!r}")
+        # A sandboxed task's interpreter is seen where it is on the host.
         if not (os.path.isfile(program) and os.access(program, os.X_OK)):
             raise BackendError(f"command {program} does not exist or is not executable")
-        if not spec.workdir.is_dir():
+        if spec.view is None and not spec.workdir.is_dir():
             raise BackendError(f"working directory {spec.workdir} does not exist")
         gpu_env = self._gpu_env(spec.gpu_ids)
         run_dir = self.root / spec.task_id
-        run_dir.mkdir(parents=True, exist_ok=True)
-        for stale in (EXIT_FILE, STOP_FILE, OOM_FILE, NO_CGROUP_FILE):
+        run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        command, cwd = self._sandboxed(spec, run_dir)
+        for stale in (EXIT_FILE, STOP_FILE, OOM_FILE, NO_CGROUP_FILE, HANDLE_FILE):
             (run_dir / stale).unlink(missing_ok=True)
         try:
             groups = self.cgroups.create(spec.task_id, spec.resources)
@@ -183,9 +194,9 @@ class LocalBackend(ComputeBackend):
                         str(run_dir),
                         *Cgroups.join_files(groups),
                         "--",
-                        *spec.command,
+                        *command,
                     ],
-                    cwd=spec.workdir,
+                    cwd=cwd,
                     env={**spec.env, **gpu_env, TASK_MARKER: spec.task_id},
                     stdin=subprocess.DEVNULL,
                     stdout=output,
@@ -197,7 +208,7 @@ class LocalBackend(ComputeBackend):
             self.cgroups.remove(groups)
             raise
         self._children[spec.task_id] = child
-        return TaskHandle(
+        handle = TaskHandle(
             NAME,
             spec.task_id,
             {
@@ -206,8 +217,39 @@ class LocalBackend(ComputeBackend):
                 "run_dir": str(run_dir),
                 "cgroups": [str(group) for group in groups],
                 "gpu_ids": list(spec.gpu_ids),
+                "network": spec.view.network if spec.view is not None else "",
             },
         )
+        _write_handle(run_dir, handle)
+        return handle
+
+    async def recover(self, task_id: str) -> TaskHandle | None:
+        path = self.root / task_id / HANDLE_FILE
+        try:
+            text = await asyncio.to_thread(path.read_text, "utf-8")
+            return TaskHandle.from_json(text)
+        except (OSError, ValueError, KeyError, BackendError):
+            return None
+
+    def _sandboxed(self, spec: TaskSpec, run_dir: Path) -> tuple[list[str], Path]:
+        """The command to run and the folder to run it from: in the task's sandbox when
+        it has a view."""
+        if spec.view is None:
+            return list(spec.command), spec.workdir
+        if self.sandbox is None:
+            raise BackendError(
+                "this task was queued to run in a sandbox, and the sandbox is off now "
+                "(OPENARTS_SANDBOX=off); submit it again"
+            )
+        private = run_dir / "sandbox"
+        try:
+            self.sandbox.prepare(spec.view, private)
+            command = self.sandbox.command(
+                spec.view, list(spec.command), str(spec.workdir), spec.gpu_ids, private
+            )
+        except (SandboxUnavailable, OSError) as error:
+            raise BackendError(f"the task's sandbox could not be made: {error}") from error
+        return command, run_dir
 
     def _gpu_env(self, gpu_ids: tuple[int, ...]) -> dict[str, str]:
         """The variables that hand the task its GPUs, and only those."""
@@ -279,6 +321,8 @@ class LocalBackend(ComputeBackend):
         _signal_all(leftovers, signal.SIGKILL)
         run_dir = Path(handle.data["run_dir"])
         self._settle_groups(run_dir, groups)
+        if self.sandbox is not None and handle.data.get("network"):
+            self.sandbox.release_network(str(handle.data["network"]))
         stopped = (run_dir / STOP_FILE).exists()
         code = _read_exit_code(run_dir / EXIT_FILE)
         if stopped:
@@ -436,6 +480,13 @@ class LocalBackend(ComputeBackend):
         await asyncio.to_thread(
             _signal_all, await asyncio.to_thread(self._members, task_id, groups), signal.SIGKILL
         )
+
+
+def _write_handle(run_dir: Path, handle: TaskHandle) -> None:
+    """Written beside and renamed into place: a half-written handle is never read."""
+    temporary = run_dir / f".{HANDLE_FILE}.tmp"
+    temporary.write_text(handle.to_json(), "utf-8")
+    os.replace(temporary, run_dir / HANDLE_FILE)
 
 
 def read_log(run_dir: Path, offset: int, limit: int) -> LogChunk:

@@ -1,0 +1,87 @@
+"""What the sandbox costs a task: start to the user's first line, with and without it.
+
+The local backend starts --tasks tasks, one at a time, alternating: one in a sandbox
+(bubblewrap; as root, the two-step start with the project's own uid) with the folders
+a training task gets, then the same command as the server's own user
+(OPENARTS_SANDBOX=off). The command is the server's Python printing time.time() as its
+first line; the latency is that minus the time just before ``start`` was called. Prints
+p50 and p95 of each, and the difference of the p50s (the issue's aim: at most +15 ms).
+
+    python benchmarks/sandbox.py [--tasks 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from openarts.backends.base import TaskSpec
+from openarts.backends.local.backend import LocalBackend, read_log
+from openarts.backends.sandbox import Sandbox
+from openarts.domain.sandbox_view import MA_HOME, SANDBOX_UID_BASE, Mount, TaskView
+from openarts.hostinfo import detect_host
+
+FIRST_LINE = "import time; print(repr(time.time()), flush=True)"
+
+
+async def one(backend: LocalBackend, spec: TaskSpec) -> float:
+    started = time.time()
+    handle = await backend.start(spec)
+    run_dir = Path(handle.data["run_dir"])
+    deadline = time.monotonic() + 30
+    while True:
+        text = read_log(run_dir, 0, 200).data.decode()
+        if "\n" in text:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"task {spec.task_id} printed nothing in 30 s: {text!r}")
+        await asyncio.sleep(0.001)
+    await backend.stop(handle, grace_s=0)
+    await backend.poll([handle])
+    return (float(text.split()[0]) - started) * 1000
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tasks", type=int, default=40)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="openarts-bench-sandbox-"))
+    sandbox = Sandbox(root / "tasks" / ".sandbox", hidden=[root])
+    print(sandbox.probe().summary)
+    host = detect_host()
+    boxed = LocalBackend(root / "tasks", host, sandbox=sandbox)
+    plain = LocalBackend(root / "plain", host)
+    command = (sys.executable, "-c", FIRST_LINE)
+    timings: dict[str, list[float]] = {"sandbox": [], "off": []}
+    for n in range(args.tasks):
+        home = root / "homes" / str(n)
+        for name in ("modelarts/user-job-dir", "modelarts/log", "modelarts/outputs/out_0"):
+            (home / name).mkdir(parents=True, exist_ok=True)
+        view = TaskView(
+            uid=SANDBOX_UID_BASE + 999,
+            hostname=f"bench-{n}",
+            mounts=(Mount(str(home), MA_HOME, writable=True),),
+        )
+        inside = f"{MA_HOME}/modelarts/user-job-dir"
+        timings["sandbox"].append(
+            await one(boxed, TaskSpec(f"s{n}", command, Path(inside), view=view))
+        )
+        timings["off"].append(
+            await one(plain, TaskSpec(f"p{n}", command, home / "modelarts/user-job-dir"))
+        )
+    p50 = {}
+    for name, values in timings.items():
+        values.sort()
+        p50[name] = statistics.median(values)
+        p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
+        print(f"{name:8s} start to first line: p50 {p50[name]:6.1f} ms  p95 {p95:6.1f} ms")
+    print(f"the sandbox adds {p50['sandbox'] - p50['off']:+.1f} ms at p50 (aim: at most +15 ms)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,387 @@
+"""Every task in a sandbox, made by bubblewrap (``bwrap``: small, no daemon, the tool
+Flatpak uses) over the host's own file system.
+
+Inside, a task is ``ma-user`` (uid 1000, gid 100, as in ModelArts' images) with
+namespaces of its own for users, mounts, processes, IPC, the host name and, unless it is
+part of a gang, the network (loopback only). It sees the system's programs and
+libraries read-only, a few files of ``/etc``, the Python environments it runs in
+read-only, its own folders where ModelArts puts them, and a private ``/tmp`` and
+``/cache``; nothing else of the host: not the server's home, the database, the keys or
+another task's folders. bubblewrap always sets ``no_new_privs`` and gives the task no
+capabilities.
+
+When the server runs as root, a task's uid outside is its project's own
+(``TaskView.uid``, unprivileged): the command runs as
+
+    bwrap (as root: a mount namespace where the task's folders are staged under /tmp)
+      setpriv (to the project's uid)
+        bwrap (unprivileged: the user namespace that maps the uid to 1000, and the view)
+
+The staging step is what lets an unprivileged uid bind folders under a home that only
+root may enter (0700): the first bwrap binds them, as root, where the second can reach.
+A gang's tasks share a network namespace made with ``ip netns`` (their rendezvous is
+loopback). When the server is an ordinary user, the same view is made by the second
+bwrap alone and the uid outside is the server's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from openarts.domain.sandbox_view import (
+    MA_GID,
+    MA_HOME,
+    MA_UID,
+    MA_USER,
+    SandboxReport,
+    TaskView,
+)
+
+# Where the privileged step stages folders for the unprivileged one (its own tmpfs).
+STAGE = "/tmp"
+# The few files of /etc a task needs (certificates, name resolution, the dynamic
+# linker's cache, the package index it is configured for); never the whole /etc.
+ETC_FILES = (
+    "alternatives",
+    "ca-certificates",
+    "ca-certificates.conf",
+    "debian_version",
+    "gai.conf",
+    "host.conf",
+    "hosts",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "mime.types",
+    "nsswitch.conf",
+    "os-release",
+    "pip.conf",
+    "protocols",
+    "resolv.conf",
+    "services",
+    "ssl",
+    "timezone",
+    "xdg/pip",
+)
+# What a system keeps its programs in: bound read-only, or linked as the host links them
+# (a merged /usr has /bin -> usr/bin).
+SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "opt")
+NVIDIA_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
+# The .pth file a stacked environment lists its layers in (runtime/stacked_envs.py).
+LAYERS_FILE = "_openarts_layers.pth"
+_LAYERS = re.compile(r"site\.addsitedir, (\[.*\])\)\)")
+NETNS_DIR = Path("/run/netns")
+INSTALL_HINT = (
+    "install bubblewrap, util-linux and iproute2 (Debian: apt-get install bubblewrap "
+    "util-linux iproute2) and allow unprivileged user namespaces "
+    "(sysctl kernel.unprivileged_userns_clone=1), or set OPENARTS_SANDBOX=off on a "
+    "single-user machine"
+)
+
+
+class SandboxUnavailable(Exception):
+    """The sandbox cannot be made here; the message says what is missing."""
+
+
+class Sandbox:
+    def __init__(self, state_dir: Path, hidden: Iterable[Path] = ()) -> None:
+        self.state_dir = state_dir
+        self.privileged = os.geteuid() == 0
+        self.bwrap = shutil.which("bwrap") or ""
+        self.setpriv = shutil.which("setpriv") or ""
+        self.nsenter = shutil.which("nsenter") or ""
+        self.ip = shutil.which("ip") or ""
+        # Folders that must never be in a view (the server's home): a software folder
+        # that holds one is refused rather than bound.
+        self.hidden = [p.resolve() for p in hidden]
+        self._server_software = _server_software()
+        self._system = _system_args()
+        # Set by probe(): what the banner, the console and /health say.
+        self.report = SandboxReport(False, "not checked yet")
+
+    # -- checking ------------------------------------------------------------------------
+    def probe(self) -> SandboxReport:
+        """Make a sandbox once and run a command in it; SandboxUnavailable if it fails."""
+        missing = [
+            name
+            for name, path in (
+                ("bwrap", self.bwrap),
+                *(
+                    (("setpriv", self.setpriv), ("nsenter", self.nsenter), ("ip", self.ip))
+                    if self.privileged
+                    else ()
+                ),
+            )
+            if not path
+        ]
+        if missing:
+            raise SandboxUnavailable(f"{', '.join(missing)} not found: {INSTALL_HINT}")
+        self.write_identity_files()
+        probe_dir = self.state_dir / "probe"
+        probe_dir.mkdir(parents=True, exist_ok=True)
+        view = TaskView(uid=os.geteuid() if not self.privileged else 2**31 - 2, hostname="probe")
+        argv = self.command(view, ["/bin/sh", "-c", 'test "$(id -u)" = 1000'], MA_HOME, ())
+        try:
+            done = subprocess.run(
+                argv, capture_output=True, timeout=30, env={"PATH": "/usr/bin:/bin"}
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise SandboxUnavailable(f"bubblewrap could not run: {error}; {INSTALL_HINT}") from None
+        if done.returncode != 0:
+            said = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
+            raise SandboxUnavailable(f"a test sandbox failed ({said}): {INSTALL_HINT}")
+        who = (
+            "a uid of its project's own outside (the server runs as root)"
+            if self.privileged
+            else "the server's uid outside (user namespaces; the server is not root)"
+        )
+        self.report = SandboxReport(
+            True,
+            f"bubblewrap: each task runs as {MA_USER} (uid {MA_UID}) inside and {who}, "
+            "with its own mounts, processes, IPC, host name and network; only its own "
+            "folders writable; no new privileges",
+        )
+        return self.report
+
+    def write_identity_files(self) -> None:
+        """/etc/passwd and /etc/group as a task sees them: ma-user and little else."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.chmod(0o711)
+        (self.state_dir / "passwd").write_text(
+            "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+            f"{MA_USER}:x:{MA_UID}:{MA_GID}::{MA_HOME}:/bin/bash\n"
+            "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+        )
+        (self.state_dir / "group").write_text(
+            f"root:x:0:\nusers:x:{MA_GID}:{MA_USER}\nnogroup:x:65534:\n"
+        )
+        for name in ("passwd", "group"):
+            (self.state_dir / name).chmod(0o644)
+
+    # -- a task's folders --------------------------------------------------------------
+    def prepare(self, view: TaskView, private: Path) -> None:
+        """Make the task's private folders (its /tmp and /cache) under ``private`` and,
+        as root, hand its writable folders to its uid."""
+        for name in ("tmp", "cache"):
+            (private / name).mkdir(parents=True, exist_ok=True)
+        if not self.privileged:
+            return
+        writable = [Path(m.source) for m in view.mounts if m.writable]
+        for folder in (*writable, private / "tmp", private / "cache"):
+            _hand_over(folder, view.uid)
+        if view.network:
+            self.ensure_network(view.network)
+
+    # -- gangs' networks ---------------------------------------------------------------
+    def ensure_network(self, name: str) -> None:
+        if not self.privileged:
+            raise SandboxUnavailable(
+                "a gang's tasks share a network namespace, which needs the server to run as "
+                "root here; run one node per job, or the server as root"
+            )
+        path = NETNS_DIR / _netns_name(name)
+        if path.exists():
+            return
+        for argv in (
+            [self.ip, "netns", "add", path.name],
+            [self.ip, "-n", path.name, "link", "set", "lo", "up"],
+        ):
+            done = subprocess.run(argv, capture_output=True, timeout=10)
+            if done.returncode != 0 and not (argv[2] == "add" and path.exists()):
+                raise SandboxUnavailable(
+                    f"{' '.join(argv[1:])} failed: {done.stderr.decode(errors='replace')}"
+                )
+
+    def release_network(self, name: str) -> None:
+        """Forget a gang's network (it goes once its last process has ended)."""
+        if not name or not self.privileged:
+            return
+        path = NETNS_DIR / _netns_name(name)
+        if path.exists():
+            subprocess.run([self.ip, "netns", "delete", path.name], capture_output=True, timeout=10)
+
+    # -- the command ---------------------------------------------------------------------
+    def command(
+        self,
+        view: TaskView,
+        command: list[str],
+        workdir: str,
+        gpu_ids: Iterable[int],
+        private: Path | None = None,
+    ) -> list[str]:
+        """The argv that runs ``command`` in ``view``, in ``workdir`` (a path inside)."""
+        staged: list[tuple[str, bool]] = []
+
+        def reach(source: str, writable: bool) -> str:
+            """Where the unprivileged bwrap finds ``source``: staged, as root, when the
+            server is root (its ancestors may be closed to the task's uid)."""
+            if not self.privileged:
+                return source
+            staged.append((source, writable))
+            return f"{STAGE}/{len(staged) - 1}"
+
+        inner = [
+            self.bwrap,
+            "--unshare-user",
+            "--uid",
+            str(MA_UID),
+            "--gid",
+            str(MA_GID),
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--hostname",
+            view.hostname[:63],
+        ]
+        if not view.network:
+            inner.append("--unshare-net")
+        inner += self._system
+        inner += ["--ro-bind", reach(str(self.state_dir / "passwd"), False), "/etc/passwd"]
+        inner += ["--ro-bind", reach(str(self.state_dir / "group"), False), "/etc/group"]
+        inner += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm"]
+        for index in sorted(set(gpu_ids)):
+            inner += _device(f"nvidia{index}")
+        if gpu_ids:
+            for name in NVIDIA_DEVICES:
+                inner += _device(name)
+        if private is not None:
+            inner += ["--bind", reach(str(private / "tmp"), True), "/tmp"]
+            inner += ["--bind", reach(str(private / "cache"), True), "/cache"]
+        else:
+            inner += ["--tmpfs", "/tmp"]
+        inner += ["--dir", MA_HOME]
+        for folder in self._software(view, command):
+            inner += ["--ro-bind", reach(folder, False), folder]
+        for mount in sorted(view.mounts, key=lambda m: m.target.count("/")):
+            verb = "--bind" if mount.writable else "--ro-bind"
+            inner += [verb, reach(mount.source, mount.writable), mount.target]
+        inner += ["--setenv", "HOME", MA_HOME, "--setenv", "USER", MA_USER]
+        inner += ["--setenv", "LOGNAME", MA_USER, "--setenv", "TMPDIR", "/tmp"]
+        inner += ["--chdir", workdir, "--new-session", "--", *command]
+        if not self.privileged:
+            return inner
+        outer = [self.bwrap, "--dev-bind", "/", "/", "--tmpfs", STAGE]
+        for index, (source, writable) in enumerate(staged):
+            outer += ["--bind" if writable else "--ro-bind", source, f"{STAGE}/{index}"]
+        outer += [
+            "--",
+            self.setpriv,
+            f"--reuid={view.uid}",
+            f"--regid={view.uid}",
+            "--clear-groups",
+            "--",
+            *inner,
+        ]
+        if view.network:
+            outer = [self.nsenter, f"--net={NETNS_DIR / _netns_name(view.network)}", "--", *outer]
+        return outer
+
+    def _software(self, view: TaskView, command: list[str]) -> list[str]:
+        folders = [*self._server_software, *view.software]
+        if command:
+            folders += environment_folders(Path(command[0]))
+        chosen = _outermost(folders)
+        for folder in chosen:
+            resolved = Path(folder).resolve()
+            for hidden in self.hidden:
+                if resolved == hidden or hidden.is_relative_to(resolved):
+                    raise SandboxUnavailable(
+                        f"software folder {folder} holds the server's home {hidden}; "
+                        "move the home (OPENARTS_HOME) out of it"
+                    )
+        return chosen
+
+
+def environment_folders(interpreter: Path) -> list[str]:
+    """The folders a Python environment runs from: its own (a virtual environment's
+    prefix) and the layers a stacked one lists."""
+    prefix = interpreter.parent.parent
+    if not (prefix / "pyvenv.cfg").is_file():
+        return []
+    folders = [str(prefix)]
+    for pth in prefix.glob(f"lib/python*/site-packages/{LAYERS_FILE}"):
+        match = _LAYERS.search(pth.read_text("utf-8", "replace"))
+        if match:
+            folders += [str(p) for p in json.loads(match.group(1))]
+    home = _pyvenv_home(prefix)
+    if home is not None:
+        folders.append(str(home.parent))
+    return folders
+
+
+def _pyvenv_home(prefix: Path) -> Path | None:
+    for line in (prefix / "pyvenv.cfg").read_text("utf-8", "replace").splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "home" and value.strip():
+            return Path(value.strip())
+    return None
+
+
+def _server_software() -> list[str]:
+    """The server's own Python: the interpreter's installation, the virtual
+    environment, and whatever else is on its path (an editable install's sources)."""
+    folders = [sys.base_prefix, sys.prefix]
+    folders += [p for p in sys.path if p and os.path.isdir(p)]
+    return [f for f in folders if not _is_system(f)]
+
+
+def _is_system(folder: str) -> bool:
+    top = Path(folder).resolve().parts[1:2]
+    return bool(top) and top[0] in SYSTEM_DIRS
+
+
+def _outermost(folders: Iterable[str]) -> list[str]:
+    """Each folder once, none inside another (bound once, with what it holds)."""
+    kept: list[str] = []
+    for folder in sorted({os.path.normpath(f) for f in folders if f}, key=len):
+        if _is_system(folder) or not os.path.isdir(folder):
+            continue
+        if not any(Path(folder).is_relative_to(k) for k in kept):
+            kept.append(folder)
+    return kept
+
+
+def _system_args() -> list[str]:
+    args: list[str] = []
+    for name in SYSTEM_DIRS:
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for name in ETC_FILES:
+        path = Path("/etc") / name
+        if path.exists():
+            args += ["--ro-bind", str(path), str(path)]
+    args += ["--ro-bind-try", "/sys", "/sys"]
+    return args
+
+
+def _device(name: str) -> list[str]:
+    path = f"/dev/{name}"
+    return ["--dev-bind", path, path] if os.path.exists(path) else []
+
+
+def _netns_name(network: str) -> str:
+    return f"openarts-{network}"[:60]
+
+
+def _hand_over(folder: Path, uid: int) -> None:
+    """Make ``folder`` and what it holds the task's uid's (skipped when it already is:
+    a notebook's work folder may be large)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder.stat().st_uid == uid:
+        return
+    for parent, dirs, files in os.walk(folder):
+        os.lchown(parent, uid, uid)
+        for name in (*dirs, *files):
+            os.lchown(os.path.join(parent, name), uid, uid)
+    folder.chmod(0o700)
