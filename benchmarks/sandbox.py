@@ -1,4 +1,5 @@
-"""What the sandbox costs a task: start to the user's first line, with and without it.
+"""What the sandbox costs: a task's start to its user's first line, and a notebook's
+create to Jupyter answering, each with and without it in one run.
 
 The local backend starts --tasks tasks, one at a time, alternating: one in a sandbox
 (bubblewrap; as root, the two-step start with the project's own uid) with the folders
@@ -7,24 +8,36 @@ a training task gets, then the same command as the server's own user
 first line; the latency is that minus the time just before ``start`` was called. Prints
 p50 and p95 of each, and the difference of the p50s (the issue's aim: at most +15 ms).
 
-    python benchmarks/sandbox.py [--tasks 40]
+Notebooks: two real servers, one with the sandbox (the default) and one with
+OPENARTS_SANDBOX=off; --instances notebooks on each, alternating, created through the
+official SDK and polled through the platform's URL until Jupyter answers (as
+benchmarks/notebook_start.py does). Prints p50 of each and their ratio (aim: at most
+1.05x).
+
+    python benchmarks/sandbox.py [--tasks 40] [--instances 6]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkmodelarts.v1 import DeleteNotebookRequest, ListImageRequest, ModelArtsClient
+
+from benchmarks import notebook_start
 from openarts.backends.base import TaskSpec
 from openarts.backends.local.backend import LocalBackend, read_log
 from openarts.backends.sandbox import Sandbox
 from openarts.domain.sandbox_view import MA_HOME, SANDBOX_UID_BASE, Mount, TaskView
 from openarts.hostinfo import detect_host
+from openarts.testing.server import ServerProcess
 
 FIRST_LINE = "import time; print(repr(time.time()), flush=True)"
 
@@ -46,9 +59,52 @@ async def one(backend: LocalBackend, spec: TaskSpec) -> float:
     return (float(text.split()[0]) - started) * 1000
 
 
+def notebooks(instances: int) -> None:
+    """Create-to-answering of notebooks on a sandboxed server beside an unsandboxed one."""
+    timings: dict[str, list[float]] = {"sandbox": [], "off": []}
+    with tempfile.TemporaryDirectory() as folder:
+        servers = {}
+        for name, env in (("sandbox", {}), ("off", {"OPENARTS_SANDBOX": "off"})):
+            home = Path(folder) / name
+            home.mkdir()
+            (home / "flavors.yaml").write_text(notebook_start.FLAVORS)
+            servers[name] = ServerProcess(home, env=env).start(timeout_s=60)
+        try:
+            clients = {name: sdk_of(server) for name, server in servers.items()}
+            images = clients["off"].list_image(ListImageRequest(type="BUILD_IN")).data
+            image_id = next(i.id for i in images if i.tag == "builtin" and "pytorch" not in i.name)
+            for index in range(instances):
+                for name, client in clients.items():
+                    seconds, notebook_id = notebook_start.platform_start(client, image_id, index)
+                    timings[name].append(seconds)
+                    client.delete_notebook(DeleteNotebookRequest(id=notebook_id))
+                    notebook_start.wait_gone(client, notebook_id)
+        finally:
+            for server in servers.values():
+                server.close()
+    p50 = {name: statistics.median(values) for name, values in timings.items()}
+    for name, value in p50.items():
+        print(f"{name:8s} notebook create to Jupyter answering: p50 {value:.3f} s")
+    print(f"ratio of p50s {p50['sandbox'] / p50['off']:.2f}x (aim: at most 1.05x)")
+
+
+def sdk_of(server: ServerProcess) -> ModelArtsClient:
+    row = server.credentials()
+    credentials = BasicCredentials(
+        row["Access Key Id"], row["Secret Access Key"], row["Project Id"]
+    )
+    return (
+        ModelArtsClient.new_builder()
+        .with_credentials(credentials)
+        .with_endpoint(server.endpoint)
+        .build()
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=40)
+    parser.add_argument("--instances", type=int, default=6)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="openarts-bench-sandbox-"))
     sandbox = Sandbox(root / "tasks" / ".sandbox", hidden=[root])
@@ -81,6 +137,8 @@ async def main() -> None:
         p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
         print(f"{name:8s} start to first line: p50 {p50[name]:6.1f} ms  p95 {p95:6.1f} ms")
     print(f"the sandbox adds {p50['sandbox'] - p50['off']:+.1f} ms at p50 (aim: at most +15 ms)")
+    shutil.rmtree(root, ignore_errors=True)
+    notebooks(args.instances)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ reached through the platform's proxy over HTTP and WebSockets."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import sqlite3
 import time
@@ -250,9 +251,14 @@ def test_packages_installed_in_an_instance_are_saved_as_an_image(
     first = create(sdk, "nb-save", builtin_image(sdk))
     running = wait_status(sdk, first, "RUNNING")
     base, token = running.url.removesuffix("/lab"), running.token
+    # The wheel reaches the instance as a user's upload would: written into its work
+    # folder (the host's folders are out of its sight).
+    payload = base64.b64encode(wheel.read_bytes()).decode()
     install = (
-        "import subprocess, sys; r = subprocess.run([sys.executable, '-m', 'pip', 'install', "
-        f"'--no-index', '--no-deps', {str(wheel)!r}], capture_output=True, text=True); "
+        "import base64, subprocess, sys; "
+        f"open({wheel.name!r}, 'wb').write(base64.b64decode({payload!r})); "
+        "r = subprocess.run([sys.executable, '-m', 'pip', 'install', "
+        f"'--no-index', '--no-deps', {wheel.name!r}], capture_output=True, text=True); "
         "print(r.returncode, r.stderr[-300:])"
     )
     assert asyncio.run(run_code(base, token, install)).startswith("0")

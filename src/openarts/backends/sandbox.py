@@ -32,7 +32,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from openarts.domain.sandbox_view import (
@@ -104,6 +104,8 @@ class Sandbox:
         self.hidden = [p.resolve() for p in hidden]
         self._server_software = _server_software()
         self._system = _system_args()
+        # The system's folders are bound whole: the home must not be in one.
+        self._never_the_home(_bound_system_folders())
         # Set by probe(): what the banner, the console and /health say.
         self.report = SandboxReport(False, "not checked yet")
 
@@ -172,13 +174,13 @@ class Sandbox:
         as root, hand its writable folders to its uid."""
         for name in ("tmp", "cache"):
             (private / name).mkdir(parents=True, exist_ok=True)
+        if view.network:
+            self.ensure_network(view.network)  # refused when the server is not root
         if not self.privileged:
             return
         writable = [Path(m.source) for m in view.mounts if m.writable]
         for folder in (*writable, private / "tmp", private / "cache"):
             _hand_over(folder, view.uid)
-        if view.network:
-            self.ensure_network(view.network)
 
     # -- gangs' networks ---------------------------------------------------------------
     def ensure_network(self, name: str) -> None:
@@ -201,11 +203,17 @@ class Sandbox:
                 )
 
     def release_network(self, name: str) -> None:
-        """Forget a gang's network (it goes once its last process has ended)."""
+        """Remove a gang's network once no process is in it (the last member has ended;
+        a member still starting would find it gone)."""
         if not name or not self.privileged:
             return
         path = NETNS_DIR / _netns_name(name)
-        if path.exists():
+        if not path.exists():
+            return
+        inside = subprocess.run(
+            [self.ip, "netns", "pids", path.name], capture_output=True, timeout=10
+        )
+        if inside.returncode == 0 and not inside.stdout.strip():
             subprocess.run([self.ip, "netns", "delete", path.name], capture_output=True, timeout=10)
 
     # -- the command ---------------------------------------------------------------------
@@ -216,8 +224,13 @@ class Sandbox:
         workdir: str,
         gpu_ids: Iterable[int],
         private: Path | None = None,
+        env_fd: int | None = None,
     ) -> list[str]:
-        """The argv that runs ``command`` in ``view``, in ``workdir`` (a path inside)."""
+        """The argv that runs ``command`` in ``view``, in ``workdir`` (a path inside).
+
+        The task's variables come from ``env_fd`` (``env_arguments``), read by the last
+        bwrap only: the processes before it run as root (or as the server), and a
+        variable such as LD_PRELOAD must never reach them."""
         staged: list[tuple[str, bool]] = []
 
         def reach(source: str, writable: bool) -> str:
@@ -228,9 +241,13 @@ class Sandbox:
             staged.append((source, writable))
             return f"{STAGE}/{len(staged) - 1}"
 
-        inner = [
-            self.bwrap,
+        inner = [self.bwrap]
+        if env_fd is not None:
+            inner += ["--args", str(env_fd)]
+        inner += [
             "--unshare-user",
+            # No user namespace of its own inside: no root there to widen its reach.
+            "--disable-userns",
             "--uid",
             str(MA_UID),
             "--gid",
@@ -243,6 +260,12 @@ class Sandbox:
         ]
         if not view.network:
             inner.append("--unshare-net")
+        elif not self.privileged:
+            # Never the host's network instead: a gang's shared one needs root here.
+            raise SandboxUnavailable(
+                "a gang's tasks share a network namespace, which needs the server to run as "
+                "root here; run one node per job, or the server as root"
+            )
         inner += self._system
         inner += ["--ro-bind", reach(str(self.state_dir / "passwd"), False), "/etc/passwd"]
         inner += ["--ro-bind", reach(str(self.state_dir / "group"), False), "/etc/group"]
@@ -263,9 +286,7 @@ class Sandbox:
         for mount in sorted(view.mounts, key=lambda m: m.target.count("/")):
             verb = "--bind" if mount.writable else "--ro-bind"
             inner += [verb, reach(mount.source, mount.writable), mount.target]
-        inner += ["--setenv", "HOME", MA_HOME, "--setenv", "USER", MA_USER]
-        inner += ["--setenv", "LOGNAME", MA_USER, "--setenv", "TMPDIR", "/tmp"]
-        inner += ["--chdir", workdir, "--new-session", "--", *command]
+        inner += ["--chdir", workdir, "--new-session", "--die-with-parent", "--", *command]
         if not self.privileged:
             return inner
         outer = [self.bwrap, "--dev-bind", "/", "/", "--tmpfs", STAGE]
@@ -285,19 +306,41 @@ class Sandbox:
         return outer
 
     def _software(self, view: TaskView, command: list[str]) -> list[str]:
-        folders = [*self._server_software, *view.software]
-        if command:
-            folders += environment_folders(Path(command[0]))
+        """The Python environments a task runs from: the server's, the command's
+        interpreter's, and those of the interpreters the view names (a shell command
+        that runs an engine's python)."""
+        folders = list(self._server_software)
+        for program in (*command[:1], *view.software):
+            folders += environment_folders(Path(program))
         chosen = _outermost(folders)
-        for folder in chosen:
+        self._never_the_home(chosen)
+        return chosen
+
+    def _never_the_home(self, folders: Iterable[str]) -> None:
+        for folder in folders:
             resolved = Path(folder).resolve()
             for hidden in self.hidden:
                 if resolved == hidden or hidden.is_relative_to(resolved):
                     raise SandboxUnavailable(
-                        f"software folder {folder} holds the server's home {hidden}; "
+                        f"{folder}, which tasks see, holds the server's home {hidden}; "
                         "move the home (OPENARTS_HOME) out of it"
                     )
-        return chosen
+
+
+def env_arguments(env: Mapping[str, str]) -> bytes:
+    """bwrap's arguments that give the task exactly ``env`` (with ModelArts' user's own
+    defaults beneath it), NUL-separated for ``--args``: never on a command line."""
+    values = {
+        "HOME": MA_HOME,
+        "USER": MA_USER,
+        "LOGNAME": MA_USER,
+        "TMPDIR": "/tmp",
+        **env,
+    }
+    parts = ["--clearenv"]
+    for name, value in values.items():
+        parts += ["--setenv", name, value]
+    return b"".join(os.fsencode(part) + b"\0" for part in parts)
 
 
 def environment_folders(interpreter: Path) -> list[str]:
@@ -327,10 +370,17 @@ def _pyvenv_home(prefix: Path) -> Path | None:
 
 def _server_software() -> list[str]:
     """The server's own Python: the interpreter's installation, the virtual
-    environment, and whatever else is on its path (an editable install's sources)."""
+    environment, and what else is on its path (an editable install's sources); never the
+    path's first entry, the folder the server was started from (a user's home, say)."""
     folders = [sys.base_prefix, sys.prefix]
-    folders += [p for p in sys.path if p and os.path.isdir(p)]
+    folders += [p for p in sys.path[1:] if p and os.path.isdir(p)]
     return [f for f in folders if not _is_system(f)]
+
+
+def _bound_system_folders() -> list[str]:
+    folders = [str(Path("/") / name) for name in SYSTEM_DIRS]
+    folders += [str(Path("/etc") / name) for name in ETC_FILES]
+    return [f for f in folders if os.path.isdir(f) and not os.path.islink(f)]
 
 
 def _is_system(folder: str) -> bool:
@@ -361,7 +411,10 @@ def _system_args() -> list[str]:
         path = Path("/etc") / name
         if path.exists():
             args += ["--ro-bind", str(path), str(path)]
-    args += ["--ro-bind-try", "/sys", "/sys"]
+    # Of /sys only what libraries read to size themselves (CPUs, NUMA nodes), not the
+    # host's devices, network interfaces or cgroups.
+    for name in ("/sys/devices/system/cpu", "/sys/devices/system/node"):
+        args += ["--ro-bind-try", name, name]
     return args
 
 

@@ -21,7 +21,7 @@ import aiohttp
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openarts import errors
-from openarts.domain.notebooks import PROXY_PREFIX
+from openarts.domain.notebooks import PROXY_PREFIX, authority_of, socket_of
 from openarts.errors import OpenArtsError
 from openarts.gateway.relay import (
     HOP_BY_HOP,
@@ -31,6 +31,7 @@ from openarts.gateway.relay import (
     refuse,
     request_body,
 )
+from openarts.unix_sockets import SocketPath
 
 log = logging.getLogger("openarts.gateway")
 
@@ -50,6 +51,9 @@ class NotebookProxy:
         self.resolve = resolve
         self._addresses: dict[str, tuple[str, float]] = {}
         self._client: aiohttp.ClientSession | None = None
+        # Instances in sandboxes listen on Unix sockets: a session (connector) per socket.
+        self._unix: dict[str, tuple[aiohttp.ClientSession, SocketPath]] = {}
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -75,9 +79,22 @@ class NotebookProxy:
         if self._client is not None:
             await self._client.close()
             self._client = None
+        for session, path in self._unix.values():
+            await session.close()
+            path.close()
+        self._unix.clear()
 
     def forget(self, notebook_id: str) -> None:
-        self._addresses.pop(notebook_id, None)
+        gone = self._addresses.pop(notebook_id, None)
+        path = socket_of(gone[0]) if gone is not None else None
+        if path is not None and path in self._unix:
+            # A socket's session is let go with the address (the instance may come back
+            # with another one); closed in the background, never in a request's way.
+            session, handle = self._unix.pop(path)
+            task = asyncio.create_task(session.close())
+            task.add_done_callback(lambda _: handle.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     async def _address(self, notebook_id: str) -> str:
         cached = self._addresses.get(notebook_id)
@@ -88,7 +105,19 @@ class NotebookProxy:
         self._addresses[notebook_id] = (address, now + ADDRESS_TTL_S)
         return address
 
-    def _session(self) -> aiohttp.ClientSession:
+    def _session(self, address: str) -> aiohttp.ClientSession:
+        path = socket_of(address)
+        if path is not None:
+            known = self._unix.get(path)
+            if known is not None and not known[0].closed:
+                return known[0]
+            if known is not None:
+                known[1].close()
+            # Raises OSError when the socket's folder is gone: the instance is unreachable.
+            handle = SocketPath(path)
+            session = client_session(aiohttp.UnixConnector(path=handle.path))
+            self._unix[path] = (session, handle)
+            return session
         if self._client is None or self._client.closed:
             self._client = client_session()
         return self._client
@@ -105,7 +134,7 @@ class NotebookProxy:
         body = request_body(receive) if has_body else None
         started = False
         try:
-            async with self._session().request(
+            async with self._session(address).request(
                 scope["method"],
                 url,
                 headers=headers,
@@ -127,7 +156,7 @@ class NotebookProxy:
                 async for chunk in upstream.content.iter_any():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except (aiohttp.ClientConnectionError, TimeoutError) as error:
+        except (aiohttp.ClientConnectionError, TimeoutError, OSError) as error:
             self.forget(notebook_id)
             log.info("notebook %s is unreachable at %s: %s", notebook_id, address, error)
             if started:
@@ -156,7 +185,7 @@ class NotebookProxy:
         if first["type"] != "websocket.connect":
             return
         try:
-            upstream = await self._session().ws_connect(
+            upstream = await self._session(address).ws_connect(
                 url,
                 headers=headers,
                 protocols=tuple(scope.get("subprotocols") or ()),
@@ -164,7 +193,7 @@ class NotebookProxy:
                 max_msg_size=0,
                 compress=0,
             )
-        except (aiohttp.ClientError, TimeoutError) as error:
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
             self.forget(notebook_id)
             status = error.status if isinstance(error, aiohttp.WSServerHandshakeError) else 1011
             log.info("websocket to notebook %s refused: %s", notebook_id, error)
@@ -215,7 +244,7 @@ def _target(scope: Scope, address: str, scheme: str) -> str:
     raw = scope.get("raw_path") or scope["path"].encode()
     path = raw.decode("latin-1")
     query = scope.get("query_string", b"").decode("latin-1")
-    return f"{scheme}://{address}{path}" + (f"?{query}" if query else "")
+    return f"{scheme}://{authority_of(address)}{path}" + (f"?{query}" if query else "")
 
 
 def _unreachable(notebook_id: str) -> OpenArtsError:

@@ -73,11 +73,12 @@ async def refuse(
     await send({"type": "http.response.body", "body": body})
 
 
-def client_session() -> aiohttp.ClientSession:
-    """A relay's client: pooled keep-alive connections without limit, bodies passed as
-    they are (never decompressed), no cookies kept, no headers added."""
+def client_session(connector: aiohttp.BaseConnector | None = None) -> aiohttp.ClientSession:
+    """A relay's client: pooled keep-alive connections without limit (over TCP, or the
+    ``connector`` given: a Unix socket's), bodies passed as they are (never
+    decompressed), no cookies kept, no headers added."""
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=None),
+        connector=connector or aiohttp.TCPConnector(limit=0, ttl_dns_cache=None),
         auto_decompress=False,
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
         cookie_jar=aiohttp.DummyCookieJar(),

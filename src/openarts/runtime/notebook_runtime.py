@@ -24,10 +24,22 @@ from sqlalchemy.orm import Session
 
 from openarts.backends.base import ComputeBackend, PrepareError, TaskSpec
 from openarts.db.engine import Database
-from openarts.db.tables import Image, Notebook
+from openarts.db.tables import Image, Notebook, Project
 from openarts.domain.images import find_preset
-from openarts.domain.notebooks import LIVE, MOUNT_ROOT, PROXY_PREFIX, WORKLOAD_KIND
+from openarts.domain.notebooks import (
+    LIVE,
+    MOUNT_ROOT,
+    PROXY_PREFIX,
+    SOCKET_ADDRESS,
+    SOCKET_FOLDER,
+    SOCKET_INSIDE,
+    WORKLOAD_KIND,
+    authority_of,
+    resolved,
+    socket_of,
+)
 from openarts.domain.notebooks import NotebookStatus as S
+from openarts.domain.sandbox_view import MA_HOME, Mount, TaskView
 from openarts.runtime.notebook_envs import NotebookEnvironments, environment_variables
 from openarts.runtime.stacked_envs import make_environment, snapshot
 from openarts.security.secrets_box import SecretBox
@@ -35,6 +47,7 @@ from openarts.services.events import record_event_sync
 from openarts.storage.base import ObjectStore
 from openarts.storage.paths import ObjectPath
 from openarts.storage.transfer import download_dir
+from openarts.unix_sockets import SocketPath
 
 log = logging.getLogger("openarts.notebooks")
 
@@ -49,9 +62,13 @@ class NotebookRuntime:
         image_root: Path,
         store: ObjectStore,
         backend: ComputeBackend,
+        *,
+        sandboxed: bool = False,
     ) -> None:
         self.db = db
         self.backend = backend
+        # Jupyter runs in a sandbox: ModelArts' paths, a Unix socket for the proxy.
+        self.sandboxed = sandboxed
         self.envs = envs
         self.box = box
         self.root = root
@@ -76,6 +93,8 @@ class NotebookRuntime:
         await asyncio.to_thread(_make_folders, home)
         python = await asyncio.to_thread(make_environment, folder / "env", layers)
         spec = specs[0]
+        if self.sandboxed:
+            return [await self._sandboxed(spec, notebook_id, project_id, sealed_token, python)]
         ip = self.backend.address_of(spec.node)
         port = await self.backend.free_port(spec.node)
         address = f"{ip}:{port}"
@@ -95,6 +114,39 @@ class NotebookRuntime:
         }
         return [replace(spec, command=tuple(command), env=env)]
 
+    async def _sandboxed(
+        self, spec: TaskSpec, notebook_id: str, project_id: str, sealed_token: str, python: Path
+    ) -> TaskSpec:
+        """Jupyter in the instance's sandbox: its home at /home/ma-user (the work folder
+        under it), its environment writable where it is (pip installs there), and a Unix
+        socket as its only way in, in a folder the proxy reaches on the host."""
+        folder = self.folder(notebook_id)
+        sockets = folder / SOCKET_FOLDER
+        await asyncio.to_thread(_fresh_socket_folder, sockets)
+        uid = await self.db.run_in_transaction(project_uid, project_id)
+        await self.db.run_in_transaction(_record_address, notebook_id, SOCKET_ADDRESS)
+        command = [part for part in spec.command if not part.startswith("--ip=")]
+        command[0] = str(python)
+        command += [f"--ServerApp.sock={SOCKET_INSIDE}", "--ServerApp.sock_mode=0600"]
+        home = Path(MA_HOME)
+        env = {
+            **spec.env,
+            **environment_variables(folder / "env", home),
+            "JUPYTER_TOKEN": self.box.decrypt(sealed_token),
+            "JUPYTER_RUNTIME_DIR": str(home / ".local" / "share" / "jupyter" / "runtime"),
+            "OPENARTS_NOTEBOOK_ID": notebook_id,
+        }
+        view = TaskView(
+            uid=uid,
+            hostname=f"notebook-{notebook_id}",
+            mounts=(
+                Mount(str(folder / "home"), MA_HOME, writable=True),
+                Mount(str(folder / "env"), str(folder / "env"), writable=True),
+                Mount(str(sockets), str(Path(SOCKET_INSIDE).parent), writable=True),
+            ),
+        )
+        return replace(spec, command=tuple(command), env=env, workdir=home / "work", view=view)
+
     async def layers_of(self, project_id: str, notebook_id: str, image_id: str) -> list[str]:
         preset = find_preset(image_id)
         if preset is not None:
@@ -113,16 +165,27 @@ class NotebookRuntime:
 
     # -- is Jupyter there ------------------------------------------------------------------
     async def answers(self, notebook_id: str, address: str, sealed_token: str) -> bool:
-        url = f"http://{address}{PROXY_PREFIX}{notebook_id}/api/status"
+        url = f"http://{authority_of(address)}{PROXY_PREFIX}{notebook_id}/api/status"
         headers = {"Authorization": f"token {self.box.decrypt(sealed_token)}"}
+        socket = socket_of(resolved(address, self.folder(notebook_id)))
+        try:
+            unix = SocketPath(socket) if socket is not None else None
+        except OSError:
+            return False  # its folder is not there yet
+        connector = aiohttp.UnixConnector(path=unix.path) if unix is not None else None
         try:
             async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as client,
+                aiohttp.ClientSession(
+                    connector=connector, timeout=aiohttp.ClientTimeout(total=2)
+                ) as client,
                 client.get(url, headers=headers) as response,
             ):
                 return response.status == 200
         except (aiohttp.ClientError, TimeoutError, OSError):
             return False
+        finally:
+            if unix is not None:
+                unix.close()
 
     # -- saving as an image -------------------------------------------------------------------
     async def save_layer(self, image_id: str, notebook_id: str) -> int:
@@ -143,11 +206,16 @@ class NotebookRuntime:
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_symlink() or target.exists():
             raise FileExistsError(f"{mount_path} is already taken in the instance")
-        folder = self.store.local_folder(source.bucket, source.key)
+        # In a sandbox the store's folders are out of sight: the mount is a copy made
+        # now, as with an S3 store, and the instance's own.
+        folder = None if self.sandboxed else self.store.local_folder(source.bucket, source.key)
         if folder is not None:
             await asyncio.to_thread(target.symlink_to, folder, True)
             return
         await download_dir(self.store, source, target)
+        if self.sandboxed:
+            owner = (await asyncio.to_thread(self.work(notebook_id).stat)).st_uid
+            await asyncio.to_thread(_own, target, owner)
 
     async def unmount(self, notebook_id: str, mount_path: str) -> None:
         target = self.mount_target(notebook_id, mount_path)
@@ -165,6 +233,30 @@ class NotebookRuntime:
 
 def _make_folders(home: Path) -> None:
     (home / "work").mkdir(parents=True, exist_ok=True)
+
+
+def _fresh_socket_folder(folder: Path) -> None:
+    """The folder of the instance's socket, without the socket a stopped Jupyter left."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / Path(SOCKET_INSIDE).name).unlink(missing_ok=True)
+
+
+def _own(target: Path, uid: int) -> None:
+    """Give a copied mount to the instance's uid (it already is the server's own when the
+    server is not root)."""
+    if os.geteuid() != 0:
+        return
+    for parent, dirs, files in os.walk(target):
+        os.lchown(parent, uid, uid)
+        for name in (*dirs, *files):
+            os.lchown(os.path.join(parent, name), uid, uid)
+
+
+def project_uid(session: Session, project_id: str) -> int:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise PrepareError(f"project {project_id} no longer exists")
+    return project.sandbox_uid
 
 
 def _notebook_of_workload(session: Session, workload_id: str) -> tuple[str, str, str, str] | None:

@@ -62,7 +62,9 @@ def build_server(
     front = Relays(
         api,
         gateway=platform.gateway,
-        jupyter_address=lambda notebook_id: jupyter_address(platform.db, notebook_id),
+        jupyter_address=lambda notebook_id: jupyter_address(
+            platform.db, notebook_id, platform.api.notebooks.root
+        ),
     )
     sandbox = platform.backend.sandbox_report
     console = create_console(

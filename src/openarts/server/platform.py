@@ -189,6 +189,7 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
         notebooks.image_root,
         store,
         backend,
+        sandboxed=backend.sandbox_report.enabled,
     )
     models = ModelPlatform(root=settings.home / "models", store=store)
     traffic = InferenceTraffic(db)

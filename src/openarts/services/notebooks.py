@@ -35,6 +35,7 @@ from openarts.domain.notebooks import (
     NotebookStatus,
     lease_expiry,
     prolonged_duration,
+    resolved,
 )
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
@@ -604,9 +605,10 @@ def switch_notebook_status(
 
 
 # -- the proxy's lookup -----------------------------------------------------------------------
-async def jupyter_address(db: Database, notebook_id: str) -> str:
-    """Where the instance's Jupyter listens, for the proxy; an error when it cannot be
-    reached through the platform now."""
+async def jupyter_address(db: Database, notebook_id: str, root: Path) -> str:
+    """Where the instance's Jupyter listens, for the proxy ("host:port", or a Unix
+    socket's absolute path; instances' folders are under ``root``); an error when it
+    cannot be reached through the platform now."""
     async with db.session() as session:
         row = (
             await session.execute(
@@ -621,4 +623,4 @@ async def jupyter_address(db: Database, notebook_id: str) -> str:
             errors.NOTEBOOK_NOT_RUNNING,
             f"The instance is not in running ({status}): start it, then open it again.",
         )
-    return str(address)
+    return resolved(str(address), root / notebook_id)

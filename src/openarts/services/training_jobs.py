@@ -379,6 +379,8 @@ def submit_attempt(
                 mounts=(Mount(str(dirs.home), MA_HOME, writable=True),),
                 # A gang's tasks meet over loopback (MASTER_ADDR); one task is alone.
                 network=f"{job.id}-{job.attempt}" if plan.node_count > 1 else "",
+                # A shell command runs the engine's python by name.
+                software=(interpreter,),
             ).to_json()
         templates.append(
             workload_service.TaskTemplate(

@@ -7,6 +7,7 @@ never has to sit whole in memory.
 from __future__ import annotations
 
 import asyncio
+import os
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -232,8 +233,13 @@ async def one_chunk(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-async def file_chunks(path: Path, chunk: int = CHUNK) -> AsyncIterator[bytes]:
-    handle = await asyncio.to_thread(path.open, "rb")
+async def file_chunks(
+    path: Path, chunk: int = CHUNK, *, follow_links: bool = True
+) -> AsyncIterator[bytes]:
+    """A file's bytes; ``follow_links=False`` refuses a symbolic link (ELOOP), for files
+    a user's code wrote, which may point anywhere the reader could read."""
+    flags = os.O_RDONLY | (0 if follow_links else os.O_NOFOLLOW)
+    handle = await asyncio.to_thread(lambda: os.fdopen(os.open(path, flags), "rb"))
     try:
         while block := await asyncio.to_thread(handle.read, chunk):
             yield block

@@ -599,7 +599,8 @@ class LocalStore(ObjectStore):
         bucket_dir = self._existing_bucket(bucket)
         uploads = await asyncio.to_thread(_uploads_in, bucket_dir)
         found = [u for u in uploads if u.key.startswith(prefix)]
-        return sorted(found, key=lambda u: (u.key, u.initiated_ms, u.upload_id))
+        # S3's order: by key, then by upload ID (what the page markers compare).
+        return sorted(found, key=lambda u: (u.key, u.upload_id))
 
     async def expire_multipart(self, older_than_ms: int) -> int:
         return await asyncio.to_thread(self._expire_sync, older_than_ms)
@@ -633,15 +634,17 @@ def _uploads_in(bucket_dir: Path) -> list[UploadInfo]:
 
 
 def _upload_begun_ms(upload: Path) -> int | None:
-    """When an upload began: its record's time, or (one whose record never got written:
-    the server died making it) its folder's."""
+    """When an upload last showed life: its record's time or its folder's last change (a
+    part written), whichever is later; an upload still being written is never taken for
+    an abandoned one."""
     try:
-        return int(_read_json(upload / "upload.json")["created_ms"])
+        changed = _ms(upload.stat().st_mtime_ns)
+    except OSError:
+        return None
+    try:
+        return max(changed, int(_read_json(upload / "upload.json")["created_ms"]))
     except (OSError, ValueError, KeyError):
-        try:
-            return _ms(upload.stat().st_mtime_ns)
-        except OSError:
-            return None
+        return changed
 
 
 def _is_utf8(name: str) -> bool:

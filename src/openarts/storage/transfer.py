@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -75,20 +77,44 @@ async def _download(store: ObjectStore, bucket: str, key: str, destination: Path
 
 
 async def upload_dir(store: ObjectStore, source: Path, target: ObjectPath) -> TransferSummary:
-    """Copy a file, or every file under a folder, to ``target`` (a prefix or a key)."""
-    if await asyncio.to_thread(source.is_file):
+    """Copy a file, or every file under a folder, to ``target`` (a prefix or a key).
+
+    The files may be a user's code's, read by the server: only regular files are sent,
+    and no symbolic link is followed (one could point at the server's own files)."""
+    kind = await asyncio.to_thread(_kind, source)
+    if kind == "link":
+        raise StorageError(f"{source.name} is a symbolic link; only files and folders are sent")
+    if kind == "file":
         key = target.key + source.name if target.is_prefix else target.key
-        info = await store.write(target.bucket, check_key(key), file_chunks(source, CHUNK))
+        chunks = file_chunks(source, CHUNK, follow_links=False)
+        info = await store.write(target.bucket, check_key(key), chunks)
         return TransferSummary(1, info.size)
     base = target.key if target.is_prefix else target.key + "/"
     files = total = 0
     for path in await asyncio.to_thread(_files_under, source):
         key = check_key(base + path.relative_to(source).as_posix())
-        info = await store.write(target.bucket, key, file_chunks(path, CHUNK))
+        info = await store.write(target.bucket, key, file_chunks(path, CHUNK, follow_links=False))
         files += 1
         total += info.size
     return TransferSummary(files, total)
 
 
+def _kind(path: Path) -> str:
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return "folder"  # nothing to send
+    if stat.S_ISLNK(mode):
+        return "link"
+    return "file" if stat.S_ISREG(mode) else "folder"
+
+
 def _files_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file())
+    """The regular files under ``folder``, never through a symbolic link."""
+    found = []
+    for parent, _dirs, names in os.walk(folder, followlinks=False):
+        for name in names:
+            path = Path(parent) / name
+            if stat.S_ISREG(path.lstat().st_mode):
+                found.append(path)
+    return sorted(found)

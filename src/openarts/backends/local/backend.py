@@ -2,7 +2,8 @@
 
 A task runs under a short ``/bin/sh`` wrapper that records the command's exit status in
 the task's folder, so the status survives the server: a restarted server reads it instead
-of losing it. Every process of a task carries ``OPENARTS_TASK_ID`` in its environment;
+of losing it. Every process of a task carries ``OPENARTS_TASK_ID`` (this backend's
+scope and the task's ID) in its environment;
 stopping and cleaning up act only on processes that carry the task's marker or are in the
 task's cgroups, so a pid the kernel has since given to someone else is never touched. The
 handle keeps the wrapper's pid and its start time in clock ticks since boot (not
@@ -48,7 +49,7 @@ from openarts.backends.base import (
 )
 from openarts.backends.local import gpus
 from openarts.backends.local.cgroups import PARENT_NAME, Cgroups
-from openarts.backends.sandbox import Sandbox, SandboxUnavailable
+from openarts.backends.sandbox import Sandbox, SandboxUnavailable, env_arguments
 from openarts.hostinfo import MIB, HostInfo
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ HANDLE_FILE = "handle.json"
 # Up to this many tasks are started or polled right on the event loop (see start()).
 INLINE_BATCH = 4
 TASK_MARKER = "OPENARTS_TASK_ID"
+# The only variables of the root-side steps of a sandboxed task's start.
+ROOT_SIDE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # $0 is the task's folder; then the cgroup.procs files to enter, up to "--"; then the
 # task's command. The trap keeps the wrapper alive through SIGTERM (the command gets it
 # too) so that it can write the status. The wrapper enters the groups itself, before the
@@ -122,6 +125,7 @@ class LocalBackend(ComputeBackend):
         # Called (on the event loop) when a task's process ends, so the reconciler
         # notices at once instead of at its next interval.
         self.on_exit = on_exit
+        self._scope = _cgroup_name(root)
         # Runs the tasks that come with a view; None: the sandbox is off.
         self.sandbox = sandbox
         if sandbox is not None:
@@ -138,12 +142,17 @@ class LocalBackend(ComputeBackend):
         # file writes and a vfork, well under a millisecond of work, while a hop to a
         # worker thread costs several when the CPUs are busy (measured by
         # benchmarks/scheduler.py). Large gangs go to a thread (start_group).
-        handle = self._start_sync(spec)
+        # A sandboxed start also hands folders over and may make a gang's network: on a
+        # worker thread, never holding the loop.
+        if spec.view is not None:
+            handle = await asyncio.to_thread(self._start_sync, spec)
+        else:
+            handle = self._start_sync(spec)
         self._watch(int(handle.data["pid"]))
         return handle
 
     async def start_group(self, specs: list[TaskSpec]) -> list[TaskHandle]:
-        if len(specs) <= INLINE_BATCH:
+        if len(specs) <= INLINE_BATCH and all(spec.view is None for spec in specs):
             return await super().start_group(specs)
 
         handles: list[TaskHandle] = []
@@ -175,12 +184,26 @@ class LocalBackend(ComputeBackend):
         gpu_env = self._gpu_env(spec.gpu_ids)
         run_dir = self.root / spec.task_id
         run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        command, cwd = self._sandboxed(spec, run_dir)
+        env = {**spec.env, **gpu_env, TASK_MARKER: self._marker(spec.task_id)}
+        env_fd = None
+        if spec.view is not None:
+            # The task's variables go to the sandbox through a file only the last bwrap
+            # reads; the root-side processes before it get a fixed, harmless set.
+            env_fd = _env_file(run_dir, env_arguments(env))
+            env = {"PATH": ROOT_SIDE_PATH, TASK_MARKER: self._marker(spec.task_id)}
+        try:
+            command, cwd = self._sandboxed(spec, run_dir, env_fd)
+        except BaseException:
+            if env_fd is not None:
+                os.close(env_fd)
+            raise
         for stale in (EXIT_FILE, STOP_FILE, OOM_FILE, NO_CGROUP_FILE, HANDLE_FILE):
             (run_dir / stale).unlink(missing_ok=True)
         try:
             groups = self.cgroups.create(spec.task_id, spec.resources)
         except OSError as error:
+            if env_fd is not None:
+                os.close(env_fd)
             raise BackendError(
                 f"the task's resource limits could not be applied: {error}"
             ) from error
@@ -197,16 +220,20 @@ class LocalBackend(ComputeBackend):
                         *command,
                     ],
                     cwd=cwd,
-                    env={**spec.env, **gpu_env, TASK_MARKER: spec.task_id},
+                    env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=output,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                     close_fds=True,
+                    pass_fds=() if env_fd is None else (env_fd,),
                 )
         except BaseException:
             self.cgroups.remove(groups)
             raise
+        finally:
+            if env_fd is not None:
+                os.close(env_fd)
         self._children[spec.task_id] = child
         handle = TaskHandle(
             NAME,
@@ -231,7 +258,9 @@ class LocalBackend(ComputeBackend):
         except (OSError, ValueError, KeyError, BackendError):
             return None
 
-    def _sandboxed(self, spec: TaskSpec, run_dir: Path) -> tuple[list[str], Path]:
+    def _sandboxed(
+        self, spec: TaskSpec, run_dir: Path, env_fd: int | None
+    ) -> tuple[list[str], Path]:
         """The command to run and the folder to run it from: in the task's sandbox when
         it has a view."""
         if spec.view is None:
@@ -245,7 +274,7 @@ class LocalBackend(ComputeBackend):
         try:
             self.sandbox.prepare(spec.view, private)
             command = self.sandbox.command(
-                spec.view, list(spec.command), str(spec.workdir), spec.gpu_ids, private
+                spec.view, list(spec.command), str(spec.workdir), spec.gpu_ids, private, env_fd
             )
         except (SandboxUnavailable, OSError) as error:
             raise BackendError(f"the task's sandbox could not be made: {error}") from error
@@ -303,9 +332,15 @@ class LocalBackend(ComputeBackend):
 
         # Like start: a few tasks on the loop, many on a thread.
         observed = poll_all() if len(handles) <= INLINE_BATCH else await asyncio.to_thread(poll_all)
+        networks = set()
         for handle in handles:
             if observed[handle.task_id].state is TaskState.RUNNING:
                 self._watch(int(handle.data["pid"]))  # adopted after a restart, say
+            elif handle.data.get("network"):
+                networks.add(str(handle.data["network"]))
+        if self.sandbox is not None:
+            for network in networks:
+                await asyncio.to_thread(self.sandbox.release_network, network)
         return observed
 
     def _poll_one(self, handle: TaskHandle) -> TaskObservation:
@@ -321,8 +356,6 @@ class LocalBackend(ComputeBackend):
         _signal_all(leftovers, signal.SIGKILL)
         run_dir = Path(handle.data["run_dir"])
         self._settle_groups(run_dir, groups)
-        if self.sandbox is not None and handle.data.get("network"):
-            self.sandbox.release_network(str(handle.data["network"]))
         stopped = (run_dir / STOP_FILE).exists()
         code = _read_exit_code(run_dir / EXIT_FILE)
         if stopped:
@@ -373,11 +406,15 @@ class LocalBackend(ComputeBackend):
         self._children.pop(task_id, None)
         self._sampled.pop(task_id, None)
 
-    @staticmethod
-    def _members(task_id: str, groups: list[Path]) -> list[psutil.Process]:
+    def _marker(self, task_id: str) -> str:
+        """The task's marker, this backend's own: two platforms on one host (two test
+        runs, or tests naming their tasks alike) never end each other's processes."""
+        return f"{self._scope}/{task_id}"
+
+    def _members(self, task_id: str, groups: list[Path]) -> list[psutil.Process]:
         """Every live process that carries this task's marker or is in its cgroups (where
         also one that emptied its environment is found)."""
-        wanted = f"{TASK_MARKER}={task_id}".encode()
+        wanted = f"{TASK_MARKER}={self._marker(task_id)}".encode()
         found: dict[int, psutil.Process] = {}
         for process in psutil.process_iter():
             try:
@@ -480,6 +517,18 @@ class LocalBackend(ComputeBackend):
         await asyncio.to_thread(
             _signal_all, await asyncio.to_thread(self._members, task_id, groups), signal.SIGKILL
         )
+
+
+def _env_file(run_dir: Path, content: bytes) -> int:
+    """A read handle on ``content``, in a file that is gone from the folder before the
+    task starts (it holds the task's variables, secrets among them)."""
+    path = run_dir / ".env-arguments"
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+        out.write(content)
+    try:
+        return os.open(path, os.O_RDONLY)
+    finally:
+        path.unlink()
 
 
 def _write_handle(run_dir: Path, handle: TaskHandle) -> None:
