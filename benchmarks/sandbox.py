@@ -29,9 +29,13 @@ import time
 from pathlib import Path
 
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
-from huaweicloudsdkmodelarts.v1 import DeleteNotebookRequest, ListImageRequest, ModelArtsClient
+from huaweicloudsdkmodelarts.v1 import (
+    DeleteNotebookRequest,
+    ListImageRequest,
+    ModelArtsClient,
+    ShowNotebookRequest,
+)
 
-from benchmarks import notebook_start
 from openarts.backends.base import TaskSpec
 from openarts.backends.local.backend import LocalBackend, read_log
 from openarts.backends.sandbox import Sandbox
@@ -61,6 +65,10 @@ async def one(backend: LocalBackend, spec: TaskSpec) -> float:
 
 def notebooks(instances: int) -> None:
     """Create-to-answering of notebooks on a sandboxed server beside an unsandboxed one."""
+    # Run as a script, this folder is on the path, not the repository's root.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import notebook_start
+
     timings: dict[str, list[float]] = {"sandbox": [], "off": []}
     with tempfile.TemporaryDirectory() as folder:
         servers = {}
@@ -77,6 +85,13 @@ def notebooks(instances: int) -> None:
                 for name, client in clients.items():
                     seconds, notebook_id = notebook_start.platform_start(client, image_id, index)
                     timings[name].append(seconds)
+                    # Deleting waits for the platform to have seen it running too.
+                    deadline = time.monotonic() + 60
+                    while client.show_notebook(ShowNotebookRequest(id=notebook_id)).status != (
+                        "RUNNING"
+                    ):
+                        assert time.monotonic() < deadline, "never RUNNING"
+                        time.sleep(0.05)
                     client.delete_notebook(DeleteNotebookRequest(id=notebook_id))
                     notebook_start.wait_gone(client, notebook_id)
         finally:
