@@ -56,6 +56,7 @@ from openarts.security.signing import sign
 from openarts.storage.s3 import s3_client
 from openarts.testing.iris import IRIS_FEATURES, train_iris
 from openarts.testing.server import ServerProcess, free_port
+from openarts.unix_sockets import SocketPath
 
 FLAVOR = "bench.infer.small"
 FLAVORS = """
@@ -255,6 +256,18 @@ def deploy(api: Api, server: ServerProcess, model_file: Path) -> tuple[str, str]
     return service_id, str(address)
 
 
+def replica_of(service_id: str) -> psutil.Process:
+    """The model server of the service's replica (in its sandbox: found by its
+    environment, it listens on no TCP port of the host's)."""
+    for process in psutil.process_iter(["environ", "cmdline"]):
+        environ = process.info["environ"] or {}
+        if environ.get("OPENARTS_SERVICE_ID") == service_id and "openarts.inference.server" in (
+            process.info["cmdline"] or []
+        ):
+            return process
+    raise RuntimeError(f"no model server of service {service_id}")
+
+
 def process_on_port(port: int) -> psutil.Process:
     """The process listening on a loopback port (for its CPU time)."""
     for connection in psutil.net_connections("tcp"):
@@ -436,6 +449,8 @@ class Target:
     # The processes that serve it, by label (the gateway's server, the replica, the other
     # framework's process tree), for the CPU they spend per request.
     groups: dict[str, list[psutil.Process]]
+    # A sandboxed replica is reached on its Unix socket (a path connect() takes).
+    socket: str | None = None
     latencies_ms: list[float] = field(default_factory=list)
     requests: int = 0
     elapsed_s: float = 0.0
@@ -491,7 +506,11 @@ async def _post(session: aiohttp.ClientSession, target: Target) -> float:
 async def drive(target: Target, concurrency: int, seconds: float, cap: int) -> None:
     """``concurrency`` connections, each one request at a time, until ``seconds`` pass or
     ``cap`` requests are sent; the figures are added to ``target``'s."""
-    connector = aiohttp.TCPConnector(limit=concurrency)
+    connector: aiohttp.BaseConnector = (
+        aiohttp.UnixConnector(path=target.socket, limit=concurrency)
+        if target.socket
+        else aiohttp.TCPConnector(limit=concurrency)
+    )
     async with aiohttp.ClientSession(connector=connector) as session:
         # Warm-up, not counted: the connections, first-call paths, the model's caches.
         async with session.post(target.url, data=BODY, headers=target.headers) as response:
@@ -538,7 +557,7 @@ async def _warm(session: aiohttp.ClientSession, target: Target, count: int) -> N
 def measure(
     targets: list[Target], concurrency: int, seconds: float, cap: int, rounds: int
 ) -> list[Target]:
-    fresh = [Target(t.name, t.url, t.headers, t.groups) for t in targets]
+    fresh = [Target(t.name, t.url, t.headers, t.groups, t.socket) for t in targets]
     for number in range(rounds):
         order = fresh if number % 2 == 0 else fresh[::-1]
         for target in order:
@@ -633,7 +652,14 @@ def main() -> None:
             print(f"other framework: {other.name} ({other.why})")
             assert server.process is not None
             gateway_process = psutil.Process(server.process.pid)
-            replica_process = process_on_port(int(address.rsplit(":", 1)[1]))
+            socket_path = None
+            if address.startswith("unix:"):
+                # In its sandbox the replica listens on a Unix socket under the home
+                # (the address is relative to <home>/replicas).
+                socket_path = SocketPath(str(home / "replicas" / address.removeprefix("unix:")))
+                replica_process = replica_of(service_id)
+            else:
+                replica_process = process_on_port(int(address.rsplit(":", 1)[1]))
             other.processes = tree(other.process.pid)
             print(
                 f"replica: flavor {args.vcpus} vCPU, 1 GiB; its cgroup's CPU quota: "
@@ -651,9 +677,10 @@ def main() -> None:
                 ),
                 Target(
                     "direct to the replica",
-                    f"http://{address}/",
+                    f"http://{'localhost' if socket_path else address}/",
                     headers,
                     {"replica": [replica_process]},
+                    socket_path.path if socket_path else None,
                 ),
                 Target(other.name, other.url, headers, {"server": other.processes}),
             ]

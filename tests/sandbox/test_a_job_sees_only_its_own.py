@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from openarts.db.tables import Authorization, Project
-from openarts.ids import now_ms
+from openarts.db.tables import Project
 from openarts.services import buckets
 from openarts.storage.base import one_chunk, read_all
 from openarts.testing.clients import AkSk
-from openarts.testing.factories import add_project, add_user
+from openarts.testing.factories import add_authorized_member, add_project
 from tests.api.test_training import (
     FLAVORS,
     JOBS,
@@ -137,19 +136,7 @@ async def test_a_second_projects_job_reaches_nothing_of_anyone_else(api: Api) ->
 
     # The attacker: a member of a second project, authorized there and nowhere else.
     other = await add_project(api.platform.db, "elsewhere")
-    user = await add_user(api.platform.db, api.platform.box, "mallory", projects=[other])
-    async with api.platform.db.session() as session, session.begin():
-        session.add(
-            Authorization(
-                project_id=other,
-                user_id=user.user_id,
-                user_name="mallory",
-                type="agency",
-                content="ma_agency_mallory",
-                secret_encrypted=None,
-                created_at=now_ms(),
-            )
-        )
+    user = await add_authorized_member(api.platform.db, api.platform.box, other, "mallory")
     await _bucket(api, "mallory-data", other)
     await api.platform.store.write("mallory-data", "code/train.py", one_chunk(ATTACK.encode()))
     await api.platform.store.write("mallory-data", "data/x.csv", one_chunk(b"1\n"))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
+
+from openarts.domain.addresses import UNIX_ADDRESS
 
 WORKLOAD_KIND = "notebook"
 # The prefix of every instance's address on the platform's own port.
@@ -11,33 +12,12 @@ PROXY_PREFIX = "/notebook/"
 # Where ModelArts mounts the persistent volume; here, the instance's own folder.
 WORK_MOUNT_PATH = "/home/ma-user/work/"
 MOUNT_ROOT = "/data/"
-# An instance's address when its Jupyter listens on a Unix socket (in a sandbox, whose
-# network is its own): "unix:<path>", stored relative to the instance's folder (a home's
-# path may be long) and made absolute for the proxy (``resolved``).
-UNIX_ADDRESS = "unix:"
+# An instance's Jupyter in a sandbox listens on a Unix socket (domain/addresses.py),
+# stored relative to the instance's folder.
 SOCKET_FOLDER = "socket"
 SOCKET_ADDRESS = f"{UNIX_ADDRESS}{SOCKET_FOLDER}/jupyter.sock"
 # Where the socket is inside the sandbox.
 SOCKET_INSIDE = "/run/openarts/jupyter.sock"
-
-
-def socket_of(address: str) -> str | None:
-    """The path of the Unix socket an address names; None for "host:port"."""
-    return address[len(UNIX_ADDRESS) :] if address.startswith(UNIX_ADDRESS) else None
-
-
-def resolved(address: str, folder: Path) -> str:
-    """An address as the host reaches it: a relative socket path joined to the instance's
-    ``folder``."""
-    socket = socket_of(address)
-    if socket is None or socket.startswith("/"):
-        return address
-    return f"{UNIX_ADDRESS}{folder / socket}"
-
-
-def authority_of(address: str) -> str:
-    """What goes after "http://" in a URL to the instance ("localhost" over a socket)."""
-    return "localhost" if socket_of(address) is not None else address
 
 
 LEASE_DEFAULT_MS = 3_600_000

@@ -15,12 +15,14 @@ import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openarts.db.engine import Database
 from openarts.db.tables import Service, ServiceReplica
+from openarts.domain.addresses import resolved
 from openarts.domain.services import ReplicaState
 
 log = logging.getLogger("openarts.gateway.inference")
@@ -47,8 +49,10 @@ class Route:
 
 
 class InferenceRoutes:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, sockets: Path | None = None) -> None:
         self.db = db
+        # Where sandboxed replicas' sockets are: their stored addresses are relative.
+        self.sockets = sockets
         self._routes: dict[str, Route] = {}
         self.in_flight: dict[str, int] = defaultdict(int)
         self._suspects: dict[str, float] = {}
@@ -61,7 +65,7 @@ class InferenceRoutes:
         now = time.monotonic()
         if route is not None and route.expires > now:
             return route
-        route = await self.db.run_in_transaction(_load, service_id, now + ROUTE_TTL_S)
+        route = await self.db.run_in_transaction(_load, service_id, now + ROUTE_TTL_S, self.sockets)
         if route is None:
             self._routes.pop(service_id, None)
         else:
@@ -94,7 +98,7 @@ class InferenceRoutes:
         self.invalidate()
 
 
-def _load(session: Session, service_id: str, expires: float) -> Route | None:
+def _load(session: Session, service_id: str, expires: float, sockets: Path | None) -> Route | None:
     service = session.get(Service, service_id)
     if service is None or service.desired == "delete":
         return None
@@ -107,7 +111,7 @@ def _load(session: Session, service_id: str, expires: float) -> Route | None:
     )
     for model_id, address in rows:
         if address:
-            ready[model_id].append(address)
+            ready[model_id].append(resolved(address, sockets) if sockets else address)
     entries = json.loads(service.config)
     configured = {entry["model_id"] for entry in entries}
     # Replicas of a model swapped out by an update serve its share until the new model's

@@ -21,7 +21,8 @@ import aiohttp
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openarts import errors
-from openarts.domain.notebooks import PROXY_PREFIX, authority_of, socket_of
+from openarts.domain.addresses import authority_of, socket_of
+from openarts.domain.notebooks import PROXY_PREFIX
 from openarts.errors import OpenArtsError
 from openarts.gateway.relay import (
     HOP_BY_HOP,

@@ -18,6 +18,9 @@ from typing import cast
 
 import httptools
 
+from openarts.domain.addresses import authority_of, socket_of
+from openarts.unix_sockets import SocketPath
+
 # Chunks waiting for a slow caller before the replica's socket stops being read.
 _HIGH_WATER = 16
 _LOW_WATER = 4
@@ -132,6 +135,7 @@ class _Connection(asyncio.Protocol):
 class UpstreamPool:
     def __init__(self) -> None:
         self._idle: dict[str, list[_Connection]] = {}
+        self._socket_paths: dict[str, SocketPath] = {}
 
     async def request(
         self,
@@ -144,7 +148,8 @@ class UpstreamPool:
         """Send the request; the answer's head (its body follows through ``Answer.body``).
         Hand the connection back with ``release`` once the body is read."""
         connection = await self._acquire(address)
-        lines = [f"{method} {target} HTTP/1.1\r\nHost: {address}\r\n".encode("latin-1")]
+        head = f"{method} {target} HTTP/1.1\r\nHost: {authority_of(address)}\r\n"
+        lines = [head.encode("latin-1")]
         lines.extend(name + b": " + value + b"\r\n" for name, value in headers)
         lines.append(b"Content-Length: %d\r\n\r\n" % len(body))
         lines.append(body)
@@ -184,13 +189,27 @@ class UpstreamPool:
             connection = idle.pop()
             if not connection.closed:
                 return connection
-        host, _, port = address.rpartition(":")
         loop = asyncio.get_running_loop()
+        socket = socket_of(address)
         try:
-            _, protocol = await loop.create_connection(
-                lambda: _Connection(self, address), host, int(port)
-            )
+            if socket is not None:
+                # A sandboxed replica's socket; its folder's handle is kept while the
+                # pool may connect to it again (a long path is reached through it).
+                path = self._socket_paths.get(socket)
+                if path is None:
+                    path = self._socket_paths[socket] = SocketPath(socket)
+                _, protocol = await loop.create_unix_connection(
+                    lambda: _Connection(self, address), path.path
+                )
+            else:
+                host, _, port = address.rpartition(":")
+                _, protocol = await loop.create_connection(
+                    lambda: _Connection(self, address), host, int(port)
+                )
         except OSError as error:
+            stale = self._socket_paths.pop(socket, None) if socket is not None else None
+            if stale is not None:
+                stale.close()
             raise UpstreamError(f"no connection to {address}: {error}", sent=False) from None
         return protocol
 
@@ -200,3 +219,6 @@ class UpstreamPool:
                 with contextlib.suppress(Exception):
                     connection.close()
         self._idle.clear()
+        for path in self._socket_paths.values():
+            path.close()
+        self._socket_paths.clear()

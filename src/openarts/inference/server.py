@@ -56,7 +56,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="Serve a ModelArts model package over HTTP.",
     )
     parser.add_argument("--model-dir", required=True, type=Path, help="the model package")
-    parser.add_argument("--port", required=True, type=int)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port", type=int)
+    where.add_argument(
+        "--socket", help="a Unix socket to listen on instead (a replica in a sandbox)"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (only this one)")
     parser.add_argument(
         "--model-name",
@@ -135,7 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         uvicorn.Config(
             InferenceApp(config.routes, runner),
             host=args.host,
-            port=args.port,
+            port=args.port or 0,
+            uds=args.socket,
             loop="auto",
             http="auto",
             ws="none",

@@ -26,6 +26,7 @@ from openarts.backends.base import ComputeBackend, TaskHandle, read_tail
 from openarts.db.engine import Database
 from openarts.db.tables import Model, Service, ServiceReplica, Workload, WorkloadTask
 from openarts.db.tables import ServiceUpdate as UpdateRow
+from openarts.domain.addresses import authority_of, resolved, socket_of
 from openarts.domain.events import EventType
 from openarts.domain.services import (
     DEFAULT_DEPLOY_TIMEOUT_S,
@@ -42,6 +43,7 @@ from openarts.runtime.replica_runtime import ModelFiles, health_path, submit_rep
 from openarts.services import inference_services as service_ops
 from openarts.services import workloads as workload_service
 from openarts.services.inference_services import Entry, entries_of, switch_service_status
+from openarts.unix_sockets import SocketPath
 
 log = logging.getLogger("openarts.reconcile.services")
 
@@ -55,7 +57,8 @@ LOG_TAIL_BYTES = 1500
 @dataclass(frozen=True, slots=True)
 class Probe:
     replica_id: str
-    url: str
+    address: str  # "host:port", or a sandboxed replica's socket ("unix:/path")
+    path: str
     deadline: float  # monotonic
 
 
@@ -135,16 +138,34 @@ class ServiceReconciler(SteppingReconciler):
             self._timer = asyncio.get_running_loop().call_later(delay, self.wake)
 
     async def _probe(self, probe: Probe) -> None:
+        socket = socket_of(probe.address)
+        if socket is not None:
+            # A sandboxed replica: a session of the probe's own, over its socket.
+            handle = SocketPath(socket)
+            try:
+                async with aiohttp.ClientSession(
+                    connector=aiohttp.UnixConnector(path=handle.path),
+                    timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT_S),
+                    auto_decompress=False,
+                ) as session:
+                    await self._poll_until_ready(session, probe)
+            finally:
+                handle.close()
+            return
         if self._http is None:
             self._http = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT_S), auto_decompress=False
             )
+        await self._poll_until_ready(self._http, probe)
+
+    async def _poll_until_ready(self, session: aiohttp.ClientSession, probe: Probe) -> None:
+        url = f"http://{authority_of(probe.address)}{probe.path}"
         while time.monotonic() < probe.deadline:
             try:
-                async with self._http.get(probe.url) as answer:
+                async with session.get(url) as answer:
                     if answer.status == 200:
                         break
-            except (aiohttp.ClientError, TimeoutError):
+            except (aiohttp.ClientError, TimeoutError, OSError):
                 pass
             if not await self.db.run_in_transaction(_still_starting, probe.replica_id):
                 return
@@ -206,7 +227,8 @@ def _reconcile(
             result.probes.append(
                 Probe(
                     replica.id,
-                    f"http://{replica.address}{health_path(model) if model else '/health'}",
+                    resolved(replica.address, models.sockets),
+                    health_path(model) if model else "/health",
                     time.monotonic() + timeout,
                 )
             )

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from openarts.backends.base import ComputeBackend, PrepareError, TaskSpec
 from openarts.db.engine import Database
 from openarts.db.tables import Image, Notebook, Project
+from openarts.domain.addresses import authority_of, resolved, socket_of
 from openarts.domain.images import find_preset
 from openarts.domain.notebooks import (
     LIVE,
@@ -34,9 +35,6 @@ from openarts.domain.notebooks import (
     SOCKET_FOLDER,
     SOCKET_INSIDE,
     WORKLOAD_KIND,
-    authority_of,
-    resolved,
-    socket_of,
 )
 from openarts.domain.notebooks import NotebookStatus as S
 from openarts.domain.sandbox_view import MA_HOME, Mount, TaskView

@@ -9,7 +9,9 @@ their node, on a port chosen when the task is about to start.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,15 +21,24 @@ from sqlalchemy.orm import Session
 from openarts.backends.base import ComputeBackend, PrepareError, TaskSpec
 from openarts.db.engine import Database
 from openarts.db.tables import Model, Service, ServiceReplica
+from openarts.domain.addresses import UNIX_ADDRESS
 from openarts.domain.models import CUSTOM_TYPE
+from openarts.domain.sandbox_view import Mount, TaskView
 from openarts.domain.services import WORKLOAD_KIND
 from openarts.runtime.model_envs import ModelEnvironments
 from openarts.runtime.model_packages import package_dir
+from openarts.runtime.notebook_runtime import project_uid
 from openarts.services import workloads as workload_service
 from openarts.services.inference_services import Entry
 
 SERVER_MODULE = "openarts.inference.server"
+RELAY_MODULE = "openarts.inference.socket_relay"
 HEALTH_PATH = "/health"
+# ModelArts' paths and port in a replica's container.
+MODEL_DIR_INSIDE = "/home/mind/model"
+CUSTOM_PORT = 8080
+REPLICA_SOCKET_INSIDE = Path("/run/openarts/replica.sock")
+REPLICA_SOCKET = Path(REPLICA_SOCKET_INSIDE.name)
 
 
 def health_path(model: Model) -> str:
@@ -45,6 +56,8 @@ class ModelFiles:
 
     root: Path  # the model store: <root>/<model id>/model/
     envs: ModelEnvironments
+    # Where sandboxed replicas' sockets are (addresses are relative to it).
+    sockets: Path = Path("/nonexistent")
 
 
 def replica_task(
@@ -105,14 +118,27 @@ def submit_replica(
 
 
 class ReplicaRuntime:
-    """The workload reconciler's preparer for service replicas: a port, just before start."""
+    """The workload reconciler's preparer for service replicas: a port, just before start;
+    or, in a sandbox, its view and a Unix socket under ``sockets`` (one folder per
+    replica)."""
 
-    def __init__(self, db: Database, backend: ComputeBackend) -> None:
+    def __init__(
+        self,
+        db: Database,
+        backend: ComputeBackend,
+        *,
+        sockets: Path | None = None,
+        sandboxed: bool = False,
+    ) -> None:
         self.db = db
         self.backend = backend
+        self.sockets = sockets
+        self.sandboxed = sandboxed
 
     async def prepare(self, workload_id: str, specs: list[TaskSpec]) -> list[TaskSpec]:
         spec = specs[0]
+        if self.sandboxed:
+            return [await self._sandboxed(workload_id, spec)]
         ip = self.backend.address_of(spec.node)
         port = await self.backend.free_port(spec.node)
         if not await self.db.run_in_transaction(_record_address, workload_id, f"{ip}:{port}"):
@@ -121,6 +147,63 @@ class ReplicaRuntime:
         if command[1:3] == ("-m", SERVER_MODULE):
             command = (*command, "--port", str(port), "--host", ip)
         return [replace(spec, command=command, env={**spec.env, "PORT": str(port)})]
+
+    async def _sandboxed(self, workload_id: str, spec: TaskSpec) -> TaskSpec:
+        """The replica in its sandbox: the model's package at /home/mind/model (read-only,
+        as ModelArts mounts it), its own network where it may listen on 8080 beside any
+        other replica, reached by the gateway through a Unix socket only: the model
+        server's own, or a relay's in front of a custom server's port."""
+        assert self.sockets is not None
+        found = await self.db.run_in_transaction(_replica_of_workload, workload_id)
+        if found is None:
+            raise PrepareError("the replica left its service before it started")
+        replica_id, project_id = found
+        folder = self.sockets / replica_id
+        await asyncio.to_thread(_fresh_folder, folder)
+        uid = await self.db.run_in_transaction(project_uid, project_id)
+        address = f"{UNIX_ADDRESS}{replica_id}/{REPLICA_SOCKET.name}"
+        if not await self.db.run_in_transaction(_record_address, workload_id, address):
+            raise PrepareError("the replica left its service before it started")
+        inside = str(REPLICA_SOCKET_INSIDE)
+        command = list(spec.command)
+        env = dict(spec.env)
+        software: tuple[str, ...] = ()
+        if command[1:3] == ["-m", SERVER_MODULE]:
+            at = command.index("--model-dir")
+            command[at + 1] = MODEL_DIR_INSIDE
+            command += ["--socket", inside]
+        else:
+            # A custom server listens on $PORT; the relay (standard library only, run by
+            # the server's Python) passes the platform's calls to it.
+            software = (env["PATH"].split(":", 1)[0] + "/python",)
+            command = [
+                sys.executable,
+                "-m",
+                RELAY_MODULE,
+                "--socket",
+                inside,
+                "--port",
+                str(CUSTOM_PORT),
+                "--",
+                *command,
+            ]
+            env["PORT"] = str(CUSTOM_PORT)
+        view = TaskView(
+            uid=uid,
+            hostname=f"model-{replica_id}"[:63],
+            mounts=(
+                Mount(str(spec.workdir), MODEL_DIR_INSIDE, writable=False),
+                Mount(str(folder), str(REPLICA_SOCKET_INSIDE.parent), writable=True),
+            ),
+            software=software,
+        )
+        return replace(
+            spec,
+            command=tuple(command),
+            env=env,
+            workdir=Path(MODEL_DIR_INSIDE),
+            view=view,
+        )
 
 
 def _record_address(session: Session, workload_id: str, address: str) -> bool:
@@ -131,3 +214,19 @@ def _record_address(session: Session, workload_id: str, address: str) -> bool:
         return False
     replica.address = address
     return True
+
+
+def _replica_of_workload(session: Session, workload_id: str) -> tuple[str, str] | None:
+    replica = session.scalar(
+        select(ServiceReplica).where(ServiceReplica.workload_id == workload_id)
+    )
+    if replica is None:
+        return None
+    service = session.get(Service, replica.service_id)
+    return (replica.id, service.project_id) if service is not None else None
+
+
+def _fresh_folder(folder: Path) -> None:
+    """The replica's socket folder, without a socket a replica before it left."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / REPLICA_SOCKET.name).unlink(missing_ok=True)

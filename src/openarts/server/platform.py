@@ -193,7 +193,9 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
     )
     models = ModelPlatform(root=settings.home / "models", store=store)
     traffic = InferenceTraffic(db)
-    routes = InferenceRoutes(db)
+    # Sandboxed replicas' sockets, a folder each (their addresses are relative to it).
+    replica_sockets = settings.home / "replicas"
+    routes = InferenceRoutes(db, sockets=replica_sockets)
 
     workloads = WorkloadReconciler(
         db,
@@ -211,7 +213,9 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
         preparers={
             TRAINING_KIND: staging,
             notebook_domain.WORKLOAD_KIND: notebook_runtime,
-            service_domain.WORKLOAD_KIND: ReplicaRuntime(db, backend),
+            service_domain.WORKLOAD_KIND: ReplicaRuntime(
+                db, backend, sockets=replica_sockets, sandboxed=backend.sandbox_report.enabled
+            ),
         },
         hosts=hosts,
     )
@@ -239,7 +243,7 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
     service_loop = ServiceReconciler(
         db,
         backend,
-        ModelFiles(models.root, model_envs),
+        ModelFiles(models.root, model_envs, sockets=replica_sockets),
         interval_s=interval,
         restart_base_s=settings.replica_restart_base_s,
         leadership=leadership,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from openarts import errors
 from openarts.db.engine import Database
 from openarts.db.tables import Image, Notebook
+from openarts.domain.addresses import resolved
 from openarts.domain.events import EventType
 from openarts.domain.flavors import Flavor, FlavorUse
 from openarts.domain.identity import Caller
@@ -35,7 +36,6 @@ from openarts.domain.notebooks import (
     NotebookStatus,
     lease_expiry,
     prolonged_duration,
-    resolved,
 )
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
