@@ -264,6 +264,13 @@ class LocalBackend(ComputeBackend):
         """The command to run and the folder to run it from: in the task's sandbox when
         it has a view."""
         if spec.view is None:
+            if self.sandbox is not None:
+                # Every kind of work says what its tasks see; one without a view was
+                # queued before the sandbox was on, and never runs unsandboxed.
+                raise BackendError(
+                    "this task was queued before the sandbox was turned on, so it says "
+                    "nothing of what it may see; submit it again"
+                )
             return list(spec.command), spec.workdir
         if self.sandbox is None:
             raise BackendError(

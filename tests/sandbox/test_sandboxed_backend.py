@@ -1,0 +1,93 @@
+"""The local backend with its sandbox: what a task's start hands on to whom, and what it
+refuses; and output uploads that a task's symbolic links cannot turn on the server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from openarts.backends.base import BackendError, TaskHandle, TaskSpec, TaskState
+from openarts.backends.local.backend import LocalBackend, read_log
+from openarts.backends.sandbox import Sandbox
+from openarts.domain.sandbox_view import MA_HOME, SANDBOX_UID_BASE, Mount, TaskView
+from openarts.hostinfo import detect_host
+from openarts.storage.base import StorageError
+from openarts.storage.local import LocalStore
+from openarts.storage.paths import ObjectPath
+from openarts.storage.transfer import upload_dir
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the per-project uid needs root")
+
+PRINT = "import os; print(os.environ.get('TASK_SECRET'), os.environ.get('LD_PRELOAD'))"
+
+
+def sandboxed(tmp_path: Path) -> LocalBackend:
+    sandbox = Sandbox(tmp_path / "tasks" / ".sandbox", hidden=[tmp_path / "home"])
+    sandbox.probe()
+    return LocalBackend(tmp_path / "tasks", detect_host(), sandbox=sandbox)
+
+
+def in_view(task_id: str, tmp_path: Path, **env: str) -> TaskSpec:
+    home = tmp_path / "homes" / task_id
+    home.mkdir(parents=True)
+    view = TaskView(
+        uid=SANDBOX_UID_BASE + 4242,
+        hostname=task_id,
+        mounts=(Mount(str(home), MA_HOME, writable=True),),
+    )
+    return TaskSpec(task_id, (sys.executable, "-c", PRINT), Path(MA_HOME), env=env, view=view)
+
+
+async def ended(backend: LocalBackend, handle: TaskHandle) -> str:
+    deadline = time.monotonic() + 30
+    while (await backend.poll([handle]))[handle.task_id].state is TaskState.RUNNING:
+        assert time.monotonic() < deadline, "the task never ended"
+        await asyncio.sleep(0.05)
+    return read_log(Path(handle.data["run_dir"]), 0, 4096).data.decode()
+
+
+async def test_a_tasks_variables_reach_it_and_nothing_that_runs_as_root(tmp_path: Path) -> None:
+    backend = sandboxed(tmp_path)
+    spec = in_view("vars", tmp_path, TASK_SECRET="s3cr3t", LD_PRELOAD="/nowhere/evil.so")
+    handle = await backend.start(spec)
+    # The wrapper (root, or the server's user) carries the marker and a fixed PATH only.
+    environ = Path(f"/proc/{handle.data['pid']}/environ")
+    outer = (await asyncio.to_thread(environ.read_bytes)).split(b"\0")
+    assert not any(v.startswith((b"TASK_SECRET=", b"LD_PRELOAD=")) for v in outer), outer
+    said = await ended(backend, handle)
+    assert "s3cr3t /nowhere/evil.so" in said, said
+
+
+async def test_a_task_without_a_view_is_refused_while_the_sandbox_is_on(tmp_path: Path) -> None:
+    backend = sandboxed(tmp_path)
+    bare = TaskSpec("bare", (sys.executable, "-c", "pass"), tmp_path)
+    with pytest.raises(BackendError, match="queued before the sandbox was turned on"):
+        await backend.start(bare)
+    plain = LocalBackend(tmp_path / "plain", detect_host())
+    with pytest.raises(BackendError, match="the sandbox is off now"):
+        await plain.start(in_view("viewed", tmp_path))
+
+
+async def test_outputs_are_sent_without_following_a_tasks_links(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "obs")
+    await store.create_bucket("out")
+    secret = tmp_path / "secret.key"
+    secret.write_text("the server's own")
+    outputs = tmp_path / "outputs"
+    (outputs / "sub").mkdir(parents=True)
+    (outputs / "model.txt").write_text("trained")
+    (outputs / "leak").symlink_to(secret)
+    (outputs / "sub" / "all").symlink_to(tmp_path, target_is_directory=True)
+    summary = await upload_dir(store, outputs, ObjectPath("out", "run/"))
+    assert summary.files == 1
+    keys = [info.key for info in (await store.list_objects("out")).objects]
+    assert keys == ["run/model.txt"]
+    linked = tmp_path / "linked"
+    linked.symlink_to(outputs, target_is_directory=True)
+    with pytest.raises(StorageError, match="symbolic link"):
+        await upload_dir(store, linked, ObjectPath("out", "again/"))
