@@ -182,6 +182,15 @@ async def test_two_replicas_of_a_custom_server_both_listen_on_8080(api: Api) -> 
     hosts = {host for host, _ in seen}
     assert len(hosts) == 2 and all(h.startswith("model-") for h in hosts), seen
     assert {port for _, port in seen} == {"8080"}
+    # Their socket folders go with them.
+    sockets = api.platform.settings.home / "replicas"
+    assert len(list(sockets.iterdir())) == 2
+    gone = await api.call("DELETE", f"{SERVICES}/{service_id}")
+    assert gone.status_code in (200, 204), gone.text
+    deadline = time.monotonic() + 60
+    while list(sockets.iterdir()):
+        assert time.monotonic() < deadline, list(sockets.iterdir())
+        await asyncio.sleep(0.2)
 
 
 async def test_a_second_projects_replica_reaches_nothing(api: Api) -> None:

@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 from sqlalchemy import delete, select
@@ -127,6 +129,18 @@ class ServiceReconciler(SteppingReconciler):
         self._arm(next_restart)
         if changed:
             self.on_change()
+            await self._forget_gone_replicas()
+
+    async def _forget_gone_replicas(self) -> None:
+        """Remove the socket folders of sandboxed replicas that are gone (after the
+        transaction that removed them, never inside it)."""
+        root = self.models.sockets
+        names = await asyncio.to_thread(_folders_in, root)
+        if not names:
+            return
+        alive = await self.db.run_in_transaction(_existing_replicas, names)
+        for name in sorted(set(names) - alive):
+            await asyncio.to_thread(shutil.rmtree, root / name, True)
 
     def _arm(self, at_ms: int | None) -> None:
         """Wake at the next restart or schedule due, whichever is first."""
@@ -175,6 +189,14 @@ class ServiceReconciler(SteppingReconciler):
             return
         if await self.db.run_in_transaction(_mark_ready, probe.replica_id):
             self.on_change()
+
+
+def _folders_in(root: Path) -> list[str]:
+    return [p.name for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
+
+
+def _existing_replicas(session: Session, ids: list[str]) -> set[str]:
+    return set(session.scalars(select(ServiceReplica.id).where(ServiceReplica.id.in_(ids))))
 
 
 # -- one service, one transaction ----------------------------------------------------------
