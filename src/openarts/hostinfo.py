@@ -131,6 +131,25 @@ def proc_gpus(root: Path | None = None) -> tuple[GpuInfo, ...]:
     return tuple(gpus)
 
 
+def gpu_minors(root: Path | None = None) -> dict[int, int]:
+    """Each GPU's index (the PCI order NVML numbers them in) and the minor number of its
+    device file (/dev/nvidia<minor>), from what the driver lists; empty without it (the
+    minor is then taken to be the index, as it is on most machines)."""
+    root = PROC_GPUS if root is None else root
+    if not root.is_dir():
+        return {}
+    minors = {}
+    for index, folder in enumerate(sorted(root.iterdir())):
+        try:
+            for line in (folder / "information").read_text().splitlines():
+                key, _, value = line.partition(":")
+                if key.strip() == "Device Minor" and value.strip().isdigit():
+                    minors[index] = int(value.strip())
+        except OSError:
+            continue
+    return minors
+
+
 def nvidia_gpus() -> tuple[GpuInfo, ...]:
     """NVIDIA GPUs by NVML, else nvidia-smi, else what the driver lists in /proc."""
     lib = nvml()

@@ -26,6 +26,7 @@ from openarts.hostinfo import (
     MIB,
     GpuInfo,
     HostInfo,
+    gpu_minors,
     nvidia_gpus,
     nvml,
     nvml_gpus,
@@ -297,3 +298,12 @@ async def test_a_tasks_gpu_utilisation_is_that_of_its_own_devices(
     finally:
         for handle in (both, none):
             await backend.stop(handle, grace_s=0)
+
+
+def test_device_files_are_found_by_their_minor_numbers(tmp_path: Path) -> None:
+    # Index by PCI order; the device file by the driver's minor number, which may differ.
+    for bus, minor in (("0000:41:00.0", 0), ("0000:01:00.0", 3)):
+        (tmp_path / bus).mkdir()
+        (tmp_path / bus / "information").write_text(f"Model: T4\nDevice Minor: \t {minor}\n")
+    assert gpu_minors(tmp_path) == {0: 3, 1: 0}
+    assert gpu_minors(tmp_path / "missing") == {}

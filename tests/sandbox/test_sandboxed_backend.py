@@ -4,6 +4,7 @@ refuses; and output uploads that a task's symbolic links cannot turn on the serv
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sys
 import time
@@ -15,7 +16,7 @@ from openarts.backends.base import BackendError, TaskHandle, TaskSpec, TaskState
 from openarts.backends.local.backend import LocalBackend, read_log
 from openarts.backends.sandbox import Sandbox
 from openarts.domain.sandbox_view import MA_HOME, SANDBOX_UID_BASE, Mount, TaskView
-from openarts.hostinfo import detect_host
+from openarts.hostinfo import GpuInfo, HostInfo, detect_host
 from openarts.storage.base import StorageError
 from openarts.storage.local import LocalStore
 from openarts.storage.paths import ObjectPath
@@ -23,6 +24,9 @@ from openarts.storage.transfer import upload_dir
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the per-project uid needs root")
 
+PRINT_GPUS = (
+    "import os; print(os.environ['CUDA_VISIBLE_DEVICES'], os.environ['NVIDIA_VISIBLE_DEVICES'])"
+)
 PRINT = "import os; print(os.environ.get('TASK_SECRET'), os.environ.get('LD_PRELOAD'))"
 
 
@@ -91,3 +95,15 @@ async def test_outputs_are_sent_without_following_a_tasks_links(tmp_path: Path) 
     linked.symlink_to(outputs, target_is_directory=True)
     with pytest.raises(StorageError, match="symbolic link"):
         await upload_dir(store, linked, ObjectPath("out", "again/"))
+
+
+async def test_a_sandboxed_task_numbers_its_own_gpus_from_zero(tmp_path: Path) -> None:
+    # Only its GPUs' device files are in its view, so CUDA numbers them from 0 there.
+    host = HostInfo(2, 2**30, "x86_64", (GpuInfo(0, "T4", 16), GpuInfo(1, "T4", 16)))
+    sandbox = Sandbox(tmp_path / "tasks" / ".sandbox", hidden=[tmp_path / "home"])
+    sandbox.probe()
+    backend = LocalBackend(tmp_path / "tasks", host, sandbox=sandbox)
+    spec = in_view("gpu", tmp_path)
+    spec = dataclasses.replace(spec, command=(sys.executable, "-c", PRINT_GPUS), gpu_ids=(1,))
+    said = await ended(backend, await backend.start(spec))
+    assert said.strip() == "0 0", said

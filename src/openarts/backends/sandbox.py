@@ -43,6 +43,7 @@ from openarts.domain.sandbox_view import (
     SandboxReport,
     TaskView,
 )
+from openarts.hostinfo import gpu_minors
 
 # Where the privileged step stages folders for the unprivileged one (its own tmpfs).
 STAGE = "/tmp"
@@ -106,6 +107,8 @@ class Sandbox:
         self._system = _system_args()
         # The system's folders are bound whole: the home must not be in one.
         self._never_the_home(_bound_system_folders())
+        # Which /dev/nvidia<minor> each GPU index is (read once: devices do not move).
+        self._gpu_minors = gpu_minors()
         # Set by probe(): what the banner, the console and /health say.
         self.report = SandboxReport(False, "not checked yet")
 
@@ -270,8 +273,9 @@ class Sandbox:
         inner += ["--ro-bind", reach(str(self.state_dir / "passwd"), False), "/etc/passwd"]
         inner += ["--ro-bind", reach(str(self.state_dir / "group"), False), "/etc/group"]
         inner += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm"]
+        minors = self._gpu_minors
         for index in sorted(set(gpu_ids)):
-            inner += _device(f"nvidia{index}")
+            inner += _device(f"nvidia{minors.get(index, index)}")
         if gpu_ids:
             for name in NVIDIA_DEVICES:
                 inner += _device(name)

@@ -187,6 +187,11 @@ class LocalBackend(ComputeBackend):
         env = {**spec.env, **gpu_env, TASK_MARKER: self._marker(spec.task_id)}
         env_fd = None
         if spec.view is not None:
+            # Only its own GPUs' device files are in its view: CUDA and NVML number
+            # those from 0 there, in the same (PCI) order.
+            inside = ",".join(str(n) for n in range(len(spec.gpu_ids)))
+            env["CUDA_VISIBLE_DEVICES"] = inside
+            env["NVIDIA_VISIBLE_DEVICES"] = inside or "none"
             # The task's variables go to the sandbox through a file only the last bwrap
             # reads; the root-side processes before it get a fixed, harmless set.
             env_fd = _env_file(run_dir, env_arguments(env))
