@@ -185,6 +185,21 @@ class Sandbox:
         for folder in (*writable, private / "tmp", private / "cache"):
             _hand_over(folder, view.uid)
 
+    # -- work in a task's folders ------------------------------------------------------
+    def run_as(self, view: TaskView, argv: list[str], timeout_s: float = 600) -> None:
+        """Run ``argv`` in ``view`` as the task's own user: how the platform changes the
+        folders a task can write (a notebook's work folder, its environment). Done as
+        root, a symbolic link the task left there would aim the change at the host."""
+        done = subprocess.run(
+            self.command(view, argv, MA_HOME, ()),
+            capture_output=True,
+            timeout=timeout_s,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        )
+        if done.returncode != 0:
+            said = done.stderr.decode("utf-8", "replace").strip()[-500:]
+            raise SandboxUnavailable(f"{argv[0]} in the task's sandbox failed: {said}")
+
     # -- gangs' networks ---------------------------------------------------------------
     def ensure_network(self, name: str) -> None:
         if not self.privileged:
@@ -354,7 +369,11 @@ def environment_folders(interpreter: Path) -> list[str]:
     if not (prefix / "pyvenv.cfg").is_file():
         return []
     folders = [str(prefix)]
-    for pth in prefix.glob(f"lib/python*/site-packages/{LAYERS_FILE}"):
+    # Only this Python's own site-packages (rewritten by the platform at each start; a
+    # user may write elsewhere in their environment).
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    pth = prefix / "lib" / version / "site-packages" / LAYERS_FILE
+    if pth.is_file() and not pth.is_symlink():
         match = _LAYERS.search(pth.read_text("utf-8", "replace"))
         if match:
             folders += [str(p) for p in json.loads(match.group(1))]

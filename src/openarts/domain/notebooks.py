@@ -12,10 +12,12 @@ PROXY_PREFIX = "/notebook/"
 # Where ModelArts mounts the persistent volume; here, the instance's own folder.
 WORK_MOUNT_PATH = "/home/ma-user/work/"
 MOUNT_ROOT = "/data/"
-# An instance's Jupyter in a sandbox listens on a Unix socket (domain/addresses.py),
-# stored relative to the instance's folder.
+# An instance's Jupyter in a sandbox listens on a Unix socket (domain/addresses.py) in a
+# folder of the instance's own (SOCKET_FOLDER); the platform dials it pinned (a hard link)
+# in the instance's folder, which the instance cannot write (SOCKET_ADDRESS, relative to
+# that folder).
 SOCKET_FOLDER = "socket"
-SOCKET_ADDRESS = f"{UNIX_ADDRESS}{SOCKET_FOLDER}/jupyter.sock"
+SOCKET_ADDRESS = f"{UNIX_ADDRESS}jupyter.sock"
 # Where the socket is inside the sandbox.
 SOCKET_INSIDE = "/run/openarts/jupyter.sock"
 

@@ -41,7 +41,12 @@ from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import new_uuid, now_ms
 from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.loop import SteppingReconciler
-from openarts.runtime.replica_runtime import ModelFiles, health_path, submit_replica
+from openarts.runtime.replica_runtime import (
+    ModelFiles,
+    health_path,
+    pin_replica_socket,
+    submit_replica,
+)
 from openarts.services import inference_services as service_ops
 from openarts.services import workloads as workload_service
 from openarts.services.inference_services import Entry, entries_of, switch_service_status
@@ -155,7 +160,10 @@ class ServiceReconciler(SteppingReconciler):
         socket = socket_of(probe.address)
         if socket is not None:
             # A sandboxed replica: a session of the probe's own, over its socket.
-            handle = SocketPath(socket)
+            try:
+                handle = SocketPath(socket)
+            except OSError:
+                return  # its folder is not there (yet): the next pass probes again
             try:
                 async with aiohttp.ClientSession(
                     connector=aiohttp.UnixConnector(path=handle.path),
@@ -174,7 +182,14 @@ class ServiceReconciler(SteppingReconciler):
 
     async def _poll_until_ready(self, session: aiohttp.ClientSession, probe: Probe) -> None:
         url = f"http://{authority_of(probe.address)}{probe.path}"
+        socket = socket_of(probe.address)
         while time.monotonic() < probe.deadline:
+            if socket is not None and not await asyncio.to_thread(pin_replica_socket, Path(socket)):
+                # The replica has not made its socket yet.
+                if not await self.db.run_in_transaction(_still_starting, probe.replica_id):
+                    return
+                await asyncio.sleep(PROBE_INTERVAL_S)
+                continue
             try:
                 async with session.get(url) as answer:
                     if answer.status == 200:

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openarts.backends.base import ComputeBackend, PrepareError, TaskSpec
+from openarts.backends.sandbox import Sandbox
 from openarts.db.engine import Database
 from openarts.db.tables import Image, Notebook, Project
 from openarts.domain.addresses import authority_of, resolved, socket_of
@@ -39,13 +41,13 @@ from openarts.domain.notebooks import (
 from openarts.domain.notebooks import NotebookStatus as S
 from openarts.domain.sandbox_view import MA_HOME, Mount, TaskView
 from openarts.runtime.notebook_envs import NotebookEnvironments, environment_variables
-from openarts.runtime.stacked_envs import make_environment, snapshot
+from openarts.runtime.stacked_envs import LAYERS_FILE, make_environment, site_packages, snapshot
 from openarts.security.secrets_box import SecretBox
 from openarts.services.events import record_event_sync
 from openarts.storage.base import ObjectStore
 from openarts.storage.paths import ObjectPath
 from openarts.storage.transfer import download_dir
-from openarts.unix_sockets import SocketPath
+from openarts.unix_sockets import SocketPath, pin_socket
 
 log = logging.getLogger("openarts.notebooks")
 
@@ -61,12 +63,14 @@ class NotebookRuntime:
         store: ObjectStore,
         backend: ComputeBackend,
         *,
-        sandboxed: bool = False,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.db = db
         self.backend = backend
-        # Jupyter runs in a sandbox: ModelArts' paths, a Unix socket for the proxy.
-        self.sandboxed = sandboxed
+        # Jupyter runs in a sandbox (ModelArts' paths, a Unix socket for the proxy), and
+        # the platform changes an instance's folders through one too.
+        self.sandbox = sandbox
+        self.sandboxed = sandbox is not None
         self.envs = envs
         self.box = box
         self.root = root
@@ -120,7 +124,7 @@ class NotebookRuntime:
         socket as its only way in, in a folder the proxy reaches on the host."""
         folder = self.folder(notebook_id)
         sockets = folder / SOCKET_FOLDER
-        await asyncio.to_thread(_fresh_socket_folder, sockets)
+        await asyncio.to_thread(_fresh_socket_folder, sockets, self._pin(notebook_id))
         uid = await self.db.run_in_transaction(project_uid, project_id)
         await self.db.run_in_transaction(_record_address, notebook_id, SOCKET_ADDRESS)
         command = [part for part in spec.command if not part.startswith("--ip=")]
@@ -166,6 +170,8 @@ class NotebookRuntime:
         url = f"http://{authority_of(address)}{PROXY_PREFIX}{notebook_id}/api/status"
         headers = {"Authorization": f"token {self.box.decrypt(sealed_token)}"}
         socket = socket_of(resolved(address, self.folder(notebook_id)))
+        if socket is not None and not await asyncio.to_thread(self._pinned, notebook_id):
+            return False  # no socket of Jupyter's own yet
         try:
             unix = SocketPath(socket) if socket is not None else None
         except OSError:
@@ -185,11 +191,73 @@ class NotebookRuntime:
             if unix is not None:
                 unix.close()
 
+    def _pin(self, notebook_id: str) -> Path:
+        return self.folder(notebook_id) / Path(SOCKET_INSIDE).name
+
+    def _pinned(self, notebook_id: str) -> bool:
+        """Whether Jupyter's socket is pinned where the proxy dials it (pinned now when it
+        has just appeared; only a socket of the instance's own uid is)."""
+        pin = self._pin(notebook_id)
+        if pin.exists():
+            return True
+        sockets = self.folder(notebook_id) / SOCKET_FOLDER
+        owner = sockets.stat().st_uid if os.geteuid() == 0 else None
+        return pin_socket(sockets / pin.name, pin, owner)
+
+    # -- work in the instance's own folders, as its own user ---------------------------------
+    def _as_instance(self, notebook_id: str, argv: list[str], *extra: Mount) -> None:
+        """Run ``argv`` in the instance's view, as its uid: the folders it can write are
+        changed the way it could change them itself, never through a link it left there
+        (a root write or removal through one would land on the host)."""
+        assert self.sandbox is not None
+        folder = self.folder(notebook_id)
+        # Its home's owner (the home itself sits in a folder only root writes).
+        uid = (folder / "home").stat().st_uid
+        view = TaskView(
+            uid=uid,
+            hostname=f"notebook-{notebook_id}",
+            mounts=(
+                Mount(str(folder / "home"), MA_HOME, writable=True),
+                Mount(str(folder / "env"), str(folder / "env"), writable=True),
+                *extra,
+            ),
+        )
+        self.sandbox.run_as(view, argv)
+
     # -- saving as an image -------------------------------------------------------------------
     async def save_layer(self, image_id: str, notebook_id: str) -> int:
         destination = self.image_root / image_id / "site-packages"
         destination.parent.mkdir(parents=True, exist_ok=True)
-        return await asyncio.to_thread(snapshot, self.folder(notebook_id) / "env", destination)
+        if self.sandbox is None:
+            return await asyncio.to_thread(snapshot, self.folder(notebook_id) / "env", destination)
+        return await asyncio.to_thread(self._save_sandboxed, notebook_id, destination)
+
+    def _save_sandboxed(self, notebook_id: str, destination: Path) -> int:
+        """The instance's packages, copied by the instance's own user into a folder of
+        the platform's, then made the platform's and renamed into place."""
+        building = destination.with_name(destination.name + ".building")
+        shutil.rmtree(building, ignore_errors=True)
+        building.mkdir(mode=0o700)
+        uid = (self.folder(notebook_id) / "home").stat().st_uid
+        os.chown(building, uid, uid)
+        source = site_packages(self.folder(notebook_id) / "env")
+        self._as_instance(
+            notebook_id,
+            [
+                "/bin/sh",
+                "-c",
+                'cp -a "$1/." /run/openarts-layer/ && rm -f /run/openarts-layer/"$2" && '
+                "find /run/openarts-layer -name __pycache__ -prune -exec rm -rf {} +",
+                "sh",
+                str(source),
+                LAYERS_FILE,
+            ],
+            Mount(str(building), "/run/openarts-layer", writable=True),
+        )
+        # Out of every task's sight now: taken back by the platform before it is used.
+        _own(building, 0)
+        building.rename(destination)
+        return sum(f.lstat().st_size for f in destination.rglob("*") if f.is_file())
 
     # -- mounts ------------------------------------------------------------------------------
     def mount_target(self, notebook_id: str, mount_path: str) -> Path:
@@ -201,21 +269,53 @@ class NotebookRuntime:
         local store; a copy made now with an S3 store."""
         source = ObjectPath.parse(uri)
         target = self.mount_target(notebook_id, mount_path)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        # Only looked at here (a read); whatever is written goes through the sandbox.
         if target.is_symlink() or target.exists():
             raise FileExistsError(f"{mount_path} is already taken in the instance")
-        # In a sandbox the store's folders are out of sight: the mount is a copy made
-        # now, as with an S3 store, and the instance's own.
-        folder = None if self.sandboxed else self.store.local_folder(source.bucket, source.key)
+        if self.sandbox is not None:
+            # The store's folders are out of a sandbox's sight: the mount is a copy made
+            # now, as with an S3 store, put in place by the instance's own user.
+            await self._mount_copy(notebook_id, source, mount_path)
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.store.local_folder(source.bucket, source.key)
         if folder is not None:
             await asyncio.to_thread(target.symlink_to, folder, True)
             return
         await download_dir(self.store, source, target)
-        if self.sandboxed:
-            owner = (await asyncio.to_thread(self.work(notebook_id).stat)).st_uid
-            await asyncio.to_thread(_own, target, owner)
+
+    async def _mount_copy(self, notebook_id: str, source: ObjectPath, mount_path: str) -> None:
+        staging = self.folder(notebook_id) / f".mount-{uuid.uuid4().hex}"
+        try:
+            await asyncio.to_thread(staging.mkdir, 0o700)
+            await download_dir(self.store, source, staging)
+            uid = (await asyncio.to_thread((self.folder(notebook_id) / "home").stat)).st_uid
+            # The staging folder is the platform's, in no task's view: safe to walk.
+            await asyncio.to_thread(_own, staging, uid)
+            await asyncio.to_thread(
+                self._as_instance,
+                notebook_id,
+                [
+                    "/bin/sh",
+                    "-c",
+                    'mkdir -p "$(dirname "$1")" && cp -a /run/openarts-mount "$1"',
+                    "sh",
+                    self._inside(mount_path),
+                ],
+                Mount(str(staging), "/run/openarts-mount", writable=False),
+            )
+        finally:
+            await asyncio.to_thread(shutil.rmtree, staging, True)
+
+    def _inside(self, mount_path: str) -> str:
+        return f"{MA_HOME}/work/data/{mount_path[len(MOUNT_ROOT) :].strip('/')}"
 
     async def unmount(self, notebook_id: str, mount_path: str) -> None:
+        if self.sandbox is not None:
+            await asyncio.to_thread(
+                self._as_instance, notebook_id, ["/bin/rm", "-rf", "--", self._inside(mount_path)]
+            )
+            return
         target = self.mount_target(notebook_id, mount_path)
         if target.is_symlink():
             target.unlink()
@@ -233,15 +333,19 @@ def _make_folders(home: Path) -> None:
     (home / "work").mkdir(parents=True, exist_ok=True)
 
 
-def _fresh_socket_folder(folder: Path) -> None:
-    """The folder of the instance's socket, without the socket a stopped Jupyter left."""
+def _fresh_socket_folder(folder: Path, pin: Path) -> None:
+    """The folder of the instance's socket, without the socket a stopped Jupyter left,
+    nor its pin."""
+    if folder.is_symlink():
+        folder.unlink()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / Path(SOCKET_INSIDE).name).unlink(missing_ok=True)
+    pin.unlink(missing_ok=True)
 
 
 def _own(target: Path, uid: int) -> None:
-    """Give a copied mount to the instance's uid (it already is the server's own when the
-    server is not root)."""
+    """Give a folder of the platform's own, out of every task's sight, to ``uid`` (it
+    already is the server's own when the server is not root)."""
     if os.geteuid() != 0:
         return
     for parent, dirs, files in os.walk(target):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +31,7 @@ from openarts.runtime.model_packages import package_dir
 from openarts.runtime.notebook_runtime import project_uid
 from openarts.services import workloads as workload_service
 from openarts.services.inference_services import Entry
+from openarts.unix_sockets import pin_socket
 
 SERVER_MODULE = "openarts.inference.server"
 RELAY_MODULE = "openarts.inference.socket_relay"
@@ -39,6 +41,9 @@ MODEL_DIR_INSIDE = "/home/mind/model"
 CUSTOM_PORT = 8080
 REPLICA_SOCKET_INSIDE = Path("/run/openarts/replica.sock")
 REPLICA_SOCKET = Path(REPLICA_SOCKET_INSIDE.name)
+# The replica's own folder for its socket (what it sees as /run/openarts); the socket is
+# pinned beside it, where the gateway dials it.
+REPLICA_SOCKET_FOLDER = "socket"
 
 
 def health_path(model: Model) -> str:
@@ -160,6 +165,7 @@ class ReplicaRuntime:
         replica_id, project_id = found
         folder = self.sockets / replica_id
         await asyncio.to_thread(_fresh_folder, folder)
+        own = folder / REPLICA_SOCKET_FOLDER
         uid = await self.db.run_in_transaction(project_uid, project_id)
         address = f"{UNIX_ADDRESS}{replica_id}/{REPLICA_SOCKET.name}"
         if not await self.db.run_in_transaction(_record_address, workload_id, address):
@@ -193,7 +199,7 @@ class ReplicaRuntime:
             hostname=f"model-{replica_id}"[:63],
             mounts=(
                 Mount(str(spec.workdir), MODEL_DIR_INSIDE, writable=False),
-                Mount(str(folder), str(REPLICA_SOCKET_INSIDE.parent), writable=True),
+                Mount(str(own), str(REPLICA_SOCKET_INSIDE.parent), writable=True),
             ),
             software=software,
         )
@@ -227,6 +233,25 @@ def _replica_of_workload(session: Session, workload_id: str) -> tuple[str, str] 
 
 
 def _fresh_folder(folder: Path) -> None:
-    """The replica's socket folder, without a socket a replica before it left."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """The replica's folder: its own folder for its socket (empty), and no pin of a
+    socket a replica before it left."""
+    own = folder / REPLICA_SOCKET_FOLDER
+    if own.is_symlink():
+        own.unlink()
+    own.mkdir(parents=True, exist_ok=True)
+    (own / REPLICA_SOCKET.name).unlink(missing_ok=True)
     (folder / REPLICA_SOCKET.name).unlink(missing_ok=True)
+
+
+def pin_replica_socket(pin: Path) -> bool:
+    """Pin the socket the replica made in its own folder where the gateway dials it
+    (``pin``, in the replica's folder, which the replica cannot write): never a socket
+    it points elsewhere. True once pinned."""
+    if pin.exists():
+        return True
+    own = pin.parent / REPLICA_SOCKET_FOLDER
+    try:
+        owner = own.stat().st_uid if os.geteuid() == 0 else None
+    except FileNotFoundError:
+        return False
+    return pin_socket(own / pin.name, pin, owner)

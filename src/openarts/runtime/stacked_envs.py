@@ -10,6 +10,7 @@ a saved image.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import sysconfig
@@ -34,31 +35,50 @@ def make_environment(target: Path, layers: list[str]) -> Path:
     base = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
     bin_dir = target / "bin"
     own = site_packages(target)
-    own.mkdir(parents=True, exist_ok=True)
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    (target / "pyvenv.cfg").write_text(
+    # A notebook's environment is its user's to write (pip installs there) and this runs
+    # as root at each start: no folder on the way may be a symbolic link, and no file is
+    # written through one, so nothing the user planted redirects a write.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for folder in (target, bin_dir, target / "lib", own.parent, own):
+        if folder.is_symlink():
+            raise EnvironmentTampered(f"{folder} is a symbolic link")
+        folder.mkdir(exist_ok=True)
+    _write(
+        target / "pyvenv.cfg",
         f"home = {base.parent}\n"
         "include-system-site-packages = false\n"
         f"version = {sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}\n",
-        "utf-8",
     )
     python = bin_dir / "python"
     for name in ("python", "python3", PYTHON_DIR):
         link = bin_dir / name
-        if not link.is_symlink():
-            link.symlink_to(base)
+        if link.is_symlink() and os.readlink(link) == str(base):
+            continue
+        link.unlink(missing_ok=True)
+        link.symlink_to(base)
     # `pip` in a terminal must install here, never into a layer beneath.
-    pip = bin_dir / "pip"
-    pip.write_text(
+    _write(
+        bin_dir / "pip",
         f"#!{python}\nimport sys\nfrom pip._internal.cli.main import main\nsys.exit(main())\n",
-        "utf-8",
+        mode=0o755,
     )
-    pip.chmod(0o755)
     # addsitedir, not plain lines: each layer's own .pth files (editable installs) count.
-    (own / LAYERS_FILE).write_text(
-        f"import site; list(map(site.addsitedir, {json.dumps(layers)}))\n", "utf-8"
-    )
+    _write(own / LAYERS_FILE, f"import site; list(map(site.addsitedir, {json.dumps(layers)}))\n")
     return python
+
+
+class EnvironmentTampered(Exception):
+    """An environment's folders are not what the platform made (a symbolic link where a
+    folder was): it is not written to."""
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write ``path`` afresh, never through a symbolic link (O_NOFOLLOW: refused)."""
+    path.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    with os.fdopen(os.open(path, flags, mode), "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), mode)  # whatever the umask took away
+        out.write(text)
 
 
 def snapshot(environment: Path, destination: Path) -> int:

@@ -189,7 +189,7 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
         notebooks.image_root,
         store,
         backend,
-        sandboxed=backend.sandbox_report.enabled,
+        sandbox=backend.sandbox if isinstance(backend, LocalBackend) else None,
     )
     models = ModelPlatform(root=settings.home / "models", store=store)
     traffic = InferenceTraffic(db)
