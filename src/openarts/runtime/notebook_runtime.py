@@ -138,14 +138,8 @@ class NotebookRuntime:
             "JUPYTER_RUNTIME_DIR": str(home / ".local" / "share" / "jupyter" / "runtime"),
             "OPENARTS_NOTEBOOK_ID": notebook_id,
         }
-        view = TaskView(
-            uid=uid,
-            hostname=f"notebook-{notebook_id}",
-            mounts=(
-                Mount(str(folder / "home"), MA_HOME, writable=True),
-                Mount(str(folder / "env"), str(folder / "env"), writable=True),
-                Mount(str(sockets), str(Path(SOCKET_INSIDE).parent), writable=True),
-            ),
+        view = self._view(
+            notebook_id, uid, Mount(str(sockets), str(Path(SOCKET_INSIDE).parent), writable=True)
         )
         return replace(spec, command=tuple(command), env=env, workdir=home / "work", view=view)
 
@@ -210,10 +204,15 @@ class NotebookRuntime:
         changed the way it could change them itself, never through a link it left there
         (a root write or removal through one would land on the host)."""
         assert self.sandbox is not None
-        folder = self.folder(notebook_id)
         # Its home's owner (the home itself sits in a folder only root writes).
-        uid = (folder / "home").stat().st_uid
-        view = TaskView(
+        uid = (self.folder(notebook_id) / "home").stat().st_uid
+        self.sandbox.run_as(self._view(notebook_id, uid, *extra), argv)
+
+    def _view(self, notebook_id: str, uid: int, *extra: Mount) -> TaskView:
+        """What the instance sees: its home at /home/ma-user (the work folder under it)
+        and its environment, writable where it is (pip installs there)."""
+        folder = self.folder(notebook_id)
+        return TaskView(
             uid=uid,
             hostname=f"notebook-{notebook_id}",
             mounts=(
@@ -222,7 +221,6 @@ class NotebookRuntime:
                 *extra,
             ),
         )
-        self.sandbox.run_as(view, argv)
 
     # -- saving as an image -------------------------------------------------------------------
     async def save_layer(self, image_id: str, notebook_id: str) -> int:
