@@ -63,6 +63,8 @@ NO_CGROUP_FILE = "cgroup_failed"
 # The handle, written as soon as the task's process exists: a server that dies before
 # committing it finds it here on its next start and adopts the task (see recover()).
 HANDLE_FILE = "handle.json"
+# How long stopping keeps killing what a task's processes may still be forking.
+KILL_WAIT_S = 5.0
 # Up to this many tasks are started or polled right on the event loop (see start()).
 INLINE_BATCH = 4
 TASK_MARKER = "OPENARTS_TASK_ID"
@@ -526,9 +528,16 @@ class LocalBackend(ComputeBackend):
             if not members:
                 break
             await asyncio.sleep(0.05)
-        await asyncio.to_thread(
-            _signal_all, await asyncio.to_thread(self._members, task_id, groups), signal.SIGKILL
-        )
+        # Until none is left: a process forked while the last scan ran (the wrapper
+        # starting the command, say) is found by the next one, never left running.
+        deadline = time.monotonic() + KILL_WAIT_S
+        while True:
+            left = await asyncio.to_thread(self._members, task_id, groups)
+            left = await asyncio.to_thread(_alive, left)
+            if not left or time.monotonic() > deadline:
+                return
+            await asyncio.to_thread(_signal_all, left, signal.SIGKILL)
+            await asyncio.sleep(0.02)
 
 
 def _env_file(run_dir: Path, content: bytes) -> int:
