@@ -61,6 +61,9 @@ MARKER_ENV = "OPENARTS_RAY_CLUSTER"
 NODE_START_TIMEOUT_S = 60.0
 START_ATTEMPTS = 2
 RAY_STARTUP_TIMED_OUT = "The current node timed out during startup"
+RAY_PORT_TAKEN = "is trying to use a port number"
+# Enough for every port a head node is given in _start_argv (nine today).
+PORTS_PER_NODE = 10
 # Ray's GCS and raylets take many seconds over a SIGTERM (the GCS waits to flush events
 # to agents that are going too); a test cluster has nothing worth that wait.
 CLOSE_GRACE_S = 2.0
@@ -208,8 +211,9 @@ class RayCluster:
         for attempt in range(START_ATTEMPTS):
             node_dir = self.temp_dir / (f"n{index}.{attempt}" if attempt else f"n{index}")
             node_dir.mkdir()
-            manager_port = _free_port()
-            argv = self._start_argv(spec, node_dir, manager_port)
+            ports = _free_ports(PORTS_PER_NODE)
+            manager_port = ports[0]
+            argv = self._start_argv(spec, node_dir, ports)
             deadline = time.monotonic() + timeout_s
             written = output.stat().st_size if output.exists() else 0
             with output.open("ab") as log:
@@ -230,12 +234,14 @@ class RayCluster:
             if done.returncode == 0:
                 break
             said = _tail(output, output.stat().st_size - written)
-            if attempt + 1 == START_ATTEMPTS or RAY_STARTUP_TIMED_OUT not in said:
+            retryable = RAY_STARTUP_TIMED_OUT in said or RAY_PORT_TAKEN in said
+            if attempt + 1 == START_ATTEMPTS or not retryable:
                 raise RuntimeError(
                     self._failure(spec, node_dir, f"ray start exited {done.returncode}")
                 )
             # Ray gives a raylet a fixed 30 s to register, which a busy machine can exceed
             # while the node's Python agents start; a second try finds their imports cached.
+            # A port another process took between our probe and Ray's bind gets new ports.
             self._end(functools.partial(self._processes, _path_pattern(node_dir)))
         # `ray start` returns once the raylet has registered; checked all the same, cheaply,
         # that it is still there and answering.
@@ -246,7 +252,9 @@ class RayCluster:
         pids = tuple(process.pid for process in self._processes(_path_pattern(node_dir)))
         self.nodes.append(RayNode(spec, node_dir, manager_port, raylet.pid, pids))
 
-    def _start_argv(self, spec: NodeSpec, node_dir: Path, manager_port: int) -> list[str]:
+    def _start_argv(self, spec: NodeSpec, node_dir: Path, ports: list[int]) -> list[str]:
+        spare = iter(ports)
+        manager_port = next(spare)
         argv = [
             str(Path(sys.executable).with_name("ray")),  # not PATH's: it may be another Ray
             "start",
@@ -256,11 +264,11 @@ class RayCluster:
             f"--memory={spec.memory_bytes}",
             f"--object-store-memory={spec.object_store_memory_bytes}",
             f"--node-manager-port={manager_port}",
-            f"--object-manager-port={_free_port()}",
-            f"--dashboard-agent-listen-port={_free_port()}",
-            f"--dashboard-agent-grpc-port={_free_port()}",
-            f"--metrics-export-port={_free_port()}",
-            f"--runtime-env-agent-port={_free_port()}",
+            f"--object-manager-port={next(spare)}",
+            f"--dashboard-agent-listen-port={next(spare)}",
+            f"--dashboard-agent-grpc-port={next(spare)}",
+            f"--metrics-export-port={next(spare)}",
+            f"--runtime-env-agent-port={next(spare)}",
             # Zero lets each worker take its port from the kernel. A range, however private
             # it looks, may still be another cluster's; the kernel's choice cannot be.
             "--min-worker-port=0",
@@ -273,7 +281,7 @@ class RayCluster:
             argv.append("--labels=" + ",".join(f"{k}={v}" for k, v in spec.labels.items()))
         if self.nodes:
             return [*argv, f"--address={self.address}"]
-        gcs_port = _free_port()
+        gcs_port = next(spare)
         self.address = f"{spec.ip}:{gcs_port}"
         argv += [
             "--head",
@@ -282,12 +290,12 @@ class RayCluster:
             # Even without the dashboard, the head runs Ray's API server (jobs, state), at
             # 127.0.0.1:8265 unless told otherwise.
             f"--dashboard-host={spec.ip}",
-            f"--dashboard-port={_free_port()}",
+            f"--dashboard-port={next(spare)}",
         ]
         # The client server (at 10001 by default) runs only where grpc is installed;
         # elsewhere `ray start` refuses the flag.
         if importlib.util.find_spec("grpc") is not None:
-            argv.append(f"--ray-client-server-port={_free_port()}")
+            argv.append(f"--ray-client-server-port={next(spare)}")
         return argv
 
     def _failure(self, spec: NodeSpec, node_dir: Path, what: str) -> str:
@@ -461,13 +469,16 @@ def _path_pattern(path: Path) -> re.Pattern[str]:
     return re.compile(rf"(?:^|[=\s:,'\"]){re.escape(str(path))}(?:$|[/\s:,'\"])")
 
 
-def _free_port() -> int:
+def _free_ports(count: int) -> list[int]:
     # Probed on every address at once, as some Ray servers bind 0.0.0.0 whatever the node's
-    # address. Released before Ray binds it: a race with another process is possible but
-    # unlikely, and would make Ray fail at start, loudly, not share the port.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("", 0))
-        return int(probe.getsockname()[1])
+    # address. All probes stay bound until the last is taken, so the kernel cannot hand the
+    # same port out twice (it did: Ray then refuses to start). Released before Ray binds
+    # them: another process may still take one, and Ray then fails loudly and is retried.
+    with contextlib.ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 def _answers(ip: str, port: int) -> bool:
