@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 ## Install (first time) and start the server in the foreground.
 run: $(STAMP)
-	@command -v bwrap >/dev/null || echo "the sandbox needs bubblewrap: apt-get install bubblewrap (or OPENARTS_SANDBOX=off on a single-user machine)"
+	@command -v bwrap >/dev/null && command -v pasta >/dev/null || echo "the sandbox needs bubblewrap and passt: apt-get install bubblewrap passt (or OPENARTS_SANDBOX=off on a single-user machine)"
 	$(BIN)/openarts server
 
 # Test processes: one more than the cores, since many tests wait on servers and tasks

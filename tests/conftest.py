@@ -22,6 +22,7 @@ from openarts.domain.engines import engine_catalog
 from openarts.domain.identity import AuthMethod, Caller
 from openarts.hostinfo import detect_host
 from openarts.runtime.engine_envs import EngineEnvironments
+from openarts.runtime.env_builds import EnvironmentBuilder
 from openarts.schemas.models import ModelCreate
 from openarts.schemas.training_jobs import TrainingJobCreateIn
 from openarts.security.secrets_box import SecretBox
@@ -327,7 +328,7 @@ def training(tmp_path: Path) -> TrainingPlatform:
     return TrainingPlatform(
         catalog=FlavorCatalog.load(detect_host(), flavors),
         engines=engine_catalog(),
-        envs=EngineEnvironments(tmp_path / "engines"),
+        envs=EngineEnvironments(tmp_path / "engines", EnvironmentBuilder(None, tmp_path)),
         root=tmp_path / "training",
     )
 

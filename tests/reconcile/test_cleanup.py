@@ -14,6 +14,7 @@ from openarts.domain.models import ModelStatus
 from openarts.reconcile.models import ModelReconciler
 from openarts.reconcile.notebooks import NotebookReconciler
 from openarts.runtime.engine_envs import EngineEnvironments
+from openarts.runtime.env_builds import EnvironmentBuilder
 from openarts.runtime.model_envs import ModelEnvironments
 from openarts.runtime.notebook_envs import NotebookEnvironments
 from openarts.runtime.notebook_runtime import NotebookRuntime
@@ -46,7 +47,7 @@ async def test_a_deleted_models_files_go_at_the_next_pass(scene: Scene, tmp_path
     await scene.db.run_in_transaction(failed)
     root = tmp_path / "models"
     kept, gone = package(root, model_id), package(root, "deleted-model")
-    engines = EngineEnvironments(tmp_path / "engines")
+    engines = EngineEnvironments(tmp_path / "engines", EnvironmentBuilder(None, tmp_path))
     loop = ModelReconciler(
         scene.db,
         ModelPlatform(root, scene.store),
@@ -74,7 +75,7 @@ async def test_a_deleted_images_packages_go_when_the_loop_is_told(
         endpoint="http://127.0.0.1:8080",
     )
     backend = FakeBackend()
-    engines = EngineEnvironments(tmp_path / "engines")
+    engines = EngineEnvironments(tmp_path / "engines", EnvironmentBuilder(None, tmp_path))
     runtime = NotebookRuntime(
         scene.db,
         NotebookEnvironments(engine_catalog(), engines),

@@ -14,6 +14,7 @@ from openarts.domain.training import WORKLOAD_KIND, JobPhase
 from openarts.reconcile.training import TrainingReconciler
 from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.runtime.engine_envs import EngineEnvironments
+from openarts.runtime.env_builds import EnvironmentBuilder
 from openarts.runtime.training_staging import TrainingStaging
 from openarts.services import training_jobs as job_service
 from openarts.services.training_jobs import TrainingPlatform
@@ -41,7 +42,7 @@ class Loops:
 async def loops(scene: Scene, training: TrainingPlatform, tmp_path: Path) -> AsyncIterator[Loops]:
     backend = FakeBackend()
     staging = TrainingStaging(scene.db, scene.store, backend, training.root)
-    envs = EngineEnvironments(tmp_path / "engines")
+    envs = EngineEnvironments(tmp_path / "engines", EnvironmentBuilder(None, tmp_path))
     logs = TrainingLogs(scene.db, scene.store, backend)
     yield Loops(
         backend,

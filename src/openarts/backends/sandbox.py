@@ -20,18 +20,25 @@ When the server runs as root, a task's uid outside is its project's own
 The staging step is what lets an unprivileged uid bind folders under a home that only
 root may enter (0700): the first bwrap binds them, as root, where the second can reach.
 A gang's tasks share a network namespace made with ``ip netns`` (their rendezvous is
-loopback). When the server is an ordinary user, the same view is made by the second
-bwrap alone and the uid outside is the server's.
+loopback). Work that must reach out (an environment build fetching packages) gets such
+a namespace with pasta (package ``passt``) attached: it reaches the Internet through
+the host's sockets, but nothing listening on the host's loopback (PostgreSQL, the API,
+another task), as no port is forwarded. When the server is an ordinary user, the same
+view is made by the second bwrap alone (started by pasta, where it reaches out) and the
+uid outside is the server's.
 """
 
 from __future__ import annotations
 
+import configparser
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -80,9 +87,31 @@ NVIDIA_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset
 LAYERS_FILE = "_openarts_layers.pth"
 _LAYERS = re.compile(r"site\.addsitedir, (\[.*\])\)\)")
 NETNS_DIR = Path("/run/netns")
+# pasta in the foreground (the platform's child, or the task's parent), configuring the
+# namespace, forwarding no port either way (its default forwards every port bound on
+# the host's loopback) and not mapping the gateway's address to the host's loopback.
+PASTA_ARGS = (
+    "--foreground",
+    "--quiet",
+    "--config-net",
+    "--no-map-gw",
+    "--tcp-ports",
+    "none",
+    "--udp-ports",
+    "none",
+    "--tcp-ns",
+    "none",
+    "--udp-ns",
+    "none",
+)
+# The machine's package index as its server's user is configured for it, given to
+# environment builds and tasks as their own user's pip configuration.
+PIP_CONFIG = ".config/pip/pip.conf"
+# How long pasta may take to give a namespace its route out.
+EGRESS_READY_S = 10.0
 INSTALL_HINT = (
-    "install bubblewrap, util-linux and iproute2 (Debian: apt-get install bubblewrap "
-    "util-linux iproute2) and allow unprivileged user namespaces "
+    "install bubblewrap, passt, util-linux and iproute2 (Debian: apt-get install "
+    "bubblewrap passt util-linux iproute2) and allow unprivileged user namespaces "
     "(sysctl kernel.unprivileged_userns_clone=1), or set OPENARTS_SANDBOX=off on a "
     "single-user machine"
 )
@@ -100,6 +129,9 @@ class Sandbox:
         self.setpriv = shutil.which("setpriv") or ""
         self.nsenter = shutil.which("nsenter") or ""
         self.ip = shutil.which("ip") or ""
+        self.pasta = shutil.which("pasta") or ""
+        # The pasta serving each network that reaches out (by network name).
+        self._egress: dict[str, subprocess.Popen[bytes]] = {}
         # Folders that must never be in a view (the server's home): a software folder
         # that holds one is refused rather than bound.
         self.hidden = [p.resolve() for p in hidden]
@@ -119,6 +151,7 @@ class Sandbox:
             name
             for name, path in (
                 ("bwrap", self.bwrap),
+                ("pasta", self.pasta),
                 *(
                     (("setpriv", self.setpriv), ("nsenter", self.nsenter), ("ip", self.ip))
                     if self.privileged
@@ -168,7 +201,8 @@ class Sandbox:
         (self.state_dir / "group").write_text(
             f"root:x:0:\nusers:x:{MA_GID}:{MA_USER}\nnogroup:x:65534:\n"
         )
-        for name in ("passwd", "group"):
+        (self.state_dir / "pip.conf").write_text(_user_pip_config())
+        for name in ("passwd", "group", "pip.conf"):
             (self.state_dir / name).chmod(0o644)
 
     # -- a task's folders --------------------------------------------------------------
@@ -178,7 +212,8 @@ class Sandbox:
         for name in ("tmp", "cache"):
             (private / name).mkdir(parents=True, exist_ok=True)
         if view.network:
-            self.ensure_network(view.network)  # refused when the server is not root
+            # Refused when the server is not root.
+            self.ensure_network(view.network, egress=view.egress)
         if not self.privileged:
             return
         writable = [Path(m.source) for m in view.mounts if m.writable]
@@ -201,24 +236,53 @@ class Sandbox:
             raise SandboxUnavailable(f"{argv[0]} in the task's sandbox failed: {said}")
 
     # -- gangs' networks ---------------------------------------------------------------
-    def ensure_network(self, name: str) -> None:
+    def ensure_network(self, name: str, *, egress: bool = False) -> None:
         if not self.privileged:
             raise SandboxUnavailable(
                 "a gang's tasks share a network namespace, which needs the server to run as "
                 "root here; run one node per job, or the server as root"
             )
         path = NETNS_DIR / _netns_name(name)
-        if path.exists():
-            return
-        for argv in (
-            [self.ip, "netns", "add", path.name],
-            [self.ip, "-n", path.name, "link", "set", "lo", "up"],
-        ):
-            done = subprocess.run(argv, capture_output=True, timeout=10)
-            if done.returncode != 0 and not (argv[2] == "add" and path.exists()):
-                raise SandboxUnavailable(
-                    f"{' '.join(argv[1:])} failed: {done.stderr.decode(errors='replace')}"
-                )
+        if not path.exists():
+            for argv in (
+                [self.ip, "netns", "add", path.name],
+                [self.ip, "-n", path.name, "link", "set", "lo", "up"],
+            ):
+                done = subprocess.run(argv, capture_output=True, timeout=10)
+                if done.returncode != 0 and not (argv[2] == "add" and path.exists()):
+                    raise SandboxUnavailable(
+                        f"{' '.join(argv[1:])} failed: {done.stderr.decode(errors='replace')}"
+                    )
+        if egress and name not in self._egress:
+            self._attach_pasta(name, path)
+
+    def _attach_pasta(self, name: str, path: Path) -> None:
+        """Give the namespace at ``path`` a way out. pasta runs as root here: this
+        release drops to nobody before it joins a namespace, and then cannot; it keeps
+        only the capabilities it needs and confines itself (its own empty mount
+        namespace, seccomp). It ends when the namespace is deleted."""
+        process = subprocess.Popen(
+            [self.pasta, "--runas", "0:0", *PASTA_ARGS, "--netns", str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self._egress[name] = process
+        deadline = time.monotonic() + EGRESS_READY_S
+        while True:
+            route = subprocess.run(
+                [self.ip, "-n", path.name, "route", "show", "default"],
+                capture_output=True,
+                timeout=10,
+            )
+            if route.stdout.strip():
+                return
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                said = process.communicate()[1].decode("utf-8", "replace").strip()
+                del self._egress[name]
+                raise SandboxUnavailable(f"pasta gave the network {name} no route out: {said}")
+            time.sleep(0.01)
 
     def release_network(self, name: str) -> None:
         """Remove a gang's network once no process is in it (the last member has ended;
@@ -233,6 +297,13 @@ class Sandbox:
         )
         if inside.returncode == 0 and not inside.stdout.strip():
             subprocess.run([self.ip, "netns", "delete", path.name], capture_output=True, timeout=10)
+            pasta = self._egress.pop(name, None)
+            if pasta is not None:
+                try:
+                    pasta.wait(timeout=5)  # it ends once the namespace is gone
+                except subprocess.TimeoutExpired:
+                    pasta.kill()
+                    pasta.wait()
 
     # -- the command ---------------------------------------------------------------------
     def command(
@@ -276,9 +347,13 @@ class Sandbox:
             "--hostname",
             view.hostname[:63],
         ]
-        if not view.network:
-            inner.append("--unshare-net")
-        elif not self.privileged:
+        if view.egress and self.privileged and not view.network:
+            raise SandboxUnavailable("a task that reaches out needs a network name here")
+        if view.egress and view.network and not self.privileged:
+            raise SandboxUnavailable("a task shares a gang's network or reaches out, not both")
+        if not view.network and not view.egress:
+            inner.append("--unshare-net")  # loopback only
+        elif view.network and not self.privileged:
             # Never the host's network instead: a gang's shared one needs root here.
             raise SandboxUnavailable(
                 "a gang's tasks share a network namespace, which needs the server to run as "
@@ -287,6 +362,8 @@ class Sandbox:
         inner += self._system
         inner += ["--ro-bind", reach(str(self.state_dir / "passwd"), False), "/etc/passwd"]
         inner += ["--ro-bind", reach(str(self.state_dir / "group"), False), "/etc/group"]
+        pip_config = f"{MA_HOME}/{PIP_CONFIG}"
+        inner += ["--ro-bind", reach(str(self.state_dir / "pip.conf"), False), pip_config]
         inner += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm"]
         minors = self._gpu_minors
         for index in sorted(set(gpu_ids)):
@@ -307,6 +384,9 @@ class Sandbox:
             inner += [verb, reach(mount.source, mount.writable), mount.target]
         inner += ["--chdir", workdir, "--new-session", "--die-with-parent", "--", *command]
         if not self.privileged:
+            if view.egress:
+                # pasta makes the user and network namespaces the sandbox starts in.
+                return [self.pasta, *PASTA_ARGS, "--", *inner]
             return inner
         outer = [self.bwrap, "--dev-bind", "/", "/", "--tmpfs", STAGE]
         for index, (source, writable) in enumerate(staged):
@@ -389,6 +469,18 @@ def _pyvenv_home(prefix: Path) -> Path | None:
         if key.strip() == "home" and value.strip():
             return Path(value.strip())
     return None
+
+
+def _user_pip_config() -> str:
+    """The server's user's own pip configuration files (the legacy one, then the XDG
+    one, which wins), as one file; the machine's /etc/pip.conf is seen as it is."""
+    home = Path.home()
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    merged = configparser.RawConfigParser()
+    merged.read([home / ".pip" / "pip.conf", config_home / "pip" / "pip.conf"], "utf-8")
+    out = io.StringIO()
+    merged.write(out)
+    return out.getvalue()
 
 
 def _server_software() -> list[str]:

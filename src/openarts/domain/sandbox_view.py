@@ -19,6 +19,10 @@ MA_HOME = "/home/ma-user"
 # Outside uids of projects' tasks: far above any real account and any subordinate-id
 # range a distribution hands out by default (100000-165535 for the first user).
 SANDBOX_UID_BASE = 2_000_000
+# The outside uid of environment builds (``pip install`` of what a model or an engine
+# asks for): no project's, and the environments it makes are handed back to the server
+# once made, so no later build (nor any task) can change them.
+BUILD_UID = SANDBOX_UID_BASE - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,9 @@ class TaskView:
     # Extra folders of software (an environment's packages) seen read-only where they
     # are on the host: the interpreter's own are found by the backend.
     software: tuple[str, ...] = ()
+    # A network namespace of its own that reaches out (pasta: the package index, the
+    # Internet) but never the host's loopback; not with ``network``.
+    egress: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,6 +58,7 @@ class TaskView:
             "mounts": [[m.source, m.target, m.writable] for m in self.mounts],
             "network": self.network,
             "software": list(self.software),
+            "egress": self.egress,
         }
 
     @classmethod
@@ -61,6 +69,7 @@ class TaskView:
             mounts=tuple(Mount(str(s), str(t), bool(w)) for s, t, w in raw.get("mounts", ())),
             network=str(raw.get("network", "")),
             software=tuple(str(p) for p in raw.get("software", ())),
+            egress=bool(raw.get("egress", False)),
         )
 
 

@@ -15,21 +15,17 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from openarts.domain.engines import Engine
+from openarts.runtime.env_builds import EngineBuildError, EnvironmentBuilder
 
-# Keeps a pip that hangs (no index reachable, say) from holding a job in Creating forever.
-BUILD_TIMEOUT_S = 1800.0
-LOG_TAIL_CHARS = 2000
+__all__ = ["EngineBuildError", "EngineEnvironments", "Progress"]
 
 Progress = Callable[[str], Awaitable[None]]
 
 
-class EngineBuildError(Exception):
-    """An engine's environment could not be made; the message says why."""
-
-
 class EngineEnvironments:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, builder: EnvironmentBuilder) -> None:
         self.root = root
+        self.builder = builder
         self._locks: dict[str, asyncio.Lock] = {}
 
     def interpreter(self, engine: Engine) -> str | None:
@@ -59,29 +55,34 @@ class EngineEnvironments:
         # Its own folder per process: servers may share the cache.
         building = self.root / f".{engine.id}.{os.getpid()}.building"
         await asyncio.to_thread(shutil.rmtree, building, True)
-        building.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(building.mkdir, parents=True)
+        log_path = building.parent / f"{engine.id}.log"
         started = time.monotonic()
         await progress(f"making the environment of engine {engine.id}")
         # The base interpreter, not the server's virtual environment: the engine gets
         # only its own packages.
         base = Path(sys.base_prefix) / "bin" / "python3"
         python = str(base if base.exists() else sys.executable)
-        await run_logged(
-            [python, "-m", "venv", str(building)], building.parent / f"{engine.id}.log"
-        )
+        await self.builder.run([python, "-m", "venv", str(building)], building, log_path)
         await progress(f"installing {', '.join(engine.packages)} for engine {engine.id}")
-        await run_logged(
-            [
-                str(building / "bin" / "python"),
-                "-m",
-                "pip",
-                "install",
-                "--no-input",
-                "--disable-pip-version-check",
-                *engine.packages,
-            ],
-            building.parent / f"{engine.id}.log",
-        )
+        try:
+            await self.builder.run(
+                [
+                    str(building / "bin" / "python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--no-input",
+                    "--disable-pip-version-check",
+                    *engine.packages,
+                ],
+                building,
+                log_path,
+            )
+            await self.builder.seal(building)
+        except BaseException:
+            await asyncio.to_thread(shutil.rmtree, building, True)
+            raise
         try:
             await asyncio.to_thread(building.rename, final)
         except OSError:
@@ -92,22 +93,3 @@ class EngineEnvironments:
         await progress(
             f"engine {engine.id} is ready ({time.monotonic() - started:.0f} s to prepare)"
         )
-
-
-async def run_logged(argv: list[str], log_path: Path) -> None:
-    with log_path.open("ab") as log:
-        process = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT
-        )
-        try:
-            code = await asyncio.wait_for(process.wait(), BUILD_TIMEOUT_S)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-            raise EngineBuildError(
-                f"{argv[2] if len(argv) > 2 else argv[0]} took over {BUILD_TIMEOUT_S:.0f} s"
-            ) from None
-    if code != 0:
-        text = await asyncio.to_thread(log_path.read_text, "utf-8", "replace")
-        tail = text[-LOG_TAIL_CHARS:]
-        raise EngineBuildError(f"{' '.join(argv[1:4])} failed with exit code {code}: {tail}")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from openarts.domain.engines import Engine, find_engine
 from openarts.domain.models import ModelRuntime, environment_key
-from openarts.runtime.engine_envs import EngineBuildError, EngineEnvironments, Progress, run_logged
+from openarts.runtime.engine_envs import EngineBuildError, EngineEnvironments, Progress
 from openarts.runtime.stacked_envs import make_environment, server_layers, site_packages
 
 READY_MARK = ".ready"
@@ -78,7 +78,7 @@ class ModelEnvironments:
         if requirements:
             await progress(f"installing {', '.join(requirements)} for runtime {runtime.name}")
             try:
-                await run_logged(
+                await self.engine_envs.builder.run(
                     [
                         str(python),
                         "-m",
@@ -88,9 +88,11 @@ class ModelEnvironments:
                         "--disable-pip-version-check",
                         *requirements,
                     ],
+                    target,
                     self.root / f"{key}.log",
                 )
-            except EngineBuildError:
+                await self.engine_envs.builder.seal(target)
+            except BaseException:
                 await asyncio.to_thread(shutil.rmtree, target, True)
                 raise
         await asyncio.to_thread((target / READY_MARK).write_text, sys.version, "utf-8")

@@ -36,6 +36,7 @@ from openarts.reconcile.training import TrainingReconciler
 from openarts.reconcile.uploads import UploadExpiry
 from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.runtime.engine_envs import EngineEnvironments
+from openarts.runtime.env_builds import EnvironmentBuilder
 from openarts.runtime.model_envs import ModelEnvironments
 from openarts.runtime.notebook_envs import NotebookEnvironments
 from openarts.runtime.notebook_runtime import NotebookRuntime
@@ -161,7 +162,12 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
     leadership = Leadership(db, settings.home / "reconciler.lock")
     interval = settings.reconcile_interval_s
 
-    engine_envs = EngineEnvironments(settings.resolved_engine_cache)
+    # Builds run in a sandbox of their own where tasks do (runtime/env_builds.py).
+    builder = EnvironmentBuilder(
+        backend.sandbox if isinstance(backend, LocalBackend) else None,
+        settings.home / "tasks" / ".builds",
+    )
+    engine_envs = EngineEnvironments(settings.resolved_engine_cache, builder)
     training = TrainingPlatform(
         catalog=catalog,
         engines=engine_catalog(),

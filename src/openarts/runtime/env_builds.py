@@ -1,0 +1,134 @@
+"""Environment builds: the commands that make a Python environment (``venv``, then
+``pip install`` of what an engine or a model asks for).
+
+Installing a package runs its code (an sdist's ``setup.py``, a build backend), and a
+model's dependencies are its owner's choice: with the sandbox on, each command runs in
+one of its own, as the build uid (``BUILD_UID``) with only the environment's folder
+writable, a private /tmp, and a network that reaches the package index but nothing on
+the host's loopback. Once made, the environment is handed back to the server's user,
+so no later build, and no task, can change what others run on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import stat
+from pathlib import Path
+
+from openarts.backends.sandbox import Sandbox, SandboxUnavailable, env_arguments
+from openarts.domain.sandbox_view import BUILD_UID, Mount, TaskView
+
+# Keeps a pip that hangs (no index reachable, say) from holding a job in Creating forever.
+BUILD_TIMEOUT_S = 1800.0
+LOG_TAIL_CHARS = 2000
+# What the processes before the sandbox get (root's side): nothing a build asked for.
+ROOT_SIDE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+# The server's variables a build is given: how pip reaches the machine's index.
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "all_proxy")
+
+
+class EngineBuildError(Exception):
+    """An environment could not be made; the message says why."""
+
+
+class EnvironmentBuilder:
+    def __init__(self, sandbox: Sandbox | None, scratch: Path) -> None:
+        self.sandbox = sandbox
+        # Builds' private /tmp and /cache, one folder each, removed after.
+        self.scratch = scratch
+
+    async def run(self, argv: list[str], folder: Path, log_path: Path) -> None:
+        """Run ``argv`` (which writes ``folder`` only), its output appended to
+        ``log_path``; EngineBuildError with the log's tail if it fails."""
+        if self.sandbox is None:
+            await _run_logged(argv, argv, log_path, None, None)
+            return
+        sandbox = self.sandbox
+        view = TaskView(
+            uid=BUILD_UID if sandbox.privileged else os.geteuid(),
+            hostname="openarts-build",
+            mounts=(Mount(str(folder), str(folder), writable=True),),
+            # Root gives it a network namespace of its own, with pasta attached.
+            network=f"build-{folder.name}-{os.getpid()}" if sandbox.privileged else "",
+            egress=True,
+        )
+        private = self.scratch / f"{folder.name}.{os.getpid()}"
+        read_end, write_end = os.pipe()
+        try:
+            os.write(write_end, env_arguments(build_env()))
+            os.close(write_end)
+            try:
+                await asyncio.to_thread(sandbox.prepare, view, private)
+                command = sandbox.command(view, argv, str(folder), (), private, read_end)
+            except (SandboxUnavailable, OSError) as error:
+                raise EngineBuildError(f"the build's sandbox could not be made: {error}") from None
+            await _run_logged(argv, command, log_path, {"PATH": ROOT_SIDE_PATH}, read_end)
+        finally:
+            os.close(read_end)
+            await asyncio.to_thread(shutil.rmtree, private, True)
+            await asyncio.to_thread(sandbox.release_network, view.network)
+
+    async def seal(self, folder: Path) -> None:
+        """Hand a finished environment back to the server's user, writable by no one
+        else (the build uid made it, and builds of other models run as that uid too)."""
+        if self.sandbox is not None and self.sandbox.privileged:
+            await asyncio.to_thread(_seal, folder)
+
+
+def build_env() -> dict[str, str]:
+    """A build's variables: a plain PATH, and pip's and the proxies' settings as the
+    server has them (the machine's package index); nothing else of the server's."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+    for name, value in os.environ.items():
+        if name.startswith("PIP_") or name.lower() in PROXY_VARIABLES:
+            env[name] = value
+    return env
+
+
+def _seal(folder: Path) -> None:
+    """Owned by the server's user; readable (and, where it is a program, runnable) by
+    every task, writable by none: folders 0755, files 0755 or 0644, no setuid."""
+    uid, gid = os.geteuid(), os.getegid()
+    for parent, dirs, files in os.walk(folder):
+        for path in (parent, *(os.path.join(parent, name) for name in (*dirs, *files))):
+            os.lchown(path, uid, gid)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISDIR(mode) or (stat.S_ISREG(mode) and mode & stat.S_IXUSR):
+                os.chmod(path, 0o755)
+            elif stat.S_ISREG(mode):
+                os.chmod(path, 0o644)
+
+
+async def _run_logged(
+    argv: list[str],
+    command: list[str],
+    log_path: Path,
+    env: dict[str, str] | None,
+    env_fd: int | None,
+) -> None:
+    with log_path.open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            pass_fds=() if env_fd is None else (env_fd,),
+            # Its own group: a timeout ends the sandbox's helpers with it.
+            start_new_session=True,
+        )
+        try:
+            code = await asyncio.wait_for(process.wait(), BUILD_TIMEOUT_S)
+        except TimeoutError:
+            os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+            raise EngineBuildError(
+                f"{argv[2] if len(argv) > 2 else argv[0]} took over {BUILD_TIMEOUT_S:.0f} s"
+            ) from None
+    if code != 0:
+        text = await asyncio.to_thread(log_path.read_text, "utf-8", "replace")
+        tail = text[-LOG_TAIL_CHARS:]
+        raise EngineBuildError(f"{' '.join(argv[1:4])} failed with exit code {code}: {tail}")
