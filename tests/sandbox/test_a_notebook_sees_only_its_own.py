@@ -15,11 +15,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+from botocore.exceptions import ClientError
+from huaweicloudsdkmodelarts.v1 import StopNotebookRequest
 
 from openarts.ids import now_ms
 from openarts.testing.server import ServerProcess
 from tests.e2e.conftest import sdk_client
 from tests.e2e.test_sdk_notebooks import FLAVORS, builtin_image, create, run_code, wait_status
+from tests.storage.conftest import admin_s3, s3_client
 
 pytestmark = [
     pytest.mark.e2e,
@@ -52,11 +55,26 @@ attempt("read the server's environment", lambda: read(f"/proc/{{targets['server_
 attempt("signal the server", lambda: os.kill(targets["server_pid"], 0))
 def connect(port):
     socket.create_connection(("127.0.0.1", port), 2).close()
-for name in ("api", "obs", "database_server", "replica"):
+for name in ("api", "database_server", "replica"):
     attempt("connect to the " + name, lambda port=targets[name + "_port"]: connect(port))
 attempt("become root", lambda: os.setuid(0))
+# The object-storage endpoint is reached with the instance's own temporary credential
+# (from its variables): its project's buckets only.
+import boto3
+s3 = boto3.client("s3")
+attempt("read another project's object through the endpoint",
+        lambda: s3.get_object(Bucket="victim-data", Key="secret.txt")["Body"].read())
+attempt("write another project's bucket through the endpoint",
+        lambda: s3.put_object(Bucket="victim-data", Key="planted", Body=b"x"))
+s3.put_object(Bucket="mallory-data", Key="from-the-kernel", Body=b"mine")
+back = s3.get_object(Bucket="mallory-data", Key="from-the-kernel")["Body"].read().decode()
+own = {{"buckets": sorted(b["Name"] for b in s3.list_buckets()["Buckets"]),
+       "read_back": back,
+       "access_key": os.environ["AWS_ACCESS_KEY_ID"],
+       "secret_key": os.environ["AWS_SECRET_ACCESS_KEY"]}}
 init = open("/proc/1/environ", "rb").read().decode(errors="replace")
 print(json.dumps({{"tries": tries, "uid": os.getuid(), "home": os.environ.get("HOME"),
+                  "own": own,
                   "secret_seen": "OPENARTS_ADMIN_SK" in init + str(os.environ)}}))
 """
 
@@ -103,10 +121,21 @@ def _second_project_member(server: ServerProcess) -> tuple[str, str, str]:
     return project_id, ak, sk
 
 
+def mallory_beside_a_victim(server: ServerProcess) -> tuple[str, str, str]:
+    """The second project's member (project, AK, SK), with a bucket of hers
+    (mallory-data), beside the admin's bucket victim-data holding secret.txt."""
+    project_id, ak, sk = _second_project_member(server)
+    admin = admin_s3(server)
+    admin.create_bucket(Bucket="victim-data")
+    admin.put_object(Bucket="victim-data", Key="secret.txt", Body=b"the admin's")
+    s3_client(server.obs_endpoint, ak, sk).create_bucket(Bucket="mallory-data")
+    return project_id, ak, sk
+
+
 def test_a_second_projects_notebook_reaches_nothing_from_a_kernel_or_a_terminal(
     server: ServerProcess,
 ) -> None:
-    project_id, ak, sk = _second_project_member(server)
+    project_id, ak, sk = mallory_beside_a_victim(server)
     mallory = sdk_client(server.endpoint, ak, sk, project_id)
     notebook = create(mallory, "attack", builtin_image(mallory))
     running = wait_status(mallory, notebook, "RUNNING")
@@ -134,6 +163,9 @@ def test_a_second_projects_notebook_reaches_nothing_from_a_kernel_or_a_terminal(
         assert {n: o for n, o in report["tries"].items() if not o.startswith("failed")} == {}
         assert report["uid"] == 1000 and report["home"] == "/home/ma-user"
         assert report["secret_seen"] is False
+        own = report["own"]
+        assert own["buckets"] == ["mallory-data"] and own["read_back"] == "mine", own
+        assert own["access_key"] not in (ak, server.credentials()["Access Key Id"])
 
         said = asyncio.run(
             in_terminal(base, token, f"id -u; id -un; cat {targets['secret_key']}; whoami")
@@ -143,6 +175,12 @@ def test_a_second_projects_notebook_reaches_nothing_from_a_kernel_or_a_terminal(
         assert "1000" in lines and lines.count("ma-user") == 2  # id -un, whoami
         assert "0" not in lines and "root" not in lines
         assert "No such file or directory" in said
+
+        # Its credential ends with the instance.
+        mallory.stop_notebook(StopNotebookRequest(id=notebook))
+        wait_status(mallory, notebook, "STOPPED")
+        with pytest.raises(ClientError, match="InvalidAccessKeyId"):
+            s3_client(server.obs_endpoint, own["access_key"], own["secret_key"]).list_buckets()
     finally:
         replica.close()
 

@@ -10,11 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from openarts.backends.sandbox import Sandbox, SandboxUnavailable, environment_folders
+from openarts.backends.sandbox import (
+    LAYERS_FILE,
+    Sandbox,
+    SandboxUnavailable,
+    environment_folders,
+)
 from openarts.domain.sandbox_view import SANDBOX_UID_BASE
 from openarts.runtime.notebook_runtime import NotebookRuntime
 from openarts.runtime.stacked_envs import (
-    LAYERS_FILE,
     EnvironmentTampered,
     make_environment,
     site_packages,

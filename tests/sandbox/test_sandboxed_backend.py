@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -107,3 +108,66 @@ async def test_a_sandboxed_task_numbers_its_own_gpus_from_zero(tmp_path: Path) -
     spec = dataclasses.replace(spec, command=(sys.executable, "-c", PRINT_GPUS), gpu_ids=(1,))
     said = await ended(backend, await backend.start(spec))
     assert said.strip() == "0 0", said
+
+
+REACH = """
+import socket, sys
+for port in sys.argv[1:]:
+    try:
+        socket.create_connection(("127.0.0.1", int(port)), 2).close()
+        print(port, "open", flush=True)
+    except OSError as error:
+        print(port, type(error).__name__, flush=True)
+"""
+
+
+async def test_a_task_that_reaches_out_reaches_only_the_forwarded_port_of_the_host(
+    tmp_path: Path,
+) -> None:
+    # The object-storage endpoint's port is forwarded; the database's (any other) is not.
+    endpoint, database = (
+        socket.create_server(("127.0.0.1", 0)),
+        socket.create_server(("127.0.0.1", 0)),
+    )
+    ports = [endpoint.getsockname()[1], database.getsockname()[1]]
+    sandbox = Sandbox(
+        tmp_path / "tasks" / ".sandbox", hidden=[tmp_path / "home"], forward_ports=ports[:1]
+    )
+    sandbox.probe()
+    backend = LocalBackend(tmp_path / "tasks", detect_host(), sandbox=sandbox)
+    try:
+        handles = []
+        for name in ("out-a", "out-b"):
+            spec = in_view(name, tmp_path)
+            assert spec.view is not None
+            spec = dataclasses.replace(
+                spec,
+                command=(sys.executable, "-c", REACH, *map(str, ports)),
+                view=dataclasses.replace(spec.view, egress=True),
+            )
+            handles.append(await backend.start(spec))
+        networks = {handle.data["network"] for handle in handles}
+        assert len(networks) == 2 and "" not in networks, networks  # one each
+        for handle in handles:
+            said = await ended(backend, handle)
+            assert f"{ports[0]} open" in said and f"{ports[1]} ConnectionRefusedError" in said
+        # Once its task has ended, a task's network is gone (the poll that saw it end).
+        await backend.poll(handles)
+        assert not networks & set(await asyncio.to_thread(own_networks))
+    finally:
+        endpoint.close()
+        database.close()
+        deadline = time.monotonic() + 30
+        while not sandbox.spare_networks:  # made ahead for the next task
+            assert time.monotonic() < deadline, "no spare network was made"
+            await asyncio.sleep(0.05)
+        spares = set(sandbox.spare_networks)
+        await backend.close()
+    # The spare is gone with the backend.
+    assert not spares & set(await asyncio.to_thread(own_networks))
+
+
+def own_networks() -> list[str]:
+    """The networks this process's sandboxes made, still there."""
+    prefix = f"openarts-e{os.getpid()}-"
+    return [n.removeprefix("openarts-") for n in os.listdir("/run/netns") if n.startswith(prefix)]

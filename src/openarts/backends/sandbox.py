@@ -30,15 +30,19 @@ uid outside is the server's.
 
 from __future__ import annotations
 
+import atexit
 import configparser
+import dataclasses
 import io
+import itertools
 import json
+import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -51,6 +55,8 @@ from openarts.domain.sandbox_view import (
     TaskView,
 )
 from openarts.hostinfo import gpu_minors
+
+log = logging.getLogger(__name__)
 
 # Where the privileged step stages folders for the unprivileged one (its own tmpfs).
 STAGE = "/tmp"
@@ -87,11 +93,10 @@ NVIDIA_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset
 LAYERS_FILE = "_openarts_layers.pth"
 _LAYERS = re.compile(r"site\.addsitedir, (\[.*\])\)\)")
 NETNS_DIR = Path("/run/netns")
-# pasta in the foreground (the platform's child, or the task's parent), configuring the
-# namespace, forwarding no port either way (its default forwards every port bound on
-# the host's loopback) and not mapping the gateway's address to the host's loopback.
+# pasta configuring the namespace, forwarding no port either way (its default forwards
+# every port bound on the host's loopback) and not mapping the gateway's address to the
+# host's loopback.
 PASTA_ARGS = (
-    "--foreground",
     "--quiet",
     "--config-net",
     "--no-map-gw",
@@ -109,6 +114,15 @@ PASTA_ARGS = (
 PIP_CONFIG = ".config/pip/pip.conf"
 # How long pasta may take to give a namespace its route out.
 EGRESS_READY_S = 10.0
+# Networks that reach out, made ahead for the next tasks: pasta takes some 40 ms to ready
+# one, which a task's start would otherwise wait for. Each holds a pasta (~30 MB).
+SPARE_NETWORKS = 1
+# A network this server made for one task: "e<server pid>-<n>" (found again after a
+# restart by the pid: a dead server's are removed).
+_OWN_NETWORK = re.compile(r"^openarts-e(\d+)-\d+$")
+# Numbered per process, not per sandbox: two sandboxes of one process (tests) must never
+# make the same name (the second would take the first's network as its own).
+_NETWORK_NUMBERS = itertools.count()
 INSTALL_HINT = (
     "install bubblewrap, passt, util-linux and iproute2 (Debian: apt-get install "
     "bubblewrap passt util-linux iproute2) and allow unprivileged user namespaces "
@@ -122,21 +136,33 @@ class SandboxUnavailable(Exception):
 
 
 class Sandbox:
-    def __init__(self, state_dir: Path, hidden: Iterable[Path] = ()) -> None:
+    def __init__(
+        self, state_dir: Path, hidden: Iterable[Path] = (), forward_ports: Iterable[int] = ()
+    ) -> None:
         self.state_dir = state_dir
+        # Ports of the host's loopback a task reaches at the same port of its own (the
+        # platform's object-storage endpoint); nothing else there.
+        self.forward_ports = tuple(sorted(set(forward_ports)))
         self.privileged = os.geteuid() == 0
         self.bwrap = shutil.which("bwrap") or ""
         self.setpriv = shutil.which("setpriv") or ""
         self.nsenter = shutil.which("nsenter") or ""
         self.ip = shutil.which("ip") or ""
         self.pasta = shutil.which("pasta") or ""
-        # The pasta serving each network that reaches out (by network name).
-        self._egress: dict[str, subprocess.Popen[bytes]] = {}
+        self._spares: list[str] = []
+        self._spares_lock = threading.Lock()
+        self._refilling = False
+        self._closed = False
+        self._refilling_ever = False
         # Folders that must never be in a view (the server's home): a software folder
         # that holds one is refused rather than bound.
         self.hidden = [p.resolve() for p in hidden]
         self._server_software = _server_software()
         self._system = _system_args()
+        # The folders the system's binds sit in, made open to all in the root step's
+        # view (bubblewrap makes them with the server's umask, which may close them to
+        # the task's uid).
+        self._outer_folders = _folders_for(self._system)
         # The system's folders are bound whole: the home must not be in one.
         self._never_the_home(_bound_system_folders())
         # Which /dev/nvidia<minor> each GPU index is (read once: devices do not move).
@@ -163,8 +189,8 @@ class Sandbox:
         if missing:
             raise SandboxUnavailable(f"{', '.join(missing)} not found: {INSTALL_HINT}")
         self.write_identity_files()
-        probe_dir = self.state_dir / "probe"
-        probe_dir.mkdir(parents=True, exist_ok=True)
+        if self.privileged:
+            self._remove_dead_servers_networks()
         view = TaskView(uid=os.geteuid() if not self.privileged else 2**31 - 2, hostname="probe")
         argv = self.command(view, ["/bin/sh", "-c", 'test "$(id -u)" = 1000'], MA_HOME, ())
         try:
@@ -225,6 +251,8 @@ class Sandbox:
         """Run ``argv`` in ``view`` as the task's own user: how the platform changes the
         folders a task can write (a notebook's work folder, its environment). Done as
         root, a symbolic link the task left there would aim the change at the host."""
+        # Platform work needs no network: loopback only.
+        view = dataclasses.replace(view, network="", egress=False)
         done = subprocess.run(
             self.command(view, argv, MA_HOME, ()),
             capture_output=True,
@@ -243,46 +271,110 @@ class Sandbox:
                 "root here; run one node per job, or the server as root"
             )
         path = NETNS_DIR / _netns_name(name)
-        if not path.exists():
-            for argv in (
-                [self.ip, "netns", "add", path.name],
-                [self.ip, "-n", path.name, "link", "set", "lo", "up"],
-            ):
-                done = subprocess.run(argv, capture_output=True, timeout=10)
-                if done.returncode != 0 and not (argv[2] == "add" and path.exists()):
-                    raise SandboxUnavailable(
-                        f"{' '.join(argv[1:])} failed: {done.stderr.decode(errors='replace')}"
-                    )
-        if egress and name not in self._egress:
-            self._attach_pasta(name, path)
-
-    def _attach_pasta(self, name: str, path: Path) -> None:
-        """Give the namespace at ``path`` a way out. pasta runs as root here: this
-        release drops to nobody before it joins a namespace, and then cannot; it keeps
-        only the capabilities it needs and confines itself (its own empty mount
-        namespace, seccomp). It ends when the namespace is deleted."""
-        process = subprocess.Popen(
-            [self.pasta, "--runas", "0:0", *PASTA_ARGS, "--netns", str(path)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        self._egress[name] = process
-        deadline = time.monotonic() + EGRESS_READY_S
-        while True:
-            route = subprocess.run(
-                [self.ip, "-n", path.name, "route", "show", "default"],
-                capture_output=True,
-                timeout=10,
+        if path.exists():
+            return  # made by another member of the gang (with its pasta, if it reaches out)
+        done = subprocess.run([self.ip, "netns", "add", path.name], capture_output=True, timeout=10)
+        if done.returncode != 0:
+            if path.exists():
+                return  # another member made it meanwhile
+            raise SandboxUnavailable(
+                f"ip netns add failed: {done.stderr.decode('utf-8', 'replace').strip()}"
             )
-            if route.stdout.strip():
+        argv = [self.ip, "-n", path.name, "link", "set", "lo", "up"]
+        if egress:
+            # pasta returns once the namespace has its route out, and stays behind as a
+            # daemon; it ends when the namespace is deleted. It runs as root here (this
+            # release drops to nobody before it joins a namespace, and then cannot), with
+            # only the capabilities it needs and confined (its own empty mount namespace,
+            # seccomp).
+            argv = [self.pasta, "--runas", "0:0", *self._pasta_args(), "--netns", str(path)]
+        done = subprocess.run(argv, capture_output=True, timeout=EGRESS_READY_S)
+        if done.returncode != 0:
+            subprocess.run([self.ip, "netns", "delete", path.name], capture_output=True, timeout=10)
+            raise SandboxUnavailable(
+                f"{Path(argv[0]).name} could not ready the network {name}: "
+                f"{done.stderr.decode('utf-8', 'replace').strip()}"
+            )
+
+    def _pasta_args(self) -> list[str]:
+        args = list(PASTA_ARGS)
+        if self.forward_ports:
+            at = args.index("--tcp-ns") + 1
+            args[at] = ",".join(str(port) for port in self.forward_ports)
+        return args
+
+    def take_network(self) -> str:
+        """A network namespace that reaches out, for one task (root only): a spare made
+        ahead, or one made now when none is left. Released, like a gang's, once no
+        process is in it."""
+        with self._spares_lock:
+            name = self._spares.pop() if self._spares else ""
+        if not name:
+            name = self._new_network_name()
+            self.ensure_network(name, egress=True)
+        self._refill()
+        return name
+
+    @property
+    def spare_networks(self) -> tuple[str, ...]:
+        with self._spares_lock:
+            return tuple(self._spares)
+
+    def close(self) -> None:
+        """Remove the spare networks (their pastas end with them); none is made after."""
+        with self._spares_lock:
+            self._closed = True
+            spares, self._spares = self._spares, []
+        for name in spares:
+            self.release_network(name)
+
+    def _new_network_name(self) -> str:
+        return f"e{os.getpid()}-{next(_NETWORK_NUMBERS)}"
+
+    def _refill(self) -> None:
+        with self._spares_lock:
+            if self._closed or self._refilling or len(self._spares) >= SPARE_NETWORKS:
                 return
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                said = process.communicate()[1].decode("utf-8", "replace").strip()
-                del self._egress[name]
-                raise SandboxUnavailable(f"pasta gave the network {name} no route out: {said}")
-            time.sleep(0.01)
+            if not self._refilling_ever:
+                # A process that ends without closing its backend leaves no spare behind.
+                atexit.register(self.close)
+                self._refilling_ever = True
+            self._refilling = True
+        threading.Thread(target=self._make_spares, name="spare-networks", daemon=True).start()
+
+    def _make_spares(self) -> None:
+        try:
+            while True:
+                with self._spares_lock:
+                    if self._closed or len(self._spares) >= SPARE_NETWORKS:
+                        return
+                name = self._new_network_name()
+                self.ensure_network(name, egress=True)
+                with self._spares_lock:
+                    closed = self._closed
+                    if not closed:
+                        self._spares.append(name)
+                if closed:
+                    self.release_network(name)
+                    return
+        except (SandboxUnavailable, OSError, subprocess.SubprocessError) as error:
+            # The next task makes its own, and says why if it cannot.
+            log.warning("no spare network made for the next task: %s", error)
+        finally:
+            with self._spares_lock:
+                self._refilling = False
+
+    def _remove_dead_servers_networks(self) -> None:
+        """Networks a server that is gone made for its tasks and spares: removed when
+        no process is in them (a task it started may still be running)."""
+        try:
+            names = [entry.name for entry in NETNS_DIR.iterdir()]
+        except OSError:
+            return
+        for name in names:
+            match = _OWN_NETWORK.match(name)
+            if match and not os.path.exists(f"/proc/{match.group(1)}"):
+                self.release_network(name.removeprefix("openarts-"))
 
     def release_network(self, name: str) -> None:
         """Remove a gang's network once no process is in it (the last member has ended;
@@ -296,14 +388,8 @@ class Sandbox:
             [self.ip, "netns", "pids", path.name], capture_output=True, timeout=10
         )
         if inside.returncode == 0 and not inside.stdout.strip():
+            # Its pasta, if any, ends with it.
             subprocess.run([self.ip, "netns", "delete", path.name], capture_output=True, timeout=10)
-            pasta = self._egress.pop(name, None)
-            if pasta is not None:
-                try:
-                    pasta.wait(timeout=5)  # it ends once the namespace is gone
-                except subprocess.TimeoutExpired:
-                    pasta.kill()
-                    pasta.wait()
 
     # -- the command ---------------------------------------------------------------------
     def command(
@@ -385,10 +471,17 @@ class Sandbox:
         inner += ["--chdir", workdir, "--new-session", "--die-with-parent", "--", *command]
         if not self.privileged:
             if view.egress:
-                # pasta makes the user and network namespaces the sandbox starts in.
-                return [self.pasta, *PASTA_ARGS, "--", *inner]
+                # pasta makes the user and network namespaces the sandbox starts in, and
+                # stays in the foreground, the task's parent.
+                return [self.pasta, "--foreground", *self._pasta_args(), "--", *inner]
             return inner
-        outer = [self.bwrap, "--dev-bind", "/", "/", "--tmpfs", STAGE]
+        # Only what the next steps need, never the whole root: a copy of / would copy
+        # every network namespace's mount under /run/netns, and one deleted meanwhile
+        # (a task that ended) makes bubblewrap fail.
+        # The host's /proc, bound: the kernel lets the unprivileged step mount a /proc of
+        # its own only where a full one is already in view (a fresh one is not enough).
+        outer = [self.bwrap, *self._outer_folders, "--dev-bind", "/dev", "/dev"]
+        outer += ["--dev-bind", "/proc", "/proc", *self._system, "--tmpfs", STAGE]
         for index, (source, writable) in enumerate(staged):
             outer += ["--bind" if writable else "--ro-bind", source, f"{STAGE}/{index}"]
         outer += [
@@ -531,6 +624,19 @@ def _system_args() -> list[str]:
     for name in ("/sys/devices/system/cpu", "/sys/devices/system/node"):
         args += ["--ro-bind-try", name, name]
     return args
+
+
+def _folders_for(args: list[str]) -> list[str]:
+    """bubblewrap's arguments that make, open to all (0755), the folders leading to each
+    place ``args`` bind or link something."""
+    places = [
+        args[i + 2] for i, arg in enumerate(args) if arg.startswith(("--ro-bind", "--symlink"))
+    ]
+    folders = sorted({str(parent) for place in places for parent in Path(place).parents} - {"/"})
+    made: list[str] = []
+    for folder in sorted(folders, key=lambda f: f.count("/")):
+        made += ["--perms", "0755", "--dir", folder]
+    return made
 
 
 def _device(name: str) -> list[str]:

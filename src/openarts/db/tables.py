@@ -207,6 +207,22 @@ class WorkloadTask(Base):
     finished_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class TaskCredential(Base):
+    """A temporary AK/SK that a workload's sandboxed tasks use for the object store:
+    it reaches only its project's buckets and works only while the workload has not
+    finished (services/task_credentials.py). The SK is stored encrypted."""
+
+    __tablename__ = "task_credentials"
+
+    access_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workload_id: Mapped[str] = mapped_column(
+        ForeignKey("workloads.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
 class Network(Base):
     """A network record: a validated CIDR that pools may name."""
 

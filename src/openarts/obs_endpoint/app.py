@@ -1,7 +1,8 @@
 """The embedded S3-compatible endpoint (path-style), serving the configured store.
 
 Callers sign with the platform's own AK/SK. A bucket belongs to a project; a caller
-reaches the buckets of the projects they are a member of, and no others.
+reaches the buckets of the projects they are a member of, and no others; a task's
+temporary credential reaches its project's buckets while its work runs.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from openarts.obs_endpoint import bodies, signatures, xml
 from openarts.obs_endpoint.errors import S3Error
 from openarts.security.secrets_box import SecretBox
 from openarts.services import buckets as bucket_records
-from openarts.services import identity
+from openarts.services import identity, task_credentials
 from openarts.settings import Settings
 from openarts.storage import base
 from openarts.storage.base import (
@@ -198,7 +199,16 @@ class S3Endpoint:
         async with db.session() as session:
             found = await identity.lookup_credential(session, access_key)
             if found is None:
-                return None
+                # A task's credential: its project's buckets, while its workload runs;
+                # looked up at every request (never cached), so it ends with the work.
+                task = await task_credentials.lookup(session, access_key)
+                if task is None:
+                    return None
+                return Account(
+                    box.decrypt(task.secret_encrypted),
+                    f"workload:{task.workload_id}",
+                    (task.project_id,),
+                )
             projects = await identity.projects_of(session, found.user.id)
         account = Account(
             box.decrypt(found.secret_encrypted), found.user.id, tuple(p.id for p in projects)

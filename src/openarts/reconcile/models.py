@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +21,7 @@ from openarts.domain.events import EventType
 from openarts.domain.model_config import ModelConfigFile, parse_model_config
 from openarts.domain.models import CUSTOM_TYPE, ModelStatus
 from openarts.errors import OpenArtsError
+from openarts.reconcile.folders import subfolders
 from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.loop import SteppingReconciler
 from openarts.runtime.engine_envs import EngineBuildError
@@ -75,7 +75,7 @@ class ModelReconciler(SteppingReconciler):
     async def _collect_garbage(self) -> None:
         """Remove the files of models that are gone (deleted, or deleted while they were
         being published: the copy may end after the delete)."""
-        names = await asyncio.to_thread(_folders, self.platform.root)
+        names = await asyncio.to_thread(subfolders, self.platform.root)
         if not names:
             return
         known = await self.db.run_in_transaction(_known, names)
@@ -130,10 +130,6 @@ class ModelReconciler(SteppingReconciler):
         key, _ = await self.envs.ensure(runtime, requirements, progress)
         size = await asyncio.to_thread(package_size, folder)
         return config, runtime.name, key, size
-
-
-def _folders(root: Path) -> list[str]:
-    return [entry.name for entry in root.iterdir() if entry.is_dir()] if root.is_dir() else []
 
 
 # -- what each step reads and writes (plain functions of one transaction) --------------------

@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import time
-from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import delete, select, update
@@ -29,6 +28,7 @@ from openarts.domain.notebooks import WORKLOAD_KIND
 from openarts.domain.notebooks import NotebookStatus as S
 from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import now_ms
+from openarts.reconcile.folders import subfolders
 from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.loop import SteppingReconciler
 from openarts.runtime.notebook_runtime import NotebookRuntime
@@ -103,7 +103,7 @@ class NotebookReconciler(SteppingReconciler):
         self._time_lease(soonest, now)
 
     async def _remove_packages_of_gone_images(self) -> None:
-        folders = await asyncio.to_thread(_folders, self.runtime.image_root)
+        folders = await asyncio.to_thread(subfolders, self.runtime.image_root)
         if not folders:
             return
         known = await self.db.run_in_transaction(_known_images, folders)
@@ -406,13 +406,6 @@ def _mount_done(session: Session, mount_id: str, status: str, reason: str) -> No
 
 def _mount_gone(session: Session, mount_id: str) -> None:
     session.execute(delete(NotebookMount).where(NotebookMount.id == mount_id))
-
-
-def _folders(root: Path) -> list[str]:
-    try:
-        return [entry.name for entry in root.iterdir() if entry.is_dir()]
-    except FileNotFoundError:
-        return []
 
 
 def _known_images(session: Session, image_ids: list[str]) -> set[str]:

@@ -39,6 +39,7 @@ from openarts.domain.services import (
 )
 from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import new_uuid, now_ms
+from openarts.reconcile.folders import subfolders
 from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.loop import SteppingReconciler
 from openarts.runtime.replica_runtime import (
@@ -140,7 +141,7 @@ class ServiceReconciler(SteppingReconciler):
         """Remove the socket folders of sandboxed replicas that are gone (after the
         transaction that removed them, never inside it)."""
         root = self.models.sockets
-        names = await asyncio.to_thread(_folders_in, root)
+        names = await asyncio.to_thread(subfolders, root)
         if not names:
             return
         alive = await self.db.run_in_transaction(_existing_replicas, names)
@@ -204,10 +205,6 @@ class ServiceReconciler(SteppingReconciler):
             return
         if await self.db.run_in_transaction(_mark_ready, probe.replica_id):
             self.on_change()
-
-
-def _folders_in(root: Path) -> list[str]:
-    return [p.name for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
 
 
 def _existing_replicas(session: Session, ids: list[str]) -> set[str]:

@@ -29,6 +29,7 @@ from openarts.domain.training import WORKLOAD_KIND, JobPhase, SecondaryPhase, re
 from openarts.domain.training_plan import Plan, job_environment, task_name
 from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import now_ms
+from openarts.reconcile.folders import subfolders
 from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.loop import SteppingReconciler
 from openarts.runtime.engine_envs import EngineBuildError, EngineEnvironments
@@ -191,7 +192,7 @@ class TrainingReconciler(SteppingReconciler):
     async def collect_garbage(self) -> None:
         """Remove the folders of jobs that were deleted, once nothing of theirs runs."""
         root = self.training.root
-        names = await asyncio.to_thread(_folders, root)
+        names = await asyncio.to_thread(subfolders, root)
         if not names:
             return
         keep = await self.db.run_in_transaction(_in_use, names)
@@ -241,10 +242,6 @@ def _store_samples(session: Session, rows: list[dict[str, object]], now: int) ->
 
 def _missing_folders(paths: list[str]) -> list[str]:
     return [path for path in paths if not Path(path).is_dir()]
-
-
-def _folders(root: Path) -> list[str]:
-    return [entry.name for entry in root.iterdir() if entry.is_dir()] if root.is_dir() else []
 
 
 def _in_use(session: Session, names: list[str]) -> set[str]:

@@ -24,9 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openarts.backends.base import ComputeBackend, PrepareError, TaskSpec
-from openarts.backends.sandbox import Sandbox
+from openarts.backends.sandbox import LAYERS_FILE, Sandbox
 from openarts.db.engine import Database
-from openarts.db.tables import Image, Notebook, Project
+from openarts.db.tables import Image, Notebook
 from openarts.domain.addresses import authority_of, resolved, socket_of
 from openarts.domain.images import find_preset
 from openarts.domain.notebooks import (
@@ -41,8 +41,9 @@ from openarts.domain.notebooks import (
 from openarts.domain.notebooks import NotebookStatus as S
 from openarts.domain.sandbox_view import MA_HOME, Mount, TaskView
 from openarts.runtime.notebook_envs import NotebookEnvironments, environment_variables
-from openarts.runtime.stacked_envs import LAYERS_FILE, make_environment, site_packages, snapshot
+from openarts.runtime.stacked_envs import make_environment, site_packages, snapshot
 from openarts.security.secrets_box import SecretBox
+from openarts.services import identity
 from openarts.services.events import record_event_sync
 from openarts.storage.base import ObjectStore
 from openarts.storage.paths import ObjectPath
@@ -220,6 +221,7 @@ class NotebookRuntime:
                 Mount(str(folder / "env"), str(folder / "env"), writable=True),
                 *extra,
             ),
+            egress=True,  # its package index, the object-storage endpoint
         )
 
     # -- saving as an image -------------------------------------------------------------------
@@ -353,10 +355,11 @@ def _own(target: Path, uid: int) -> None:
 
 
 def project_uid(session: Session, project_id: str) -> int:
-    project = session.get(Project, project_id)
-    if project is None:
+    """The project's sandbox uid, for a task about to start (PrepareError: it is gone)."""
+    uid = identity.sandbox_uid_of(session, project_id)
+    if uid is None:
         raise PrepareError(f"project {project_id} no longer exists")
-    return project.sandbox_uid
+    return uid
 
 
 def _notebook_of_workload(session: Session, workload_id: str) -> tuple[str, str, str, str] | None:

@@ -202,6 +202,7 @@ class ReplicaRuntime:
                 Mount(str(own), str(REPLICA_SOCKET_INSIDE.parent), writable=True),
             ),
             software=software,
+            egress=True,  # its package index, the object-storage endpoint
         )
         return replace(
             spec,

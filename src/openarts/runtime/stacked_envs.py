@@ -16,7 +16,9 @@ import sys
 import sysconfig
 from pathlib import Path
 
-LAYERS_FILE = "_openarts_layers.pth"
+# The sandbox reads it to see which layers an environment runs from.
+from openarts.backends.sandbox import LAYERS_FILE
+
 PYTHON_DIR = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 

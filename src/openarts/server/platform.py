@@ -41,6 +41,7 @@ from openarts.runtime.model_envs import ModelEnvironments
 from openarts.runtime.notebook_envs import NotebookEnvironments
 from openarts.runtime.notebook_runtime import NotebookRuntime
 from openarts.runtime.replica_runtime import ModelFiles, ReplicaRuntime
+from openarts.runtime.storage_access import WithStorageCredentials
 from openarts.runtime.training_staging import TrainingStaging
 from openarts.security.secrets_box import SecretBox
 from openarts.server.loops import Loops
@@ -217,11 +218,22 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
             change_lock=capacity_lock,
         ),
         preparers={
-            TRAINING_KIND: staging,
-            notebook_domain.WORKLOAD_KIND: notebook_runtime,
-            service_domain.WORKLOAD_KIND: ReplicaRuntime(
-                db, backend, sockets=replica_sockets, sandboxed=backend.sandbox_report.enabled
-            ),
+            kind: WithStorageCredentials(
+                preparer, db, box, obs_port=settings.obs_port, region=settings.s3_region
+            )
+            for kind, preparer in (
+                (TRAINING_KIND, staging),
+                (notebook_domain.WORKLOAD_KIND, notebook_runtime),
+                (
+                    service_domain.WORKLOAD_KIND,
+                    ReplicaRuntime(
+                        db,
+                        backend,
+                        sockets=replica_sockets,
+                        sandboxed=backend.sandbox_report.enabled,
+                    ),
+                ),
+            )
         },
         hosts=hosts,
     )
@@ -353,7 +365,12 @@ def open_sandbox(settings: Settings) -> Sandbox | None:
     if settings.sandbox == "off":
         log.warning("THE SANDBOX IS OFF: %s", OFF_REPORT.summary)
         return None
-    sandbox = Sandbox(settings.home / "tasks" / ".sandbox", hidden=[settings.home])
+    # Tasks reach the object-storage endpoint at its port on their own loopback.
+    sandbox = Sandbox(
+        settings.home / "tasks" / ".sandbox",
+        hidden=[settings.home],
+        forward_ports=[settings.obs_port] if settings.obs_port else [],
+    )
     sandbox.probe()
     return sandbox
 

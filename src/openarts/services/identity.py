@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from openarts.db.tables import Credential, Domain, Project, ProjectMember, User
 from openarts.domain.identity import PROJECT_ID_PATTERN, check_name
@@ -144,6 +145,12 @@ async def projects_of(session: AsyncSession, user_id: str) -> list[Project]:
         .order_by(ProjectMember.created_at, Project.name)
     )
     return list(await session.scalars(query))
+
+
+def sandbox_uid_of(session: Session, project_id: str) -> int | None:
+    """The outside uid of the project's sandboxed tasks; None when the project is gone."""
+    project = session.get(Project, project_id)
+    return None if project is None else project.sandbox_uid
 
 
 async def is_member(session: AsyncSession, *, user_id: str, project_id: str) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from openarts import errors
-from openarts.db.tables import Project, TrainingJob
+from openarts.db.tables import TrainingJob
 from openarts.domain.capacity import HostNode
 from openarts.domain.engines import Engine, find_engine
 from openarts.domain.events import EventType
@@ -48,7 +48,7 @@ from openarts.ids import new_uuid, now_ms
 from openarts.schemas.algorithms import AlgorithmEngineIn
 from openarts.schemas.training_jobs import JobAlgorithmIn, JobEngineWire, TrainingJobCreateIn
 from openarts.services import algorithms as algorithm_service
-from openarts.services import authorizations
+from openarts.services import authorizations, identity
 from openarts.services import images as image_service
 from openarts.services import pools as pool_service
 from openarts.services import training_specs as specs
@@ -381,6 +381,8 @@ def submit_attempt(
                 network=f"{job.id}-{job.attempt}" if plan.node_count > 1 else "",
                 # A shell command runs the engine's python by name.
                 software=(interpreter,),
+                # Its package index and the object-storage endpoint.
+                egress=True,
             ).to_json()
         templates.append(
             workload_service.TaskTemplate(
@@ -598,7 +600,7 @@ def engine_of(training: TrainingPlatform, plan: Plan) -> Engine | None:
 
 
 def _sandbox_uid(session: Session, project_id: str) -> int:
-    project = session.get(Project, project_id)
-    if project is None:
+    uid = identity.sandbox_uid_of(session, project_id)
+    if uid is None:
         raise OpenArtsError(errors.TRAINING_JOB_NOT_FOUND, f"project {project_id} is gone")
-    return project.sandbox_uid
+    return uid

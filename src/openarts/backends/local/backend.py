@@ -25,6 +25,7 @@ order, the one NVML and nvidia-smi number devices in); a task given no GPU sees 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import os
@@ -138,6 +139,10 @@ class LocalBackend(ComputeBackend):
         self._sampled: dict[str, dict[int, psutil.Process]] = {}
         self._watched: set[int] = set()
 
+    async def close(self) -> None:
+        if self.sandbox is not None:
+            await asyncio.to_thread(self.sandbox.close)  # its spare networks
+
     # -- start -------------------------------------------------------------------------
     async def start(self, spec: TaskSpec) -> TaskHandle:
         # On the loop, as asyncio starts its own subprocesses: a start is a few small
@@ -199,11 +204,28 @@ class LocalBackend(ComputeBackend):
             env_fd = _env_file(run_dir, env_arguments(env))
             env = {"PATH": ROOT_SIDE_PATH, TASK_MARKER: self._marker(spec.task_id)}
         try:
-            command, cwd = self._sandboxed(spec, run_dir, env_fd)
+            command, cwd, network = self._sandboxed(spec, run_dir, env_fd)
         except BaseException:
             if env_fd is not None:
                 os.close(env_fd)
             raise
+        try:
+            return self._launch(spec, run_dir, command, cwd, env, env_fd, network)
+        except BaseException:
+            if network and self.sandbox is not None:
+                self.sandbox.release_network(network)  # unless a process is in it
+            raise
+
+    def _launch(
+        self,
+        spec: TaskSpec,
+        run_dir: Path,
+        command: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        env_fd: int | None,
+        network: str,
+    ) -> TaskHandle:
         for stale in (EXIT_FILE, STOP_FILE, OOM_FILE, NO_CGROUP_FILE, HANDLE_FILE):
             (run_dir / stale).unlink(missing_ok=True)
         try:
@@ -251,7 +273,7 @@ class LocalBackend(ComputeBackend):
                 "run_dir": str(run_dir),
                 "cgroups": [str(group) for group in groups],
                 "gpu_ids": list(spec.gpu_ids),
-                "network": spec.view.network if spec.view is not None else "",
+                "network": network,
             },
         )
         _write_handle(run_dir, handle)
@@ -267,7 +289,7 @@ class LocalBackend(ComputeBackend):
 
     def _sandboxed(
         self, spec: TaskSpec, run_dir: Path, env_fd: int | None
-    ) -> tuple[list[str], Path]:
+    ) -> tuple[list[str], Path, str]:
         """The command to run and the folder to run it from: in the task's sandbox when
         it has a view."""
         if spec.view is None:
@@ -278,21 +300,27 @@ class LocalBackend(ComputeBackend):
                     "this task was queued before the sandbox was turned on, so it says "
                     "nothing of what it may see; submit it again"
                 )
-            return list(spec.command), spec.workdir
+            return list(spec.command), spec.workdir, ""
         if self.sandbox is None:
             raise BackendError(
                 "this task was queued to run in a sandbox, and the sandbox is off now "
                 "(OPENARTS_SANDBOX=off); submit it again"
             )
         private = run_dir / "sandbox"
+        view = spec.view
         try:
-            self.sandbox.prepare(spec.view, private)
+            if view.egress and not view.network and self.sandbox.privileged:
+                # A network of its own that reaches out (made ahead: a spare).
+                view = dataclasses.replace(view, network=self.sandbox.take_network())
+            self.sandbox.prepare(view, private)
             command = self.sandbox.command(
-                spec.view, list(spec.command), str(spec.workdir), spec.gpu_ids, private, env_fd
+                view, list(spec.command), str(spec.workdir), spec.gpu_ids, private, env_fd
             )
         except (SandboxUnavailable, OSError) as error:
+            if view.network != spec.view.network:
+                self.sandbox.release_network(view.network)
             raise BackendError(f"the task's sandbox could not be made: {error}") from error
-        return command, run_dir
+        return command, run_dir, view.network
 
     def _gpu_env(self, gpu_ids: tuple[int, ...]) -> dict[str, str]:
         """The variables that hand the task its GPUs, and only those."""
