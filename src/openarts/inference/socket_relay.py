@@ -36,10 +36,13 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 async def _relay(port: int, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
     try:
         server_r, server_w = await asyncio.open_connection("127.0.0.1", port)
+        await asyncio.gather(_pipe(client_r, server_w), _pipe(server_r, client_w))
     except OSError:
         client_w.close()  # not listening (yet): the platform's probe tries again
-        return
-    await asyncio.gather(_pipe(client_r, server_w), _pipe(server_r, client_w))
+    except asyncio.CancelledError:
+        # The server has exited and the relay is ending: quietly, so the end of the
+        # replica's log (its failure's reason) stays the server's own words.
+        client_w.close()
 
 
 async def serve(socket_path: str, port: int, command: Sequence[str]) -> int:
