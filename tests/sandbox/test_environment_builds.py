@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from openarts.backends.sandbox import Sandbox
+from openarts.backends.sandbox import LAYERS_FILE, Sandbox, environment_folders
 from openarts.domain.sandbox_view import BUILD_UID
 from openarts.runtime.env_builds import EngineBuildError, EnvironmentBuilder
+from openarts.runtime.stacked_envs import settle_environment, site_packages
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the build uid needs root")
 
@@ -113,3 +114,20 @@ def _tiny_wheel(path: Path) -> None:
             "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
         )
         archive.writestr(f"{info}/RECORD", "")
+
+
+def test_what_a_build_wrote_of_an_environments_description_is_the_platforms_again(
+    tmp_path: Path,
+) -> None:
+    # A package could ship a layers file naming any folder of the host, or a build could
+    # rewrite pyvenv.cfg: tasks using the environment would then see those folders.
+    prefix = tmp_path / "env"
+    own = site_packages(prefix)
+    own.mkdir(parents=True)
+    (own / LAYERS_FILE).write_text('import site; list(map(site.addsitedir, ["/etc"]))\n')
+    (prefix / "pyvenv.cfg").write_text("home = /root/secrets/bin\n")
+    python = Path(sys.base_prefix) / "bin" / "python3"
+    settle_environment(prefix, python)
+    seen = environment_folders(prefix / "bin" / "python")
+    assert "/etc" not in seen and "/root/secrets" not in seen
+    assert seen == [str(prefix), str(python.resolve().parent.parent)]

@@ -111,13 +111,19 @@ async def test_a_sandboxed_task_numbers_its_own_gpus_from_zero(tmp_path: Path) -
 
 
 REACH = """
-import socket, sys
+import errno, socket, sys
 for port in sys.argv[1:]:
     try:
         socket.create_connection(("127.0.0.1", int(port)), 2).close()
         print(port, "open", flush=True)
     except OSError as error:
         print(port, type(error).__name__, flush=True)
+# Beyond the host (a documentation address: with no route, no packet leaves).
+try:
+    socket.create_connection(("203.0.113.1", 443), 2).close()
+    print("outside open", flush=True)
+except OSError as error:
+    print("outside", errno.errorcode.get(error.errno, error), flush=True)
 """
 
 
@@ -151,6 +157,7 @@ async def test_a_task_that_reaches_out_reaches_only_the_forwarded_port_of_the_ho
         for handle in handles:
             said = await ended(backend, handle)
             assert f"{ports[0]} open" in said and f"{ports[1]} ConnectionRefusedError" in said
+            assert "outside ENETUNREACH" in said, said
         # Once its task has ended, a task's network is gone (the poll that saw it end).
         await backend.poll(handles)
         assert not networks & set(await asyncio.to_thread(own_networks))

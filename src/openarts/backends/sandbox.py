@@ -20,12 +20,13 @@ When the server runs as root, a task's uid outside is its project's own
 The staging step is what lets an unprivileged uid bind folders under a home that only
 root may enter (0700): the first bwrap binds them, as root, where the second can reach.
 A gang's tasks share a network namespace made with ``ip netns`` (their rendezvous is
-loopback). Work that must reach out (an environment build fetching packages) gets such
-a namespace with pasta (package ``passt``) attached: it reaches the Internet through
-the host's sockets, but nothing listening on the host's loopback (PostgreSQL, the API,
-another task), as no port is forwarded. When the server is an ordinary user, the same
-view is made by the second bwrap alone (started by pasta, where it reaches out) and the
-uid outside is the server's.
+loopback). Every task's namespace has pasta (package ``passt``) attached, which
+forwards one port of its loopback to the host's (the object-storage endpoint) and gives
+it no address and no route: nothing else of the host or beyond. An environment build
+(fetching packages) gets a namespace where pasta reaches out as the host does, with no
+port forwarded: never the host's loopback (PostgreSQL, the API, a task). When the
+server is an ordinary user, the same view is made by the second bwrap alone (started by
+pasta) and the uid outside is the server's.
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -93,12 +96,10 @@ NVIDIA_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset
 LAYERS_FILE = "_openarts_layers.pth"
 _LAYERS = re.compile(r"site\.addsitedir, (\[.*\])\)\)")
 NETNS_DIR = Path("/run/netns")
-# pasta configuring the namespace, forwarding no port either way (its default forwards
-# every port bound on the host's loopback) and not mapping the gateway's address to the
-# host's loopback.
+# pasta forwarding no port either way (its default forwards every port bound on the
+# host's loopback) and not mapping the gateway's address to the host's loopback.
 PASTA_ARGS = (
     "--quiet",
-    "--config-net",
     "--no-map-gw",
     "--tcp-ports",
     "none",
@@ -119,10 +120,11 @@ EGRESS_READY_S = 10.0
 SPARE_NETWORKS = 1
 # A network this server made for one task: "e<server pid>-<n>" (found again after a
 # restart by the pid: a dead server's are removed).
-_OWN_NETWORK = re.compile(r"^openarts-e(\d+)-\d+$")
+_OWN_NETWORK = re.compile(r"^openarts-e(\d+)-[0-9a-f]+-\d+$")
 # Numbered per process, not per sandbox: two sandboxes of one process (tests) must never
 # make the same name (the second would take the first's network as its own).
 _NETWORK_NUMBERS = itertools.count()
+_PROCESS_TOKEN = secrets.token_hex(3)
 INSTALL_HINT = (
     "install bubblewrap, passt, util-linux and iproute2 (Debian: apt-get install "
     "bubblewrap passt util-linux iproute2) and allow unprivileged user namespaces "
@@ -191,6 +193,12 @@ class Sandbox:
         self.write_identity_files()
         if self.privileged:
             self._remove_dead_servers_networks()
+            # pasta is checked too, now rather than at the first task's start.
+            checked = self.new_network_name()
+            try:
+                self.ensure_network(checked, egress=True, fresh=True)
+            finally:
+                self.release_network(checked)
         view = TaskView(uid=os.geteuid() if not self.privileged else 2**31 - 2, hostname="probe")
         argv = self.command(view, ["/bin/sh", "-c", 'test "$(id -u)" = 1000'], MA_HOME, ())
         try:
@@ -239,7 +247,7 @@ class Sandbox:
             (private / name).mkdir(parents=True, exist_ok=True)
         if view.network:
             # Refused when the server is not root.
-            self.ensure_network(view.network, egress=view.egress)
+            self.ensure_network(view.network, egress=view.egress, internet=view.internet)
         if not self.privileged:
             return
         writable = [Path(m.source) for m in view.mounts if m.writable]
@@ -252,7 +260,7 @@ class Sandbox:
         folders a task can write (a notebook's work folder, its environment). Done as
         root, a symbolic link the task left there would aim the change at the host."""
         # Platform work needs no network: loopback only.
-        view = dataclasses.replace(view, network="", egress=False)
+        view = dataclasses.replace(view, network="", egress=False, internet=False)
         done = subprocess.run(
             self.command(view, argv, MA_HOME, ()),
             capture_output=True,
@@ -264,54 +272,71 @@ class Sandbox:
             raise SandboxUnavailable(f"{argv[0]} in the task's sandbox failed: {said}")
 
     # -- gangs' networks ---------------------------------------------------------------
-    def ensure_network(self, name: str, *, egress: bool = False) -> None:
+    def ensure_network(
+        self, name: str, *, egress: bool = False, internet: bool = False, fresh: bool = False
+    ) -> None:
+        """Make the network namespace ``name`` unless it exists (a gang's members share
+        one); ``fresh``: it must not exist yet (a task's or a build's own)."""
         if not self.privileged:
             raise SandboxUnavailable(
                 "a gang's tasks share a network namespace, which needs the server to run as "
                 "root here; run one node per job, or the server as root"
             )
         path = NETNS_DIR / _netns_name(name)
-        if path.exists():
-            return  # made by another member of the gang (with its pasta, if it reaches out)
+        if path.exists() and not fresh:
+            return  # made by another member of the gang (with its pasta, if it has one)
         done = subprocess.run([self.ip, "netns", "add", path.name], capture_output=True, timeout=10)
         if done.returncode != 0:
-            if path.exists():
+            if path.exists() and not fresh:
                 return  # another member made it meanwhile
             raise SandboxUnavailable(
-                f"ip netns add failed: {done.stderr.decode('utf-8', 'replace').strip()}"
+                f"ip netns add {path.name} failed: {done.stderr.decode('utf-8', 'replace').strip()}"
             )
-        argv = [self.ip, "-n", path.name, "link", "set", "lo", "up"]
+        steps = [[self.ip, "-n", path.name, "link", "set", "lo", "up"]]
         if egress:
-            # pasta returns once the namespace has its route out, and stays behind as a
-            # daemon; it ends when the namespace is deleted. It runs as root here (this
-            # release drops to nobody before it joins a namespace, and then cannot), with
-            # only the capabilities it needs and confined (its own empty mount namespace,
+            # pasta returns once the namespace is ready, and stays behind as a daemon; it
+            # ends when the namespace is deleted. It runs as root here (this release
+            # drops to nobody before it joins a namespace, and then cannot), with only
+            # the capabilities it needs and confined (its own empty mount namespace,
             # seccomp).
-            argv = [self.pasta, "--runas", "0:0", *self._pasta_args(), "--netns", str(path)]
-        done = subprocess.run(argv, capture_output=True, timeout=EGRESS_READY_S)
-        if done.returncode != 0:
-            subprocess.run([self.ip, "netns", "delete", path.name], capture_output=True, timeout=10)
-            raise SandboxUnavailable(
-                f"{Path(argv[0]).name} could not ready the network {name}: "
-                f"{done.stderr.decode('utf-8', 'replace').strip()}"
+            steps.append(
+                [self.pasta, "--runas", "0:0", *self._pasta_args(internet), "--netns", str(path)]
             )
+        try:
+            for argv in steps:
+                done = subprocess.run(argv, capture_output=True, timeout=EGRESS_READY_S)
+                if done.returncode != 0:
+                    raise SandboxUnavailable(
+                        f"{Path(argv[0]).name} could not ready the network {name}: "
+                        f"{done.stderr.decode('utf-8', 'replace').strip()}"
+                    )
+        except BaseException as error:
+            subprocess.run([self.ip, "netns", "delete", path.name], capture_output=True, timeout=10)
+            if isinstance(error, subprocess.SubprocessError):
+                raise SandboxUnavailable(f"the network {name} was not ready: {error}") from None
+            raise
 
-    def _pasta_args(self) -> list[str]:
+    def _pasta_args(self, internet: bool) -> list[str]:
         args = list(PASTA_ARGS)
+        if internet:
+            # Addresses, routes and name resolution like the host's: out to anywhere but
+            # the host's loopback, with no port of it forwarded.
+            return [*args, "--config-net"]
         if self.forward_ports:
+            # No address and no route: only the forwarded ports, on its own loopback.
             at = args.index("--tcp-ns") + 1
             args[at] = ",".join(str(port) for port in self.forward_ports)
         return args
 
     def take_network(self) -> str:
-        """A network namespace that reaches out, for one task (root only): a spare made
-        ahead, or one made now when none is left. Released, like a gang's, once no
-        process is in it."""
+        """A network namespace served by pasta (the forwarded ports only), for one task
+        (root only): a spare made ahead, or one made now when none is left. Released,
+        like a gang's, once no process is in it."""
         with self._spares_lock:
             name = self._spares.pop() if self._spares else ""
         if not name:
-            name = self._new_network_name()
-            self.ensure_network(name, egress=True)
+            name = self.new_network_name()
+            self.ensure_network(name, egress=True, fresh=True)
         self._refill()
         return name
 
@@ -328,8 +353,11 @@ class Sandbox:
         for name in spares:
             self.release_network(name)
 
-    def _new_network_name(self) -> str:
-        return f"e{os.getpid()}-{next(_NETWORK_NUMBERS)}"
+    @staticmethod
+    def new_network_name() -> str:
+        """A name no other network has: this server's pid (a dead server's are removed
+        at the next start), a token of this process's (pids are reused), a number."""
+        return f"e{os.getpid()}-{_PROCESS_TOKEN}-{next(_NETWORK_NUMBERS)}"
 
     def _refill(self) -> None:
         with self._spares_lock:
@@ -348,8 +376,8 @@ class Sandbox:
                 with self._spares_lock:
                     if self._closed or len(self._spares) >= SPARE_NETWORKS:
                         return
-                name = self._new_network_name()
-                self.ensure_network(name, egress=True)
+                name = self.new_network_name()
+                self.ensure_network(name, egress=True, fresh=True)
                 with self._spares_lock:
                     closed = self._closed
                     if not closed:
@@ -376,18 +404,26 @@ class Sandbox:
             if match and not os.path.exists(f"/proc/{match.group(1)}"):
                 self.release_network(name.removeprefix("openarts-"))
 
-    def release_network(self, name: str) -> None:
-        """Remove a gang's network once no process is in it (the last member has ended;
-        a member still starting would find it gone)."""
+    def release_network(self, name: str, wait_s: float = 0.0) -> None:
+        """Remove a network once no process is in it (a gang's last member has ended; a
+        member still starting would find it gone), waiting up to ``wait_s`` for the
+        processes of work just killed to be gone."""
         if not name or not self.privileged:
             return
         path = NETNS_DIR / _netns_name(name)
         if not path.exists():
             return
-        inside = subprocess.run(
-            [self.ip, "netns", "pids", path.name], capture_output=True, timeout=10
-        )
-        if inside.returncode == 0 and not inside.stdout.strip():
+        deadline = time.monotonic() + wait_s
+        while True:
+            inside = subprocess.run(
+                [self.ip, "netns", "pids", path.name], capture_output=True, timeout=10
+            )
+            if inside.returncode != 0 or not inside.stdout.strip():
+                break
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.05)
+        if inside.returncode == 0:
             # Its pasta, if any, ends with it.
             subprocess.run([self.ip, "netns", "delete", path.name], capture_output=True, timeout=10)
 
@@ -473,7 +509,8 @@ class Sandbox:
             if view.egress:
                 # pasta makes the user and network namespaces the sandbox starts in, and
                 # stays in the foreground, the task's parent.
-                return [self.pasta, "--foreground", *self._pasta_args(), "--", *inner]
+                args = self._pasta_args(view.internet)
+                return [self.pasta, "--foreground", *args, "--", *inner]
             return inner
         # Only what the next steps need, never the whole root: a copy of / would copy
         # every network namespace's mount under /run/netns, and one deleted meanwhile
@@ -547,7 +584,7 @@ def environment_folders(interpreter: Path) -> list[str]:
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     pth = prefix / "lib" / version / "site-packages" / LAYERS_FILE
     if pth.is_file() and not pth.is_symlink():
-        match = _LAYERS.search(pth.read_text("utf-8", "replace"))
+        match = _LAYERS.search(_read_no_follow(pth))
         if match:
             folders += [str(p) for p in json.loads(match.group(1))]
     home = _pyvenv_home(prefix)
@@ -557,11 +594,22 @@ def environment_folders(interpreter: Path) -> list[str]:
 
 
 def _pyvenv_home(prefix: Path) -> Path | None:
-    for line in (prefix / "pyvenv.cfg").read_text("utf-8", "replace").splitlines():
+    try:
+        text = _read_no_follow(prefix / "pyvenv.cfg")
+    except OSError:
+        return None
+    for line in text.splitlines():
         key, _, value = line.partition("=")
         if key.strip() == "home" and value.strip():
             return Path(value.strip())
     return None
+
+
+def _read_no_follow(path: Path) -> str:
+    """A file's text, refused (OSError) when it is a symbolic link."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(1 << 20).decode("utf-8", "replace")
 
 
 def _user_pip_config() -> str:
@@ -570,7 +618,11 @@ def _user_pip_config() -> str:
     home = Path.home()
     config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
     merged = configparser.RawConfigParser()
-    merged.read([home / ".pip" / "pip.conf", config_home / "pip" / "pip.conf"], "utf-8")
+    try:
+        merged.read([home / ".pip" / "pip.conf", config_home / "pip" / "pip.conf"], "utf-8")
+    except configparser.Error as error:
+        log.warning("the server user's pip configuration is not given to tasks: %s", error)
+        return ""
     out = io.StringIO()
     merged.write(out)
     return out.getvalue()

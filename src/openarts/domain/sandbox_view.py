@@ -47,9 +47,12 @@ class TaskView:
     # Extra folders of software (an environment's packages) seen read-only where they
     # are on the host: the interpreter's own are found by the backend.
     software: tuple[str, ...] = ()
-    # A network namespace of its own that reaches out (pasta: the package index, the
-    # Internet) but never the host's loopback; not with ``network``.
+    # A network served by pasta: the platform's forwarded port (the object-storage
+    # endpoint) on its own loopback, and nothing else of the host or beyond.
     egress: bool = False
+    # With ``egress``: out to the Internet as well (an environment build fetching its
+    # packages), and then no forwarded port: never the host's loopback.
+    internet: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -59,6 +62,7 @@ class TaskView:
             "network": self.network,
             "software": list(self.software),
             "egress": self.egress,
+            "internet": self.internet,
         }
 
     @classmethod
@@ -70,6 +74,7 @@ class TaskView:
             network=str(raw.get("network", "")),
             software=tuple(str(p) for p in raw.get("software", ())),
             egress=bool(raw.get("egress", False)),
+            internet=bool(raw.get("internet", False)),
         )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from openarts.domain.engines import Engine
 from openarts.runtime.env_builds import EngineBuildError, EnvironmentBuilder
+from openarts.runtime.stacked_envs import settle_environment
 
 __all__ = ["EngineBuildError", "EngineEnvironments", "Progress"]
 
@@ -62,10 +63,10 @@ class EngineEnvironments:
         # The base interpreter, not the server's virtual environment: the engine gets
         # only its own packages.
         base = Path(sys.base_prefix) / "bin" / "python3"
-        python = str(base if base.exists() else sys.executable)
-        await self.builder.run([python, "-m", "venv", str(building)], building, log_path)
-        await progress(f"installing {', '.join(engine.packages)} for engine {engine.id}")
+        python = base if base.exists() else Path(sys.executable)
         try:
+            await self.builder.run([str(python), "-m", "venv", str(building)], building, log_path)
+            await progress(f"installing {', '.join(engine.packages)} for engine {engine.id}")
             await self.builder.run(
                 [
                     str(building / "bin" / "python"),
@@ -79,6 +80,9 @@ class EngineEnvironments:
                 building,
                 log_path,
             )
+            # What the sandbox reads to know what a task using it sees is the
+            # platform's again, whatever the build wrote.
+            await asyncio.to_thread(settle_environment, building, python)
             await self.builder.seal(building)
         except BaseException:
             await asyncio.to_thread(shutil.rmtree, building, True)

@@ -52,14 +52,18 @@ class EnvironmentBuilder:
             hostname="openarts-build",
             mounts=(Mount(str(folder), str(folder), writable=True),),
             # Root gives it a network namespace of its own, with pasta attached.
-            network=f"build-{folder.name}-{os.getpid()}" if sandbox.privileged else "",
+            network=sandbox.new_network_name() if sandbox.privileged else "",
             egress=True,
+            internet=True,
         )
         private = self.scratch / f"{folder.name}.{os.getpid()}"
         read_end, write_end = os.pipe()
         try:
-            os.write(write_end, env_arguments(build_env()))
-            os.close(write_end)
+            try:
+                # A few variables: far below what a pipe holds, so this never blocks.
+                os.write(write_end, env_arguments(build_env()))
+            finally:
+                os.close(write_end)
             try:
                 await asyncio.to_thread(sandbox.prepare, view, private)
                 command = sandbox.command(view, argv, str(folder), (), private, read_end)
@@ -69,7 +73,8 @@ class EnvironmentBuilder:
         finally:
             os.close(read_end)
             await asyncio.to_thread(shutil.rmtree, private, True)
-            await asyncio.to_thread(sandbox.release_network, view.network)
+            # Its processes are being killed when it timed out: given a moment to go.
+            await asyncio.to_thread(sandbox.release_network, view.network, 5.0)
 
     async def seal(self, folder: Path) -> None:
         """Hand a finished environment back to the server's user, writable by no one
@@ -90,12 +95,16 @@ def build_env() -> dict[str, str]:
 
 def _seal(folder: Path) -> None:
     """Owned by the server's user; readable (and, where it is a program, runnable) by
-    every task, writable by none: folders 0755, files 0755 or 0644, no setuid."""
+    every task, writable by none: folders 0755, files 0755 or 0644, no setuid, no FIFO
+    or socket."""
     uid, gid = os.geteuid(), os.getegid()
     for parent, dirs, files in os.walk(folder):
         for path in (parent, *(os.path.join(parent, name) for name in (*dirs, *files))):
-            os.lchown(path, uid, gid)
             mode = os.lstat(path).st_mode
+            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+                os.unlink(path)  # a FIFO or a socket: nothing a Python environment needs
+                continue
+            os.lchown(path, uid, gid)
             if stat.S_ISDIR(mode) or (stat.S_ISREG(mode) and mode & stat.S_IXUSR):
                 os.chmod(path, 0o755)
             elif stat.S_ISREG(mode):

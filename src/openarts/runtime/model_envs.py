@@ -91,6 +91,9 @@ class ModelEnvironments:
                     target,
                     self.root / f"{key}.log",
                 )
+                # What the sandbox reads to know what a task using it sees (the layers,
+                # pyvenv.cfg's home) is the platform's again, whatever the build wrote.
+                await asyncio.to_thread(make_environment, target, layers)
                 await self.engine_envs.builder.seal(target)
             except BaseException:
                 await asyncio.to_thread(shutil.rmtree, target, True)

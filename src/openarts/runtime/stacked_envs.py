@@ -69,6 +69,23 @@ def make_environment(target: Path, layers: list[str]) -> Path:
     return python
 
 
+def settle_environment(prefix: Path, python: Path) -> None:
+    """Make a built virtual environment's own description the platform's: its
+    pyvenv.cfg names ``python``'s installation, and it lists no layers (a package could
+    ship a layers file naming any folder of the host)."""
+    own = site_packages(prefix)
+    for folder in (prefix, prefix / "lib", own.parent, own):
+        if folder.is_symlink() or not folder.is_dir():
+            raise EnvironmentTampered(f"{folder} is not a folder the platform made")
+    (own / LAYERS_FILE).unlink(missing_ok=True)
+    _write(
+        prefix / "pyvenv.cfg",
+        f"home = {python.resolve().parent}\n"
+        "include-system-site-packages = false\n"
+        f"version = {sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}\n",
+    )
+
+
 class EnvironmentTampered(Exception):
     """An environment's folders are not what the platform made (a symbolic link where a
     folder was): it is not written to."""
