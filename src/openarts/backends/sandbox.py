@@ -164,7 +164,10 @@ class Sandbox:
         # The folders the system's binds sit in, made open to all in the root step's
         # view (bubblewrap makes them with the server's umask, which may close them to
         # the task's uid).
-        self._outer_folders = _folders_for(self._system)
+        # The root step's view: the system with /etc whole (fewer mounts to make at
+        # each start than the task's few files of it), never the whole root.
+        self._outer = _system_args(whole_etc=True)
+        self._outer_folders = _folders_for(self._outer)
         # The system's folders are bound whole: the home must not be in one.
         self._never_the_home(_bound_system_folders())
         # Which /dev/nvidia<minor> each GPU index is (read once: devices do not move).
@@ -518,7 +521,7 @@ class Sandbox:
         # The host's /proc, bound: the kernel lets the unprivileged step mount a /proc of
         # its own only where a full one is already in view (a fresh one is not enough).
         outer = [self.bwrap, *self._outer_folders, "--dev-bind", "/dev", "/dev"]
-        outer += ["--dev-bind", "/proc", "/proc", *self._system, "--tmpfs", STAGE]
+        outer += ["--dev-bind", "/proc", "/proc", *self._outer, "--tmpfs", STAGE]
         for index, (source, writable) in enumerate(staged):
             outer += ["--bind" if writable else "--ro-bind", source, f"{STAGE}/{index}"]
         outer += [
@@ -659,7 +662,7 @@ def _outermost(folders: Iterable[str]) -> list[str]:
     return kept
 
 
-def _system_args() -> list[str]:
+def _system_args(whole_etc: bool = False) -> list[str]:
     args: list[str] = []
     for name in SYSTEM_DIRS:
         path = Path("/") / name
@@ -667,7 +670,9 @@ def _system_args() -> list[str]:
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
-    for name in ETC_FILES:
+    if whole_etc:
+        args += ["--ro-bind", "/etc", "/etc"]
+    for name in () if whole_etc else ETC_FILES:
         path = Path("/etc") / name
         if path.exists():
             args += ["--ro-bind", str(path), str(path)]
