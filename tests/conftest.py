@@ -16,6 +16,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from openarts.backends.sandbox import Sandbox
 from openarts.db.engine import Database
 from openarts.domain.capacity import HostNode
 from openarts.domain.engines import engine_catalog
@@ -110,6 +111,12 @@ def _started_first(item: pytest.Item) -> int:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=_started_first)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # The sandboxes tests made keep a spare network each (a pasta behind it); a test
+    # process may end without closing them, and xdist's workers end without atexit.
+    Sandbox.release_own_networks()
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:

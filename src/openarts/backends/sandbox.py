@@ -395,6 +395,20 @@ class Sandbox:
             with self._spares_lock:
                 self._refilling = False
 
+    @staticmethod
+    def release_own_networks() -> None:
+        """Remove the networks this process made and no process is in any more (its
+        sandboxes' spares): for a process that ends without closing its backends."""
+        if os.geteuid() != 0 or not NETNS_DIR.is_dir():
+            return
+        prefix = f"openarts-e{os.getpid()}-{_PROCESS_TOKEN}-"
+        own = [p.name for p in NETNS_DIR.iterdir() if p.name.startswith(prefix)]
+        ip = shutil.which("ip") or ""
+        for name in own if ip else []:
+            inside = subprocess.run([ip, "netns", "pids", name], capture_output=True, timeout=10)
+            if inside.returncode == 0 and not inside.stdout.strip():
+                subprocess.run([ip, "netns", "delete", name], capture_output=True, timeout=10)
+
     def _remove_dead_servers_networks(self) -> None:
         """Networks a server that is gone made for its tasks and spares: removed when
         no process is in them (a task it started may still be running)."""
