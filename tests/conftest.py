@@ -115,7 +115,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # The sandboxes tests made keep a spare network each (a pasta behind it); a test
-    # process may end without closing them, and xdist's workers end without atexit.
+    # process may end without closing them, and xdist's workers end without atexit. So
+    # do the networks of tasks a test left running when its Ray cluster was torn down.
     Sandbox.release_own_networks()
 
 

@@ -12,6 +12,7 @@ import asyncio
 import json
 import re
 import secrets
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from huaweicloudsdkmodelarts.v1 import (
 from openarts.testing.clients import AkSk, SignedClient
 from openarts.testing.ray_cluster import NodeSpec, RayCluster
 from openarts.testing.server import ServerProcess
+from tests.api.test_training import job_body
 from tests.e2e.conftest import sdk_client, signed_call
 from tests.e2e.test_sdk_notebooks import builtin_image, create, jupyter_processes, run_code
 from tests.e2e.test_sdk_notebooks import wait_status as wait_notebook
@@ -48,7 +50,9 @@ from tests.e2e.test_services import (
     upload_iris,
     wait_status,
 )
-from tests.storage.conftest import admin_s3
+from tests.sandbox.test_a_job_sees_only_its_own import ATTACK, in_bucket, task_pid
+from tests.sandbox.test_a_notebook_sees_only_its_own import mallory_beside_a_victim
+from tests.storage.conftest import admin_s3, s3_client
 
 pytestmark = [pytest.mark.ray, pytest.mark.e2e]
 
@@ -100,17 +104,30 @@ else:
     connection.sendall(f"hello from rank {rank}".encode())
     print("rank", rank, "got:", connection.recv(100).decode(), flush=True)
 """
-# Waits until the file named by --release exists (or forever), printing its host first.
+# Waits until the object named by --release is in the job's bucket (or forever),
+# printing its host first. It asks the object-storage endpoint with the credential its
+# sandbox holds (a host file would not be in its view); the endpoint may be restarting.
 WAIT = """
 import argparse, os, sys, time
+import boto3
 parser = argparse.ArgumentParser()
 parser.add_argument("--release")
 args, _ = parser.parse_known_args()
 print("running on", os.environ["MASTER_ADDR"], "rank", os.environ["RANK"], flush=True)
-while not os.path.exists(args.release):
-    time.sleep(0.05)
+s3 = boto3.client("s3")
+while True:
+    try:
+        s3.head_object(Bucket="ray-jobs", Key=args.release)
+        break
+    except Exception:
+        time.sleep(0.1)
 print("released", flush=True)
 """
+
+
+def release(server: ServerProcess, key: str) -> None:
+    """Let the WAIT jobs waiting for ``key`` end."""
+    admin_s3(server).put_object(Bucket=BUCKET, Key=key, Body=b"go")
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +155,6 @@ def start_server(cluster: RayCluster, home: Path) -> ServerProcess:
     env = {
         "OPENARTS_BACKEND": "ray",
         "OPENARTS_RAY_ADDRESS": cluster.address,
-        # Tasks on Ray nodes are not sandboxed yet: the server refuses to start otherwise.
-        "OPENARTS_SANDBOX": "off",
         "OPENARTS_RECONCILE_INTERVAL_S": "0.5",
         "OPENARTS_STOP_GRACE_S": "2",
     }
@@ -290,7 +305,7 @@ def pool_nodes(server: ServerProcess, pool: str) -> list[dict[str, Any]]:
 
 
 def test_a_pool_of_one_worker_takes_only_its_work_and_queues_the_rest(
-    server: ServerProcess, tmp_path: Path
+    server: ServerProcess,
 ) -> None:
     sdk = sdk_of(server)
     put_code(server, WAIT)
@@ -300,10 +315,9 @@ def test_a_pool_of_one_worker_takes_only_its_work_and_queues_the_rest(
     assert pool_host in WORKERS
     public_host = next(ip for ip in WORKERS if ip != pool_host)
 
-    release = tmp_path / "release"
-    first = submit(sdk, "in-pool-1", pool_id=pool, parameters={"release": str(release)})
-    second = submit(sdk, "in-pool-2", pool_id=pool, parameters={"release": str(release)})
-    public = submit(sdk, "public", parameters={"release": str(release)})
+    first = submit(sdk, "in-pool-1", pool_id=pool, parameters={"release": "go"})
+    second = submit(sdk, "in-pool-2", pool_id=pool, parameters={"release": "go"})
+    public = submit(sdk, "public", parameters={"release": "go"})
     wait_phase(sdk, first, "Running")
     wait_phase(sdk, public, "Running")
     until(lambda: "running on" in task_log(server, first, "worker-0"), "the first job's log")
@@ -312,10 +326,10 @@ def test_a_pool_of_one_worker_takes_only_its_work_and_queues_the_rest(
     assert f"running on {public_host}" in task_log(server, public, "worker-0")
     # The pool's one node (1 vCPU) holds one job of 0.5 vCPU... and a second one fits too,
     # so a third shows the queue: the pool is full with two.
-    third = submit(sdk, "in-pool-3", pool_id=pool, parameters={"release": str(release)})
+    third = submit(sdk, "in-pool-3", pool_id=pool, parameters={"release": "go"})
     queued = phase(sdk, third)
     assert queued.status.phase == "Pending", queued.status
-    release.write_text("go")
+    release(server, "go")
     for job_id in (first, second, public, third):
         done = wait_phase(sdk, job_id, "Completed", "Failed")
         assert done.status.phase == "Completed", (job_id, done.status)
@@ -323,21 +337,21 @@ def test_a_pool_of_one_worker_takes_only_its_work_and_queues_the_rest(
         assert f"running on {pool_host}" in task_log(server, job_id, "worker-0")
 
 
-def test_a_notebook_and_a_service_run_on_the_cluster(server: ServerProcess, tmp_path: Path) -> None:
+def test_a_notebook_and_a_service_run_on_the_cluster(
+    server: ServerProcess, cluster: RayCluster, tmp_path: Path
+) -> None:
     sdk = sdk_of(server)
     notebook_id = create(sdk, "on-ray", builtin_image(sdk))
     running = wait_notebook(sdk, notebook_id, "RUNNING", timeout_s=180)
     base = running.url.removesuffix("/lab")
     assert base.startswith(server.endpoint), base
-    # Jupyter listens on a worker's address; the platform's URL reaches it.
-    listening = {
-        part.removeprefix("--ip=")
-        for process in jupyter_processes(notebook_id)
-        for part in process.cmdline()
-        if part.startswith("--ip=")
-    }
-    assert len(listening) == 1 and listening <= set(WORKERS), listening
-    assert asyncio.run(run_code(base, running.token, "6*7")) == "42"
+    # Jupyter runs on a worker, in its sandbox (its project's uid, not root); the
+    # platform's URL reaches it.
+    jupyters = jupyter_processes(notebook_id)
+    placed = {node_of(cluster, process) for process in jupyters}
+    assert len(placed) == 1 and placed <= set(WORKERS), placed
+    assert {process.uids().real for process in jupyters} - {0}
+    assert asyncio.run(run_code(base, running.token, "import os; os.getuid()")) == "1000"
 
     admin_s3(server).create_bucket(Bucket="svc-models")
     upload_iris(server, tmp_path, "iris-ray")
@@ -365,30 +379,109 @@ def test_a_notebook_and_a_service_run_on_the_cluster(server: ServerProcess, tmp_
     answers = [ask(server, service_id, (5.1, 3.5, 1.4, 0.2)) for _ in range(20)]
     assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
     assert "setosa" in answers[0].text
-    replicas = {
-        part
-        for process in replica_processes(service_id)
-        for part in process.cmdline()
-        if part in WORKERS
-    }
+    replicas = {node_of(cluster, process) for process in replica_processes(service_id)}
     assert replicas and replicas <= set(WORKERS), replicas
+
+
+def node_of(cluster: RayCluster, process: psutil.Process) -> str:
+    """The worker whose processes ``process`` is one of (a descendant of its raylet)."""
+    for ip in WORKERS:
+        if process.pid in {p.pid for p in cluster.node_processes(ip)}:
+            return ip
+    raise AssertionError(f"process {process.pid} is no worker's")
+
+
+def test_a_second_projects_job_on_a_node_reaches_nothing_of_anyone_else(
+    server: ServerProcess, cluster: RayCluster
+) -> None:
+    """The attacker's job of tests/sandbox/test_a_job_sees_only_its_own.py, on a node."""
+    project_id, ak, sk = mallory_beside_a_victim(server)
+    # The victim: a job of the admin's project, running on the other worker.
+    sdk = sdk_of(server)
+    put_code(server, WAIT)
+    victim_id = submit(sdk, "victim", parameters={"release": "never"})
+    wait_phase(sdk, victim_id, "Running")
+    until(lambda: "running on" in task_log(server, victim_id, "worker-0"), "the victim's log")
+    mallory_s3 = s3_client(server.obs_endpoint, ak, sk)
+    script = ATTACK.replace(
+        'attempt("become root"',
+        'attempt("connect to the Ray cluster", lambda: socket.create_connection('
+        '(targets["ray_host"], targets["ray_port"]), 2).close())\n'
+        'attempt("become root"',
+    )
+    mallory_s3.put_object(Bucket="mallory-data", Key="code/train.py", Body=script.encode())
+    mallory_s3.put_object(Bucket="mallory-data", Key="data/x.csv", Body=b"1\n")
+    replica = socket.create_server(("127.0.0.1", 0))
+    ray_host, ray_port = cluster.address.rsplit(":", 1)
+    targets = {
+        "home": str(server.home),
+        "secret_key": str(server.home / "secret.key"),
+        "database": str(server.home / "openarts.db"),
+        "database_wal": str(server.home / "openarts.db-wal"),
+        "credentials": str(server.home / "credentials.csv"),
+        "admin_password": str(server.home / "admin-password"),
+        "obs_root": str(server.home / "obs"),
+        "foreign_object": str(server.home / "obs" / "victim-data" / "secret.txt"),
+        "foreign_task": str(server.home / "training" / victim_id),
+        "server_pid": server.process.pid if server.process else 0,
+        "victim_pid": task_pid(victim_id),
+        "replica_port": replica.getsockname()[1],
+        "ray_host": ray_host,
+        "ray_port": int(ray_port),
+    }
+    body = job_body("attack")
+    body["algorithm"] = in_bucket(body["algorithm"], "mallory-data")
+    body["algorithm"]["engine"] = {"engine_name": "Python"}
+    body["algorithm"]["environments"] = {"ATTACK_TARGETS": json.dumps(targets)}
+    body["spec"]["resource"]["flavor_id"] = "test.ray.train"
+    mallory = SignedClient(server.endpoint, project_id, AkSk(ak, sk))
+    attack_id = mallory.call("POST", "/v2/{project_id}/training-jobs", body, expect=201)[
+        "metadata"
+    ]["id"]
+    try:
+        as_mallory = sdk_client(server.endpoint, ak, sk, project_id)
+        job = wait_phase(as_mallory, attack_id, "Completed", "Failed")
+        assert job.status.phase == "Completed", job.status
+        assert node_of(cluster, psutil.Process(targets["victim_pid"])) in WORKERS
+        report = json.loads(
+            mallory_s3.get_object(Bucket="mallory-data", Key="out/attack/tries.json")["Body"].read()
+        )
+        for name, outcome in report["tries"].items():
+            print(f"{name}: {outcome}")
+        assert "connect to the Ray cluster" in report["tries"]
+        assert {n: o for n, o in report["tries"].items() if not o.startswith("failed")} == {}
+        facts = report["facts"]
+        assert facts["uid"] == 1000 and facts["gid"] == 100
+        assert facts["hostname"] == f"modelarts-job-{attack_id}-worker-0"
+        assert facts["no_new_privs"] == ["1"] and facts["cap_eff"] == ["0000000000000000"]
+        assert facts["cwd"] == "/home/ma-user/modelarts/user-job-dir/code"
+        assert facts["data"] == ["x.csv"]
+    finally:
+        replica.close()
+        signed_call(
+            server,
+            "POST",
+            f"/v2/{{project_id}}/training-jobs/{victim_id}/actions",
+            {"action_type": "terminate"},
+        )
 
 
 def test_a_job_is_adopted_by_a_restarted_server(cluster: RayCluster, tmp_path: Path) -> None:
     home = tmp_path / "home"
     server = start_server(cluster, home)
-    release = tmp_path / "release"
     try:
         sdk = sdk_of(server)
         put_code(server, WAIT)
-        job_id = submit(sdk, "adopted", node_count=2, parameters={"release": str(release)})
+        job_id = submit(sdk, "adopted", node_count=2, parameters={"release": "go"})
         wait_phase(sdk, job_id, "Running")
         until(lambda: "running on" in task_log(server, job_id, "worker-0"), "the job's log")
         server.kill()  # as a crash would: nothing is shut down, the job runs on
-        server = start_server(cluster, home)
+        # On the same ports, as a configured server restarts: the job's sandbox reaches
+        # the object-storage endpoint at the port it was started with.
+        server.start(timeout_s=90)
         sdk = sdk_of(server)
         assert phase(sdk, job_id).status.phase == "Running"
-        release.write_text("go")
+        release(server, "go")
         done = wait_phase(sdk, job_id, "Completed", "Failed")
         assert done.status.phase == "Completed", done.status
         assert "released" in task_log(server, job_id, "worker-0")
@@ -398,21 +491,20 @@ def test_a_job_is_adopted_by_a_restarted_server(cluster: RayCluster, tmp_path: P
 
 # Last: it leaves the cluster one worker short.
 def test_a_node_lost_mid_job_fails_the_gang_and_names_the_node(
-    server: ServerProcess, cluster: RayCluster, tmp_path: Path
+    server: ServerProcess, cluster: RayCluster
 ) -> None:
     sdk = sdk_of(server)
     put_code(server, WAIT)
     # The gang runs in a pool that took both workers: the lost node shows there too.
     pool, nodes = make_pool(server, 2)
     assert sorted(n["status"]["privateIp"] for n in nodes) == list(WORKERS)
-    release = tmp_path / "never"
     job_id = submit(
         sdk,
         "doomed",
         node_count=2,
         pool_id=pool,
         annotations={"fault-tolerance/job-retry-num": "0"},
-        parameters={"release": str(release)},
+        parameters={"release": "never"},
     )
     wait_phase(sdk, job_id, "Running")
     until(lambda: "running on" in task_log(server, job_id, "worker-1"), "rank 1's log")
@@ -468,6 +560,7 @@ def test_a_cluster_with_token_authentication_admits_only_a_server_with_its_token
         settings = {
             "OPENARTS_BACKEND": "ray",
             "OPENARTS_RAY_ADDRESS": secured.address,
+            # Tasks on Ray run unsandboxed too, where the cluster's users trust each other.
             "OPENARTS_SANDBOX": "off",
         }
         with pytest.raises(RuntimeError) as refused:

@@ -127,12 +127,12 @@ async def test_a_second_projects_job_reaches_nothing_of_anyone_else(api: Api) ->
     )
     await api.platform.store.write("victim-data", "data/x.csv", one_chunk(b"1\n"))
     victim_body = job_body("victim")
-    victim_body["algorithm"] = _in_bucket(victim_body["algorithm"], "victim-data")
+    victim_body["algorithm"] = in_bucket(victim_body["algorithm"], "victim-data")
     made = await api.call("POST", JOBS, json=victim_body)
     assert made.status_code == 201, made.text
     victim_id = made.json()["metadata"]["id"]
     await job_wrote(api, victim_id)
-    victim_pid = _task_pid(victim_id)
+    victim_pid = task_pid(victim_id)
 
     # The attacker: a member of a second project, authorized there and nowhere else.
     other = await add_project(api.platform.db, "elsewhere")
@@ -158,7 +158,7 @@ async def test_a_second_projects_job_reaches_nothing_of_anyone_else(api: Api) ->
         "replica_port": replica_port,
     }
     body = job_body("attack")
-    body["algorithm"] = _in_bucket(body["algorithm"], "mallory-data")
+    body["algorithm"] = in_bucket(body["algorithm"], "mallory-data")
     body["algorithm"]["environments"] = {"ATTACK_TARGETS": json.dumps(targets)}
     attacked = await api.call("POST", JOBS.format(project_id=other), json=body, keys=user.keys)
     assert attacked.status_code == 201, attacked.text
@@ -203,13 +203,13 @@ class _Caller:
         )
 
 
-def _in_bucket(algorithm: dict[str, object], bucket: str) -> dict[str, object]:
+def in_bucket(algorithm: dict[str, object], bucket: str) -> dict[str, object]:
     text = json.dumps(algorithm).replace("/train-data/", f"/{bucket}/")
     changed: dict[str, object] = json.loads(text)
     return changed
 
 
-def _task_pid(job_id: str) -> int:
+def task_pid(job_id: str) -> int:
     """A process of the job's task (its environment names the job)."""
     wanted = f"MA_VJ_NAME=modelarts-job-{job_id}".encode()
     for name in os.listdir("/proc"):

@@ -141,6 +141,7 @@ async def test_a_task_that_reaches_out_reaches_only_the_forwarded_port_of_the_ho
     )
     sandbox.probe()
     backend = LocalBackend(tmp_path / "tasks", detect_host(), sandbox=sandbox)
+    networks: set[str] = set()
     try:
         handles = []
         for name in ("out-a", "out-b"):
@@ -170,8 +171,26 @@ async def test_a_task_that_reaches_out_reaches_only_the_forwarded_port_of_the_ho
             await asyncio.sleep(0.05)
         spares = set(sandbox.spare_networks)
         await backend.close()
-    # The spare is gone with the backend.
+    # The spare is gone with the backend, and so are the networks' pastas.
     assert not spares & set(await asyncio.to_thread(own_networks))
+    gone = networks | spares
+    deadline = time.monotonic() + 10
+    while left := [name for name in gone if pasta_of(name)]:
+        assert time.monotonic() < deadline, f"the pastas of {left} are still running"
+        await asyncio.sleep(0.05)
+
+
+def pasta_of(network: str) -> bool:
+    """Whether a pasta serving ``network`` is running."""
+    wanted = f"/run/netns/openarts-{network}".encode()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                if wanted in cmdline.read().split(b"\0"):
+                    return True
+        except OSError:
+            continue
+    return False
 
 
 def own_networks() -> list[str]:

@@ -14,10 +14,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from openarts.domain.sandbox_view import OFF_REPORT, SandboxReport, TaskView
 from openarts.hostinfo import free_port
+
+if TYPE_CHECKING:
+    from openarts.backends.sandbox import Sandbox
 
 HANDLE_VERSION = 1
 
@@ -128,6 +131,9 @@ class ComputeBackend(ABC):
     name: str
     # What isolation its tasks get (the banner, the console and /health say it).
     sandbox_report: SandboxReport = OFF_REPORT
+    # The sandbox on the server's machine (environment builds, the platform's work in a
+    # task's folders); None: the sandbox is off.
+    sandbox: Sandbox | None = None
     # Whether the tasks of a gang must each have a node of their own (Ray's STRICT_SPREAD);
     # the local backend runs a gang's "nodes" side by side on this host.
     spreads_gangs: bool = False

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import atexit
 import configparser
+import contextlib
 import dataclasses
 import io
 import itertools
@@ -42,6 +43,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -96,6 +98,10 @@ NVIDIA_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset
 LAYERS_FILE = "_openarts_layers.pth"
 _LAYERS = re.compile(r"site\.addsitedir, (\[.*\])\)\)")
 NETNS_DIR = Path("/run/netns")
+# Where each network's pasta writes its pid: pasta is meant to end when its namespace is
+# deleted, and mostly does, but one that missed the deletion (seen when a namespace went
+# while its pasta was starting) would stay for good; the platform ends it itself.
+PASTA_PIDS = Path("/run/openarts-pasta")
 # pasta forwarding no port either way (its default forwards every port bound on the
 # host's loopback) and not mapping the gateway's address to the host's loopback.
 PASTA_ARGS = (
@@ -137,11 +143,41 @@ class SandboxUnavailable(Exception):
     """The sandbox cannot be made here; the message says what is missing."""
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class SandboxConfig:
+    """What makes a sandbox: the server's, handed to the runners on Ray nodes, which make
+    the same one there (pickled by Ray: plain values only)."""
+
+    state_dir: Path
+    # Folders never in a view (the server's home).
+    hidden: tuple[Path, ...] = ()
+    # Ports of the host's loopback a task reaches at the same port of its own.
+    forward_ports: tuple[int, ...] = ()
+    # Networks made ahead for the next tasks' starts.
+    spare_networks: int = SPARE_NETWORKS
+    # The boot id of the machine the server runs on (``machine_id``): a task's sandbox
+    # reaches the endpoint, its gang's network and the platform's sockets only there.
+    machine: str = ""
+
+
+def machine_id() -> str:
+    """This machine's boot id (the same for every process of it, until a reboot)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text("ascii").strip()
+    except OSError:
+        return ""
+
+
 class Sandbox:
     def __init__(
-        self, state_dir: Path, hidden: Iterable[Path] = (), forward_ports: Iterable[int] = ()
+        self,
+        state_dir: Path,
+        hidden: Iterable[Path] = (),
+        forward_ports: Iterable[int] = (),
+        spare_networks: int = SPARE_NETWORKS,
     ) -> None:
         self.state_dir = state_dir
+        self.spares_wanted = spare_networks
         # Ports of the host's loopback a task reaches at the same port of its own (the
         # platform's object-storage endpoint); nothing else there.
         self.forward_ports = tuple(sorted(set(forward_ports)))
@@ -175,6 +211,22 @@ class Sandbox:
         # Set by probe(): what the banner, the console and /health say.
         self.report = SandboxReport(False, "not checked yet")
 
+    @classmethod
+    def open(cls, config: SandboxConfig) -> Sandbox:
+        """The sandbox ``config`` describes, checked to work (SandboxUnavailable)."""
+        sandbox = cls(config.state_dir, config.hidden, config.forward_ports, config.spare_networks)
+        sandbox.probe()
+        return sandbox
+
+    def config(self, machine: str = "") -> SandboxConfig:
+        return SandboxConfig(
+            self.state_dir,
+            tuple(self.hidden),
+            self.forward_ports,
+            self.spares_wanted,
+            machine,
+        )
+
     # -- checking ------------------------------------------------------------------------
     def probe(self) -> SandboxReport:
         """Make a sandbox once and run a command in it; SandboxUnavailable if it fails."""
@@ -195,7 +247,7 @@ class Sandbox:
             raise SandboxUnavailable(f"{', '.join(missing)} not found: {INSTALL_HINT}")
         self.write_identity_files()
         if self.privileged:
-            self._remove_dead_servers_networks()
+            self.remove_orphan_networks()
             # pasta is checked too, now rather than at the first task's start.
             checked = self.new_network_name()
             try:
@@ -227,20 +279,29 @@ class Sandbox:
         return self.report
 
     def write_identity_files(self) -> None:
-        """/etc/passwd and /etc/group as a task sees them: ma-user and little else."""
+        """/etc/passwd and /etc/group as a task sees them: ma-user and little else.
+        Written whole and only when changed: on Ray, every node's runner writes them
+        while other tasks bind them."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.state_dir.chmod(0o711)
-        (self.state_dir / "passwd").write_text(
-            "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+        files = {
+            "passwd": "root:x:0:0:root:/root:/usr/sbin/nologin\n"
             f"{MA_USER}:x:{MA_UID}:{MA_GID}::{MA_HOME}:/bin/bash\n"
-            "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
-        )
-        (self.state_dir / "group").write_text(
-            f"root:x:0:\nusers:x:{MA_GID}:{MA_USER}\nnogroup:x:65534:\n"
-        )
-        (self.state_dir / "pip.conf").write_text(_user_pip_config())
-        for name in ("passwd", "group", "pip.conf"):
-            (self.state_dir / name).chmod(0o644)
+            "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+            "group": f"root:x:0:\nusers:x:{MA_GID}:{MA_USER}\nnogroup:x:65534:\n",
+            "pip.conf": _user_pip_config(),
+        }
+        for name, text in files.items():
+            path = self.state_dir / name
+            try:
+                if path.read_text("utf-8") == text and path.stat().st_mode & 0o777 == 0o644:
+                    continue
+            except (OSError, UnicodeDecodeError):
+                pass
+            fresh = path.with_name(f".{name}.{os.getpid()}")
+            fresh.write_text(text, "utf-8")
+            fresh.chmod(0o644)
+            fresh.replace(path)
 
     # -- a task's folders --------------------------------------------------------------
     def prepare(self, view: TaskView, private: Path) -> None:
@@ -302,8 +363,18 @@ class Sandbox:
             # drops to nobody before it joins a namespace, and then cannot), with only
             # the capabilities it needs and confined (its own empty mount namespace,
             # seccomp).
+            PASTA_PIDS.mkdir(mode=0o700, exist_ok=True)
             steps.append(
-                [self.pasta, "--runas", "0:0", *self._pasta_args(internet), "--netns", str(path)]
+                [
+                    self.pasta,
+                    "--runas",
+                    "0:0",
+                    *self._pasta_args(internet),
+                    "--pid",
+                    str(PASTA_PIDS / f"{path.name}.pid"),
+                    "--netns",
+                    str(path),
+                ]
             )
         try:
             for argv in steps:
@@ -343,6 +414,16 @@ class Sandbox:
         self._refill()
         return name
 
+    def make_spares(self) -> None:
+        """Start making the spare networks now (in the background), before any task."""
+        self._refill()
+
+    def no_more_spares(self) -> None:
+        """Make no spare after those made or being made (a runner's one task takes its
+        network next)."""
+        with self._spares_lock:
+            self.spares_wanted = 0
+
     @property
     def spare_networks(self) -> tuple[str, ...]:
         with self._spares_lock:
@@ -364,7 +445,7 @@ class Sandbox:
 
     def _refill(self) -> None:
         with self._spares_lock:
-            if self._closed or self._refilling or len(self._spares) >= SPARE_NETWORKS:
+            if self._closed or self._refilling or len(self._spares) >= self.spares_wanted:
                 return
             if not self._refilling_ever:
                 # A process that ends without closing its backend leaves no spare behind.
@@ -377,7 +458,7 @@ class Sandbox:
         try:
             while True:
                 with self._spares_lock:
-                    if self._closed or len(self._spares) >= SPARE_NETWORKS:
+                    if self._closed or len(self._spares) >= self.spares_wanted:
                         return
                 name = self.new_network_name()
                 self.ensure_network(name, egress=True, fresh=True)
@@ -397,29 +478,26 @@ class Sandbox:
 
     @staticmethod
     def release_own_networks() -> None:
-        """Remove the networks this process made and no process is in any more (its
-        sandboxes' spares): for a process that ends without closing its backends."""
-        if os.geteuid() != 0 or not NETNS_DIR.is_dir():
+        """Remove the networks this process made, or a process that is gone made, and
+        no process is in any more (its sandboxes' spares, a killed runner's): for a
+        process that ends without closing its backends (xdist's workers, say)."""
+        ip = shutil.which("ip") or ""
+        if os.geteuid() != 0 or not ip:
             return
         prefix = f"openarts-e{os.getpid()}-{_PROCESS_TOKEN}-"
-        own = [p.name for p in NETNS_DIR.iterdir() if p.name.startswith(prefix)]
-        ip = shutil.which("ip") or ""
-        for name in own if ip else []:
-            inside = subprocess.run([ip, "netns", "pids", name], capture_output=True, timeout=10)
-            if inside.returncode == 0 and not inside.stdout.strip():
-                subprocess.run([ip, "netns", "delete", name], capture_output=True, timeout=10)
+        for name in _network_names():
+            if name.startswith(prefix) or _orphan(name):
+                _delete_if_empty(ip, name)
 
-    def _remove_dead_servers_networks(self) -> None:
-        """Networks a server that is gone made for its tasks and spares: removed when
-        no process is in them (a task it started may still be running)."""
-        try:
-            names = [entry.name for entry in NETNS_DIR.iterdir()]
-        except OSError:
+    def remove_orphan_networks(self) -> None:
+        """Networks a process that is gone made (a server, or a runner on Ray ended
+        before it could remove the one it made ahead): removed when no process is in
+        them (a task it started may still be running)."""
+        if not self.privileged:
             return
-        for name in names:
-            match = _OWN_NETWORK.match(name)
-            if match and not os.path.exists(f"/proc/{match.group(1)}"):
-                self.release_network(name.removeprefix("openarts-"))
+        for name in _network_names():
+            if _orphan(name):
+                _delete_if_empty(self.ip, name)
 
     def release_network(self, name: str, wait_s: float = 0.0) -> None:
         """Remove a network once no process is in it (a gang's last member has ended; a
@@ -428,21 +506,8 @@ class Sandbox:
         if not name or not self.privileged:
             return
         path = NETNS_DIR / _netns_name(name)
-        if not path.exists():
-            return
-        deadline = time.monotonic() + wait_s
-        while True:
-            inside = subprocess.run(
-                [self.ip, "netns", "pids", path.name], capture_output=True, timeout=10
-            )
-            if inside.returncode != 0 or not inside.stdout.strip():
-                break
-            if time.monotonic() >= deadline:
-                return
-            time.sleep(0.05)
-        if inside.returncode == 0:
-            # Its pasta, if any, ends with it.
-            subprocess.run([self.ip, "netns", "delete", path.name], capture_output=True, timeout=10)
+        if path.exists():
+            _delete_if_empty(self.ip, path.name, wait_s)
 
     # -- the command ---------------------------------------------------------------------
     def command(
@@ -713,6 +778,52 @@ def _folders_for(args: list[str]) -> list[str]:
 def _device(name: str) -> list[str]:
     path = f"/dev/{name}"
     return ["--dev-bind", path, path] if os.path.exists(path) else []
+
+
+def _network_names() -> list[str]:
+    try:
+        return [entry.name for entry in NETNS_DIR.iterdir()]
+    except OSError:
+        return []
+
+
+def _orphan(name: str) -> bool:
+    """A network made for one task or as a spare by a process that has ended."""
+    match = _OWN_NETWORK.match(name)
+    return match is not None and not os.path.exists(f"/proc/{match.group(1)}")
+
+
+def _delete_if_empty(ip: str, name: str, wait_s: float = 0.0) -> None:
+    """Delete the network namespace ``name`` (its pasta, if any, ends with it) unless a
+    process is in it after ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        inside = subprocess.run([ip, "netns", "pids", name], capture_output=True, timeout=10)
+        if inside.returncode != 0:
+            return  # gone already
+        if not inside.stdout.strip():
+            break
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(0.05)
+    subprocess.run([ip, "netns", "delete", name], capture_output=True, timeout=10)
+    _end_pasta(name)
+
+
+def _end_pasta(name: str) -> None:
+    """End the pasta of the deleted namespace ``name``, if it is still there (its pid
+    file names it; its command line must name the namespace: pids are reused)."""
+    pid_file = PASTA_PIDS / f"{name}.pid"
+    try:
+        pid = int(pid_file.read_text("ascii").strip())
+        pid_file.unlink()
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            argv = cmdline.read().split(b"\0")
+    except (OSError, ValueError):
+        return
+    if str(NETNS_DIR / name).encode() in argv:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
 
 
 def _netns_name(network: str) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from openarts.api.deps import ApiParts
 from openarts.backends.base import ComputeBackend
 from openarts.backends.local.backend import LocalBackend
-from openarts.backends.sandbox import Sandbox, SandboxUnavailable
+from openarts.backends.sandbox import Sandbox
 from openarts.db.engine import Database
 from openarts.domain import notebooks as notebook_domain
 from openarts.domain import services as service_domain
@@ -165,7 +165,7 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
 
     # Builds run in a sandbox of their own where tasks do (runtime/env_builds.py).
     builder = EnvironmentBuilder(
-        backend.sandbox if isinstance(backend, LocalBackend) else None,
+        backend.sandbox,
         settings.home / "tasks" / ".builds",
     )
     engine_envs = EngineEnvironments(settings.resolved_engine_cache, builder)
@@ -196,7 +196,7 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
         notebooks.image_root,
         store,
         backend,
-        sandbox=backend.sandbox if isinstance(backend, LocalBackend) else None,
+        sandbox=backend.sandbox,
     )
     models = ModelPlatform(root=settings.home / "models", store=store)
     traffic = InferenceTraffic(db)
@@ -341,11 +341,6 @@ def open_backend(settings: Settings) -> ComputeBackend:
         from openarts.backends.ray.backend import RayBackend
 
         assert settings.ray_address is not None  # the settings' validator sees to it
-        if settings.sandbox != "off":
-            raise SandboxUnavailable(
-                "tasks on Ray nodes are not sandboxed yet; set OPENARTS_SANDBOX=off to run "
-                "them as the nodes' own user (for a cluster whose users trust each other)"
-            )
         log.info("tasks run on the Ray cluster at %s", settings.ray_address)
         return RayBackend(
             root,
@@ -353,6 +348,8 @@ def open_backend(settings: Settings) -> ComputeBackend:
             node_ip=settings.ray_node_ip,
             auth_token_file=settings.ray_auth_token_file,
             spare_runners=settings.ray_spare_runners,
+            # Checked here; each node's runner makes the same one there.
+            sandbox=open_sandbox(settings),
         )
     return LocalBackend(
         root, detect_host(), cgroup_parent=settings.cgroup_parent, sandbox=open_sandbox(settings)

@@ -25,6 +25,7 @@ order, the one NVML and nvidia-smi number devices in); a task given no GPU sees 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -533,7 +534,15 @@ class LocalBackend(ComputeBackend):
         await self._end(handle.task_id, groups, grace_s)
         child = self._children.get(handle.task_id)
         if child is not None:
-            await asyncio.to_thread(child.wait)
+            try:
+                await asyncio.to_thread(child.wait, KILL_WAIT_S)
+            except subprocess.TimeoutExpired:
+                # Its processes were not all found (seen once in a busy test run, a
+                # wrapper left waiting on its command): its session goes whole.
+                log.warning("task %s outlived its stop; killing its session", handle.task_id)
+                with contextlib.suppress(OSError):
+                    os.killpg(child.pid, signal.SIGKILL)
+                await asyncio.to_thread(child.wait)
         if groups:
             await asyncio.to_thread(self.cgroups.remove, groups)
 

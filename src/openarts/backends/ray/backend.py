@@ -51,6 +51,7 @@ from openarts.backends.local.backend import (
 )
 from openarts.backends.ray import runner
 from openarts.backends.ray.runner import RunnerTaken
+from openarts.backends.sandbox import Sandbox, machine_id
 from openarts.hostinfo import normalize_arch
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,11 @@ NODE_TABLE_FRESH_S = 1.0
 # A runner that Ray says is gone, on a node it still lists, counts as lost only after this
 # (the node's death may not have reached the node table yet).
 LOST_GRACE_S = 30.0
+# How long a stopped task's network waits for the last processes in it (a gang member
+# lost with its node is killed by its guard meanwhile): a stopped task is not polled again.
+STOPPED_WAIT_S = 2.0
+# How often, at most, the networks of ended runners are looked for (when tasks end).
+ORPHAN_SWEEP_S = 10.0
 # A sliver of the node's own resource pins a bundle to that node.
 NODE_RESOURCE_SHARE = 0.001
 
@@ -85,8 +91,15 @@ class RayBackend(ComputeBackend):
         auth_token_file: Path | None = None,
         start_timeout_s: float = START_TIMEOUT_S,
         spare_runners: int = 1,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.root = root
+        # Made on this machine (its builds); each runner makes the same one on its node.
+        self.sandbox = sandbox
+        self._sandbox_config = sandbox.config(machine_id()) if sandbox is not None else None
+        if sandbox is not None:
+            self.sandbox_report = sandbox.report
+        self._orphans_swept_at = float("-inf")
         self.address = address
         # The Ray node on this machine the server joins the cluster through.
         self.node_ip = node_ip or address.rsplit(":", 1)[0]
@@ -170,6 +183,9 @@ class RayBackend(ComputeBackend):
         if self._ray is not None and self._ray.is_initialized():
             await self._end_spares()
             await asyncio.to_thread(self._ray.shutdown)
+        if self.sandbox is not None:
+            await asyncio.to_thread(self.sandbox.close)
+            await asyncio.to_thread(self.sandbox.remove_orphan_networks)
 
     @property
     def _driver_namespace(self) -> str:
@@ -368,7 +384,7 @@ class RayBackend(ComputeBackend):
 
     def _make_spare(self, name: str, node: str) -> Any:
         return self._runner_options(name, self._spare_namespace, self._on_node(node)).remote(
-            str(self.root), None, node, _owner()
+            str(self.root), None, node, _owner(), self._sandbox_config
         )
 
     async def _sweep_spares(self) -> None:
@@ -385,15 +401,21 @@ class RayBackend(ComputeBackend):
             except Exception:
                 continue  # gone meanwhile, or not answering
             if state is not None and _owner_gone(state[2]):
-                await self._kill(actor)
+                await self._end_spare(actor)
 
     async def _end_spares(self) -> None:
         if self._refilling is not None:
             self._refilling.cancel()
         for spares in self._spares.values():
             for actor, _ in spares:
-                await self._kill(actor)
+                await self._end_spare(actor)
         self._spares.clear()
+
+    async def _end_spare(self, actor: Any) -> None:
+        """End a spare runner, which first removes the network it made ahead."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(actor.close.remote(), CALL_TIMEOUT_S)
+        await self._kill(actor)
 
     async def _place_gang(self, specs: list[TaskSpec], name: str) -> Any:
         from ray.util.placement_group import placement_group
@@ -421,7 +443,7 @@ class RayBackend(ComputeBackend):
         else:
             strategy = self._on_node(spec.node)
         return self._runner_options(spec.task_id, namespace, strategy).remote(
-            str(self.root), spec, spec.node
+            str(self.root), spec, spec.node, "", self._sandbox_config
         )
 
     def _runner_options(self, name: str, namespace: str, strategy: Any) -> Any:
@@ -466,7 +488,23 @@ class RayBackend(ComputeBackend):
         if observed.state.finished:
             self._missing.pop(handle.task_id, None)
             await self._release(handle)
+            await self._release_network(handle)
         return observed
+
+    async def _release_network(self, handle: TaskHandle, wait_s: float = 0.0) -> None:
+        """A sandboxed task's network, once no process is in it (a gang's, with its last
+        member): its runner may have been ended before it could remove it. Sandboxed
+        tasks run on this machine only, so it is this machine's network."""
+        if self.sandbox is None:
+            return
+        local = handle.data.get("local") or {}
+        network = str(local.get("network", "")) if isinstance(local, dict) else ""
+        if network:
+            await asyncio.to_thread(self.sandbox.release_network, network, wait_s)
+        # Runners are ended with SIGKILL: one may leave the network it made ahead.
+        if time.monotonic() - self._orphans_swept_at > ORPHAN_SWEEP_S:
+            self._orphans_swept_at = time.monotonic()
+            await asyncio.to_thread(self.sandbox.remove_orphan_networks)
 
     async def _observe(self, handle: TaskHandle) -> TaskObservation:
         actor = await self._find(handle)
@@ -558,6 +596,7 @@ class RayBackend(ComputeBackend):
             # Its node is gone, or it ended: the folder says it was asked to stop.
             await asyncio.to_thread(mark_stopped, Path(handle.data["run_dir"]))
             await self._release(handle)
+            await self._release_network(handle, wait_s=STOPPED_WAIT_S)
             return
         try:
             await asyncio.wait_for(actor.stop.remote(grace_s), grace_s + CALL_TIMEOUT_S)
@@ -568,6 +607,7 @@ class RayBackend(ComputeBackend):
                 raise
             await asyncio.to_thread(mark_stopped, Path(handle.data["run_dir"]))
         await self._release(handle)
+        await self._release_network(handle, wait_s=STOPPED_WAIT_S)
 
     async def discard(self, task_id: str, *, grace_s: float = 0.0) -> None:
         actor = await self._runner_of(task_id)

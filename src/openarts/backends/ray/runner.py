@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import os
 import socket
@@ -30,11 +31,19 @@ from openarts.backends.base import (
     TaskState,
 )
 from openarts.backends.local.backend import LocalBackend
+from openarts.backends.sandbox import Sandbox, SandboxConfig, SandboxUnavailable, machine_id
 from openarts.hostinfo import detect_host
 
 SHARED_HOME_HINT = (
     "the Ray backend needs the platform's home on a file system every node mounts at the "
     "same path, with OpenArts installed in the nodes' Python"
+)
+OTHER_MACHINE = (
+    "sandboxed tasks run only on Ray nodes of the server's own machine for now (a task's "
+    "network reaches the object-storage endpoint on that machine's loopback, a gang's "
+    "tasks meet in one network namespace there, and notebooks and replicas answer on "
+    "sockets in the home only that machine can connect to); run the other machines' work "
+    "with OPENARTS_SANDBOX=off on a cluster whose users trust each other"
 )
 
 
@@ -62,21 +71,52 @@ class TaskRunner:
     """One task's process on this node (a Ray actor; its methods may run side by side, so
     a poll is answered while a stop waits out its grace period)."""
 
-    def __init__(self, root: str, spec: TaskSpec | None, node: str, owner: str = "") -> None:
+    def __init__(
+        self,
+        root: str,
+        spec: TaskSpec | None,
+        node: str,
+        owner: str = "",
+        sandbox: SandboxConfig | None = None,
+    ) -> None:
         self.root = root
         self.node = node
         # The server process that made this runner as a spare ("host pid start-ticks").
         self.owner = owner
-        self.local = LocalBackend(Path(root), detect_host())
         self.error: str | None = None
+        # Why this node cannot run the server's sandboxed tasks (said at the start).
+        self.unsandboxed: str | None = None
         self.lifeline: int | None = None
         self.task_id = ""
         self.claim = threading.Lock()
+        self.local = LocalBackend(Path(root), detect_host(), sandbox=self._sandbox(sandbox))
         if spec is not None:
             self._start(spec)
 
+    def _sandbox(self, config: SandboxConfig | None) -> Sandbox | None:
+        """The server's sandbox, made on this node (checked once, when the runner is made,
+        a spare ahead of its task), with the network its task will take made ahead."""
+        if config is None:
+            return None
+        if config.machine and config.machine != machine_id():
+            self.unsandboxed = OTHER_MACHINE
+            return None
+        try:
+            # One task per runner: one network made ahead, none after.
+            sandbox = Sandbox.open(dataclasses.replace(config, spare_networks=1))
+        except SandboxUnavailable as error:
+            self.unsandboxed = f"the sandbox cannot be made on this node: {error}"
+            return None
+        sandbox.make_spares()
+        return sandbox
+
     def _start(self, spec: TaskSpec) -> None:
         self.task_id = spec.task_id
+        if self.unsandboxed is not None:
+            self.error = f"on node {self.node}: {self.unsandboxed}"
+            return
+        if self.local.sandbox is not None:
+            self.local.sandbox.no_more_spares()  # one task per runner
         try:
             self.handle = self.local._start_sync(spec)
             self.lifeline = _guard(int(self.handle.data["pid"]))
@@ -86,6 +126,9 @@ class TaskRunner:
                 self.error += f" ({SHARED_HOME_HINT})"
         except OSError as error:
             self.error = f"on node {self.node}: the task could not be started: {error}"
+        finally:
+            if self.local.sandbox is not None:
+                self.local.sandbox.close()  # the spare network not taken, if any
 
     def run(self, spec: TaskSpec) -> dict[str, object]:
         """Start a task in this runner, made ahead without one (a spare); its handle data."""
@@ -98,6 +141,11 @@ class TaskRunner:
     def spare(self) -> tuple[str, str, str] | None:
         """(node, root, owner) while this runner is a spare with no task yet; else None."""
         return None if self.task_id else (self.node, self.root, self.owner)
+
+    def close(self) -> None:
+        """Before this spare is ended unused: remove the network it made ahead."""
+        if self.local.sandbox is not None:
+            self.local.sandbox.close()
 
     def port(self, address: str) -> int:
         return port_on(address)
@@ -130,7 +178,8 @@ class TaskRunner:
             self._stand_down()
 
     def _stand_down(self) -> None:
-        """The task has ended: its guard must not kill a group whose id may be reused."""
+        """The task has ended: its guard must not kill a group whose id may be reused.
+        (Its network is removed by the server, which may have ended this runner first.)"""
         if self.lifeline is not None:
             with contextlib.suppress(OSError):
                 os.write(self.lifeline, b"done")
