@@ -176,7 +176,8 @@ async def main() -> None:
         )
     await boxed.close()
     shutil.rmtree(root, ignore_errors=True)
-    notebooks(args.instances)
+    if args.instances:
+        notebooks(args.instances)
 
 
 if __name__ == "__main__":

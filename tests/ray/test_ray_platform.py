@@ -13,6 +13,7 @@ import json
 import re
 import secrets
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -384,11 +385,17 @@ def test_a_notebook_and_a_service_run_on_the_cluster(
 
 
 def node_of(cluster: RayCluster, process: psutil.Process) -> str:
-    """The worker whose processes ``process`` is one of (a descendant of its raylet)."""
-    for ip in WORKERS:
-        if process.pid in {p.pid for p in cluster.node_processes(ip)}:
-            return ip
-    raise AssertionError(f"process {process.pid} is no worker's")
+    """The worker whose processes ``process`` is one of (a descendant of its raylet; the
+    process table is read again while a process in the chain is still being made)."""
+    deadline = time.monotonic() + 10
+    while True:
+        for ip in WORKERS:
+            if process.pid in {p.pid for p in cluster.node_processes(ip)}:
+                return ip
+        if time.monotonic() > deadline:
+            chain = [f"{p.pid} {p.name()}" for p in process.parents()]
+            raise AssertionError(f"process {process.pid} is no worker's: its parents {chain}")
+        time.sleep(0.1)
 
 
 def test_a_second_projects_job_on_a_node_reaches_nothing_of_anyone_else(

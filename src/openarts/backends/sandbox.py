@@ -44,6 +44,7 @@ import re
 import secrets
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -160,6 +161,20 @@ class SandboxConfig:
     machine: str = ""
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class SandboxCommand:
+    """The argv that starts a task in its sandbox, and the descriptors it reads files
+    from (pass them to the child, then close them: ``close``)."""
+
+    argv: list[str]
+    fds: tuple[int, ...] = ()
+
+    def close(self) -> None:
+        for fd in self.fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
 def machine_id() -> str:
     """This machine's boot id (the same for every process of it, until a reboot)."""
     try:
@@ -197,6 +212,10 @@ class Sandbox:
         self.hidden = [p.resolve() for p in hidden]
         self._server_software = _server_software()
         self._system = _system_args()
+        # The few files of /etc a task sees: copied in at each start when they are
+        # plain files anyone may read (as the task could read them through a bind),
+        # bound when they are folders; what else is there is left out.
+        self._etc_files, self._etc_folders = _etc_entries()
         # The folders the system's binds sit in, made open to all in the root step's
         # view (bubblewrap makes them with the server's umask, which may close them to
         # the task's uid).
@@ -255,13 +274,19 @@ class Sandbox:
             finally:
                 self.release_network(checked)
         view = TaskView(uid=os.geteuid() if not self.privileged else 2**31 - 2, hostname="probe")
-        argv = self.command(view, ["/bin/sh", "-c", 'test "$(id -u)" = 1000'], MA_HOME, ())
+        checking = self.command(view, ["/bin/sh", "-c", 'test "$(id -u)" = 1000'], MA_HOME, ())
         try:
             done = subprocess.run(
-                argv, capture_output=True, timeout=30, env={"PATH": "/usr/bin:/bin"}
+                checking.argv,
+                capture_output=True,
+                timeout=30,
+                env={"PATH": "/usr/bin:/bin"},
+                pass_fds=checking.fds,
             )
         except (OSError, subprocess.TimeoutExpired) as error:
             raise SandboxUnavailable(f"bubblewrap could not run: {error}; {INSTALL_HINT}") from None
+        finally:
+            checking.close()
         if done.returncode != 0:
             said = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
             raise SandboxUnavailable(f"a test sandbox failed ({said}): {INSTALL_HINT}")
@@ -325,12 +350,17 @@ class Sandbox:
         root, a symbolic link the task left there would aim the change at the host."""
         # Platform work needs no network: loopback only.
         view = dataclasses.replace(view, network="", egress=False, internet=False)
-        done = subprocess.run(
-            self.command(view, argv, MA_HOME, ()),
-            capture_output=True,
-            timeout=timeout_s,
-            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-        )
+        command = self.command(view, argv, MA_HOME, ())
+        try:
+            done = subprocess.run(
+                command.argv,
+                capture_output=True,
+                timeout=timeout_s,
+                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+                pass_fds=command.fds,
+            )
+        finally:
+            command.close()
         if done.returncode != 0:
             said = done.stderr.decode("utf-8", "replace").strip()[-500:]
             raise SandboxUnavailable(f"{argv[0]} in the task's sandbox failed: {said}")
@@ -518,13 +548,40 @@ class Sandbox:
         gpu_ids: Iterable[int],
         private: Path | None = None,
         env_fd: int | None = None,
-    ) -> list[str]:
-        """The argv that runs ``command`` in ``view``, in ``workdir`` (a path inside).
+    ) -> SandboxCommand:
+        """What runs ``command`` in ``view``, in ``workdir`` (a path inside).
 
         The task's variables come from ``env_fd`` (``env_arguments``), read by the last
         bwrap only: the processes before it run as root (or as the server), and a
-        variable such as LD_PRELOAD must never reach them."""
+        variable such as LD_PRELOAD must never reach them. The files of /etc a task
+        sees, and its passwd, group and pip configuration, are written into its view
+        from descriptors (``--file``: no mount each, which is most of what a start
+        costs bubblewrap); the command holds them."""
+        fds: list[int] = []
+        try:
+            argv = self._argv(view, command, workdir, gpu_ids, private, env_fd, fds)
+        except BaseException:
+            SandboxCommand([], tuple(fds)).close()
+            raise
+        return SandboxCommand(argv, tuple(fds))
+
+    def _argv(
+        self,
+        view: TaskView,
+        command: list[str],
+        workdir: str,
+        gpu_ids: Iterable[int],
+        private: Path | None,
+        env_fd: int | None,
+        fds: list[int],
+    ) -> list[str]:
         staged: list[tuple[str, bool]] = []
+
+        def copied(source: Path, target: str) -> list[str]:
+            """A read-only copy of ``source`` at ``target``, from a descriptor."""
+            fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+            fds.append(fd)
+            return ["--perms", "0444", "--file", str(fd), target]
 
         def reach(source: str, writable: bool) -> str:
             """Where the unprivileged bwrap finds ``source``: staged, as root, when the
@@ -564,10 +621,16 @@ class Sandbox:
                 "root here; run one node per job, or the server as root"
             )
         inner += self._system
-        inner += ["--ro-bind", reach(str(self.state_dir / "passwd"), False), "/etc/passwd"]
-        inner += ["--ro-bind", reach(str(self.state_dir / "group"), False), "/etc/group"]
-        pip_config = f"{MA_HOME}/{PIP_CONFIG}"
-        inner += ["--ro-bind", reach(str(self.state_dir / "pip.conf"), False), pip_config]
+        for path in self._etc_files:
+            try:
+                inner += copied(path, str(path))
+            except OSError:
+                continue  # gone since the start: as if it were not there
+        for path in self._etc_folders:
+            inner += ["--ro-bind", str(path), str(path)]
+        inner += copied(self.state_dir / "passwd", "/etc/passwd")
+        inner += copied(self.state_dir / "group", "/etc/group")
+        inner += copied(self.state_dir / "pip.conf", f"{MA_HOME}/{PIP_CONFIG}")
         inner += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm"]
         minors = self._gpu_minors
         for index in sorted(set(gpu_ids)):
@@ -751,15 +814,28 @@ def _system_args(whole_etc: bool = False) -> list[str]:
             args += ["--ro-bind", str(path), str(path)]
     if whole_etc:
         args += ["--ro-bind", "/etc", "/etc"]
-    for name in () if whole_etc else ETC_FILES:
-        path = Path("/etc") / name
-        if path.exists():
-            args += ["--ro-bind", str(path), str(path)]
     # Of /sys only what libraries read to size themselves (CPUs, NUMA nodes), not the
     # host's devices, network interfaces or cgroups.
     for name in ("/sys/devices/system/cpu", "/sys/devices/system/node"):
         args += ["--ro-bind-try", name, name]
     return args
+
+
+def _etc_entries() -> tuple[list[Path], list[Path]]:
+    """ETC_FILES as they are here: (plain files anyone may read, to copy; folders and
+    the rest, to bind)."""
+    files, folders = [], []
+    for name in ETC_FILES:
+        path = Path("/etc") / name
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            continue
+        if stat.S_ISREG(mode) and mode & stat.S_IROTH:
+            files.append(path)
+        else:
+            folders.append(path)
+    return files, folders
 
 
 def _folders_for(args: list[str]) -> list[str]:

@@ -44,7 +44,7 @@ class EnvironmentBuilder:
         """Run ``argv`` (which writes ``folder`` only), its output appended to
         ``log_path``; EngineBuildError with the log's tail if it fails."""
         if self.sandbox is None:
-            await _run_logged(argv, argv, log_path, None, None)
+            await _run_logged(argv, argv, log_path, None, ())
             return
         sandbox = self.sandbox
         view = TaskView(
@@ -69,7 +69,12 @@ class EnvironmentBuilder:
                 command = sandbox.command(view, argv, str(folder), (), private, read_end)
             except (SandboxUnavailable, OSError) as error:
                 raise EngineBuildError(f"the build's sandbox could not be made: {error}") from None
-            await _run_logged(argv, command, log_path, {"PATH": ROOT_SIDE_PATH}, read_end)
+            try:
+                await _run_logged(
+                    argv, command.argv, log_path, {"PATH": ROOT_SIDE_PATH}, (read_end, *command.fds)
+                )
+            finally:
+                command.close()
         finally:
             os.close(read_end)
             await asyncio.to_thread(shutil.rmtree, private, True)
@@ -116,7 +121,7 @@ async def _run_logged(
     command: list[str],
     log_path: Path,
     env: dict[str, str] | None,
-    env_fd: int | None,
+    fds: tuple[int, ...],
 ) -> None:
     with log_path.open("ab") as log:
         process = await asyncio.create_subprocess_exec(
@@ -125,7 +130,7 @@ async def _run_logged(
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
             env=env,
-            pass_fds=() if env_fd is None else (env_fd,),
+            pass_fds=fds,
             # Its own group: a timeout ends the sandbox's helpers with it.
             start_new_session=True,
         )

@@ -51,7 +51,12 @@ from openarts.backends.base import (
 )
 from openarts.backends.local import gpus
 from openarts.backends.local.cgroups import PARENT_NAME, Cgroups
-from openarts.backends.sandbox import Sandbox, SandboxUnavailable, env_arguments
+from openarts.backends.sandbox import (
+    Sandbox,
+    SandboxCommand,
+    SandboxUnavailable,
+    env_arguments,
+)
 from openarts.hostinfo import MIB, HostInfo
 
 log = logging.getLogger(__name__)
@@ -67,6 +72,8 @@ NO_CGROUP_FILE = "cgroup_failed"
 HANDLE_FILE = "handle.json"
 # How long stopping keeps killing what a task's processes may still be forking.
 KILL_WAIT_S = 5.0
+# How long a stopped task's network waits for the last of its processes to be gone.
+STOPPED_WAIT_S = 1.0
 # Up to this many tasks are started or polled right on the event loop (see start()).
 INLINE_BATCH = 4
 TASK_MARKER = "OPENARTS_TASK_ID"
@@ -210,8 +217,10 @@ class LocalBackend(ComputeBackend):
             if env_fd is not None:
                 os.close(env_fd)
             raise
+        if env_fd is not None:
+            command = dataclasses.replace(command, fds=(env_fd, *command.fds))
         try:
-            return self._launch(spec, run_dir, command, cwd, env, env_fd, network)
+            return self._launch(spec, run_dir, command, cwd, env, network)
         except BaseException:
             if network and self.sandbox is not None:
                 self.sandbox.release_network(network)  # unless a process is in it
@@ -221,19 +230,18 @@ class LocalBackend(ComputeBackend):
         self,
         spec: TaskSpec,
         run_dir: Path,
-        command: list[str],
+        command: SandboxCommand,
         cwd: Path,
         env: dict[str, str],
-        env_fd: int | None,
         network: str,
     ) -> TaskHandle:
+        """Start ``command``, handing it its descriptors, which are closed here."""
         for stale in (EXIT_FILE, STOP_FILE, OOM_FILE, NO_CGROUP_FILE, HANDLE_FILE):
             (run_dir / stale).unlink(missing_ok=True)
         try:
             groups = self.cgroups.create(spec.task_id, spec.resources)
         except OSError as error:
-            if env_fd is not None:
-                os.close(env_fd)
+            command.close()
             raise BackendError(
                 f"the task's resource limits could not be applied: {error}"
             ) from error
@@ -247,7 +255,7 @@ class LocalBackend(ComputeBackend):
                         str(run_dir),
                         *Cgroups.join_files(groups),
                         "--",
-                        *command,
+                        *command.argv,
                     ],
                     cwd=cwd,
                     env=env,
@@ -256,14 +264,13 @@ class LocalBackend(ComputeBackend):
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                     close_fds=True,
-                    pass_fds=() if env_fd is None else (env_fd,),
+                    pass_fds=command.fds,
                 )
         except BaseException:
             self.cgroups.remove(groups)
             raise
         finally:
-            if env_fd is not None:
-                os.close(env_fd)
+            command.close()
         self._children[spec.task_id] = child
         handle = TaskHandle(
             NAME,
@@ -290,7 +297,7 @@ class LocalBackend(ComputeBackend):
 
     def _sandboxed(
         self, spec: TaskSpec, run_dir: Path, env_fd: int | None
-    ) -> tuple[list[str], Path, str]:
+    ) -> tuple[SandboxCommand, Path, str]:
         """The command to run and the folder to run it from: in the task's sandbox when
         it has a view."""
         if spec.view is None:
@@ -301,7 +308,7 @@ class LocalBackend(ComputeBackend):
                     "this task was queued before the sandbox was turned on, so it says "
                     "nothing of what it may see; submit it again"
                 )
-            return list(spec.command), spec.workdir, ""
+            return SandboxCommand(list(spec.command)), spec.workdir, ""
         if self.sandbox is None:
             raise BackendError(
                 "this task was queued to run in a sandbox, and the sandbox is off now "
@@ -545,6 +552,11 @@ class LocalBackend(ComputeBackend):
                 await asyncio.to_thread(child.wait)
         if groups:
             await asyncio.to_thread(self.cgroups.remove, groups)
+        # A stopped task is not polled again: its network goes now, unless another
+        # member of its gang is still in it (that one's end removes it).
+        network = str(handle.data.get("network", ""))
+        if network and self.sandbox is not None:
+            await asyncio.to_thread(self.sandbox.release_network, network, STOPPED_WAIT_S)
 
     async def discard(self, task_id: str, *, grace_s: float = 0.0) -> None:
         """End every process of the task, with or without a handle for it."""
