@@ -52,7 +52,10 @@ from tests.e2e.test_services import (
     wait_status,
 )
 from tests.sandbox.test_a_job_sees_only_its_own import ATTACK, in_bucket, task_pid
-from tests.sandbox.test_a_notebook_sees_only_its_own import mallory_beside_a_victim
+from tests.sandbox.test_a_notebook_sees_only_its_own import (
+    attack_from_a_notebook,
+    mallory_beside_a_victim,
+)
 from tests.storage.conftest import admin_s3, s3_client
 
 pytestmark = [pytest.mark.ray, pytest.mark.e2e]
@@ -396,6 +399,14 @@ def node_of(cluster: RayCluster, process: psutil.Process) -> str:
             chain = [f"{p.pid} {p.name()}" for p in process.parents()]
             raise AssertionError(f"process {process.pid} is no worker's: its parents {chain}")
         time.sleep(0.1)
+
+
+def test_a_second_projects_notebook_on_a_node_reaches_nothing_from_a_kernel_or_a_terminal(
+    server: ServerProcess,
+) -> None:
+    """The attacker's notebook of tests/sandbox/test_a_notebook_sees_only_its_own.py, on
+    a node."""
+    attack_from_a_notebook(server)
 
 
 def test_a_second_projects_job_on_a_node_reaches_nothing_of_anyone_else(

@@ -135,6 +135,11 @@ def mallory_beside_a_victim(server: ServerProcess) -> tuple[str, str, str]:
 def test_a_second_projects_notebook_reaches_nothing_from_a_kernel_or_a_terminal(
     server: ServerProcess,
 ) -> None:
+    attack_from_a_notebook(server)
+
+
+def attack_from_a_notebook(server: ServerProcess) -> None:
+    """The attack, on ``server`` (the local backend here; tests/ray runs it on a node)."""
     project_id, ak, sk = mallory_beside_a_victim(server)
     mallory = sdk_client(server.endpoint, ak, sk, project_id)
     notebook = create(mallory, "attack", builtin_image(mallory))
