@@ -56,6 +56,8 @@ from tests.sandbox.test_a_notebook_sees_only_its_own import (
     attack_from_a_notebook,
     mallory_beside_a_victim,
 )
+from tests.sandbox.test_a_replica_sees_only_its_own import ATTACK as REPLICA_ATTACK
+from tests.sandbox.test_a_replica_sees_only_its_own import assert_nothing_reached
 from tests.storage.conftest import admin_s3, s3_client
 
 pytestmark = [pytest.mark.ray, pytest.mark.e2e]
@@ -407,6 +409,82 @@ def test_a_second_projects_notebook_on_a_node_reaches_nothing_from_a_kernel_or_a
     """The attacker's notebook of tests/sandbox/test_a_notebook_sees_only_its_own.py, on
     a node."""
     attack_from_a_notebook(server)
+
+
+def test_a_second_projects_replica_on_a_node_reaches_nothing(
+    server: ServerProcess, cluster: RayCluster
+) -> None:
+    """The attacker's customize_service.py of tests/sandbox/test_a_replica_sees_only_its_own.py,
+    deployed by the second project's member, on a node."""
+    project_id, ak, sk = mallory_beside_a_victim(server)
+    replica = socket.create_server(("127.0.0.1", 0))
+    targets = {
+        "secret_key": str(server.home / "secret.key"),
+        "database": str(server.home / "openarts.db"),
+        "credentials": str(server.home / "credentials.csv"),
+        "obs": str(server.home / "obs"),
+        "server_pid": server.process.pid if server.process else 0,
+        "replica": replica.getsockname()[1],
+        "database_server": 5432,
+    }
+    config = {"model_algorithm": "predict_analysis", "model_type": "Scikit_Learn"}
+    mallory_s3 = s3_client(server.obs_endpoint, ak, sk)
+    mallory_s3.put_object(Bucket="mallory-data", Key="m/config.json", Body=json.dumps(config))
+    code = REPLICA_ATTACK.format(targets=json.dumps(targets))
+    mallory_s3.put_object(Bucket="mallory-data", Key="m/customize_service.py", Body=code)
+    mallory = SignedClient(server.endpoint, project_id, AkSk(ak, sk))
+    try:
+        model_id = mallory.call(
+            "POST",
+            "/v1/{project_id}/models",
+            {
+                "model_name": "attack",
+                "model_version": "1.0.0",
+                "model_type": "Scikit_Learn",
+                "runtime": "python_3.11",
+                "source_location": "obs://mallory-data/m/",
+            },
+        )["model_id"]
+        until(
+            lambda: (
+                mallory.call("GET", f"/v1/{{project_id}}/models/{model_id}")["model_status"]
+                == "published"
+            ),
+            "the attacker's model",
+            60,
+        )
+        service_id = mallory.call(
+            "POST",
+            "/v1/{project_id}/services",
+            {
+                "service_name": "attack",
+                "infer_type": "real-time",
+                "config": [
+                    {
+                        "model_id": model_id,
+                        "weight": 100,
+                        "specification": "test.infer.small",
+                        "instance_count": 1,
+                    }
+                ],
+            },
+        )["service_id"]
+        until(
+            lambda: (
+                mallory.call("GET", f"/v1/{{project_id}}/services/{service_id}")["status"]
+                == "running"
+            ),
+            "the attacker's service",
+            120,
+        )
+        placed = {node_of(cluster, process) for process in replica_processes(service_id)}
+        assert placed and placed <= set(WORKERS), placed
+        answer = mallory.call("POST", f"/v1/infers/{service_id}/", {"data": {"req_data": [{}]}})
+        [said] = answer["data"]["resp_data"]
+        report = json.loads(said["predictresult"])
+    finally:
+        replica.close()
+    assert_nothing_reached(report)
 
 
 def test_a_second_projects_job_on_a_node_reaches_nothing_of_anyone_else(
