@@ -197,3 +197,34 @@ def own_networks() -> list[str]:
     """The networks this process's sandboxes made, still there."""
     prefix = f"openarts-e{os.getpid()}-"
     return [n.removeprefix("openarts-") for n in os.listdir("/run/netns") if n.startswith(prefix)]
+
+
+async def test_a_task_sees_the_servers_pip_index_and_cannot_change_its_etc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server user's own pip configuration names the machine's package index.
+    config = tmp_path / "config"
+    (config / "pip").mkdir(parents=True)
+    (config / "pip" / "pip.conf").write_text("[global]\nindex-url = http://index.example/simple\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    backend = sandboxed(tmp_path)
+    spec = in_view("pip", tmp_path)  # its home bound at /home/ma-user
+    script = (
+        "import subprocess, sys\n"
+        "said = subprocess.run([sys.executable, '-m', 'pip', 'config', 'list'],"
+        " capture_output=True, text=True).stdout\n"
+        "print('pip:', said.strip())\n"
+        "import os\n"
+        "for path, change in (('/etc/passwd', lambda p: os.chmod(p, 0o644)),"
+        " ('/etc/x', lambda p: open(p, 'a').close())):\n"
+        "    try:\n"
+        "        change(path)\n"
+        "        print(path, 'changed')\n"
+        "    except OSError as error:\n"
+        "        print(path, 'errno', error.errno)\n"
+    )
+    spec = dataclasses.replace(spec, command=(sys.executable, "-c", script))
+    said = await ended(backend, await backend.start(spec))
+    assert "global.index-url='http://index.example/simple'" in said, said
+    # /etc is the task's to read only (EROFS), its copied files included.
+    assert "/etc/passwd errno 30" in said and "/etc/x errno 30" in said, said

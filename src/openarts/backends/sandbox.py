@@ -83,7 +83,6 @@ ETC_FILES = (
     "mime.types",
     "nsswitch.conf",
     "os-release",
-    "pip.conf",
     "protocols",
     "resolv.conf",
     "services",
@@ -117,9 +116,10 @@ PASTA_ARGS = (
     "--udp-ns",
     "none",
 )
-# The machine's package index as its server's user is configured for it, given to
-# environment builds and tasks as their own user's pip configuration.
-PIP_CONFIG = ".config/pip/pip.conf"
+# The machine's package index as the machine and the server's user configure it, given
+# to environment builds and tasks as their machine-wide pip configuration (their own
+# ~/.config/pip/pip.conf, in a home that may be bound over it, still wins).
+PIP_CONFIG = "/etc/pip.conf"
 # How long pasta may take to give a namespace its route out.
 EGRESS_READY_S = 10.0
 # Networks that reach out, made ahead for the next tasks: pasta takes some 40 ms to ready
@@ -216,11 +216,10 @@ class Sandbox:
         # plain files anyone may read (as the task could read them through a bind),
         # bound when they are folders; what else is there is left out.
         self._etc_files, self._etc_folders = _etc_entries()
-        # The folders the system's binds sit in, made open to all in the root step's
-        # view (bubblewrap makes them with the server's umask, which may close them to
-        # the task's uid).
         # The root step's view: the system with /etc whole (fewer mounts to make at
-        # each start than the task's few files of it), never the whole root.
+        # each start than the task's few files of it), never the whole root; and the
+        # folders its binds sit in, made open to all (bubblewrap makes them with the
+        # server's umask, which may close them to the task's uid).
         self._outer = _system_args(whole_etc=True)
         self._outer_folders = _folders_for(self._outer)
         # The system's folders are bound whole: the home must not be in one.
@@ -314,7 +313,7 @@ class Sandbox:
             f"{MA_USER}:x:{MA_UID}:{MA_GID}::{MA_HOME}:/bin/bash\n"
             "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
             "group": f"root:x:0:\nusers:x:{MA_GID}:{MA_USER}\nnogroup:x:65534:\n",
-            "pip.conf": _user_pip_config(),
+            "pip.conf": _task_pip_config(),
         }
         for name, text in files.items():
             path = self.state_dir / name
@@ -578,8 +577,14 @@ class Sandbox:
         staged: list[tuple[str, bool]] = []
 
         def copied(source: Path, target: str) -> list[str]:
-            """A read-only copy of ``source`` at ``target``, from a descriptor."""
+            """A copy of ``source`` at ``target``, from a descriptor; bound instead when it
+            is no longer a plain file anyone may read (a copy must show no more than a
+            bind would)."""
             fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+            mode = os.fstat(fd).st_mode
+            if not (stat.S_ISREG(mode) and mode & stat.S_IROTH):
+                os.close(fd)
+                return ["--ro-bind", str(source), target]
             fds.append(fd)
             return ["--perms", "0444", "--file", str(fd), target]
 
@@ -621,6 +626,9 @@ class Sandbox:
                 "root here; run one node per job, or the server as root"
             )
         inner += self._system
+        # /etc: a file system of its own, filled, then made read-only (the copies are
+        # the task's uid's, which could otherwise change them).
+        inner += ["--perms", "0755", "--tmpfs", "/etc"]
         for path in self._etc_files:
             try:
                 inner += copied(path, str(path))
@@ -630,7 +638,8 @@ class Sandbox:
             inner += ["--ro-bind", str(path), str(path)]
         inner += copied(self.state_dir / "passwd", "/etc/passwd")
         inner += copied(self.state_dir / "group", "/etc/group")
-        inner += copied(self.state_dir / "pip.conf", f"{MA_HOME}/{PIP_CONFIG}")
+        inner += copied(self.state_dir / "pip.conf", PIP_CONFIG)
+        inner += ["--remount-ro", "/etc"]
         inner += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm"]
         minors = self._gpu_minors
         for index in sorted(set(gpu_ids)):
@@ -757,16 +766,23 @@ def _read_no_follow(path: Path) -> str:
         return handle.read(1 << 20).decode("utf-8", "replace")
 
 
-def _user_pip_config() -> str:
-    """The server's user's own pip configuration files (the legacy one, then the XDG
-    one, which wins), as one file; the machine's /etc/pip.conf is seen as it is."""
+def _task_pip_config() -> str:
+    """The machine's /etc/pip.conf (when anyone may read it, as a bind would show it) and
+    the server's user's own pip configuration files (the legacy one, then the XDG one;
+    the later wins), as one file. Read when the server starts."""
     home = Path.home()
     config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    machine = Path(PIP_CONFIG)
+    try:
+        public = machine.is_file() and bool(machine.stat().st_mode & stat.S_IROTH)
+    except OSError:
+        public = False
+    files = [machine] if public else []
     merged = configparser.RawConfigParser()
     try:
-        merged.read([home / ".pip" / "pip.conf", config_home / "pip" / "pip.conf"], "utf-8")
+        merged.read([*files, home / ".pip" / "pip.conf", config_home / "pip" / "pip.conf"], "utf-8")
     except configparser.Error as error:
-        log.warning("the server user's pip configuration is not given to tasks: %s", error)
+        log.warning("the pip configuration is not given to tasks: %s", error)
         return ""
     out = io.StringIO()
     merged.write(out)
