@@ -600,14 +600,18 @@ class RayBackend(ComputeBackend):
             return
         try:
             await asyncio.wait_for(actor.stop.remote(grace_s), grace_s + CALL_TIMEOUT_S)
+            stopped_there = True  # its runner's stop removed its network (LocalBackend.stop)
         except TimeoutError:
             log.warning("task %s did not confirm its stop; ending its runner", handle.task_id)
+            stopped_there = False
         except Exception as error:
             if not _actor_dead(error):
                 raise
             await asyncio.to_thread(mark_stopped, Path(handle.data["run_dir"]))
+            stopped_there = False
         await self._release(handle)
-        await self._release_network(handle, wait_s=STOPPED_WAIT_S)
+        if not stopped_there:
+            await self._release_network(handle, wait_s=STOPPED_WAIT_S)
 
     async def discard(self, task_id: str, *, grace_s: float = 0.0) -> None:
         actor = await self._runner_of(task_id)
