@@ -40,7 +40,6 @@ from huaweicloudsdkmodelarts.v1 import (
 from openarts.testing.clients import AkSk, SignedClient
 from openarts.testing.ray_cluster import NodeSpec, RayCluster
 from openarts.testing.server import ServerProcess
-from tests.api.test_training import job_body
 from tests.e2e.conftest import sdk_client, signed_call
 from tests.e2e.test_sdk_notebooks import builtin_image, create, jupyter_processes, run_code
 from tests.e2e.test_sdk_notebooks import wait_status as wait_notebook
@@ -52,7 +51,7 @@ from tests.e2e.test_services import (
     upload_iris,
     wait_status,
 )
-from tests.sandbox.test_a_job_sees_only_its_own import ATTACK, in_bucket, task_pid
+from tests.sandbox.test_a_job_sees_only_its_own import attack_from_a_job, task_pid
 from tests.sandbox.test_a_notebook_sees_only_its_own import (
     attack_from_a_notebook,
     mallory_beside_a_victim,
@@ -505,69 +504,27 @@ def test_a_second_projects_job_on_a_node_reaches_nothing_of_anyone_else(
     server: ServerProcess, cluster: RayCluster
 ) -> None:
     """The attacker's job of tests/sandbox/test_a_job_sees_only_its_own.py, on a node."""
-    project_id, ak, sk = mallory_beside_a_victim(server)
+    mallory = mallory_beside_a_victim(server)
     # The victim: a job of the admin's project, running on the other worker.
     sdk = sdk_of(server)
     put_code(server, WAIT)
     victim_id = submit(sdk, "victim", parameters={"release": "never"})
     wait_phase(sdk, victim_id, "Running")
     until(lambda: "running on" in task_log(server, victim_id, "worker-0"), "the victim's log")
-    mallory_s3 = s3_client(server.obs_endpoint, ak, sk)
-    script = ATTACK.replace(
-        'attempt("become root"',
-        'attempt("connect to the Ray cluster", lambda: socket.create_connection('
-        '(targets["ray_host"], targets["ray_port"]), 2).close())\n'
-        'attempt("become root"',
-    )
-    mallory_s3.put_object(Bucket="mallory-data", Key="code/train.py", Body=script.encode())
-    mallory_s3.put_object(Bucket="mallory-data", Key="data/x.csv", Body=b"1\n")
-    replica = socket.create_server(("127.0.0.1", 0))
     ray_host, ray_port = cluster.address.rsplit(":", 1)
-    targets = {
-        "home": str(server.home),
-        "secret_key": str(server.home / "secret.key"),
-        "database": str(server.home / "openarts.db"),
-        "database_wal": str(server.home / "openarts.db-wal"),
-        "credentials": str(server.home / "credentials.csv"),
-        "admin_password": str(server.home / "admin-password"),
-        "obs_root": str(server.home / "obs"),
-        "foreign_object": str(server.home / "obs" / "victim-data" / "secret.txt"),
-        "foreign_task": str(server.home / "training" / victim_id),
-        "server_pid": server.process.pid if server.process else 0,
-        "victim_pid": task_pid(victim_id),
-        "replica_port": replica.getsockname()[1],
-        "ray_host": ray_host,
-        "ray_port": int(ray_port),
-    }
-    body = job_body("attack")
-    body["algorithm"] = in_bucket(body["algorithm"], "mallory-data")
-    body["algorithm"]["engine"] = {"engine_name": "Python"}
-    body["algorithm"]["environments"] = {"ATTACK_TARGETS": json.dumps(targets)}
-    body["spec"]["resource"]["flavor_id"] = "test.ray.train"
-    mallory = SignedClient(server.endpoint, project_id, AkSk(ak, sk))
-    attack_id = mallory.call("POST", "/v2/{project_id}/training-jobs", body, expect=201)[
-        "metadata"
-    ]["id"]
     try:
-        as_mallory = sdk_client(server.endpoint, ak, sk, project_id)
-        job = wait_phase(as_mallory, attack_id, "Completed", "Failed")
-        assert job.status.phase == "Completed", job.status
-        assert node_of(cluster, psutil.Process(targets["victim_pid"])) in WORKERS
-        report = json.loads(
-            mallory_s3.get_object(Bucket="mallory-data", Key="out/attack/tries.json")["Body"].read()
+        _, report = attack_from_a_job(
+            server,
+            victim_id,
+            mallory,
+            flavor="test.ray.train",
+            extra_targets={"ray_host": ray_host, "ray_port": int(ray_port)},
+            extra_tries='attempt("connect to the Ray cluster", lambda: socket.create_connection('
+            '(targets["ray_host"], targets["ray_port"]), 2).close())',
         )
-        for name, outcome in report["tries"].items():
-            print(f"{name}: {outcome}")
         assert "connect to the Ray cluster" in report["tries"]
-        assert {n: o for n, o in report["tries"].items() if not o.startswith("failed")} == {}
-        facts = report["facts"]
-        assert facts["uid"] == 1000 and facts["gid"] == 100
-        assert facts["hostname"] == f"modelarts-job-{attack_id}-worker-0"
-        assert facts["no_new_privs"] == ["1"] and facts["cap_eff"] == ["0000000000000000"]
-        assert facts["cwd"] == "/home/ma-user/modelarts/user-job-dir/code"
-        assert facts["data"] == ["x.csv"]
+        assert node_of(cluster, psutil.Process(task_pid(victim_id))) in WORKERS
     finally:
-        replica.close()
         signed_call(
             server,
             "POST",

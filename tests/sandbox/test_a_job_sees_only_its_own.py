@@ -14,14 +14,16 @@ import socket
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from openarts.db.tables import Project
 from openarts.services import buckets
 from openarts.storage.base import one_chunk, read_all
-from openarts.testing.clients import AkSk
+from openarts.testing.clients import AkSk, SignedClient
 from openarts.testing.factories import add_authorized_member, add_project
+from openarts.testing.server import ServerProcess
 from tests.api.test_training import (
     FLAVORS,
     JOBS,
@@ -32,6 +34,8 @@ from tests.api.test_training import (
     wait_for,
 )
 from tests.conftest import Api, make_settings, start_api
+from tests.e2e.test_services import until
+from tests.storage.conftest import s3_client
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the per-project uid needs root")
 
@@ -227,3 +231,71 @@ def task_pid(job_id: str) -> int:
 async def _sandbox_uids(api: Api, project_ids: list[str]) -> dict[str, int]:
     async with api.platform.db.session() as session:
         return {p: (await session.get(Project, p)).sandbox_uid for p in project_ids}  # type: ignore[union-attr]
+
+
+def attack_from_a_job(
+    server: ServerProcess,
+    victim_id: str,
+    mallory_keys: tuple[str, str, str],
+    *,
+    flavor: str,
+    extra_targets: dict[str, object] | None = None,
+    extra_tries: str = "",
+) -> tuple[str, dict[str, Any]]:
+    """The attacker's job on a real ``server`` (another process, perhaps on Ray, perhaps
+    not root), beside the admin's job ``victim_id`` that is running: mallory's (project,
+    AK and SK from mallory_beside_a_victim) tries everything above plus ``extra_tries`` (lines of
+    its script, run before it tries to become root), and every try fails. Returns the
+    attacker's job id and its report."""
+    project_id, ak, sk = mallory_keys
+    mallory_s3 = s3_client(server.obs_endpoint, ak, sk)
+    script = ATTACK.replace('attempt("become root"', f'{extra_tries}\nattempt("become root"')
+    mallory_s3.put_object(Bucket="mallory-data", Key="code/train.py", Body=script.encode())
+    mallory_s3.put_object(Bucket="mallory-data", Key="data/x.csv", Body=b"1\n")
+    # Another project's replica, as far as the network goes: a server on loopback.
+    replica = socket.create_server(("127.0.0.1", 0))
+    targets = {
+        "home": str(server.home),
+        "secret_key": str(server.home / "secret.key"),
+        "database": str(server.home / "openarts.db"),
+        "database_wal": str(server.home / "openarts.db-wal"),
+        "credentials": str(server.home / "credentials.csv"),
+        "admin_password": str(server.home / "admin-password"),
+        "obs_root": str(server.home / "obs"),
+        "foreign_object": str(server.home / "obs" / "victim-data" / "secret.txt"),
+        "foreign_task": str(server.home / "training" / victim_id),
+        "server_pid": server.process.pid if server.process else 0,
+        "victim_pid": task_pid(victim_id),
+        "replica_port": replica.getsockname()[1],
+        **(extra_targets or {}),
+    }
+    body = job_body("attack")
+    body["algorithm"] = in_bucket(body["algorithm"], "mallory-data")
+    body["algorithm"]["environments"] = {"ATTACK_TARGETS": json.dumps(targets)}
+    body["spec"]["resource"]["flavor_id"] = flavor
+    mallory = SignedClient(server.endpoint, project_id, AkSk(ak, sk))
+    attack_id = str(mallory.call("POST", JOBS, body, expect=201)["metadata"]["id"])
+    try:
+
+        def ended() -> dict[str, Any] | None:
+            job: dict[str, Any] = mallory.call("GET", f"{JOBS}/{attack_id}")
+            return job if job["status"]["phase"] in ("Completed", "Failed") else None
+
+        job = until(ended, f"the attacker's job {attack_id} to end")
+        assert job["status"]["phase"] == "Completed", job["status"]
+    finally:
+        replica.close()
+    report: dict[str, Any] = json.loads(
+        mallory_s3.get_object(Bucket="mallory-data", Key="out/attack/tries.json")["Body"].read()
+    )
+    for name, outcome in report["tries"].items():
+        print(f"{name}: {outcome}")
+    assert {n: o for n, o in report["tries"].items() if not o.startswith("failed")} == {}
+    facts = report["facts"]
+    assert facts["uid"] == 1000 and facts["gid"] == 100
+    assert facts["home"] == "/home/ma-user"
+    assert facts["hostname"] == f"modelarts-job-{attack_id}-worker-0"
+    assert facts["no_new_privs"] == ["1"] and facts["cap_eff"] == ["0000000000000000"]
+    assert facts["cwd"] == "/home/ma-user/modelarts/user-job-dir/code"
+    assert facts["data"] == ["x.csv"]
+    return attack_id, report

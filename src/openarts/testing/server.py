@@ -65,6 +65,8 @@ class ServerProcess:
     console_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # What the server's and its CLI's commands run under (as another user, say).
+    prefix: list[str] = field(default_factory=list)
 
     @property
     def endpoint(self) -> str:
@@ -95,7 +97,7 @@ class ServerProcess:
         }
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "openarts", "server"],
+                [*self.prefix, sys.executable, "-m", "openarts", "server"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -145,6 +147,14 @@ class ServerProcess:
 
     def cli(self, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
         """Run `openarts --home <this server's home> ARGS` and return what it did."""
+        if self.prefix:
+            return subprocess.run(
+                [*self.prefix, sys.executable, "-m", "openarts", "--home", str(self.home), *args],
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                check=False,
+            )
         return shared_runner().run(
             ["--home", str(self.home), *args], env=os.environ, timeout=timeout_s
         )
