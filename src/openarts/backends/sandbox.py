@@ -210,7 +210,9 @@ class Sandbox:
         # Folders that must never be in a view (the server's home): a software folder
         # that holds one is refused rather than bound.
         self.hidden = [p.resolve() for p in hidden]
-        self._server_software = _server_software()
+        # The server's own Python, checked once (it is not the users' to change); what a
+        # task's command adds is checked at each start.
+        self._server_software = _outermost(_server_software())
         self._system = _system_args()
         # The few files of /etc a task sees: copied in at each start when they are
         # plain files anyone may read (as the task could read them through a bind),
@@ -224,6 +226,7 @@ class Sandbox:
         self._outer_folders = _folders_for(self._outer)
         # The system's folders are bound whole: the home must not be in one.
         self._never_the_home(_bound_system_folders())
+        self._never_the_home(self._server_software)
         # Which /dev/nvidia<minor> each GPU index is (read once: devices do not move).
         self._gpu_minors = gpu_minors()
         # Set by probe(): what the banner, the console and /health say.
@@ -692,11 +695,11 @@ class Sandbox:
         """The Python environments a task runs from: the server's, the command's
         interpreter's, and those of the interpreters the view names (a shell command
         that runs an engine's python)."""
-        folders = list(self._server_software)
+        folders: list[str] = []
         for program in (*command[:1], *view.software):
             folders += environment_folders(Path(program))
-        chosen = _outermost(folders)
-        self._never_the_home(chosen)
+        chosen = _outermost(folders, trusted=self._server_software)
+        self._never_the_home(f for f in chosen if f not in self._server_software)
         return chosen
 
     def _never_the_home(self, folders: Iterable[str]) -> None:
@@ -809,11 +812,13 @@ def _is_system(folder: str) -> bool:
     return bool(top) and top[0] in SYSTEM_DIRS
 
 
-def _outermost(folders: Iterable[str]) -> list[str]:
-    """Each folder once, none inside another (bound once, with what it holds)."""
+def _outermost(folders: Iterable[str], trusted: Iterable[str] = ()) -> list[str]:
+    """Each folder once, none inside another (bound once, with what it holds); those of
+    ``trusted`` are known to be folders outside the system's."""
+    known = set(trusted)
     kept: list[str] = []
-    for folder in sorted({os.path.normpath(f) for f in folders if f}, key=len):
-        if _is_system(folder) or not os.path.isdir(folder):
+    for folder in sorted({os.path.normpath(f) for f in folders if f} | known, key=len):
+        if folder not in known and (_is_system(folder) or not os.path.isdir(folder)):
             continue
         if not any(Path(folder).is_relative_to(k) for k in kept):
             kept.append(folder)
