@@ -266,8 +266,14 @@ async def light_api(tmp_path: Path, database_url: str) -> AsyncIterator[Api]:
 
 @pytest.fixture(scope="session")
 def engine_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One engine cache for every test of the session: PyTorch is installed once."""
-    return tmp_path_factory.mktemp("engines")
+    """One engine cache for every test of the run, whichever worker runs it: PyTorch is
+    installed once (a worker that needs it while another builds it waits for that)."""
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker's base is a folder of the run's own.
+    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    cache = run / "engines"
+    cache.mkdir(exist_ok=True)
+    return cache
 
 
 # -- use cases and loops without HTTP -------------------------------------------------------

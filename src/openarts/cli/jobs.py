@@ -318,7 +318,7 @@ def engines(ctx: typer.Context) -> None:
             ("ID", "engine_id"),
             ("NAME", "engine_name"),
             ("VERSION", "engine_version"),
-            ("IMAGE", "image_url"),
+            ("RUNS HERE", "runs_here"),
         ],
     )
 

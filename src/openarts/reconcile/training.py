@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from openarts.backends.base import TaskHandle, TaskState
 from openarts.db.engine import Database
 from openarts.db.tables import TrainingJob, TrainingSample, Workload, WorkloadTask
+from openarts.domain.engines import Engine
 from openarts.domain.events import EventType
 from openarts.domain.training import WORKLOAD_KIND, JobPhase, SecondaryPhase, retries_allowed
 from openarts.domain.training_plan import Plan, job_environment, task_name
@@ -158,7 +159,10 @@ class TrainingReconciler(SteppingReconciler):
             why = f"engine {engine.id} could not be prepared: {error}"
             await self.db.run_in_transaction(_creation_failed, job_id, why)
             return
-        await self.db.run_in_transaction(_queue, job_id, interpreter, self.training)
+        missing = await asyncio.to_thread(self.engine_envs.missing, engine)
+        await self.db.run_in_transaction(
+            _queue, job_id, interpreter, self.training, engine, missing
+        )
 
     async def _prepare_image(self, job_id: str, plan: Plan) -> None:
         """A job from a saved image runs in an environment of its own over the image's
@@ -289,10 +293,17 @@ def _creation_failed(session: Session, job_id: str, why: str) -> None:
 
 
 def _queue(
-    session: Session, job_id: str, interpreter: str, training: job_service.TrainingPlatform
+    session: Session,
+    job_id: str,
+    interpreter: str,
+    training: job_service.TrainingPlatform,
+    engine: Engine | None = None,
+    missing: dict[str, str] | None = None,
 ) -> None:
     job = _job(session, job_id)
     if job is not None and job.phase == JobPhase.CREATING and job.desired == "run":
+        if engine is not None and missing:
+            job_service.record_missing_extras(session, job, engine, missing)
         plan = Plan.model_validate_json(job.plan)
         job_service.submit_attempt(session, job, plan, interpreter, training)
 

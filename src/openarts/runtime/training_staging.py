@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from openarts.domain.training_plan import (
     task_name,
     vj_name,
 )
+from openarts.runtime.engine_envs import EngineBuildError
+from openarts.runtime.job_requirements import RequirementLayers, requirements_in
 from openarts.services.events import record_event_sync
 from openarts.services.training_logs import log_chunks
 from openarts.storage.base import ObjectStore, StorageError
@@ -53,11 +56,14 @@ class TrainingStaging:
         store: ObjectStore,
         backend: ComputeBackend,
         root: Path,
+        requirements: RequirementLayers | None = None,
     ) -> None:
         self.db = db
         self.store = store
         self.backend = backend
         self.root = root
+        # Where a code folder's pip-requirements.txt is installed (none: not looked for).
+        self.requirements = requirements
 
     # -- before: the preparer of "train" workloads -------------------------------------------
     async def prepare(self, workload_id: str, specs: list[TaskSpec]) -> list[TaskSpec]:
@@ -74,15 +80,44 @@ class TrainingStaging:
         hosts = [self.backend.address_of(spec.node) for spec in ordered]
         port = await self.backend.free_port(ordered[0].node)
         ready = []
+        interpreter: str | None = None
         for spec in ordered:
             rank = spec.rank or 0
             dirs = task_dirs(self.root, job.id, job.attempt, rank)
             await asyncio.to_thread(_fresh, dirs, job.plan)
             await self._download(job, dirs, rank, workload_id)
+            if rank == 0 and job.plan.code_dir is not None:
+                interpreter = await self._requirements(job, dirs.code(job.plan), spec)
             env = {**spec.env, **placement_environment(hosts, rank, port)}
-            ready.append(dataclasses.replace(spec, env=env))
+            placed = dataclasses.replace(spec, env=env)
+            ready.append(_with_interpreter(placed, interpreter) if interpreter else placed)
         await self._still_wanted(workload_id)
         return ready
+
+    async def _requirements(self, job: JobRef, code: Path, spec: TaskSpec) -> str | None:
+        """The Python with the code folder's pip-requirements.txt installed over the
+        engine's, or None where there is none to install."""
+        if self.requirements is None:
+            return None
+        try:
+            found = await asyncio.to_thread(requirements_in, code)
+        except (EngineBuildError, OSError) as error:
+            raise PrepareError(str(error)) from None
+        if found is None:
+            return None
+        name, text = found
+
+        async def progress(message: str) -> None:
+            await self._event(job, "InstallingRequirements", message)
+
+        started = time.monotonic()
+        try:
+            python = await self.requirements.ensure(_interpreter_of(spec), name, text, progress)
+        except EngineBuildError as error:
+            await self._event(job, "RequirementsFailed", f"{name}: {error}", EventType.WARNING)
+            raise PrepareError(f"{name} could not be installed: {error}") from None
+        await self._event(job, "RequirementsReady", f"{name}: ready in {_ms(started)} ms")
+        return python
 
     async def _still_wanted(self, workload_id: str) -> None:
         """A job terminated or deleted while its data came in must not start its code."""
@@ -268,3 +303,25 @@ def _size(summary: TransferSummary) -> str:
 
 def _ms(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
+
+
+# -- a task's Python ---------------------------------------------------------------------------
+def _interpreter_of(spec: TaskSpec) -> str:
+    """The engine's Python a task was queued to run: the first folder of its PATH
+    (domain/training_plan.py's task_environment puts it there)."""
+    return str(Path(spec.env["PATH"].split(os.pathsep)[0]) / "python")
+
+
+def _with_interpreter(spec: TaskSpec, python: str) -> TaskSpec:
+    """``spec`` run by ``python`` instead of its engine's: its boot file's interpreter,
+    the python its PATH finds first, and the environment its sandbox shows."""
+    old = _interpreter_of(spec)
+    command = tuple(python if part == old else part for part in spec.command[:1])
+    path = spec.env["PATH"].split(os.pathsep)
+    env = {**spec.env, "PATH": os.pathsep.join([str(Path(python).parent), *path[1:]])}
+    view = spec.view
+    if view is not None:
+        view = dataclasses.replace(
+            view, software=tuple(python if s == old else s for s in view.software)
+        )
+    return dataclasses.replace(spec, command=(*command, *spec.command[1:]), env=env, view=view)

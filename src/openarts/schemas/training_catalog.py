@@ -100,6 +100,9 @@ class TrainingEngine(BaseModel):
     # A numeric uid as text; empty means the image's own default user.
     run_user: str | None = None
     image_info: EngineImageInfo | None = None
+    # This platform's own: what runs the engine here (its environment), or why nothing
+    # can. ModelArts' preset engines run on this platform's build of their framework.
+    runs_here: str | None = None
 
 
 class TrainingEnginesOut(BaseModel):

@@ -37,6 +37,7 @@ from openarts.reconcile.uploads import UploadExpiry
 from openarts.reconcile.workloads import WorkloadReconciler
 from openarts.runtime.engine_envs import EngineEnvironments
 from openarts.runtime.env_builds import EnvironmentBuilder
+from openarts.runtime.job_requirements import RequirementLayers
 from openarts.runtime.model_envs import ModelEnvironments
 from openarts.runtime.notebook_envs import NotebookEnvironments
 from openarts.runtime.notebook_runtime import NotebookRuntime
@@ -179,7 +180,10 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
     training_logs = TrainingLogs(
         db, store, backend, presigner=presigner, system_bucket=settings.system_bucket
     )
-    staging = TrainingStaging(db, store, backend, training.root)
+    # A job's pip-requirements.txt, installed over its engine (kept: jobs asking for the
+    # same share it).
+    requirements = RequirementLayers(settings.home / "job-envs", builder)
+    staging = TrainingStaging(db, store, backend, training.root, requirements)
     notebooks = NotebookPlatform(
         catalog=catalog,
         box=box,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from openarts import errors
 from openarts.db.tables import TrainingJob
 from openarts.domain.capacity import HostNode
-from openarts.domain.engines import Engine, find_engine
+from openarts.domain.engines import Engine, EngineChoice, find_engine
 from openarts.domain.events import EventType
 from openarts.domain.flavors import FlavorUse
 from openarts.domain.identity import Caller
@@ -66,6 +66,8 @@ class EngineInterpreters(Protocol):
     """Which engines' environments are made already (the training loop makes the others)."""
 
     def interpreter(self, engine: Engine) -> str | None: ...
+
+    def missing(self, engine: Engine) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +154,7 @@ def _after_creation(
     session: Session,
     job: TrainingJob,
     plan: Plan,
-    engine: Engine | None,
+    chosen: EngineChoice | None,
     training: TrainingPlatform,
 ) -> None:
     record_event_sync(
@@ -180,12 +182,39 @@ def _after_creation(
     if plan.image_layers:
         # The training reconciler makes the job's environment over the image's layers.
         return
-    assert engine is not None
-    interpreter = training.envs.interpreter(engine)
+    assert chosen is not None
+    if chosen.note:
+        # ModelArts' name for an engine that runs here on another build: said once.
+        record_event_sync(
+            session,
+            project_id=job.project_id,
+            resource_type=WORKLOAD_KIND,
+            resource_name=job.id,
+            resource_id=job.id,
+            reason="EngineMapped",
+            message=chosen.note,
+            fold=False,
+        )
+    interpreter = training.envs.interpreter(chosen.engine)
     if interpreter is not None:
+        record_missing_extras(session, job, chosen.engine, training.envs.missing(chosen.engine))
         # The engine is ready (the built-in one always is): queue at once.
         submit_attempt(session, job, plan, interpreter, training)
     # Otherwise the training reconciler prepares the engine first (phase Creating).
+
+
+def record_missing_extras(
+    session: Session, job: TrainingJob, engine: Engine, missing: dict[str, str]
+) -> None:
+    """Say which of its engine's packages a job will not find, and why."""
+    for requirement, why in missing.items():
+        record_job_event(
+            session,
+            job,
+            "EnginePackageMissing",
+            f"engine {engine.id} here has no {requirement}: {why}; code that imports it fails",
+            EventType.WARNING,
+        )
 
 
 async def _resolve(
@@ -194,7 +223,7 @@ async def _resolve(
     caller: Caller,
     body: TrainingJobCreateIn,
     hosts: list[HostNode],
-) -> tuple[Plan, dict[str, Any], str | None, Engine | None]:
+) -> tuple[Plan, dict[str, Any], str | None, EngineChoice | None]:
     project = caller.project_id
     given = body.algorithm or JobAlgorithmIn()
     if given.subscription_id or given.item_version_id:
@@ -288,7 +317,7 @@ async def _resolve(
         code_dir=code.code_dir,
         boot_file=code.boot_file,
         command=code.command,
-        engine_id=chosen.id if chosen else None,
+        engine_id=chosen.engine.id if chosen else None,
         image_url=image_url,
         image_id=image.id if image else None,
         image_layers=image.layers if image else [],
@@ -317,9 +346,9 @@ async def _resolve(
                 {"name": c.name, "remote": {"obs": {"obs_url": c.obs_url}}} for c in outputs
             ],
             "engine": {
-                "engine_id": chosen.id,
-                "engine_name": chosen.name,
-                "engine_version": chosen.version,
+                "engine_id": chosen.engine_id,
+                "engine_name": chosen.engine_name,
+                "engine_version": chosen.engine_version,
             }
             if chosen
             else {"image_url": image_url},

@@ -12,7 +12,14 @@ from urllib.parse import unquote
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
-from openarts.domain.engines import BUILTIN_ID, Engine, find_engine
+from openarts.domain.engines import (
+    BUILTIN_ID,
+    Engine,
+    EngineChoice,
+    choose_engine,
+    find_engine,
+    preset_engines,
+)
 from openarts.domain.training import ENV_NAME_PATTERN, MAX_ENVIRONMENTS
 from openarts.errors import OpenArtsError
 from openarts.services import buckets
@@ -73,25 +80,27 @@ def resolve_engine(
     engine_name: str | None,
     engine_version: str | None,
     image_url: str | None,
-) -> tuple[Engine | None, str | None]:
-    """The engine chosen (the built-in one when none is named), or a container image."""
+) -> tuple[EngineChoice | None, str | None]:
+    """The engine chosen (the built-in one when none is named; ModelArts' preset engines
+    by their own names), or a container image."""
     if image_url:
         return None, image_url
-    if engine_id:
-        found = find_engine(catalog, engine_id=engine_id)
-        what = f"engine_id {engine_id}"
-    elif engine_name:
-        found = find_engine(catalog, name=engine_name, version=engine_version)
-        what = f"engine {engine_name} {engine_version or ''}".rstrip()
-    else:
-        return find_engine(catalog, engine_id=BUILTIN_ID), None
-    if found is None:
+    if not engine_id and not engine_name:
+        builtin = find_engine(catalog, engine_id=BUILTIN_ID)
+        if builtin is None:
+            raise bad("the built-in engine is not in this catalog", errors.ENGINE_NOT_FOUND)
+        return EngineChoice(builtin, builtin.id, builtin.name, builtin.version), None
+    chosen = choose_engine(
+        catalog, preset_engines(), engine_id=engine_id, name=engine_name, version=engine_version
+    )
+    if isinstance(chosen, str):
         known = ", ".join(f"{e.name} {e.version} ({e.id})" for e in catalog)
         raise bad(
-            f"{what} is not in the engine catalog; the engines are: {known}",
+            f"{chosen}; the engines are: {known}, and ModelArts' preset engines by their "
+            "names (GET /v2/{project_id}/training-job-engines lists them all)",
             errors.ENGINE_NOT_FOUND,
         )
-    return found, None
+    return chosen, None
 
 
 @dataclass(frozen=True, slots=True)

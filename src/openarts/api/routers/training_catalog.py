@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from openarts.api.deps import CallerDep, CatalogDep, TrainingDep
+from openarts.domain.engines import preset_engines
 from openarts.domain.flavors import Flavor, FlavorUse
+from openarts.domain.sandbox_view import MA_UID
 from openarts.domain.training import MAX_NODE_COUNT
 from openarts.schemas.common import ERROR_RESPONSES
 from openarts.schemas.training_catalog import (
@@ -92,8 +94,24 @@ async def list_training_engines(caller: CallerDep, training: TrainingDep) -> Tra
             engine_name=e.name,
             engine_version=e.version,
             v1_compatible=False,
-            run_user="",
+            run_user=str(MA_UID),
+            runs_here=e.description,
         )
         for e in training.engines
     ]
+    local = {e.id: e for e in training.engines}
+    for preset in preset_engines():
+        engine = local.get(preset.runs_on or "")
+        engines.append(
+            TrainingEngine(
+                engine_id=preset.engine_id,
+                engine_name=preset.engine_name,
+                engine_version=preset.engine_version,
+                v1_compatible=preset.v1_compatible,
+                run_user=str(MA_UID),
+                runs_here=f"as {engine.description} (engine {engine.id})"
+                if engine
+                else f"no: {preset.unavailable or 'its engine is not in this catalog'}",
+            )
+        )
     return TrainingEnginesOut(total=len(engines), items=engines)
