@@ -15,6 +15,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from openarts.compat import COMPAT_PATH
+
 
 class Channel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -141,7 +143,8 @@ def task_environment(
         "HOME": str(dirs.home),
         "LANG": "C.UTF-8",
         "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": str(dirs.job_dir),
+        # The code's folder's parent, and moxing (openarts/compat).
+        "PYTHONPATH": os.pathsep.join([str(dirs.job_dir), COMPAT_PATH]),
         "MA_HOME": str(dirs.home),
         "MA_MOUNT_PATH": str(dirs.mount),
         "MA_JOB_DIR": str(dirs.job_dir),

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from openarts.compat import COMPAT_PATH
 from openarts.domain.engines import Engine, find_engine
 from openarts.domain.images import PresetImage
 from openarts.runtime.engine_envs import EngineEnvironments, Progress
@@ -54,5 +55,7 @@ def environment_variables(environment: Path, home: Path) -> dict[str, str]:
         "HOME": str(home),
         "PATH": os.pathsep.join([str(environment / "bin"), *kept]),
         "VIRTUAL_ENV": str(environment),
+        # moxing, which ModelArts' notebooks import.
+        "PYTHONPATH": COMPAT_PATH,
         **jupyter_environment(),
     }

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openarts.backends.base import ComputeBackend, PrepareError, TaskSpec
+from openarts.compat import COMPAT_PATH
 from openarts.db.engine import Database
 from openarts.db.tables import Model, Service, ServiceReplica
 from openarts.domain.addresses import UNIX_ADDRESS
@@ -76,6 +77,8 @@ def replica_task(
         "OPENARTS_REPLICA_ID": replica.id,
         "MODEL_NAME": model.name,
         "PYTHONUNBUFFERED": "1",
+        # moxing, which ModelArts' model code imports too.
+        "PYTHONPATH": COMPAT_PATH,
     }
     if model.model_type == CUSTOM_TYPE:
         command = ["/bin/sh", "-c", model.cmd]
