@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/cli_latency.py
 	$(BIN)/python benchmarks/per_test_database.py
 	$(BIN)/python benchmarks/sandbox.py
+	$(BIN)/python benchmarks/first_run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

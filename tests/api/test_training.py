@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -1026,3 +1027,19 @@ async def test_a_like_filter_on_a_time_is_refused(api: Api) -> None:
     )
     assert answer.status_code == 400
     assert answer.json()["error_code"] == "ModelArts.2764"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="ModelArts' paths are the sandbox's")
+async def test_inputs_and_outputs_say_where_the_task_finds_them(api: Api) -> None:
+    await put(api, "code/train.py", TRAIN)
+    await put(api, "data/iris.csv", IRIS)
+    created = await create(api, job_body("paths"))
+    algorithm = created["algorithm"]
+    assert [c["local_dir"] for c in algorithm["inputs"]] == [
+        "/home/ma-user/modelarts/inputs/data_url_0"
+    ]
+    assert [c["local_dir"] for c in algorithm["outputs"]] == [
+        "/home/ma-user/modelarts/outputs/train_url_0"
+    ]
+    shown = await show(api, created["metadata"]["id"])
+    assert shown["algorithm"]["inputs"][0]["local_dir"].endswith("/inputs/data_url_0")

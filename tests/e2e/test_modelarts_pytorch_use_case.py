@@ -223,6 +223,9 @@ def test_the_references_pytorch_use_case_trains_with_torchvision(server: ServerP
     )
     job_id = created.metadata.id
     assert created.algorithm.engine.engine_version == ENGINE_VERSION
+    # Where the code finds its channels: ModelArts' own paths, as the use case shows them.
+    assert created.algorithm.inputs[0].local_dir == "/home/ma-user/modelarts/inputs/data_url_0"
+    assert created.algorithm.outputs[0].local_dir == "/home/ma-user/modelarts/outputs/train_url_0"
 
     # 6. Its status until it ends (the engine's environment is made on first use).
     def ended() -> Any:

@@ -915,3 +915,14 @@ def test_enumeration_tuples_hold_every_documented_value() -> None:
     assert ENGINE_STATUSES == ("normal", "deleted", "deleting")
     assert IMAGE_SOURCES == ("base_image", "uniform_image")
     assert ACCELERATOR_TYPES == ("npu", "gpu", "none")
+
+
+def test_a_dependency_with_empty_version_and_restraint_means_any_version() -> None:
+    from openarts.schemas.models import PackageIn
+
+    package = PackageIn.model_validate(
+        {"package_name": "numpy", "package_version": "", "restraint": ""}
+    )
+    assert (package.package_version, package.restraint) == (None, None)
+    spaced = PackageIn.model_validate({"package_name": "numpy", "package_version": " "})
+    assert spaced.package_version is None

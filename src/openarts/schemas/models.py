@@ -234,10 +234,16 @@ class PackageIn(WireModel):
     """One package of a dependency. Names and versions become pip's arguments, so they
     must be plain pip tokens."""
 
-    package_version: str | None = Field(default=None, min_length=1)
+    package_version: str | None = None
     package_name: str = Field(min_length=1)
     # Needed when a version is given.
     restraint: CanonicalRestraint | None = None
+
+    @field_validator("package_version", "restraint", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # The specification's own examples leave both empty for "any version".
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("package_name")
     @classmethod

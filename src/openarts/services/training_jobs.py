@@ -203,6 +203,12 @@ def _after_creation(
     # Otherwise the training reconciler prepares the engine first (phase Creating).
 
 
+def _local_dir(training: TrainingPlatform, path: Path) -> dict[str, str]:
+    """``local_dir`` where tasks see ModelArts' paths (in their sandboxes); without one,
+    each task's folder is its own, and none is named."""
+    return {"local_dir": str(path)} if training.sandboxed else {}
+
+
 def record_missing_extras(
     session: Session, job: TrainingJob, engine: Engine, missing: dict[str, str]
 ) -> None:
@@ -333,6 +339,8 @@ async def _resolve(
         pool_id=pool_id,
         log_export_path=log_export,
     )
+    # Where a task finds its channels: ModelArts' own paths, in its sandbox.
+    seen = TaskDirs(Path(MA_HOME))
     view = {
         "algorithm": {
             "id": algorithm_id,
@@ -341,9 +349,21 @@ async def _resolve(
             "boot_file": boot_file,
             "command": code.command,
             "parameters": [{"name": n, "value": v} for n, v in parameters],
-            "inputs": [{"name": c.name, "remote": {"obs": {"obs_url": c.obs_url}}} for c in inputs],
+            "inputs": [
+                {
+                    "name": c.name,
+                    "remote": {"obs": {"obs_url": c.obs_url}},
+                    **_local_dir(training, seen.input(c.name)),
+                }
+                for c in inputs
+            ],
             "outputs": [
-                {"name": c.name, "remote": {"obs": {"obs_url": c.obs_url}}} for c in outputs
+                {
+                    "name": c.name,
+                    "remote": {"obs": {"obs_url": c.obs_url}},
+                    **_local_dir(training, seen.output(c.name)),
+                }
+                for c in outputs
             ],
             "engine": {
                 "engine_id": chosen.engine_id,
