@@ -35,6 +35,8 @@ def _not_in_the_servers_environment() -> None:
     pytest.skip("tabulate is in the server's environment: the test would prove nothing")
 
 
+# What this test checks does not depend on the database: one dialect is enough.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_pip_requirements_are_installed_before_the_boot_file_runs(api: Api) -> None:  # noqa: F811
     _not_in_the_servers_environment()
     await put(api, "code/train.py", USES_IT)
@@ -59,6 +61,8 @@ async def test_pip_requirements_are_installed_before_the_boot_file_runs(api: Api
     assert any("pip-requirements.txt: ready" in m for m in said)
 
 
+# What this test checks does not depend on the database: one dialect is enough.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_requirement_against_the_engines_own_packages_fails_the_job_saying_so(
     api: Api,  # noqa: F811
 ) -> None:

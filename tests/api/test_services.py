@@ -312,6 +312,8 @@ torch.jit.script(layer).save(sys.argv[1])
 """
 
 
+# What this test checks does not depend on the database: one dialect is enough.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_torchscript_model_is_served_by_the_pytorch_runtime(
     tmp_path: Path, database_url: str, engine_cache: Path
 ) -> None:

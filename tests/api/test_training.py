@@ -685,6 +685,8 @@ dist.destroy_process_group()
 """
 
 
+# What this test checks does not depend on the database: one dialect is enough.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_two_tasks_meet_over_torch_distributed(
     tmp_path: Path, database_url: str, engine_cache: Path
 ) -> None:
