@@ -57,12 +57,17 @@ SHARING_A_SERVER = (
 )
 # - and whatever the named units hold.
 UNITS = {
-    # One Ray cluster at a time: they take the same loopback addresses.
-    "ray": ("tests/ray/",),
-    # The PyTorch engine, made once in the session's engine cache.
+    # A Ray cluster's tests, one after another on its cluster; the clusters of the three
+    # modules are on loopback addresses of their own, so they run side by side.
+    "ray": ("tests/ray/test_ray_platform.py",),
+    "ray-token": ("tests/ray/test_ray_token.py",),
+    "ray-fixture": ("tests/ray/test_cluster_fixture.py",),
+    # The PyTorch engine, made once in the run's engine cache: its tests on one worker
+    # (elsewhere they would wait for it, holding a worker idle).
     "torch-engine": (
         "tests/api/test_training.py::test_two_tasks_meet_over_torch_distributed",
         "tests/api/test_services.py::test_a_torchscript_model_is_served_by_the_pytorch_runtime",
+        "tests/e2e/test_modelarts_pytorch_use_case.py",
     ),
 }
 # The longest runs first (units by name, or paths), so that none of them is what the run
@@ -70,6 +75,8 @@ UNITS = {
 LONGEST_FIRST = (
     "ray",
     "torch-engine",
+    "ray-token",
+    "ray-fixture",
     "tests/e2e/test_schemathesis.py",
     "tests/console/test_browser.py",
     "tests/cli/",

@@ -18,7 +18,8 @@ from openarts.testing.ray_cluster import NodeSpec, RayCluster
 pytestmark = [pytest.mark.ray]
 
 GIB = 1 << 30
-HEAD, DOOMED, SPECIAL = "127.0.0.2", "127.0.0.3", "127.0.0.4"
+# Loopback addresses of its own: it runs beside the other Ray tests' clusters.
+HEAD, DOOMED, SPECIAL = "127.0.0.22", "127.0.0.23", "127.0.0.24"
 
 # A driver of its own, as the platform's server would be: joins through the head, runs one
 # task on the node with the custom resource (so workers can start and bind ports), and
