@@ -196,3 +196,31 @@ async def test_the_runtimes_are_listed_per_engine(api: Api) -> None:
     assert any(r.startswith("pytorch_2.13.0") for r in engines["PyTorch"]["runtimes"])
     first = (await api.call("GET", f"{MODELS}/ai-engine-runtimes", params={"limit": 1})).json()
     assert first["count"] == 1 and first["total_count"] == page["total_count"]
+
+
+@pytest.mark.parametrize(
+    ("model_type", "runtime", "runs_as"),
+    [
+        ("XGBoost", "python3.6", "xgboost_3.2.0-cpu-py_"),
+        ("Scikit_Learn", "python2.7", "scikit_learn_1.9.1-py_"),
+        ("TensorFlow", "tf2.1-python3.7", "tensorflow_2.21.0-cpu-py_"),
+        ("PyTorch", "pytorch_1.8.0-cuda_10.2-py_3.7.11-ubuntu_18.04-x86_64", "pytorch_2.13.0-cpu"),
+        ("MindSpore", "mindspore_1.7.0-cpu-py_3.7-ubuntu_18.04-x86_64", "mindspore_2.10.0-cpu"),
+    ],
+)
+async def test_modelarts_runtime_names_run_on_this_platforms_builds(
+    light_api: Api, model_type: str, runtime: str, runs_as: str
+) -> None:
+    api = light_api
+    await api.platform.store.create_bucket(BUCKET)
+    async with api.platform.db.session() as session, session.begin():
+        await buckets.record_bucket(session, name=BUCKET, project_id=api.project_id)
+    created = await api.call("POST", MODELS, json=body(model_type=model_type, runtime=runtime))
+    assert created.status_code == 200, created.text
+    async with api.platform.db.session() as session:
+        messages = list(
+            await session.scalars(
+                select(Event.message).where(Event.resource_id == created.json()["model_id"])
+            )
+        )
+    assert any(m.startswith(f"runtime {runtime} runs here as {runs_as}") for m in messages)

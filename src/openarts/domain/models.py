@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from openarts.domain.engines import BUILTIN_ID
+from openarts.domain.engines import BUILTIN_ID, MINDSPORE_ID, TENSORFLOW_ID, XGBOOST_ID
 
 
 class ModelStatus(StrEnum):
@@ -61,20 +62,46 @@ def runtime_catalog() -> list[ModelRuntime]:
         ModelRuntime(f"pytorch_2.13.0-cpu-py_{python}-x86_64", "PyTorch", "pytorch-2.13.0-cpu"),
         ModelRuntime(plain, "PyTorch", BUILTIN_ID),
         ModelRuntime(plain, "XGBoost", BUILTIN_ID),
+        ModelRuntime(f"xgboost_3.2.0-cpu-py_{python}-x86_64", "XGBoost", XGBOOST_ID),
+        ModelRuntime(f"tensorflow_2.21.0-cpu-py_{python}-x86_64", "TensorFlow", TENSORFLOW_ID),
         ModelRuntime(plain, "TensorFlow", BUILTIN_ID),
+        ModelRuntime(f"mindspore_2.10.0-cpu-py_{python}-x86_64", "MindSpore", MINDSPORE_ID),
         ModelRuntime(plain, "MindSpore", BUILTIN_ID),
     ]
 
 
+# ModelArts' own runtime names, by model type (its documentation's: python2.7,
+# python3.6, tf1.13-python3.6-cpu, tf2.1-python3.7, pytorch1.4-python3.7,
+# pytorch_1.8.0-cuda_10.2-py_3.7.11-ubuntu_18.04-x86_64, mindspore_1.7.0-cpu-py_3.7-…):
+# a model naming one runs here in its type's own runtime.
+_PYTHON = r"python[23]\.\d+"
+MODELARTS_RUNTIMES = {
+    "scikit_learn": _PYTHON,
+    "xgboost": _PYTHON,
+    "tensorflow": _PYTHON + r"|tf[-_]?\d[\w.+-]*|tensorflow[-_]\d[\w.+-]*",
+    "pytorch": _PYTHON + r"|pytorch[-_]?\d[\w.+-]*",
+    "mindspore": _PYTHON + r"|mindspore[-_]\d[\w.+-]*",
+}
+
+
 def choose_runtime(model_type: str, runtime: str | None) -> ModelRuntime | None:
-    """The runtime a model of ``model_type`` runs in: the one named, else the engine's own
-    (the first listed for the type); None when the type has no such runtime here."""
-    for candidate in runtime_catalog():
-        if candidate.ai_engine.lower() == model_type.lower() and (
-            not runtime or candidate.name == runtime
-        ):
+    """The runtime a model of ``model_type`` runs in: the one named (or, for a ModelArts
+    runtime name, the type's own), else the type's own (the first listed for the type);
+    None when the type has no such runtime here."""
+    own = [c for c in runtime_catalog() if c.ai_engine.lower() == model_type.lower()]
+    for candidate in own:
+        if not runtime or candidate.name == runtime:
             return candidate
+    if own and runtime and is_modelarts_runtime(model_type, runtime):
+        # The type's framework: the runtime on its engine where there is one.
+        return next((c for c in own if c.engine_id != BUILTIN_ID), own[0])
     return None
+
+
+def is_modelarts_runtime(model_type: str, runtime: str) -> bool:
+    """Whether ``runtime`` is one of ModelArts' names for a runtime of ``model_type``."""
+    pattern = MODELARTS_RUNTIMES.get(model_type.lower())
+    return bool(pattern and re.fullmatch(pattern, runtime.strip(), re.IGNORECASE))
 
 
 def environment_key(runtime: ModelRuntime, requirements: list[str]) -> str:

@@ -122,10 +122,14 @@ class ModelReconciler(SteppingReconciler):
         requirements = job.requested_requirements or config.pip_requirements()
         if job.model_type == CUSTOM_TYPE and requirements:
             raise ValueError("dependencies cannot be installed for models of type Image")
-        runtime = model_service.runtime_for(job.model_type, job.runtime or config.runtime)
+        named = job.runtime or config.runtime
+        runtime = model_service.runtime_for(job.model_type, named)
 
         async def progress(message: str) -> None:
             await self.db.run_in_transaction(_note, job.id, message)
+
+        if named and named != runtime.name and not job.runtime:
+            await progress(f"runtime {named} (config.json) runs here as {runtime.name}")
 
         key, _ = await self.envs.ensure(runtime, requirements, progress)
         size = await asyncio.to_thread(package_size, folder)

@@ -88,8 +88,11 @@ async def create_model(session: AsyncSession, project_id: str, body: ModelCreate
             "Parameter (model_type:Template) is invalid: there are no model templates here; "
             "import the model folder from object storage",
         )
+    mapped = ""
     if body.runtime or body.model_type != CUSTOM_TYPE:
-        runtime_for(body.model_type, body.runtime)
+        chosen = runtime_for(body.model_type, body.runtime)
+        if body.runtime and chosen.name != body.runtime:
+            mapped = f"runtime {body.runtime} runs here as {chosen.name}"
     if body.model_type == CUSTOM_TYPE and not body.cmd:
         raise OpenArtsError(
             errors.MODEL_PARAMETER_INVALID,
@@ -146,12 +149,12 @@ async def create_model(session: AsyncSession, project_id: str, body: ModelCreate
         raise OpenArtsError(
             errors.MODEL_EXISTS, f"Model ({body.model_name}, {body.model_version}) already exists."
         ) from None
-    await session.run_sync(_created, model)
+    await session.run_sync(_created, model, mapped)
     hint(session, Hint.MODELS)
     return model
 
 
-def _created(session: Session, model: Model) -> None:
+def _created(session: Session, model: Model, mapped: str) -> None:
     record_event_sync(
         session,
         project_id=model.project_id,
@@ -162,6 +165,18 @@ def _created(session: Session, model: Model) -> None:
         message=f"model {model.name} {model.version} is being published",
         fold=False,
     )
+    if mapped:
+        # ModelArts' name for a runtime that runs here on this platform's build.
+        record_event_sync(
+            session,
+            project_id=model.project_id,
+            resource_type=RESOURCE_TYPE,
+            resource_name=model.name,
+            resource_id=model.id,
+            reason="RuntimeMapped",
+            message=mapped,
+            fold=False,
+        )
 
 
 async def _owned(session: AsyncSession, project_id: str, what: str, text: str) -> str:
