@@ -17,7 +17,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkmodelarts.v1 import (
     CreateTrainingJobRequest,
     Job,
@@ -44,19 +43,6 @@ flavors:
 BUCKET = "bench-first-run"
 SCRIPT = b"import time\nprint('running', flush=True)\ntime.sleep(2)\n"
 LIMIT_S = 1800
-
-
-def sdk_of(server: ServerProcess) -> ModelArtsClient:
-    row = server.credentials()
-    credentials = BasicCredentials(
-        row["Access Key Id"], row["Secret Access Key"], row["Project Id"]
-    )
-    return (
-        ModelArtsClient.new_builder()
-        .with_credentials(credentials)
-        .with_endpoint(server.endpoint)
-        .build()
-    )
 
 
 def create_to_running(sdk: ModelArtsClient, engine_name: str, name: str) -> float:
@@ -101,6 +87,8 @@ def pip_install(packages: tuple[str, ...], folder: Path) -> float:
 
 
 def main() -> None:
+    from benchmarks.sandbox import sdk_of
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--engines", default="PyTorch,Scikit_Learn,XGBoost")
     args = parser.parse_args()

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from openarts.domain.engines import Engine
-from openarts.runtime.env_builds import EngineBuildError, EnvironmentBuilder
+from openarts.runtime.env_builds import EngineBuildError, EnvironmentBuilder, pip_install
 from openarts.runtime.stacked_envs import settle_environment
 
 __all__ = ["EngineBuildError", "EngineEnvironments", "Progress"]
@@ -82,20 +82,12 @@ class EngineEnvironments:
             index = ["--extra-index-url", engine.extra_index] if engine.extra_index else []
             try:
                 await self.builder.run(
-                    [
-                        str(building / "bin" / "python"),
-                        "-m",
-                        "pip",
-                        "install",
-                        "--no-input",
-                        "--disable-pip-version-check",
-                        "--retries",
-                        "1",
-                        "--timeout",
-                        "15",
+                    pip_install(
+                        building / "bin" / "python",
+                        *("--retries", "1", "--timeout", "15"),
                         *index,
                         requirement,
-                    ],
+                    ),
                     building,
                     log_path,
                 )
@@ -125,17 +117,7 @@ class EngineEnvironments:
             await self.builder.run([str(python), "-m", "venv", str(building)], building, log_path)
             await progress(f"installing {', '.join(engine.packages)} for engine {engine.id}")
             await self.builder.run(
-                [
-                    str(building / "bin" / "python"),
-                    "-m",
-                    "pip",
-                    "install",
-                    "--no-input",
-                    "--disable-pip-version-check",
-                    *engine.packages,
-                ],
-                building,
-                log_path,
+                pip_install(building / "bin" / "python", *engine.packages), building, log_path
             )
             missing = await self._extras(engine, building, log_path, progress)
             await asyncio.to_thread(

@@ -88,6 +88,12 @@ class EnvironmentBuilder:
             await asyncio.to_thread(_seal, folder)
 
 
+def pip_install(python: str | Path, *args: str) -> list[str]:
+    """The command that pip-installs ``args`` into ``python``'s environment, asking
+    nothing."""
+    return [str(python), "-m", "pip", "install", "--no-input", "--disable-pip-version-check", *args]
+
+
 def build_env() -> dict[str, str]:
     """A build's variables: a plain PATH, and pip's and the proxies' settings as the
     server has them (the machine's package index); nothing else of the server's."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from openarts.backends.sandbox import LAYERS_FILE
 from openarts.runtime.engine_envs import EngineBuildError, Progress
-from openarts.runtime.env_builds import EnvironmentBuilder
+from openarts.runtime.env_builds import EnvironmentBuilder, pip_install
 from openarts.runtime.stacked_envs import make_environment, server_layers, site_packages
 
 # ModelArts' name first: where both are there, it is the one installed.
@@ -86,18 +86,11 @@ class RequirementLayers:
         log_path = self.root / f"{target.name}.log"
         try:
             await self.builder.run(
-                [
-                    str(python),
-                    "-m",
-                    "pip",
-                    "install",
-                    "--no-input",
-                    "--disable-pip-version-check",
-                    "-r",
-                    str(inputs / "requirements.txt"),
-                    "-c",
-                    str(inputs / "constraints.txt"),
-                ],
+                pip_install(
+                    python,
+                    *("-r", str(inputs / "requirements.txt")),
+                    *("-c", str(inputs / "constraints.txt")),
+                ),
                 target,
                 log_path,
             )

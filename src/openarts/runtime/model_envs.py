@@ -17,6 +17,7 @@ from pathlib import Path
 from openarts.domain.engines import Engine, find_engine
 from openarts.domain.models import ModelRuntime, environment_key
 from openarts.runtime.engine_envs import EngineBuildError, EngineEnvironments, Progress
+from openarts.runtime.env_builds import pip_install
 from openarts.runtime.stacked_envs import make_environment, server_layers, site_packages
 
 READY_MARK = ".ready"
@@ -79,15 +80,7 @@ class ModelEnvironments:
             await progress(f"installing {', '.join(requirements)} for runtime {runtime.name}")
             try:
                 await self.engine_envs.builder.run(
-                    [
-                        str(python),
-                        "-m",
-                        "pip",
-                        "install",
-                        "--no-input",
-                        "--disable-pip-version-check",
-                        *requirements,
-                    ],
+                    pip_install(python, *requirements),
                     target,
                     self.root / f"{key}.log",
                 )

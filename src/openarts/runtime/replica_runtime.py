@@ -77,8 +77,8 @@ def replica_task(
         "OPENARTS_REPLICA_ID": replica.id,
         "MODEL_NAME": model.name,
         "PYTHONUNBUFFERED": "1",
-        # moxing, which ModelArts' model code imports too.
-        "PYTHONPATH": COMPAT_PATH,
+        # moxing, which ModelArts' model code imports too, after the user's own path.
+        "PYTHONPATH": os.pathsep.join(p for p in (entry.envs.get("PYTHONPATH"), COMPAT_PATH) if p),
     }
     if model.model_type == CUSTOM_TYPE:
         command = ["/bin/sh", "-c", model.cmd]

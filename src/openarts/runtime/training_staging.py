@@ -307,8 +307,12 @@ def _ms(started: float) -> int:
 
 # -- a task's Python ---------------------------------------------------------------------------
 def _interpreter_of(spec: TaskSpec) -> str:
-    """The engine's Python a task was queued to run: the first folder of its PATH
+    """The engine's Python a task was queued to run: the software its sandbox shows (the
+    platform's own choice: a job's variables, PATH among them, are its user's); without
+    a sandbox, where its user's code could run anything anyway, its PATH's first folder
     (domain/training_plan.py's task_environment puts it there)."""
+    if spec.view is not None and spec.view.software:
+        return spec.view.software[0]
     return str(Path(spec.env["PATH"].split(os.pathsep)[0]) / "python")
 
 
@@ -317,8 +321,11 @@ def _with_interpreter(spec: TaskSpec, python: str) -> TaskSpec:
     the python its PATH finds first, and the environment its sandbox shows."""
     old = _interpreter_of(spec)
     command = tuple(python if part == old else part for part in spec.command[:1])
-    path = spec.env["PATH"].split(os.pathsep)
-    env = {**spec.env, "PATH": os.pathsep.join([str(Path(python).parent), *path[1:]])}
+    # The engine's folder on PATH becomes the new environment's; a PATH the user set
+    # without it stays theirs.
+    old_bin, new_bin = str(Path(old).parent), str(Path(python).parent)
+    path = [new_bin if part == old_bin else part for part in spec.env["PATH"].split(os.pathsep)]
+    env = {**spec.env, "PATH": os.pathsep.join(path)}
     view = spec.view
     if view is not None:
         view = dataclasses.replace(

@@ -155,26 +155,19 @@ async def create_model(session: AsyncSession, project_id: str, body: ModelCreate
 
 
 def _created(session: Session, model: Model, mapped: str) -> None:
-    record_event_sync(
-        session,
-        project_id=model.project_id,
-        resource_type=RESOURCE_TYPE,
-        resource_name=model.name,
-        resource_id=model.id,
-        reason="ModelPublishing",
-        message=f"model {model.name} {model.version} is being published",
-        fold=False,
-    )
+    said = [("ModelPublishing", f"model {model.name} {model.version} is being published")]
     if mapped:
         # ModelArts' name for a runtime that runs here on this platform's build.
+        said.append(("RuntimeMapped", mapped))
+    for reason, message in said:
         record_event_sync(
             session,
             project_id=model.project_id,
             resource_type=RESOURCE_TYPE,
             resource_name=model.name,
             resource_id=model.id,
-            reason="RuntimeMapped",
-            message=mapped,
+            reason=reason,
+            message=message,
             fold=False,
         )
 

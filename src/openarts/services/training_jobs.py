@@ -185,16 +185,7 @@ def _after_creation(
     assert chosen is not None
     if chosen.note:
         # ModelArts' name for an engine that runs here on another build: said once.
-        record_event_sync(
-            session,
-            project_id=job.project_id,
-            resource_type=WORKLOAD_KIND,
-            resource_name=job.id,
-            resource_id=job.id,
-            reason="EngineMapped",
-            message=chosen.note,
-            fold=False,
-        )
+        record_job_event(session, job, "EngineMapped", chosen.note)
     interpreter = training.envs.interpreter(chosen.engine)
     if interpreter is not None:
         record_missing_extras(session, job, chosen.engine, training.envs.missing(chosen.engine))
