@@ -53,6 +53,7 @@ SHARING_A_SERVER = (
     "tests/console/test_browser.py",
     "tests/e2e/test_schemathesis.py",
     "tests/e2e/test_sdk.py",
+    "tests/e2e/test_modelarts_model_packages.py",
     "tests/inference/test_builtin_handlers.py",
 )
 # - and whatever the named units hold.
@@ -79,6 +80,7 @@ LONGEST_FIRST = (
     "ray-fixture",
     "tests/e2e/test_schemathesis.py",
     "tests/console/test_browser.py",
+    "tests/e2e/test_modelarts_model_packages.py",
     "tests/cli/",
     "tests/e2e/",
 )
@@ -259,8 +261,9 @@ async def start_server(settings: Settings, *, light: bool = False) -> AsyncItera
 
 
 @pytest.fixture
-async def api(tmp_path: Path, database_url: str) -> AsyncIterator[Api]:
-    async for started in start_api(make_settings(tmp_path / "home", database_url)):
+async def api(tmp_path: Path, database_url: str, engine_cache: Path) -> AsyncIterator[Api]:
+    settings = make_settings(tmp_path / "home", database_url, engine_cache=engine_cache)
+    async for started in start_api(settings):
         yield started
 
 

@@ -38,11 +38,18 @@ UNKNOWN = "0" * 32
 
 
 @pytest.fixture(scope="module")
-def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def cli_server(
+    tmp_path_factory: pytest.TempPathFactory, engine_cache: Path
+) -> Iterator[ServerProcess]:
     home = tmp_path_factory.mktemp("cli-services") / "home"
     home.mkdir()
     (home / "flavors.yaml").write_text(FLAVORS)
-    env = {"OPENARTS_RECONCILE_INTERVAL_S": "0.5", "OPENARTS_REPLICA_RESTART_BASE_S": "0.2"}
+    env = {
+        "OPENARTS_RECONCILE_INTERVAL_S": "0.5",
+        "OPENARTS_REPLICA_RESTART_BASE_S": "0.2",
+        # The models run in the Scikit_Learn runtime, made once for the run.
+        "OPENARTS_ENGINE_CACHE": str(engine_cache),
+    }
     process = ServerProcess(home, env=env).start()
     try:
         yield process
@@ -57,7 +64,8 @@ def model_id(
     """The iris model, uploaded to OBS and imported with `model create --wait`."""
     folder = tmp_path_factory.mktemp("iris")
     train_iris(folder / "iris.joblib")
-    config = {"model_algorithm": "predict_analysis", "model_type": "Scikit_Learn", "runtime": PLAIN}
+    # No runtime named: the type's own, scikit-learn's (plain Python has no scikit-learn).
+    config = {"model_algorithm": "predict_analysis", "model_type": "Scikit_Learn"}
     s3 = admin_s3(cli_server)
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key="iris/iris.joblib", Body=(folder / "iris.joblib").read_bytes())

@@ -10,6 +10,7 @@ from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkmodelarts.v1 import ModelArtsClient
+from urllib3 import encode_multipart_formdata
 
 from openarts.testing.server import ServerProcess
 
@@ -41,10 +42,15 @@ def sdk(server: ServerProcess) -> ModelArtsClient:
 
 
 def sdk_signed(
-    server: ServerProcess, method: str, path: str, body: bytes, sdk_date: str | None = None
+    server: ServerProcess,
+    method: str,
+    path: str,
+    body: bytes,
+    sdk_date: str | None = None,
+    content_type: str = "application/json",
 ) -> SdkRequest:
     row = server.credentials()
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": content_type}
     if sdk_date:
         headers["X-Sdk-Date"] = sdk_date
     request = SdkRequest(
@@ -62,11 +68,22 @@ def sdk_signed(
 
 
 def signed_call(
-    server: ServerProcess, method: str, path: str, json: object = None
+    server: ServerProcess,
+    method: str,
+    path: str,
+    json: object = None,
+    *,
+    files: dict[str, tuple[str, bytes, str]] | None = None,
 ) -> requests.Response:
-    """A request the SDK's own signer signed, for routes the SDK has no method for."""
-    body = b"" if json is None else jsonlib.dumps(json).encode()
-    signed = sdk_signed(server, method, path, body)
+    """A request the SDK's own signer signed, for routes the SDK has no method for; with
+    ``files``, a multipart form of them (name: (file name, bytes, type)) as curl's -F
+    sends."""
+    content_type = "application/json"
+    if files is not None:
+        body, content_type = encode_multipart_formdata(files)
+    else:
+        body = b"" if json is None else jsonlib.dumps(json).encode()
+    signed = sdk_signed(server, method, path, body, content_type=content_type)
     return requests.request(
         method,
         f"{server.endpoint}{signed.uri}",

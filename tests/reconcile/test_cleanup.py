@@ -51,7 +51,9 @@ async def test_a_deleted_models_files_go_at_the_next_pass(scene: Scene, tmp_path
     loop = ModelReconciler(
         scene.db,
         ModelPlatform(root, scene.store),
-        ModelEnvironments(tmp_path / "model-envs", engine_catalog(), engines),
+        ModelEnvironments(
+            tmp_path / "model-envs", engine_catalog(), engines, tmp_path / "model-server"
+        ),
     )
     async with scene.db.session() as session, session.begin():
         deleted, refused = await model_service.delete_models(

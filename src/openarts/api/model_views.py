@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from openarts.db.tables import Model
-from openarts.domain.models import ModelRuntime
+from openarts.domain.models import ModelRuntime, ModelStatus
 from openarts.schemas.models import (
     AcceleratorOut,
     DependencyOut,
@@ -82,6 +82,7 @@ def detail(model: Model) -> ModelDetail:
         input_params=[ModelParamOut(**p) for p in json.loads(model.input_params)],
         create_at=model.created_at,
         cmd=model.cmd or None,
+        failed_reason=(model.reason or None) if model.status == ModelStatus.FAILED else None,
     )
 
 

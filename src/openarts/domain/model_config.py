@@ -337,7 +337,8 @@ class ModelConfigFile(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    model_algorithm: str
+    # Required, but for a custom server (Image), which may have no config.json at all.
+    model_algorithm: str = ""
     model_type: Annotated[ConfigModelType, BeforeValidator(one_of(CONFIG_MODEL_TYPES))]
     # Depends on the engine and means nothing for Image; unset means the engine's default.
     runtime: str | None = Field(default=None, min_length=1, max_length=RUNTIME_MAX)
@@ -349,6 +350,12 @@ class ModelConfigFile(BaseModel):
     health: ConfigHealth | None = None
     readiness_health: ConfigHealth | None = None
     startup_health: ConfigHealth | None = None
+
+    @model_validator(mode="after")
+    def _algorithm_named(self) -> ModelConfigFile:
+        if not self.model_algorithm and self.model_type != IMAGE_MODEL_TYPE:
+            raise ValueError("model_algorithm: is required")
+        return self
 
     @field_validator("model_algorithm")
     @classmethod

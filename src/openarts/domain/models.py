@@ -2,10 +2,10 @@
 
 A runtime names an environment, as an engine does for training: the runtime of a
 scikit-learn model is the scikit-learn engine's environment, PyTorch's the PyTorch
-engine's; the plain Python runtime is the server's own interpreter, to which a model's
-``dependencies`` add what it needs (XGBoost, ONNX Runtime, ...). A model's environment is
-that runtime's environment with its dependencies installed on top, made when it is
-published and shared by every model that asks for the same.
+engine's (each type's default is its framework's); the plain Python runtime is Python
+with nothing installed, to which a model's ``dependencies`` add what it needs. A model's
+environment is that runtime's environment with its dependencies installed on top, made
+when it is published and shared by every model that asks for the same.
 """
 
 from __future__ import annotations
@@ -61,13 +61,18 @@ def runtime_catalog() -> list[ModelRuntime]:
         ModelRuntime(plain, "Scikit_Learn", BUILTIN_ID),
         ModelRuntime(f"pytorch_2.13.0-cpu-py_{python}-x86_64", "PyTorch", "pytorch-2.13.0-cpu"),
         ModelRuntime(plain, "PyTorch", BUILTIN_ID),
-        ModelRuntime(plain, "XGBoost", BUILTIN_ID),
         ModelRuntime(f"xgboost_3.2.0-cpu-py_{python}-x86_64", "XGBoost", XGBOOST_ID),
+        ModelRuntime(plain, "XGBoost", BUILTIN_ID),
         ModelRuntime(f"tensorflow_2.21.0-cpu-py_{python}-x86_64", "TensorFlow", TENSORFLOW_ID),
         ModelRuntime(plain, "TensorFlow", BUILTIN_ID),
         ModelRuntime(f"mindspore_2.10.0-cpu-py_{python}-x86_64", "MindSpore", MINDSPORE_ID),
         ModelRuntime(plain, "MindSpore", BUILTIN_ID),
     ]
+
+
+def plain_runtime() -> ModelRuntime:
+    """Python with nothing installed (a custom model's, and any type's by its name)."""
+    return next(r for r in runtime_catalog() if r.engine_id == BUILTIN_ID)
 
 
 # ModelArts' own runtime names, by model type (its documentation's: python2.7,
@@ -104,8 +109,8 @@ def is_modelarts_runtime(model_type: str, runtime: str) -> bool:
     return bool(pattern and re.fullmatch(pattern, runtime.strip(), re.IGNORECASE))
 
 
-def environment_key(runtime: ModelRuntime, requirements: list[str]) -> str:
-    """The name of the environment a runtime plus requirements make: models that ask for
-    the same share one."""
-    text = json.dumps([runtime.engine_id, requirements])
+def environment_key(runtime: ModelRuntime, requirements: list[str], server: str) -> str:
+    """The name of the environment a runtime plus requirements make over the model
+    server ``server`` (its layer's name): models that ask for the same share one."""
+    text = json.dumps([runtime.engine_id, requirements, server])
     return hashlib.sha256(text.encode()).hexdigest()[:24]

@@ -13,8 +13,6 @@ import pickle
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
 from openarts.inference.model_files import PICKLE_SUFFIXES, XGBOOST_SUFFIXES
 
 
@@ -47,8 +45,10 @@ def has_module(name: str) -> bool:
     return True
 
 
-def as_array(matrix: list[list[Any]], dtype: Any = np.float64) -> np.ndarray[Any, Any]:
-    """Numbers as ``dtype``; rows with non-numeric values stay objects for the model."""
+def as_array(matrix: list[list[Any]], dtype: str = "float64") -> Any:
+    """Numbers as ``dtype``; rows with non-numeric values stay objects for the model.
+    NumPy is the runtime's (every library these handlers serve requires it)."""
+    np = optional_module("numpy", "Tabular")
     try:
         return np.asarray(matrix, dtype=dtype)
     except (TypeError, ValueError):
@@ -112,7 +112,7 @@ class TorchScriptModel:
         self._module.eval()
 
     def predict(self, matrix: list[list[Any]]) -> list[Any]:
-        batch = self._torch.as_tensor(as_array(matrix, np.float32))
+        batch = self._torch.as_tensor(as_array(matrix, "float32"))
         with self._torch.inference_mode():
             output = self._module(batch)
         if isinstance(output, tuple | list):
@@ -123,11 +123,11 @@ class TorchScriptModel:
 
 # ONNX element types and the numpy types that feed them.
 _ONNX_DTYPES = {
-    "tensor(float)": np.float32,
-    "tensor(double)": np.float64,
-    "tensor(int64)": np.int64,
-    "tensor(int32)": np.int32,
-    "tensor(string)": np.str_,
+    "tensor(float)": "float32",
+    "tensor(double)": "float64",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
+    "tensor(string)": "str",
 }
 
 
@@ -141,7 +141,7 @@ class OnnxModel:
         self._session = runtime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         first = self._session.get_inputs()[0]
         self._input_name: str = first.name
-        self._dtype = _ONNX_DTYPES.get(first.type, np.float32)
+        self._dtype = _ONNX_DTYPES.get(first.type, "float32")
 
     def predict(self, matrix: list[list[Any]]) -> list[Any]:
         outputs = self._session.run(None, {self._input_name: as_array(matrix, self._dtype)})

@@ -27,8 +27,10 @@ from openarts.reconcile.loop import SteppingReconciler
 from openarts.runtime.engine_envs import EngineBuildError
 from openarts.runtime.model_envs import ModelEnvironments
 from openarts.runtime.model_packages import (
+    CUSTOM_CONFIG,
     PackageError,
     fetch_package,
+    package_requirements,
     package_size,
     remove_model_files,
 )
@@ -105,13 +107,15 @@ class ModelReconciler(SteppingReconciler):
     async def _prepare(self, job: Publishing) -> tuple[ModelConfigFile, str, str, int]:
         """The package in the store and its environment made: its config, runtime name,
         environment key and size."""
+        custom = job.model_type == CUSTOM_TYPE
         folder, text = await fetch_package(
             self.platform.store,
             self.platform.root,
             job.id,
             job.source_location,
             execution_code=job.execution_code,
-            initial_config=job.initial_config,
+            # A custom server needs nothing of config.json the request does not give.
+            initial_config=job.initial_config or (CUSTOM_CONFIG if custom else ""),
         )
         config = parse_model_config(text)
         if config.model_type != job.model_type:
@@ -120,8 +124,9 @@ class ModelReconciler(SteppingReconciler):
                 f"{job.model_type}: they must agree"
             )
         requirements = job.requested_requirements or config.pip_requirements()
-        if job.model_type == CUSTOM_TYPE and requirements:
-            raise ValueError("dependencies cannot be installed for models of type Image")
+        if custom and not requirements:
+            # As a custom image's Dockerfile would install it.
+            requirements = await asyncio.to_thread(package_requirements, folder)
         named = job.runtime or config.runtime
         runtime = model_service.runtime_for(job.model_type, named)
 

@@ -28,6 +28,11 @@ LOG_TAIL_CHARS = 2000
 ROOT_SIDE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 # The server's variables a build is given: how pip reaches the machine's index.
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "all_proxy")
+# A build's inputs (what to install, and the pins that hold it), in the folder it makes;
+# removed once it is made.
+BUILD_INPUTS = ".openarts-build"
+REQUIREMENTS_FILE = "requirements.txt"
+CONSTRAINTS_FILE = "constraints.txt"
 
 
 class EngineBuildError(Exception):
@@ -92,6 +97,29 @@ def pip_install(python: str | Path, *args: str) -> list[str]:
     """The command that pip-installs ``args`` into ``python``'s environment, asking
     nothing."""
     return [str(python), "-m", "pip", "install", "--no-input", "--disable-pip-version-check", *args]
+
+
+def held_install(python: str | Path, inputs: Path) -> list[str]:
+    """The command that installs the requirements ``write_build_inputs`` wrote, held to
+    its constraints."""
+    return pip_install(
+        python,
+        *("-r", str(inputs / REQUIREMENTS_FILE)),
+        *("-c", str(inputs / CONSTRAINTS_FILE)),
+    )
+
+
+def write_build_inputs(target: Path, requirements: str, pins: list[str]) -> Path:
+    """Write a build's requirements and the pins that hold them (``name==version`` of
+    what lies beneath) into its folder inside ``target`` (the only folder of the host
+    the build sees beside the system and the layers); that folder."""
+    folder = target / BUILD_INPUTS
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / REQUIREMENTS_FILE).write_text(requirements, "utf-8")
+    (folder / CONSTRAINTS_FILE).write_text("\n".join(pins) + "\n", "utf-8")
+    for path in (folder, folder / REQUIREMENTS_FILE, folder / CONSTRAINTS_FILE):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return folder
 
 
 def build_env() -> dict[str, str]:

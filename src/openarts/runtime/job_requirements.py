@@ -14,25 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib.metadata
 import json
 import shutil
 import sys
 from pathlib import Path
 
-from openarts.backends.sandbox import LAYERS_FILE
 from openarts.runtime.engine_envs import EngineBuildError, Progress
-from openarts.runtime.env_builds import EnvironmentBuilder, pip_install
-from openarts.runtime.stacked_envs import make_environment, server_layers, site_packages
+from openarts.runtime.env_builds import EnvironmentBuilder, held_install, write_build_inputs
+from openarts.runtime.stacked_envs import layers_of, make_environment, pins_of
 
 # ModelArts' name first: where both are there, it is the one installed.
 REQUIREMENT_FILES = ("pip-requirements.txt", "requirements.txt")
 # A requirements file is a short list; a larger one is not one.
 MAX_REQUIREMENTS_BYTES = 64 * 1024
 READY_MARK = ".ready"
-# The build's inputs, inside the folder it may write (the only one of the host it sees
-# beside the system and the layers beneath).
-INPUTS = ".openarts-build"
 
 
 def requirements_in(code: Path) -> tuple[str, str] | None:
@@ -75,22 +70,17 @@ class RequirementLayers:
     async def _build(
         self, base: Path, target: Path, name: str, text: str, progress: Progress
     ) -> None:
-        layers = await asyncio.to_thread(_layers_of, base)
+        layers = await asyncio.to_thread(layers_of, base)
         # A folder without its mark is a build cut short: made again from nothing.
         await asyncio.to_thread(shutil.rmtree, target, True)
         python = await asyncio.to_thread(make_environment, target, layers)
-        inputs = target / INPUTS
-        pins = await asyncio.to_thread(_pins, layers)
-        await asyncio.to_thread(_write_inputs, inputs, text, pins)
+        pins = await asyncio.to_thread(pins_of, layers)
+        inputs = await asyncio.to_thread(write_build_inputs, target, text, pins)
         await progress(f"installing the packages of {name} over the engine's ({len(pins)} held)")
         log_path = self.root / f"{target.name}.log"
         try:
             await self.builder.run(
-                pip_install(
-                    python,
-                    *("-r", str(inputs / "requirements.txt")),
-                    *("-c", str(inputs / "constraints.txt")),
-                ),
+                held_install(python, inputs),
                 target,
                 log_path,
             )
@@ -103,38 +93,3 @@ class RequirementLayers:
             raise
         await asyncio.to_thread((target / READY_MARK).write_text, sys.version, "utf-8")
         await progress(f"the packages of {name} are installed")
-
-
-def _layers_of(prefix: Path) -> list[str]:
-    """The site-packages folders an environment runs from: its own, then those it stacks
-    (a stacked one's layers file); the server's own for the server's environment."""
-    if prefix.resolve() == Path(sys.prefix).resolve():
-        return server_layers()
-    own = site_packages(prefix)
-    layers = [str(own)]
-    stacked = own / LAYERS_FILE
-    if stacked.is_file():
-        text = stacked.read_text("utf-8", "replace")
-        start, end = text.find("["), text.rfind("]")
-        if start != -1 and end > start:
-            layers += [str(p) for p in json.loads(text[start : end + 1])]
-    return layers
-
-
-def _pins(layers: list[str]) -> list[str]:
-    """``name==version`` of every distribution the layers hold (the first of a name
-    wins, as on the path)."""
-    pinned: dict[str, str] = {}
-    for distribution in importlib.metadata.distributions(path=layers):
-        name = distribution.metadata["Name"]
-        if name and name.lower() not in pinned:
-            pinned[name.lower()] = f"{name}=={distribution.version}"
-    return sorted(pinned.values())
-
-
-def _write_inputs(folder: Path, text: str, pins: list[str]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "requirements.txt").write_text(text, "utf-8")
-    (folder / "constraints.txt").write_text("\n".join(pins) + "\n", "utf-8")
-    for path in (folder, folder / "requirements.txt", folder / "constraints.txt"):
-        path.chmod(0o755 if path.is_dir() else 0o644)

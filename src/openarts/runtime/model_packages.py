@@ -10,6 +10,7 @@ becomes it. The copy is made beside its final place and renamed in when complete
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,11 @@ from openarts.storage.transfer import download_dir
 
 CONFIG_FILE = "config.json"
 CODE_FILE = "customize_service.py"
+# What a custom server's package (type Image) needs of config.json when it has none.
+CUSTOM_CONFIG = json.dumps({"model_type": "Image"})
+# A custom server's own list of packages, as its image would be built with.
+REQUIREMENTS_FILE = "requirements.txt"
+MAX_REQUIREMENTS_BYTES = 64 * 1024
 
 
 class PackageError(Exception):
@@ -72,6 +78,20 @@ async def store_file(store: ObjectStore, path: str) -> bytes:
         return await read_all(store, location.bucket, location.key)
     except (StorageError, ValueError) as error:
         raise PackageError(f"execution_code {path} cannot be read: {error}") from None
+
+
+def package_requirements(folder: Path) -> list[str]:
+    """The requirements of the package's requirements.txt (none when it has none)."""
+    path = folder / REQUIREMENTS_FILE
+    if not path.is_file() or path.is_symlink():
+        return []
+    if path.stat().st_size > MAX_REQUIREMENTS_BYTES:
+        raise PackageError(
+            f"{REQUIREMENTS_FILE} is over {MAX_REQUIREMENTS_BYTES // 1024} KiB: "
+            "not a requirements file"
+        )
+    lines = (line.strip() for line in path.read_text("utf-8", "replace").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def package_size(folder: Path) -> int:

@@ -9,6 +9,7 @@ a saved image.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import shutil
@@ -115,3 +116,30 @@ def snapshot(environment: Path, destination: Path) -> int:
     )
     building.rename(destination)
     return sum(f.stat().st_size for f in destination.rglob("*") if f.is_file())
+
+
+def layers_of(prefix: Path) -> list[str]:
+    """The site-packages folders an environment runs from: its own, then those it stacks
+    (a stacked one's layers file); the server's own for the server's environment."""
+    if prefix.resolve() == Path(sys.prefix).resolve():
+        return server_layers()
+    own = site_packages(prefix)
+    layers = [str(own)]
+    stacked = own / LAYERS_FILE
+    if stacked.is_file():
+        text = stacked.read_text("utf-8", "replace")
+        start, end = text.find("["), text.rfind("]")
+        if start != -1 and end > start:
+            layers += [str(p) for p in json.loads(text[start : end + 1])]
+    return layers
+
+
+def pins_of(layers: list[str]) -> list[str]:
+    """``name==version`` of every distribution the layers hold (the first of a name
+    wins, as on the path)."""
+    pinned: dict[str, str] = {}
+    for distribution in importlib.metadata.distributions(path=layers):
+        name = distribution.metadata["Name"]
+        if name and name.lower() not in pinned:
+            pinned[name.lower()] = f"{name}=={distribution.version}"
+    return sorted(pinned.values())

@@ -654,6 +654,9 @@ class ModelDetail(BaseModel):
     input_params: list[ModelParamOut] | None = None
     create_at: int | None = None
     cmd: str | None = None
+    # Not in the reference, which has no place for it: why a model's import failed (its
+    # events say it too), present only while model_status is failed.
+    failed_reason: str | None = None
 
 
 class DeleteFailure(BaseModel):

@@ -260,7 +260,9 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
         start_timeout_s=settings.notebook_start_timeout_s,
         leadership=leadership,
     )
-    model_envs = ModelEnvironments(settings.home / "model-envs", training.engines, engine_envs)
+    model_envs = ModelEnvironments(
+        settings.home / "model-envs", training.engines, engine_envs, settings.home / "model-server"
+    )
     model_loop = ModelReconciler(db, models, model_envs, interval_s=interval, leadership=leadership)
     service_loop = ServiceReconciler(
         db,

@@ -32,6 +32,7 @@ from openarts.domain.models import (
     ModelRuntime,
     ModelStatus,
     choose_runtime,
+    plain_runtime,
     runtime_catalog,
 )
 from openarts.errors import OpenArtsError
@@ -66,10 +67,8 @@ def not_found(model_id: str) -> OpenArtsError:
 def runtime_for(model_type: str, runtime: str | None) -> ModelRuntime:
     """The runtime a model runs in, or a clear error naming the ones there are."""
     if model_type == CUSTOM_TYPE:
-        # A custom model runs its own command with the server's plain Python.
-        chosen = choose_runtime("Scikit_Learn", runtime_catalog()[1].name)
-        assert chosen is not None
-        return chosen
+        # A custom model runs its own command on plain Python, with what it installs.
+        return plain_runtime()
     chosen = choose_runtime(model_type, runtime)
     if chosen is None:
         known = [r.name for r in runtime_catalog() if r.ai_engine.lower() == model_type.lower()]
