@@ -69,6 +69,7 @@ UNITS = {
         "tests/api/test_training.py::test_two_tasks_meet_over_torch_distributed",
         "tests/api/test_services.py::test_a_torchscript_model_is_served_by_the_pytorch_runtime",
         "tests/e2e/test_modelarts_pytorch_use_case.py",
+        "tests/e2e/test_modelarts_pytorch_package.py",
     ),
 }
 # The longest runs first (units by name, or paths), so that none of them is what the run

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     network_cidrs: list[str] = Field(default_factory=lambda: ["172.16.0.0/12", "192.168.0.0/16"])
     # Let dedicated pools promise more vCPUs and memory than the hosts have (GPUs never).
     pool_overcommit: bool = False
+    # How many times over the public pool promises the vCPUs of a host whose CPUs are
+    # shared by time (the local backend); a flavor larger than the host runs capped at it.
+    # 1 makes its vCPUs a reservation. Memory and GPUs are never promised twice.
+    public_cpu_share: float = Field(default=4.0, ge=1.0, le=64.0)
     # How often the usage of each dedicated pool is sampled for its monitor.
     pool_sample_interval_s: float = Field(default=15.0, gt=0)
     # Where engine environments are made and kept (default: engines/ in the home); homes

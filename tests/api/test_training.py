@@ -36,6 +36,10 @@ flavors:
     vcpus: 0.5
     memory_gib: 1
     uses: [pool]
+  - name: test.cpu.vast
+    vcpus: 1
+    memory_gib: 4096
+    uses: [training]
 """
 BUCKET = "train-data"
 JOBS = "/v2/{project_id}/training-jobs"
@@ -331,7 +335,9 @@ async def test_bad_algorithms_are_refused_and_leave_nothing(
     [
         ({"flavor_id": "no.such.flavor"}, "ModelArts.2781", "not a training flavor"),
         ({"flavor_id": FLAVOR, "node_count": 0}, "ModelArts.0101", "node_count"),
-        ({"flavor_id": FLAVOR, "node_count": 12}, "ModelArts.2788", "can never fit"),
+        # Memory is never promised twice: each node runs capped at the host, and two such
+        # nodes never fit one host.
+        ({"flavor_id": "test.cpu.vast", "node_count": 2}, "ModelArts.2788", "can never fit"),
         ({"flavor_id": FLAVOR, "node_count": 17}, "ModelArts.2788", "max_num (16)"),
         ({"flavor_id": FLAVOR, "node_count": 10**7}, "ModelArts.2788", "max_num (16)"),
         ({"flavor_id": FLAVOR, "node_count": 2**63}, "ModelArts.2788", "max_num (16)"),
@@ -434,7 +440,7 @@ async def test_algorithms_make_jobs_and_guard_their_hyperparameters(api: Api) ->
 
 async def test_flavors_and_engines_are_listed(api: Api) -> None:
     flavors = await api.call("GET", "/v2/{project_id}/training-job-flavors?flavor_type=CPU")
-    assert [f["flavor_id"] for f in flavors.json()["flavors"]] == [FLAVOR]
+    assert [f["flavor_id"] for f in flavors.json()["flavors"]] == [FLAVOR, "test.cpu.vast"]
     engines = (await api.call("GET", "/v2/{project_id}/training-job-engines")).json()
     builtin = next(e for e in engines["items"] if e["engine_id"] == "python-builtin")
     assert (

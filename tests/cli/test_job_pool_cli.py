@@ -238,6 +238,19 @@ def test_pool_lifecycle_queue_scale_and_tags(
         return next((w for w in items if w["jobName"] == waiting and w["status"] == "Queue"), None)
 
     assert until(queued, "the second job queued")["pendingPosition"] == 1
+
+    def says_why() -> str | None:
+        statuses = cli.json("job", "show", waiting)["status"].get("task_statuses") or []
+        said = str(statuses[0].get("message") or "") if statuses else ""
+        return said if "held by training job cli-holder" in said else None
+
+    assert until(says_why, "the waiting job to say why").startswith("waiting for")
+    assert "waiting" in cli.ok("job", "show", waiting)
+    public = cli.json("pool", "public")
+    # A dedicated pool's work is not the public pool's.
+    assert public["cpu_share"] == 4.0, public
+    assert all("cli-waiter" not in item["name"] for item in public["items"]), public
+    assert "cpu share" in cli.ok("pool", "public")
     queue_table = cli.ok("pool", "queue", pool)
     assert waiting in queue_table and "Queue" in queue_table and "Running" in queue_table
 

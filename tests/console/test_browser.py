@@ -357,10 +357,16 @@ def test_a_full_pool_shows_why_a_job_waits(signed_in: Page, server: ServerProces
     first = _job(server, "fills-the-pool", pool, 2)
     second = _job(server, "waits-in-pool", pool, 1)
     rows = page.locator("#pool-workloads tbody tr")
-    expect(rows.filter(has_text="fills-the-pool")).to_contain_text("Running", timeout=60_000)
+    # The waiting job's reason names the one that fills the pool: its row is the one
+    # without the waiting job's name.
+    holder = rows.filter(has_text="fills-the-pool", has_not_text="waits-in-pool")
+    expect(holder).to_contain_text("Running", timeout=60_000)
     waiting = rows.filter(has_text="waits-in-pool")
     expect(waiting).to_contain_text("Queue", timeout=WAIT)
     expect(waiting.locator(".reason")).to_contain_text("waiting for", timeout=60_000)
+    expect(waiting.locator(".reason")).to_contain_text(
+        "held by training job fills-the-pool", timeout=60_000
+    )
     screenshot(page, "pool")
     for job in (second, first):
         job_id = job["metadata"]["id"]

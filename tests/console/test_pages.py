@@ -421,3 +421,11 @@ async def test_pool_tags_show_their_values_and_can_be_removed(pool_console: Cons
     assert "Which tags?" in await act("untag", keys="  ")
     tags = (await console.api.call("GET", f"/v1/{{project_id}}/pools/{pool}/tags")).json()
     assert [(t["key"], t["value"]) for t in tags["tags"]] == [("team", "vision")]
+
+
+async def test_the_pools_page_shows_the_public_pool_and_its_line(pool_console: Console) -> None:
+    console = pool_console
+    await console.sign_in()
+    shown = (await console.client.get("/console/pools")).text
+    assert "The public pool" in shown and "shared by time" in shown, shown
+    assert "None of this project's work is in the public pool." in shown, shown

@@ -236,6 +236,22 @@ def deploy(server: ServerProcess, model_id: str, count: int = 1) -> str:
     return service_id
 
 
+def train(server: ServerProcess, job: dict[str, Any], timeout_s: float) -> str:
+    """Create a training job and wait for it to complete; its ID."""
+    created = signed_call(server, "POST", "/v2/{project_id}/training-jobs", job)
+    assert created.status_code in (200, 201), created.text
+    job_id = str(created.json()["metadata"]["id"])
+
+    def finished() -> dict[str, Any] | None:
+        shown = signed_call(server, "GET", f"/v2/{{project_id}}/training-jobs/{job_id}").json()
+        phase = shown["status"]["phase"]
+        assert phase not in ("Failed", "Abnormal", "Terminated"), shown
+        return dict(shown) if phase == "Completed" else None
+
+    until(finished, f"training job {job_id} to complete", timeout_s=timeout_s)
+    return job_id
+
+
 def delete_service(server: ServerProcess, service_id: str) -> None:
     gone = signed_call(server, "DELETE", f"/v1/{{project_id}}/services/{service_id}")
     assert gone.status_code in (200, 204), gone.text
@@ -337,17 +353,7 @@ def test_the_xgboost_example_package_from_a_training_job(
         },
         "spec": {"resource": {"flavor_id": "test.train.small", "node_count": 1}},
     }
-    created = signed_call(server, "POST", "/v2/{project_id}/training-jobs", job)
-    assert created.status_code in (200, 201), created.text
-    job_id = created.json()["metadata"]["id"]
-
-    def finished() -> dict[str, Any] | None:
-        shown = signed_call(server, "GET", f"/v2/{{project_id}}/training-jobs/{job_id}").json()
-        phase = shown["status"]["phase"]
-        assert phase not in ("Failed", "Abnormal", "Terminated"), shown
-        return dict(shown) if phase == "Completed" else None
-
-    until(finished, f"training job {job_id} to complete", timeout_s=300)
+    job_id = train(server, job, timeout_s=300)
     model = import_model(
         server,
         {
@@ -474,4 +480,73 @@ class Probe(XgSklServingBaseService):
         "openarts.server": False,
         "moxing": True,
     }, answer.text
+    delete_service(server, service_id)
+
+
+# A custom image's Flask app as Huawei's sample writes it: HTTPS on 8080 with a
+# certificate made at its start (ssl_context="adhoc"), a greeting API and /health.
+HTTPS_APP = """
+import json
+
+from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.route("/greet", methods=["POST"])
+def greet():
+    data = json.loads(request.get_data(as_text=True))
+    return json.dumps({"response": "Hello, {}!".format(data["name"])})
+
+
+@app.route("/", methods=["POST"])
+def default():
+    data = json.loads(request.get_data(as_text=True))
+    return "called default func: {}".format(data)
+
+
+@app.route("/health", methods=["GET"])
+def healthy():
+    return '{"status": "OK"}'
+
+
+# host must be "0.0.0.0", port must be 8080
+if __name__ == "__main__":
+    app.run(host="0.0.0.0", port=8080, ssl_context="adhoc")
+"""
+
+
+def test_a_custom_image_serving_https_is_reached_through_its_relay(
+    server: ServerProcess,
+) -> None:
+    config = {
+        "model_type": "Image",
+        "health": {"protocol": "https", "check_method": "HTTP", "url": "/health"},
+        "apis": [
+            {
+                "protocol": "https",
+                "url": "/greet",
+                "method": "post",
+                "request": {"Content-type": "application/json", "data": {"type": "object"}},
+                "response": {"Content-type": "application/json", "data": {"type": "object"}},
+            }
+        ],
+    }
+    put(server, "https/model/app.py", HTTPS_APP)
+    put(server, "https/model/config.json", json.dumps(config))
+    put(server, "https/model/requirements.txt", "flask\ncryptography\n")
+    model = import_model(
+        server,
+        {
+            "model_name": "greeter",
+            "model_version": "0.0.1",
+            "model_type": "Image",
+            "source_location": f"obs://{BUCKET}/https/model/",
+            "cmd": "cd /home/mind/model && exec python app.py",
+        },
+    )
+    service_id = deploy(server, model["model_id"])
+    answer = signed_call(server, "POST", f"/v1/infers/{service_id}/greet", {"name": "ModelArts"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"response": "Hello, ModelArts!"}, answer.text
     delete_service(server, service_id)

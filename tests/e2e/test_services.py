@@ -34,7 +34,7 @@ flavors:
     uses: [inference]
   - name: test.infer.huge
     vcpus: 64
-    memory_gib: 1
+    memory_gib: 4096
     uses: [inference]
 """
 BUCKET = "svc-models"
@@ -257,7 +257,9 @@ def test_bad_deployments_are_refused_and_make_nothing(
     cases = [
         (deploy(model_id="0" * 32), 404, "ModelArts.3507"),
         (deploy(specification="modelarts.vm.none"), 400, "ModelArts.4507"),
-        (deploy(specification="test.infer.huge"), 400, "ModelArts.3952"),
+        # Larger than the host, each replica would run capped at it; memory is never
+        # promised twice, so two never fit.
+        (deploy(specification="test.infer.huge", instance_count=2), 400, "ModelArts.3952"),
         (deploy(weight=60), 400, "ModelArts.0101"),
         (deploy(instance_count=129), 400, "ModelArts.0101"),
     ]

@@ -113,7 +113,11 @@ async def test_a_full_pool_queues_with_a_reason_and_drains(world: World) -> None
     assert (await status(world, first))[0] == WorkloadStatus.RUNNING
     state, reason = await status(world, second)
     assert state == WorkloadStatus.PENDING
-    assert reason == "waiting for 2 vCPUs, 1.0 GiB in the public pool; 0 vCPUs, 63.0 GiB free"
+    assert reason.startswith(
+        "waiting for 2 vCPUs, 1.0 GiB in the public pool; 0 vCPUs, 63.0 GiB free; held by "
+    ), reason
+    # What holds the pool, by what it is and what it holds.
+    assert reason.endswith("(2 vCPUs, 1.0 GiB)"), reason
     backend.finish(f"{first}-0")
     await reconciler.run_once()
     assert (await status(world, second))[0] == WorkloadStatus.RUNNING

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from openarts.db.tables import Model
-from openarts.domain.models import ModelRuntime, ModelStatus
+from openarts.domain.models import DOCUMENTED_RUNTIMES, ModelRuntime, ModelStatus
 from openarts.schemas.models import (
     AcceleratorOut,
     DependencyOut,
@@ -91,15 +91,20 @@ def engine_runtimes(runtimes: list[ModelRuntime]) -> list[EngineRuntimesOut]:
     engines: dict[str, list[ModelRuntime]] = {}
     for runtime in runtimes:
         engines.setdefault(runtime.ai_engine, []).append(runtime)
-    return [
-        EngineRuntimesOut(
-            ai_engine=engine,
-            runtimes=[r.name for r in group],
-            request_mode=["sync" for _ in group],
-            accelerators=[AcceleratorOut(type="none") for _ in group],
-            arch=["x86_64" for _ in group],
-            status_list=["normal" for _ in group],
-            image_source=["base_image" for _ in group],
+    listed = []
+    for engine, group in engines.items():
+        # This platform's runtimes, then ModelArts' names that run in them here.
+        names = [r.name for r in group]
+        names += [n for n in DOCUMENTED_RUNTIMES.get(engine, ()) if n not in names]
+        listed.append(
+            EngineRuntimesOut(
+                ai_engine=engine,
+                runtimes=names,
+                request_mode=["sync" for _ in names],
+                accelerators=[AcceleratorOut(type="none") for _ in names],
+                arch=["x86_64" for _ in names],
+                status_list=["normal" for _ in names],
+                image_source=["base_image" for _ in names],
+            )
         )
-        for engine, group in engines.items()
-    ]
+    return listed

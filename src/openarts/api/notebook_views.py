@@ -82,8 +82,13 @@ def lease_out(notebook: Notebook) -> LeaseOut:
 
 
 def notebook_out(
-    notebook: Notebook, image: ImageView | None, platform: NotebookPlatform
+    notebook: Notebook,
+    image: ImageView | None,
+    platform: NotebookPlatform,
+    waiting: str | None = None,
 ) -> NotebookOut:
+    """The instance as the API shows it; ``waiting``: why it waits for compute, while it
+    does (None once it holds its share)."""
     volume = json.loads(notebook.volume)
     status = S(notebook.status)
     return NotebookOut(
@@ -109,7 +114,7 @@ def notebook_out(
             mount_path=WORK_MOUNT_PATH,
         ),
         endpoints=[EndpointOut(service="NOTEBOOK", dev_service="NOTEBOOK")],
-        action_progress=_progress(notebook.id, status),
+        action_progress=_progress(notebook.id, status, waiting),
         billing_items=["STORAGE", "COMPUTE"],
         user=UserOut(id=notebook.user_id, name=notebook.user_name, domain=DomainOut()),
         user_id=notebook.user_id,
@@ -118,22 +123,39 @@ def notebook_out(
     )
 
 
-def _progress(notebook_id: str, status: S) -> list[JobProgressOut] | None:
+def _progress(notebook_id: str, status: S, waiting: str | None) -> list[JobProgressOut] | None:
+    """The steps of a start. Storage and network are ready at once here; compute waits
+    for the pool to admit the instance (``waiting``: why it waits, None once it holds
+    its share), then the instance initialises until Jupyter answers. No step says it is
+    done before it is."""
     if status not in (S.CREATING, S.STARTING, S.CREATE_FAILED, S.START_FAILED):
         return None
-    # Storage and network are ready at once here; the instance initialises until Jupyter
-    # answers.
-    last = "FAILED" if status in (S.CREATE_FAILED, S.START_FAILED) else "PROCESSING"
-    return [
-        JobProgressOut(
-            notebook_id=notebook_id,
-            step=step,
-            step_description=text,
-            description=text,
-            status=last if step == 4 else "COMPLETED",
+    if status in (S.CREATE_FAILED, S.START_FAILED):
+        # The step it failed at: compute, if it never got there.
+        current, state = (2 if waiting is not None else 4), "FAILED"
+    else:
+        current, state = (2 if waiting is not None else 4), "PROCESSING"
+    steps = []
+    for step, text in _STEPS:
+        said = text
+        if step < current or (step == 3 and current > 3):
+            done = "COMPLETED"
+        elif step == current:
+            done = state
+            if step == 2 and waiting:
+                said = f"{text}: {waiting}"
+        else:
+            done = "WAITING"
+        steps.append(
+            JobProgressOut(
+                notebook_id=notebook_id,
+                step=step,
+                step_description=said,
+                description=said,
+                status=done,
+            )
         )
-        for step, text in _STEPS
-    ]
+    return steps
 
 
 def flavor_out(catalog: FlavorCatalog, flavor: Flavor) -> NotebookFlavorOut:

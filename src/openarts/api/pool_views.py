@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from openarts.db.tables import Pool, PoolNode, Workload
 from openarts.domain.capacity import GIB, parse_gpu_ids
 from openarts.domain.pools import NodePhase, job_type
+from openarts.domain.scheduling import Resources
 from openarts.domain.workloads import WorkloadStatus
 from openarts.schemas.pools import (
     AllocatedWire,
@@ -39,6 +40,8 @@ from openarts.schemas.pools import (
     PoolSpecWire,
     PoolStatusWire,
     PoolWire,
+    PublicEntryWire,
+    PublicPoolWire,
     ScopeStatusWire,
     StatisticWire,
     WorkloadStatisticsBody,
@@ -48,6 +51,7 @@ from openarts.schemas.pools import (
 )
 from openarts.services import pools as pool_service
 from openarts.services.pool_reports import PoolUsage, PoolWorkload, Series
+from openarts.services.public_pool import PublicPool
 from openarts.services.workloads import decode_tasks
 
 LOCAL_IP = "127.0.0.1"
@@ -289,4 +293,35 @@ def monitor_wire(pool: Pool, metrics: dict[str, Series]) -> PoolMonitorWire:
             )
             for name, series in metrics.items()
         ]
+    )
+
+
+def public_pool_wire(report: PublicPool) -> PublicPoolWire:
+    def shown(r: Resources) -> dict[str, str]:
+        return resources_map(r.vcpus, r.memory_bytes, r.gpus)
+
+    free = report.capacity - report.held
+    return PublicPoolWire(
+        hosts=shown(report.hosts),
+        capacity=shown(report.capacity),
+        cpu_share=report.cpu_share,
+        used=shown(report.held),
+        free=shown(Resources(max(free.vcpus, 0.0), max(free.memory_bytes, 0), max(free.gpus, 0))),
+        running=report.running,
+        waiting=report.waiting,
+        items=[
+            PublicEntryWire(
+                id=e.workload_id,
+                type=e.kind,
+                name=e.name,
+                status="Pending" if e.position is not None else "Running",
+                position=e.position,
+                reason=e.reason or None,
+                resources=shown(e.held),
+                queued_at=timestamp(e.since_ms),
+            )
+            for e in report.entries
+        ],
+        others_running=report.others_running,
+        others_waiting=report.others_waiting,
     )

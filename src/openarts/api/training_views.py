@@ -19,7 +19,9 @@ from openarts.schemas.training_jobs import (
 )
 
 
-def job_view(job: TrainingJob) -> TrainingJobOut:
+def job_view(job: TrainingJob, waiting: str = "") -> TrainingJobOut:
+    """The job as the API shows it; ``waiting``: why its run waits to start, said on
+    each of its tasks (the reference's place for a task's message)."""
     plan = Plan.model_validate_json(job.plan)
     view = json.loads(job.view)
     phase = JobPhase(job.phase)
@@ -35,6 +37,10 @@ def job_view(job: TrainingJob) -> TrainingJobOut:
         coded = [s for s in statuses if s.exit_code not in (None, 0)]
         failed = (named or coded or statuses)[0]
         failed.message = "\n".join(part for part in (job.reason, job.log_tail) if part)
+    elif waiting and not phase.finished:
+        statuses = [
+            TaskStatusOut(task=task_name(rank), message=waiting) for rank in range(plan.node_count)
+        ]
     return TrainingJobOut(
         kind=job.kind,
         metadata=JobMetadataOut(

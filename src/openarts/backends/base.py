@@ -137,6 +137,9 @@ class ComputeBackend(ABC):
     # Whether the tasks of a gang must each have a node of their own (Ray's STRICT_SPREAD);
     # the local backend runs a gang's "nodes" side by side on this host.
     spreads_gangs: bool = False
+    # Whether its tasks share the CPUs by time rather than being given cores (the local
+    # backend): its public pool may then promise vCPUs several times over.
+    shares_cpus: bool = False
 
     def address_of(self, node: str) -> str:
         """The address other tasks and the platform reach a task on ``node`` at."""

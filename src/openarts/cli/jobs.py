@@ -34,12 +34,24 @@ LIST_COLUMNS: list[Column] = [
     ("NODES", "spec.resource.node_count"),
     ("CREATED", lambda job: when(job.get("metadata", {}).get("create_time"))),
 ]
+
+
+def waiting_reason(job: dict[str, Any]) -> str:
+    """Why the job waits to start, as the API says it (on each task), or ""."""
+    status = job.get("status", {})
+    if status.get("phase") in FINAL_PHASES or status.get("phase") == "Running":
+        return ""
+    tasks = status.get("task_statuses") or []
+    return str(tasks[0].get("message") or "") if tasks else ""
+
+
 SHOW_COLUMNS: list[Column] = [
     ("id", "metadata.id"),
     ("name", "metadata.name"),
     ("description", "metadata.description"),
     ("status", "status.phase"),
     ("detail", "status.secondary_phase"),
+    ("waiting", waiting_reason),
     ("tasks", "status.tasks"),
     ("duration (ms)", "status.duration"),
     (
@@ -293,6 +305,8 @@ def wait(
         job = _job(ctx, job_id)
         phase = job["status"]["phase"]
         state = f"{phase} ({job['status'].get('secondary_phase', '')})"
+        if waiting := waiting_reason(job):
+            state += f": {waiting}"
         if state != last and not printer(ctx).json:
             err.print(f"{time.strftime('%H:%M:%S')} {job['metadata']['name']}: {state}")
             last = state

@@ -89,12 +89,23 @@ LIST_COLUMNS: list[Column] = [
     ("STOPS AT", _stops_at),
     ("CREATED", lambda nb: when(nb.get("create_at"))),
 ]
+
+
+def progress(notebook: dict[str, Any] | None) -> str:
+    """The step the instance's start is at, and why it waits there, or ""."""
+    for step in (notebook or {}).get("action_progress") or []:
+        if step.get("status") in ("PROCESSING", "FAILED"):
+            return str(step.get("description") or step.get("step_description") or "")
+    return ""
+
+
 SHOW_COLUMNS: list[Column] = [
     ("id", "id"),
     ("name", "name"),
     ("description", "description"),
     ("status", "status"),
     ("failure", "fail_reason"),
+    ("progress", progress),
     ("flavor", "flavor"),
     ("image", "image.swr_path"),
     ("image id", "image.id"),
@@ -474,9 +485,10 @@ def wait(
             _status_or_gone(ctx, notebook_id) if wanted == DELETED else _notebook(ctx, notebook_id)
         )
         now = DELETED if notebook is None else str(notebook.get("status"))
-        if now != last and not printer(ctx).json:
-            err.print(f"{time.strftime('%H:%M:%S')} {notebook_id}: {now}")
-            last = now
+        said = f"{now}: {step}" if (step := progress(notebook)) else now
+        if said != last and not printer(ctx).json:
+            err.print(f"{time.strftime('%H:%M:%S')} {notebook_id}: {said}")
+            last = said
         if now == wanted:
             if printer(ctx).json:
                 printer(ctx).dump(

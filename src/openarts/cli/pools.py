@@ -202,6 +202,43 @@ def queue(ctx: typer.Context, name: str) -> None:
     )
 
 
+def _res(key: str) -> Any:
+    return lambda p: ", ".join(f"{k} {v}" for k, v in (p.get(key) or {}).items())
+
+
+@pool_app.command("public")
+def public(ctx: typer.Context) -> None:
+    """The public pool: what its hosts have and it promises, what is used, and this
+    project's work in it (what runs, and what waits, with its place and why)."""
+    answer = call(ctx, "GET", "/v2/{project_id}/public-pool")
+    if not printer(ctx).json:
+        printer(ctx).item(
+            answer,
+            [
+                ("hosts", _res("hosts")),
+                ("capacity", _res("capacity")),
+                ("cpu share", "cpu_share"),
+                ("used", _res("used")),
+                ("free", _res("free")),
+                ("running", "running"),
+                ("waiting", "waiting"),
+                ("others' running", "others_running"),
+                ("others' waiting", "others_waiting"),
+            ],
+        )
+    printer(ctx).rows(
+        answer,
+        answer.get("items", []),
+        [
+            ("WORK", "name"),
+            ("STATUS", "status"),
+            ("POSITION", "position"),
+            ("HOLDS", lambda e: ", ".join(f"{k} {v}" for k, v in e["resources"].items())),
+            ("WHY IT WAITS", "reason"),
+        ],
+    )
+
+
 @pool_app.command("tags")
 def tags(ctx: typer.Context, name: str) -> None:
     """The pool's tags."""

@@ -29,6 +29,9 @@ class HostNode:
     # A pool takes this host whole: once one holds it, nothing is left for the public pool
     # or another pool (Ray's nodes; the local host is shared out in slices).
     whole: bool = False
+    # How many times over the public pool may promise its vCPUs: above 1 where the
+    # backend shares CPUs by time (domain/cpu_share.py).
+    cpu_share: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,7 @@ class SchedulableNode:
     memory_bytes: int
     gpu_ids: tuple[int, ...]
     host: str = ""  # the backend node it is on ("" : the node is a host itself)
+    cpu_share: float = 1.0  # the host's, for a public node; 1 for a pool's node
 
 
 def unreserved(hosts: Iterable[HostNode], slices: Iterable[Slice]) -> dict[str, Room]:
@@ -180,8 +184,9 @@ def _shortage(rooms: dict[str, Room], wanted: list[Want]) -> str:
 def schedulable_nodes(hosts: list[HostNode], slices: list[Slice]) -> list[SchedulableNode]:
     """The public remainder of every host, then every ready slice as a node of its pool."""
     rooms = unreserved(hosts, slices)
+    share = {host.name: host.cpu_share for host in hosts}
     nodes = [
-        SchedulableNode(name, "", room.vcpus, room.memory_bytes, room.gpu_ids, name)
+        SchedulableNode(name, "", room.vcpus, room.memory_bytes, room.gpu_ids, name, share[name])
         for name, room in rooms.items()
     ]
     nodes += [

@@ -89,6 +89,34 @@ MODELARTS_RUNTIMES = {
 }
 
 
+# The runtime names ModelArts' documentation lists per engine (the older list, and names
+# of the current form): GET .../ai-engine-runtimes lists them beside this platform's, and
+# a model naming one runs in its framework's runtime here (MODELARTS_RUNTIMES).
+DOCUMENTED_RUNTIMES: Final[dict[str, tuple[str, ...]]] = {
+    "TensorFlow": (
+        "python2.7",
+        "python3.6",
+        "tf1.13-python2.7-cpu",
+        "tf1.13-python2.7-gpu",
+        "tf1.13-python3.6-cpu",
+        "tf1.13-python3.6-gpu",
+        "tf1.13-python3.7-cpu",
+        "tf1.13-python3.7-gpu",
+        "tf2.1-python3.7",
+    ),
+    "Scikit_Learn": ("python2.7", "python3.6"),
+    "XGBoost": ("python2.7", "python3.6"),
+    "PyTorch": (
+        "python2.7",
+        "python3.6",
+        "python3.7",
+        "pytorch1.4-python3.7",
+        "pytorch_1.8.0-cuda_10.2-py_3.7.11-ubuntu_18.04-x86_64",
+    ),
+    "MindSpore": ("mindspore_1.7.0-cpu-py_3.7-ubuntu_18.04-x86_64",),
+}
+
+
 def choose_runtime(model_type: str, runtime: str | None) -> ModelRuntime | None:
     """The runtime a model of ``model_type`` runs in: the one named (or, for a ModelArts
     runtime name, the type's own), else the type's own (the first listed for the type);

@@ -3,7 +3,9 @@
 this relays the platform's connections from a Unix socket to it, and ends as the child
 does, with its exit status.
 
-    python -m openarts.inference.socket_relay --socket PATH --port 8080 -- CMD...
+    python -m openarts.inference.socket_relay --socket PATH --port 8080 [--tls] -- CMD...
+
+(``--tls``: the server speaks HTTPS, as a model whose config.json says so does.)
 
 It stands alone (the standard library only): it runs in the model's environment.
 """
@@ -15,6 +17,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import ssl
 import sys
 from collections.abc import Sequence
 
@@ -33,11 +36,26 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.close()
 
 
-async def _relay(port: int, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+def _client_tls() -> ssl.SSLContext:
+    """TLS to a server that speaks HTTPS (ModelArts' custom images may) with a
+    certificate of its own making: it is on the sandbox's own loopback, which nothing
+    else reaches, so there is nothing to verify it against, and no one to verify it from."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+async def _relay(
+    port: int,
+    tls: ssl.SSLContext | None,
+    client_r: asyncio.StreamReader,
+    client_w: asyncio.StreamWriter,
+) -> None:
     try:
-        server_r, server_w = await asyncio.open_connection("127.0.0.1", port)
+        server_r, server_w = await asyncio.open_connection("127.0.0.1", port, ssl=tls)
         await asyncio.gather(_pipe(client_r, server_w), _pipe(server_r, client_w))
-    except OSError:
+    except (OSError, ssl.SSLError):
         client_w.close()  # not listening (yet): the platform's probe tries again
     except asyncio.CancelledError:
         # The server has exited and the relay is ending: quietly, so the end of the
@@ -45,7 +63,7 @@ async def _relay(port: int, client_r: asyncio.StreamReader, client_w: asyncio.St
         client_w.close()
 
 
-async def serve(socket_path: str, port: int, command: Sequence[str]) -> int:
+async def serve(socket_path: str, port: int, command: Sequence[str], tls: bool = False) -> int:
     child = await asyncio.create_subprocess_exec(*command)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -53,7 +71,10 @@ async def serve(socket_path: str, port: int, command: Sequence[str]) -> int:
         loop.add_signal_handler(signum, child.send_signal, signum)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(socket_path)
-    server = await asyncio.start_unix_server(lambda r, w: _relay(port, r, w), path=socket_path)
+    context = _client_tls() if tls else None
+    server = await asyncio.start_unix_server(
+        lambda r, w: _relay(port, context, r, w), path=socket_path
+    )
     os.chmod(socket_path, 0o600)
     async with server:
         code = await child.wait()
@@ -64,12 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m openarts.inference.socket_relay")
     parser.add_argument("--socket", required=True)
     parser.add_argument("--port", required=True, type=int)
+    parser.add_argument("--tls", action="store_true", help="the server speaks HTTPS")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("give the server's command after --")
-    return asyncio.run(serve(args.socket, args.port, command))
+    return asyncio.run(serve(args.socket, args.port, command, tls=args.tls))
 
 
 if __name__ == "__main__":

@@ -24,11 +24,13 @@ from openarts.backends.base import (
 )
 from openarts.db.tables import Workload, WorkloadTask
 from openarts.domain.capacity import SchedulableNode, Slice, format_gpu_ids, parse_gpu_ids
+from openarts.domain.cpu_share import capped_note
 from openarts.domain.events import EventType
 from openarts.domain.sandbox_view import TaskView
 from openarts.domain.scheduling import Resources
 from openarts.domain.workloads import ALLOWED_TRANSITIONS, WorkloadStatus
 from openarts.ids import now_ms
+from openarts.reconcile.waiting_holders import event_resource_name, held_by, holders_by_pool
 from openarts.services import pools as pool_service
 from openarts.services import workloads as workload_service
 from openarts.services.events import NewEvent, insert_events_sync
@@ -116,7 +118,7 @@ _START_TASK = (
         started_at=bindparam("b_started_at"),
     )
 )
-_WAITING_REASONS = select(*_WHO, _W.reason).where(
+_WAITING_REASONS = select(*_WHO, _W.reason, _W.pool).where(
     _W.id.in_(_IDS), _W.status == WorkloadStatus.PENDING.value
 )
 _SET_WAITING_REASON = (
@@ -265,6 +267,7 @@ def claim_admitted(
     session: Session,
     admitted: dict[str, list[str]],
     specs: dict[str, str],
+    needs: dict[str, tuple[Resources, ...]],
     nodes: list[SchedulableNode],
     busy: list[BusyTask],
     *,
@@ -272,8 +275,9 @@ def claim_admitted(
     lock_capacity: bool,
     is_sqlite: bool,
 ) -> Claimed:
-    """Mark the admitted workloads running and insert their tasks (status starting);
-    what to start for each workload that moved."""
+    """Mark the admitted workloads running and insert their tasks (status starting),
+    each with what it was admitted with (``needs``: a task larger than the public pool's
+    host runs capped at it); what to start for each workload that moved."""
     if lock_capacity:
         pool_service.take_capacity_lock_sync(session, is_sqlite)
     # A pool node may have been deleted since admission read it: work placed on one
@@ -290,7 +294,14 @@ def claim_admitted(
                 row.resource_id,
                 WorkloadStatus.PENDING,
                 WorkloadStatus.RUNNING,
-                f"scheduled on {', '.join(sorted(set(admitted[row.id])))}",
+                "; ".join(
+                    part
+                    for part in (
+                        f"scheduled on {', '.join(sorted(set(admitted[row.id])))}",
+                        capped_note(needs_of(specs[row.id])[0], needs[row.id][0]),
+                    )
+                    if part
+                ),
             )
             for row in rows
             if not gone.intersection(admitted[row.id])
@@ -303,7 +314,12 @@ def claim_admitted(
     task_rows: list[dict[str, object]] = []
     for workload_id in sorted(moved):
         groups[workload_id], new_rows = _task_rows(
-            workload_id, specs[workload_id], admitted[workload_id], gpus, host_of
+            workload_id,
+            specs[workload_id],
+            needs[workload_id],
+            admitted[workload_id],
+            gpus,
+            host_of,
         )
         task_rows += new_rows
     if task_rows:
@@ -358,8 +374,15 @@ def _fail(session: Session, workload_ids: list[str], reason: str, *, only_pendin
 
 
 def note_waiting(session: Session, reasons: dict[str, str]) -> None:
-    """Show each waiting workload why it waits; an event when the cause changes."""
+    """Show each waiting workload why it waits, and what holds its pool; an event when
+    the cause changes."""
     rows = session.execute(_WAITING_REASONS, {"ids": list(reasons)}).all()
+    holders = holders_by_pool(session, {row.pool for row in rows if reasons[row.id]})
+    reasons = dict(reasons)
+    for row in rows:
+        held = held_by(session, row.project_id, holders.get(row.pool, []))
+        if reasons[row.id].startswith("waiting for") and held:
+            reasons[row.id] = f"{reasons[row.id]}; {held}"
     changed = [row for row in rows if row.reason != reasons[row.id]]
     if not changed:
         return
@@ -374,7 +397,7 @@ def note_waiting(session: Session, reasons: dict[str, str]) -> None:
             NewEvent(
                 project_id=row.project_id,
                 resource_type=row.kind,
-                resource_name=row.resource_id,
+                resource_name=event_resource_name(session, row.kind, row.resource_id),
                 resource_id=row.id,
                 reason="Waiting",
                 message=reasons[row.id],
@@ -398,6 +421,7 @@ def parse_handle(task_id: str, text: str | None) -> TaskHandle | None:
 def _task_rows(
     workload_id: str,
     spec: str,
+    needs: tuple[Resources, ...],
     placement: list[str],
     gpus: GpuLedger,
     host_of: dict[str, str],
@@ -405,9 +429,9 @@ def _task_rows(
     """What to start for a workload, and its task rows (status starting) to insert."""
     specs, rows = [], []
     templates = workload_service.decode_tasks(spec)
-    for rank, (template, node) in enumerate(zip(templates, placement, strict=True)):
+    for rank, (template, need, node) in enumerate(zip(templates, needs, placement, strict=True)):
         task_id = f"{workload_id}-{rank}"
-        gpu_ids = gpus.take(node, template.gpus)
+        gpu_ids = gpus.take(node, need.gpus)
         rows.append(
             {
                 "id": task_id,
@@ -418,9 +442,9 @@ def _task_rows(
                 "handle": None,
                 "exit_code": None,
                 "reason": "",
-                "vcpus": template.vcpus,
-                "memory_bytes": template.memory_bytes,
-                "gpus": template.gpus,
+                "vcpus": need.vcpus,
+                "memory_bytes": need.memory_bytes,
+                "gpus": need.gpus,
                 "gpu_ids": format_gpu_ids(gpu_ids),
                 "started_at": None,
                 "finished_at": None,
@@ -432,7 +456,7 @@ def _task_rows(
                 command=tuple(template.command),
                 workdir=Path(template.workdir),
                 env=template.env,
-                resources=ResourceRequest(template.vcpus, template.memory_bytes, template.gpus),
+                resources=ResourceRequest(need.vcpus, need.memory_bytes, need.gpus),
                 rank=rank,
                 gpu_ids=gpu_ids,
                 node=host_of.get(node, node),

@@ -28,6 +28,7 @@ from openarts.backends.base import (
 )
 from openarts.db.engine import Database
 from openarts.domain.capacity import SchedulableNode, schedulable_nodes
+from openarts.domain.cpu_share import admission_capacity, fitted, largest_public_node
 from openarts.domain.scheduling import Decision, Node, Resources, Waiting, admit
 from openarts.faults import STARTED_NOT_RECORDED, crash_point
 from openarts.ids import now_ms
@@ -195,15 +196,15 @@ class WorkloadReconciler(SteppingReconciler):
         )
         for handle in to_stop:
             self._stop_in_background(handle)
-        decision, nodes = await self._decide(view, limit, explain)
+        decision, nodes, needs = await self._decide(view, limit, explain)
         if limit < rows.ADMISSION_WINDOW and _cut_short(view, limit, decision):
             limit = rows.ADMISSION_WINDOW
             view = await self.db.run_in_transaction(
                 rows.read_admission, frozenset(self._needs), limit
             )
-            decision, nodes = await self._decide(view, limit, explain)
+            decision, nodes, needs = await self._decide(view, limit, explain)
         if decision.admitted:
-            await self._launch(decision.admitted, nodes, view.busy)
+            await self._launch(decision.admitted, nodes, view.busy, needs)
         if explain and view.window:
             self._reasons_refreshed = time.monotonic()
             if decision.waiting:
@@ -211,14 +212,16 @@ class WorkloadReconciler(SteppingReconciler):
 
     async def _decide(
         self, view: rows.AdmissionView, limit: int, explain: bool
-    ) -> tuple[Decision, list[SchedulableNode]]:
+    ) -> tuple[Decision, list[SchedulableNode], dict[str, tuple[Resources, ...]]]:
+        """Who starts now; the nodes; what each waiting workload's tasks are admitted
+        with (capped where the public pool shares its host's CPUs)."""
         if limit >= rows.ADMISSION_WINDOW:
             # Needs and specs are kept while a workload waits in the window.
             ids = {w[0] for w in view.window}
             self._needs = {i: n for i, n in self._needs.items() if i in ids}
             self._specs = {i: spec for i, spec in self._specs.items() if i in ids}
         if not view.window:
-            return Decision(), []
+            return Decision(), [], {}
         unreadable: list[str] = []
         for workload_id, spec in view.new_specs.items():
             try:
@@ -228,12 +231,19 @@ class WorkloadReconciler(SteppingReconciler):
                 unreadable.append(workload_id)
         if unreadable:
             await self.db.run_in_transaction(rows.fail_unreadable, unreadable)
+        nodes = schedulable_nodes(self.hosts.latest, view.slices)
+        largest = largest_public_node(nodes)
         pending = [
-            Waiting(workload_id, pool, priority, queued_at, self._needs[workload_id])
+            Waiting(
+                workload_id,
+                pool,
+                priority,
+                queued_at,
+                fitted(pool, self._needs[workload_id], largest),
+            )
             for workload_id, pool, priority, queued_at in view.window
             if workload_id in self._needs
         ]
-        nodes = schedulable_nodes(self.hosts.latest, view.slices)
         decision = admit(
             pending,
             _free_nodes(nodes, view.busy),
@@ -243,13 +253,14 @@ class WorkloadReconciler(SteppingReconciler):
             explain=explain,
             spread=self.backend.spreads_gangs,
         )
-        return decision, nodes
+        return decision, nodes, {w.workload_id: w.tasks for w in pending}
 
     async def _launch(
         self,
         admitted: dict[str, list[str]],
         nodes: list[SchedulableNode],
         busy: list[rows.BusyTask],
+        needs: dict[str, tuple[Resources, ...]],
     ) -> None:
         """Mark the admitted workloads running and start their tasks, all in one go."""
         host_names = {host.name for host in self.hosts.latest}
@@ -261,6 +272,7 @@ class WorkloadReconciler(SteppingReconciler):
                 rows.claim_admitted,
                 admitted,
                 {workload_id: self._specs[workload_id] for workload_id in admitted},
+                {workload_id: needs[workload_id] for workload_id in admitted},
                 nodes,
                 busy,
                 pool_nodes=pool_nodes,
@@ -361,6 +373,6 @@ def _free_nodes(nodes: list[SchedulableNode], busy: list[rows.BusyTask]) -> list
         )
     nodes_out = []
     for n in nodes:
-        capacity = Resources(n.vcpus, n.memory_bytes, len(n.gpu_ids))
+        capacity = admission_capacity(n)
         nodes_out.append(Node(n.name, n.pool, capacity - used.get(n.name, Resources()), capacity))
     return nodes_out

@@ -47,6 +47,25 @@ REPLICA_SOCKET = Path(REPLICA_SOCKET_INSIDE.name)
 REPLICA_SOCKET_FOLDER = "socket"
 
 
+# Set on a custom server's task that speaks HTTPS: the relay in front of it speaks TLS.
+TLS_MARK = "OPENARTS_REPLICA_TLS"
+
+
+def speaks_https(model: Model) -> bool:
+    """Whether a custom server serves HTTPS, as its config.json's health check or APIs
+    say (ModelArts' custom images may: a Flask app with ssl_context="adhoc")."""
+    health = json.loads(model.health or "{}")
+    try:
+        apis = json.loads(model.apis or "[]")
+    except ValueError:
+        apis = []
+    said = [health.get("protocol")] if isinstance(health, dict) else []
+    said += (
+        [a.get("protocol") for a in apis if isinstance(a, dict)] if isinstance(apis, list) else []
+    )
+    return any(str(p).lower() == "https" for p in said if p)
+
+
 def health_path(model: Model) -> str:
     """Where a replica of ``model`` answers once it is ready."""
     if model.model_type == CUSTOM_TYPE:
@@ -83,6 +102,9 @@ def replica_task(
     if model.model_type == CUSTOM_TYPE:
         command = ["/bin/sh", "-c", model.cmd]
         env["PATH"] = f"{python.parent}:/usr/local/bin:/usr/bin:/bin"
+        if speaks_https(model):
+            # For the preparer (taken out of the server's variables there).
+            env[TLS_MARK] = "1"
     else:
         command = [
             str(python),
@@ -147,6 +169,12 @@ class ReplicaRuntime:
         spec = specs[0]
         if self.sandboxed:
             return [await self._sandboxed(workload_id, spec)]
+        if TLS_MARK in spec.env:
+            raise PrepareError(
+                "this custom server speaks HTTPS (its config.json says so); the platform "
+                "reaches such a server through the relay of its sandbox, which is off here: "
+                "serve plain HTTP, or run the server with OPENARTS_SANDBOX=required"
+            )
         ip = self.backend.address_of(spec.node)
         port = await self.backend.free_port(spec.node)
         if not await self.db.run_in_transaction(_record_address, workload_id, f"{ip}:{port}"):
@@ -185,6 +213,7 @@ class ReplicaRuntime:
             # A custom server listens on $PORT; the relay (standard library only, run by
             # the server's Python) passes the platform's calls to it.
             software = (env["PATH"].split(":", 1)[0] + "/python",)
+            tls = ["--tls"] if env.pop(TLS_MARK, "") else []
             command = [
                 sys.executable,
                 "-m",
@@ -193,6 +222,7 @@ class ReplicaRuntime:
                 inside,
                 "--port",
                 str(CUSTOM_PORT),
+                *tls,
                 "--",
                 *command,
             ]

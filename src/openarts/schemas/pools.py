@@ -409,3 +409,37 @@ class PluginTemplateWire(BaseModel):
     kind: str = "PluginTemplate"
     metadata: PluginTemplateMetadataWire
     spec: PluginTemplateSpecWire
+
+
+# -- the public pool (OpenArts' own: the reference has no route for it) ---------------------
+class PublicEntryWire(BaseModel):
+    id: str
+    type: str  # train, notebook, service
+    name: str
+    status: str  # Pending or Running
+    # Its place in the public pool's line (1 is next) while it waits.
+    position: int | None = None
+    # Why it waits, and what holds the pool.
+    reason: str | None = None
+    resources: dict[str, str]
+    queued_at: str
+
+
+class PublicPoolWire(BaseModel):
+    """GET /v2/{project_id}/public-pool: the public pool's capacity, usage and line."""
+
+    name: str = "public"
+    # What its hosts have, and what it promises of it: vCPUs cpu_share times over on a
+    # host that shares its CPUs by time.
+    hosts: dict[str, str]
+    capacity: dict[str, str]
+    cpu_share: float
+    used: dict[str, str]
+    free: dict[str, str]
+    running: int
+    waiting: int
+    # This project's work in it, running first, then its place in line; other projects'
+    # work only counted.
+    items: list[PublicEntryWire]
+    others_running: int
+    others_waiting: int

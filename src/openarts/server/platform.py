@@ -157,7 +157,7 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
     backend = backend if backend is not None else open_backend(settings)
     store = open_store(settings, box)
     presigner = platform_presigner(settings, box)
-    hosts = Hosts(backend)
+    hosts = Hosts(backend, settings.public_cpu_share)
     # Serialises changes to pools, nodes, networks and tags, and admission onto pool
     # nodes, within this process (see services.pools.pool_change).
     capacity_lock = asyncio.Lock()

@@ -12,19 +12,22 @@ from openarts.backends.base import ComputeBackend, NodeInfo
 from openarts.domain.capacity import HostNode
 
 
-def host_node(info: NodeInfo) -> HostNode:
+def host_node(info: NodeInfo, cpu_share: float = 1.0) -> HostNode:
     gpu_ids = tuple(info.gpu_ids) or tuple(range(info.gpus))
-    return HostNode(info.name, info.vcpus, info.memory_bytes, gpu_ids, info.whole)
+    return HostNode(info.name, info.vcpus, info.memory_bytes, gpu_ids, info.whole, cpu_share)
 
 
 class Hosts:
-    def __init__(self, backend: ComputeBackend) -> None:
+    def __init__(self, backend: ComputeBackend, public_cpu_share: float = 1.0) -> None:
         self.backend = backend
         self.latest: list[HostNode] = []
+        # How many times over the public pool promises vCPUs, where the backend shares
+        # CPUs by time (domain/cpu_share.py); strict elsewhere.
+        self.cpu_share = public_cpu_share if backend.shares_cpus else 1.0
 
     async def refresh(self) -> list[HostNode]:
         """Ask the backend now."""
-        self.latest = [host_node(n) for n in await self.backend.nodes()]
+        self.latest = [host_node(n, self.cpu_share) for n in await self.backend.nodes()]
         return self.latest
 
     async def known(self) -> list[HostNode]:

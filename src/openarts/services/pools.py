@@ -37,6 +37,7 @@ from openarts.domain.capacity import (
     parse_gpu_ids,
     schedulable_nodes,
 )
+from openarts.domain.cpu_share import admission_capacity, fitted, largest_public_node
 from openarts.domain.events import EventResource, EventType
 from openarts.domain.flavors import Flavor, FlavorUse
 from openarts.domain.pools import NodePhase, PoolPhase, PoolScope
@@ -775,11 +776,11 @@ async def could_ever_fit(
     if pool_id:
         await get_pool(session, project_id=project_id, name=pool_id)
     slices, _ = await inventory(session)
-    capacity = {
-        n.name: Resources(n.vcpus, n.memory_bytes, len(n.gpu_ids))
-        for n in schedulable_nodes(hosts, slices)
-        if n.pool == pool_id
-    }
+    nodes = schedulable_nodes(hosts, slices)
+    capacity = {n.name: admission_capacity(n) for n in nodes if n.pool == pool_id}
+    # In a public pool that shares its host's CPUs, what is larger than the host runs
+    # capped at it (domain/cpu_share.py), as admission will run it.
+    asked = fitted(pool_id, tuple(needs), largest_public_node(nodes))
     # Nodes taken whole are a cluster's (Ray): there each task of a gang needs its own.
     spread = any(host.whole for host in hosts)
-    return place(tuple(needs), capacity, spread=spread) is not None
+    return place(asked, capacity, spread=spread) is not None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, Update, bindparam, update
+from sqlalchemy import Table, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -256,3 +257,17 @@ def _status_update(*, started: bool, finished: bool, check_desired: bool) -> Upd
     if check_desired:
         conditions.append(table.c.desired == bindparam("b_desired"))
     return table.update().where(*conditions).values(**values).returning(table.c.id)
+
+
+async def waiting_reason(session: AsyncSession, workload_ids: Sequence[str | None]) -> str:
+    """Why the first of these workloads that waits to start waits ("" when none waits)."""
+    wanted = [w for w in workload_ids if w]
+    if not wanted:
+        return ""
+    rows = await session.execute(
+        select(Workload.id, Workload.reason).where(
+            Workload.id.in_(wanted), Workload.status == WorkloadStatus.PENDING.value
+        )
+    )
+    found = {workload_id: reason for workload_id, reason in rows.all()}
+    return next((found[w] for w in wanted if found.get(w)), "")

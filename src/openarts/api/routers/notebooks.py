@@ -44,6 +44,7 @@ from openarts.schemas.notebooks import (
 from openarts.services import images as image_service
 from openarts.services import notebook_mounts as mount_service
 from openarts.services import notebooks as service
+from openarts.services import workloads as workload_service
 from openarts.services.flavors import FlavorCatalog
 from openarts.services.images import ImageView
 from openarts.services.notebooks import NotebookPlatform
@@ -59,7 +60,8 @@ async def _out(
         image = await image_service.find_image(session, notebook.project_id, notebook.image_id)
     except OpenArtsError:
         image = None  # deleted meanwhile: the instance still shows
-    return notebook_out(notebook, image, notebooks)
+    waiting = await workload_service.waiting_reason(session, [notebook.workload_id])
+    return notebook_out(notebook, image, notebooks, waiting or None)
 
 
 @router.post(

@@ -41,12 +41,14 @@ from openarts.schemas.pools import (
     PoolStatusCounts,
     PoolUpdateIn,
     PoolWire,
+    PublicPoolWire,
     WorkloadListWire,
     WorkloadStatisticsWire,
 )
 from openarts.services import networks as network_service
 from openarts.services import pool_reports
 from openarts.services import pools as pool_service
+from openarts.services import public_pool as public_pool_service
 from openarts.services.plugin_templates import nvidia_driver_version
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["Resource pools"], responses=ERROR_RESPONSES)
@@ -354,6 +356,20 @@ async def pool_workload_statistics(
     pool = await pool_service.get_pool(session, project_id=caller.project_id, name=pool_name)
     found = await pool_reports.pool_workloads(session, pool)
     return pool_views.workload_statistics(pool_views.workload_items(found, now=now_ms()))
+
+
+@router.get(
+    "/public-pool",
+    response_model=PublicPoolWire,
+    response_model_exclude_none=True,
+    summary="Show the public pool: its capacity, usage and line (OpenArts' own)",
+)
+async def show_public_pool(
+    caller: CallerDep, hosts: HostsDep, session: SessionDep
+) -> PublicPoolWire:
+    known = await hosts.known()  # the backend, before the transaction's first statement
+    report = await public_pool_service.public_pool(session, known, caller.project_id)
+    return pool_views.public_pool_wire(report)
 
 
 @router.get(

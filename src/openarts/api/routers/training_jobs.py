@@ -42,6 +42,7 @@ from openarts.services import training_jobs as service
 from openarts.services import training_logs as log_service
 from openarts.services import training_metrics as metrics_service
 from openarts.services import training_specs as specs
+from openarts.services import workloads as workload_service
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["Training"], responses=ERROR_RESPONSES)
 
@@ -76,7 +77,8 @@ async def create_training_job(
 async def show_training_job(
     training_job_id: str, caller: CallerDep, session: SessionDep
 ) -> TrainingJobOut:
-    return job_view(await service.get_job(session, caller.project_id, training_job_id))
+    job = await service.get_job(session, caller.project_id, training_job_id)
+    return job_view(job, await workload_service.waiting_reason(session, [job.workload_id]))
 
 
 @router.put(

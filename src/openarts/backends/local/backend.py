@@ -106,6 +106,7 @@ def start_ticks(pid: int) -> int | None:
 
 class LocalBackend(ComputeBackend):
     name = NAME
+    shares_cpus = True
 
     def __init__(
         self,

@@ -35,8 +35,9 @@ async def page(
 
 @dataclass(frozen=True)
 class ListPage:
-    """A resource's list page: its rows (the part the live stream refreshes) above the
-    form that makes a new one, shown empty or as it was sent with what was wrong."""
+    """A resource's list page: its rows (with any other parts the live stream
+    refreshes) above the form that makes a new one, shown empty or as it was sent with
+    what was wrong."""
 
     template: str
     title: str
@@ -62,7 +63,8 @@ class ListPage:
             api,
             self.template,
             title=self.title,
-            rows=update.parts["rows"],
+            # Its rows, and any other live part the page shows.
+            **update.parts,
             form=form or dict(self.blank),
             status_code=status_code,
             **context,

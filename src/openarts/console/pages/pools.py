@@ -78,7 +78,13 @@ def usage(node: dict[str, Any]) -> list[tuple[str, str, str, int]]:
 
 async def _rows(api: ConsoleApi) -> live.Update:
     pools = items(await api.get(POOLS), "items")
-    return live.Update({"rows": render("pools/rows.html", pools=pools, display_name=display_name)})
+    public = await api.get("/v2/{project_id}/public-pool")
+    return live.Update(
+        {
+            "rows": render("pools/rows.html", pools=pools, display_name=display_name),
+            "public": render("pools/public.html", public=public),
+        }
+    )
 
 
 async def waiting_reason(api: ConsoleApi, workload: dict[str, Any]) -> str:
