@@ -53,7 +53,6 @@ SHARING_A_SERVER = (
     "tests/console/test_browser.py",
     "tests/e2e/test_schemathesis.py",
     "tests/e2e/test_sdk.py",
-    "tests/e2e/test_modelarts_model_packages.py",
     "tests/inference/test_builtin_handlers.py",
 )
 # - and whatever the named units hold.

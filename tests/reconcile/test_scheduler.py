@@ -89,7 +89,7 @@ def test_no_starvation_after_the_head_has_waited_long_enough() -> None:
     busy = node("n", cpus(2), capacity=cpus(4))
     decision = run(queue, [busy], now=61_000, starvation_s=60)
     assert decision.admitted == {}
-    assert "waiting behind large" in decision.waiting["small"]
+    assert "waiting behind the workload that has waited longest" in decision.waiting["small"]
     # Other pools are not held up by it.
     other = admit(
         [*queue, job("elsewhere", cpus(1), pool="p")],

@@ -49,14 +49,28 @@ def test_a_strict_host_reserves_its_vcpus() -> None:
 
 
 def test_what_is_larger_than_the_host_is_capped_in_the_public_pool_only() -> None:
-    nodes = schedulable_nodes([HOST], [Slice("p-0", "pool", "local", 1.0, 4 * GIB)])
-    largest = largest_public_node(nodes)
-    assert largest == Resources(1.0, 20 * GIB, 0)
+    largest = largest_public_node(schedulable_nodes([HOST], []))
+    assert largest == Resources(2.0, 24 * GIB, 0)
     huge = (Resources(8.0, 32 * GIB, 0), Resources(0.5, 1 * GIB, 0))
-    assert fitted("", huge, largest) == (Resources(1.0, 20 * GIB, 0), Resources(0.5, 1 * GIB, 0))
+    assert fitted("", huge, largest) == (Resources(2.0, 24 * GIB, 0), Resources(0.5, 1 * GIB, 0))
     # A dedicated pool keeps its strict size; GPUs are never capped.
     assert fitted("pool", huge, largest) == huge
     assert fitted("", (Resources(1.0, GIB, 2),), largest) == (Resources(1.0, GIB, 2),)
+
+
+def test_a_host_a_pool_holds_part_of_is_strict_for_public_work() -> None:
+    """Public work sharing all the cores would take the pool's: while a pool holds part
+    of the host, its public remainder is a reservation and nothing is capped."""
+    nodes = schedulable_nodes([HOST], [Slice("p-0", "pool", "local", 1.0, 4 * GIB)])
+    public = next(n for n in nodes if not n.pool)
+    assert admission_capacity(public) == Resources(1.0, 20 * GIB, 0)
+    assert largest_public_node(nodes) is None
+
+
+def test_a_host_with_no_public_room_caps_nothing_to_nothing() -> None:
+    """A need capped to 0 would fit anywhere and run unlimited: it waits instead."""
+    room_gone = HostNode("local", 2.0, 0, (), cpu_share=4.0)
+    assert largest_public_node(schedulable_nodes([room_gone], [])) is None
 
 
 def test_the_capped_note_says_what_was_asked_and_what_runs() -> None:

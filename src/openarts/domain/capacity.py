@@ -184,7 +184,11 @@ def _shortage(rooms: dict[str, Room], wanted: list[Want]) -> str:
 def schedulable_nodes(hosts: list[HostNode], slices: list[Slice]) -> list[SchedulableNode]:
     """The public remainder of every host, then every ready slice as a node of its pool."""
     rooms = unreserved(hosts, slices)
-    share = {host.name: host.cpu_share for host in hosts}
+    # The public pool shares a host's CPUs by time only while no dedicated pool has set
+    # part of the host apart: a pool's vCPUs are the pool's, which public work sharing
+    # the whole host's cores would take from it.
+    carved = {piece.host for piece in slices}
+    share = {host.name: 1.0 if host.name in carved else host.cpu_share for host in hosts}
     nodes = [
         SchedulableNode(name, "", room.vcpus, room.memory_bytes, room.gpu_ids, name, share[name])
         for name, room in rooms.items()

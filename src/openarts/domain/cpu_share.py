@@ -5,9 +5,12 @@ between whatever runs. So the public pool admits CPU as a share, not a reservati
 host's public vCPUs may be promised ``cpu_share`` times over (a setting), and a task whose
 flavor asks for more than a node has at all runs capped at that node (a notebook on
 modelarts.vm.cpu.8u runs on a 2-core laptop, with an event saying so, rather than
-waiting forever). Memory and GPUs stay strict: promised once, since a process cannot
-borrow memory that another one holds, nor share a GPU's index. Dedicated pools keep
-strict capacity: their nodes are set apart, which is what a user buys them for.
+waiting forever; such a task holds all the memory it is capped at while it runs).
+Memory and GPUs stay strict: promised once, since a process cannot borrow memory that
+another one holds, nor share a GPU's index. Dedicated pools keep strict capacity: their
+nodes are set apart, which is what a user buys them for; and while a pool holds part of
+a host, the host's public remainder is strict too (public work sharing all the host's
+cores would take the pool's).
 """
 
 from __future__ import annotations
@@ -26,7 +29,10 @@ def admission_capacity(node: SchedulableNode) -> Resources:
 def largest_public_node(nodes: Iterable[SchedulableNode]) -> Resources | None:
     """The vCPUs and memory of the largest public node whose CPUs are shared, or None
     when no public node shares its CPUs (nothing is capped then)."""
-    shared = [n for n in nodes if not n.pool and n.cpu_share > 1.0]
+    # A node with no room left caps nothing: what would be capped to nothing waits.
+    shared = [
+        n for n in nodes if not n.pool and n.cpu_share > 1.0 and n.vcpus > 0 and n.memory_bytes > 0
+    ]
     if not shared:
         return None
     return Resources(max(n.vcpus for n in shared), max(n.memory_bytes for n in shared), 0)

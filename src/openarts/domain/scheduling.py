@@ -126,10 +126,10 @@ def admit(
     for item in ordered:
         label = (pool_names or {}).get(item.pool, item.pool or "the public pool")
         if item.pool in blocked_pools:
-            head = first_blocked[item.pool]
             if explain:
                 decision.waiting[item.workload_id] = (
-                    f"waiting behind {head.workload_id}, which has waited longest in {label}"
+                    # Not its name or ID: it may be another project's.
+                    f"waiting behind the workload that has waited longest in {label}"
                 )
             else:
                 decision.waiting[item.workload_id] = ""

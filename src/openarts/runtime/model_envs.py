@@ -104,7 +104,9 @@ class ModelEnvironments:
         await asyncio.to_thread(shutil.rmtree, target, True)
         python = await asyncio.to_thread(make_environment, target, layers)
         if requirements:
-            pins = await asyncio.to_thread(pins_of, layers)
+            # The runtime's own versions (the layers but the model server's last one: a
+            # custom server never uses what the model server runs on).
+            pins = await asyncio.to_thread(pins_of, layers[:-1])
             await progress(
                 f"installing {', '.join(requirements)} for runtime {runtime.name} "
                 f"({len(pins)} packages of the runtime held)"

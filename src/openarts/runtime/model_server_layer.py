@@ -20,6 +20,7 @@ import importlib.metadata
 import os
 import re
 import shutil
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -86,17 +87,25 @@ def ensure_layer(root: Path) -> Path:
     if target.is_dir():
         return target
     root.mkdir(parents=True, exist_ok=True)
-    building = root / f".{target.name}.{os.getpid()}"
-    shutil.rmtree(building, ignore_errors=True)
+    # Models publish side by side (threads of one server, and other servers): each build
+    # has a folder of its own, and only a whole one is renamed into place.
+    building = Path(tempfile.mkdtemp(dir=root, prefix=f".{target.name}."))
     try:
         for relative, path in _platform_files():
             _copy(path, building / "openarts" / relative)
         for distribution in server_distributions():
-            for file in distribution.files or ():
-                source = Path(str(distribution.locate_file(file)))
-                # RECORD may list the scripts it installed outside site-packages.
-                if ".." in Path(str(file)).parts or "__pycache__" in Path(str(file)).parts:
+            name = distribution.metadata["Name"]
+            if distribution.files is None:
+                raise ModelServerUnavailable(
+                    f"{name} in the server's environment lists no files (no RECORD): "
+                    "it cannot be copied into the model server's layer"
+                )
+            for file in distribution.files:
+                parts = Path(str(file)).parts
+                # RECORD lists the scripts it installed outside site-packages too.
+                if Path(str(file)).is_absolute() or ".." in parts or "__pycache__" in parts:
                     continue
+                source = Path(str(distribution.locate_file(file)))
                 if source.is_file():
                     _copy(source, building / str(file))
         for folder, _dirs, _files in os.walk(building):

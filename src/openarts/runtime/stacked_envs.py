@@ -17,6 +17,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 # The sandbox reads it to see which layers an environment runs from.
 from openarts.backends.sandbox import LAYERS_FILE
 
@@ -140,6 +142,6 @@ def pins_of(layers: list[str]) -> list[str]:
     pinned: dict[str, str] = {}
     for distribution in importlib.metadata.distributions(path=layers):
         name = distribution.metadata["Name"]
-        if name and name.lower() not in pinned:
-            pinned[name.lower()] = f"{name}=={distribution.version}"
+        if name and canonicalize_name(name) not in pinned:
+            pinned[canonicalize_name(name)] = f"{name}=={distribution.version}"
     return sorted(pinned.values())

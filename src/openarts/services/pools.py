@@ -246,11 +246,13 @@ async def public_usage(session: AsyncSession, hosts: list[HostNode]) -> dict[str
             WorkloadTask.status.in_(_LIVE_TASKS),
         )
     )
+    # vCPUs the public pool promised several times over hold a share of that many.
+    share = {h.name: h.cpu_share for h in hosts}
     usage: dict[str, Room] = {}
     for node, vcpus, memory, gpu_ids in rows:
         before = usage.get(node, Room(0.0, 0, ()))
         usage[node] = Room(
-            before.vcpus + vcpus,
+            before.vcpus + vcpus / share.get(node, 1.0),
             before.memory_bytes + memory,
             before.gpu_ids + parse_gpu_ids(gpu_ids),
         )

@@ -23,6 +23,9 @@ from openarts.ids import new_uuid, now_ms
 from openarts.services.events import NewEvent, insert_events_sync, record_event_sync
 from openarts.services.transitions import check_move
 
+# What a workload that waits says before admission has looked at it.
+NOT_YET_SCHEDULED = "waiting to be scheduled"
+
 
 @dataclass(frozen=True, slots=True)
 class TaskTemplate:
@@ -92,7 +95,7 @@ def submit_workload_sync(
         pool=pool,
         priority=priority,
         status=WorkloadStatus.PENDING.value,
-        reason="waiting to be scheduled",
+        reason=NOT_YET_SCHEDULED,
         desired="run",
         spec=encode_tasks(tasks),
         created_at=now,
@@ -269,5 +272,5 @@ async def waiting_reason(session: AsyncSession, workload_ids: Sequence[str | Non
             Workload.id.in_(wanted), Workload.status == WorkloadStatus.PENDING.value
         )
     )
-    found = {workload_id: reason for workload_id, reason in rows.all()}
-    return next((found[w] for w in wanted if found.get(w)), "")
+    found = {workload_id: reason or NOT_YET_SCHEDULED for workload_id, reason in rows.all()}
+    return next((found[w] for w in wanted if w in found), "")
