@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from openarts.backends.sandbox import Sandbox
 from openarts.testing.cli_runner import shared_runner
 
 
@@ -177,4 +178,9 @@ def reap_tasks(home: Path) -> int:
     for group in groups:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(group, signal.SIGKILL)
+    # A gang's network, and the pasta serving it, would stay: a server's next start
+    # removes them, and this home has none.
+    tasks = home / "tasks"
+    for folder in sorted(tasks.iterdir()) if tasks.is_dir() else ():
+        Sandbox.release_task_network(folder.name, wait_s=5.0 if groups else 0.0)
     return len(groups)
