@@ -262,15 +262,23 @@ def _status_update(*, started: bool, finished: bool, check_desired: bool) -> Upd
     return table.update().where(*conditions).values(**values).returning(table.c.id)
 
 
-async def waiting_reason(session: AsyncSession, workload_ids: Sequence[str | None]) -> str:
-    """Why the first of these workloads that waits to start waits ("" when none waits)."""
+async def waiting_reasons(
+    session: AsyncSession, workload_ids: Sequence[str | None]
+) -> dict[str, str]:
+    """Why each of these workloads that waits to start waits, in one query (those that
+    do not wait are not in the answer)."""
     wanted = [w for w in workload_ids if w]
     if not wanted:
-        return ""
+        return {}
     rows = await session.execute(
         select(Workload.id, Workload.reason).where(
             Workload.id.in_(wanted), Workload.status == WorkloadStatus.PENDING.value
         )
     )
-    found = {workload_id: reason or NOT_YET_SCHEDULED for workload_id, reason in rows.all()}
-    return next((found[w] for w in wanted if w in found), "")
+    return {workload_id: reason or NOT_YET_SCHEDULED for workload_id, reason in rows.all()}
+
+
+async def waiting_reason(session: AsyncSession, workload_ids: Sequence[str | None]) -> str:
+    """Why the first of these workloads that waits to start waits ("" when none waits)."""
+    found = await waiting_reasons(session, workload_ids)
+    return next((found[w] for w in workload_ids if w and w in found), "")

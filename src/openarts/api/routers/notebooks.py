@@ -53,15 +53,22 @@ router = APIRouter(prefix="/v1/{project_id}", tags=["DevEnviron"], responses=ERR
 
 
 async def _out(
-    session: AsyncSession, notebook: Notebook, notebooks: NotebookPlatform
+    session: AsyncSession,
+    notebook: Notebook,
+    notebooks: NotebookPlatform,
+    waiting: dict[str, str] | None = None,
 ) -> NotebookOut:
+    """The instance as answered; ``waiting``: its workload's reason to wait, when read
+    already for a whole page."""
     image: ImageView | None
     try:
         image = await image_service.find_image(session, notebook.project_id, notebook.image_id)
     except OpenArtsError:
         image = None  # deleted meanwhile: the instance still shows
-    waiting = await workload_service.waiting_reason(session, [notebook.workload_id])
-    return notebook_out(notebook, image, notebooks, waiting or None)
+    if waiting is None:
+        waiting = await workload_service.waiting_reasons(session, [notebook.workload_id])
+    reason = waiting.get(notebook.workload_id or "")
+    return notebook_out(notebook, image, notebooks, reason or None)
 
 
 @router.post(
@@ -111,7 +118,9 @@ async def _page(
     page = await service.list_notebooks(session, caller, query, everyone=everyone)
     rows, total = page.items, page.total
     current, pages = page_numbers(query.offset, query.limit, total)
-    data = [await _out(session, row, notebooks) for row in rows]
+    # Why each waits, for the whole page at once.
+    waiting = await workload_service.waiting_reasons(session, [row.workload_id for row in rows])
+    data = [await _out(session, row, notebooks, waiting) for row in rows]
     return NotebookPage(current=current, data=data, pages=pages, size=len(data), total=total)
 
 
