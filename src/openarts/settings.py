@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # one; "off" runs users' code as the server's own user, for single-user machines.
     sandbox: Literal["required", "off"] = "required"
     database_url: str | None = None
+    # On SQLite, how long a write waits for another's before the request is answered
+    # "busy, try again" (ModelArts.6101).
+    sqlite_lock_wait_s: float = Field(default=10.0, gt=0)
     log_level: str = "info"
 
     # Fixed identity for scripted set-ups; applied again (idempotently) on every start.

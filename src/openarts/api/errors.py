@@ -10,10 +10,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openarts import errors
+from openarts.db.engine import is_lock_timeout
 from openarts.errors import OpenArtsError
 
 log = logging.getLogger("openarts.api")
@@ -78,8 +80,29 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(error)
 
 
+# A client told the system is busy tries again after this many seconds.
+BUSY_RETRY_AFTER_S = 1
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not is_lock_timeout(exc):
+        raise exc  # a fault: the request middleware answers 500 and logs it
+    # SQLite takes one write at a time: under more writes than it can take, a request
+    # that waited its turn too long is refused as busy (nothing of it was written), and
+    # the client may try again.
+    error = OpenArtsError(
+        errors.SYSTEM_BUSY,
+        "The system is busy now: the database took other writes for longer than this "
+        "request could wait. Nothing was changed; please try again later.",
+    )
+    response = error_response(error)
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_S)
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OpenArtsError, _on_openarts_error)
+    app.add_exception_handler(OperationalError, _on_database_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
 

@@ -42,18 +42,17 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_LOCK_WAIT_S = 10.0
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, lock_wait_s: float) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(lock_wait_s * 1000)}")
     cursor.close()
 
 
-def _sqlite_pragmas_no_wait(dbapi_connection: Any, record: Any) -> None:
-    _sqlite_pragmas(dbapi_connection, record)
-    dbapi_connection.execute("PRAGMA busy_timeout=0")
+def _sqlite_pragmas_no_wait(dbapi_connection: Any, _record: Any) -> None:
+    _sqlite_pragmas(dbapi_connection, 0)
     dbapi_connection.isolation_level = None  # transactions begin where we say (below)
 
 
@@ -82,16 +81,28 @@ def _forget_notes(session: Session) -> None:
         session.info.pop(_AFTER_COMMIT, None)
 
 
+def is_lock_timeout(error: BaseException) -> bool:
+    """Whether ``error`` is SQLite's write lock taken for longer than a connection waits:
+    work to try again later, not a fault."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, lock_wait_s: float = SQLITE_LOCK_WAIT_S) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # On SQLite: how long a write waits for another's lock before it gives up.
+        self.lock_wait_s = lock_wait_s
         kwargs: dict[str, Any] = {}
         if not self.is_sqlite:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(
+                self.engine.sync_engine,
+                "connect",
+                lambda connection, _record: _sqlite_pragmas(connection, lock_wait_s),
+            )
         # Told what committed transactions noted (after_commit); the composition root
         # wakes the loops with it. Nobody listens by default.
         self.on_commit: Callable[[frozenset[str]], None] | None = None
@@ -133,14 +144,14 @@ class Database:
                 return await session.run_sync(work, *args, **kwargs)
         engine = self._sqlite_sync_engine()
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + SQLITE_LOCK_WAIT_S
+        deadline = loop.time() + self.lock_wait_s
         pause = 0.001
         while True:
             try:
                 with self._session_class(engine, expire_on_commit=False) as plain, plain.begin():
                     return work(plain, *args, **kwargs)
             except OperationalError as error:
-                if "locked" not in str(error.orig) or loop.time() > deadline:
+                if not is_lock_timeout(error) or loop.time() > deadline:
                     raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -154,7 +155,10 @@ class Workload(Base):
     """
 
     __tablename__ = "workloads"
-    __table_args__ = (Index("ix_workloads_status", "status", "pool", "priority", "queued_at"),)
+    __table_args__ = (
+        Index("ix_workloads_status", "status", "pool", "priority", "queued_at"),
+        Index("ix_workloads_unnoticed", "kind", "noticed", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -170,6 +174,9 @@ class Workload(Base):
     queued_at: Mapped[int] = mapped_column(BigInteger)
     started_at: Mapped[int | None] = mapped_column(BigInteger)
     finished_at: Mapped[int | None] = mapped_column(BigInteger)
+    # False from each status move until the owner's reconciler has acted on it: the
+    # owner reads only these, however many workloads wait or have ended.
+    noticed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 # Each pool's line in admission order (see reconcile/workload_rows.py).
@@ -338,6 +345,10 @@ class TrainingJob(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "name"),
         Index("ix_training_jobs_phase", "phase"),
+        # A project's jobs in creation order: a page is read from either end.
+        Index("ix_training_jobs_listing", "project_id", "created_at", "id"),
+        # Jobs asked to terminate and not yet on their way.
+        Index("ix_training_jobs_wish", "desired", "phase"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -365,6 +376,19 @@ class TrainingJob(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     started_at: Mapped[int | None] = mapped_column(BigInteger)
     finished_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ResourceCount(Base):
+    """How many resources of a kind a project has, kept with every create and delete, so
+    a list's total is read, not counted."""
+
+    __tablename__ = "resource_counts"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
 
 
 class TrainingSample(Base):

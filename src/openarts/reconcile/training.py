@@ -15,10 +15,11 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.orm import Session
 
 from openarts.backends.base import TaskHandle, TaskState
@@ -42,11 +43,19 @@ from openarts.services.training_logs import TrainingLogs
 
 log = logging.getLogger("openarts.reconcile.training")
 
-_ACTIVE = [p.value for p in JobPhase if not p.finished]
+# Phases in which a wish to terminate is still to be acted on.
+_WISH_PENDING = [JobPhase.CREATING.value, JobPhase.PENDING.value, JobPhase.RUNNING.value]
 _FAILED_TASK = (TaskState.FAILED.value, TaskState.LOST.value)
 # Attempts cut short by a server stop before their tasks started are prepared again this
 # many times beyond the retries the annotations allow.
 RESTAGE_LIMIT = 3
+# A pass reads at most this many rows of each kind of news (jobs being created, jobs
+# asked to terminate, workloads that moved), so its cost stays the same however many jobs
+# wait or have ended; a full page that moved things on brings the next pass at once.
+PASS_ROWS = 128
+# Slow steps in flight at once, per kind (engine preparations; conclusions).
+MAX_PREPARING = 32
+MAX_CONCLUDING = 32
 # Deleted jobs' folders are looked for this often.
 GARBAGE_INTERVAL_S = 60.0
 
@@ -55,7 +64,21 @@ class ActiveJob(NamedTuple):
     id: str
     phase: str
     desired: str
+    workload_id: str | None
     workload_status: str | None
+
+
+class News(NamedTuple):
+    """What a pass must look at: jobs being created, jobs asked to terminate, and jobs
+    whose workload moved (read through indexes, a bounded number of each)."""
+
+    jobs: list[ActiveJob]
+    # The last unnoticed workload read, when its page was full (the next pass goes on
+    # from there); None when every one was read.
+    next_after: str | None
+    # Rows settled in the reading transaction (their moves asked nothing of the job).
+    settled: int
+    full: bool
 
 
 class TrainingReconciler(SteppingReconciler):
@@ -80,16 +103,29 @@ class TrainingReconciler(SteppingReconciler):
         self.sample_interval_s = sample_interval_s
         self._sampled_at = -sample_interval_s
         self._collected_at = time.monotonic()
+        # Slow steps in flight, by kind: each kind has its own cap, so jobs waiting for
+        # an engine build never hold up the ending of others.
+        self._preparing: set[str] = set()
+        self._concluding: set[str] = set()
+        # Where the reading of unnoticed workloads goes on from (see News).
+        self._after = ""
 
     async def run_once(self) -> None:
-        for job in await self.db.run_in_transaction(_active_jobs):
-            if job.id in self._steps.busy:
-                # Only a wish to terminate a job still being created cannot wait for the
-                # slow step (an engine build may take many minutes).
-                if job.phase == JobPhase.CREATING and job.desired == "terminate":
-                    await self.db.run_in_transaction(_finish_unstarted, job.id)
-                continue
-            await self._step(job)
+        news = await self.db.run_in_transaction(
+            _news,
+            preparing=sorted(self._preparing),
+            concluding=sorted(self._concluding),
+            prepare_room=MAX_PREPARING - len(self._preparing),
+            after=self._after,
+            limit=PASS_ROWS,
+        )
+        self._after = news.next_after or ""
+        progressed = news.settled > 0
+        for job in news.jobs:
+            progressed = await self._step(job) or progressed
+        if news.full and progressed:
+            # More is waiting and this pass moved things on: the next pass at once.
+            self.wake()
         if time.monotonic() - self._sampled_at >= self.sample_interval_s:
             self._sampled_at = time.monotonic()
             await self.sample()
@@ -122,20 +158,45 @@ class TrainingReconciler(SteppingReconciler):
         if rows:
             await self.db.run_in_transaction(_store_samples, rows, now_ms())
 
-    async def _step(self, job: ActiveJob) -> None:
+    async def _step(self, job: ActiveJob) -> bool:
+        """Do what ``job`` needs next; False when it must wait for a slow step."""
         phase = JobPhase(job.phase)
         status = WorkloadStatus(job.workload_status) if job.workload_status else None
-        if phase is JobPhase.CREATING:
+        if job.id in self._preparing:
+            # Only a wish to terminate a job still being created cannot wait for the
+            # slow step (an engine build may take many minutes).
+            if job.desired != "terminate":
+                return False
+            await self.db.run_in_transaction(_finish_unstarted, job.id)
+        elif job.id in self._concluding:
+            return False
+        elif phase is JobPhase.CREATING:
             if job.desired == "terminate":
                 await self.db.run_in_transaction(_finish_unstarted, job.id)
+            elif len(self._preparing) < MAX_PREPARING:
+                self._start(self._preparing, job.id, self._prepare_engine(job.id))
             else:
-                self._steps.start(job.id, self._prepare_engine(job.id))
-        elif status is not None and status.finished:
-            self._steps.start(job.id, self._conclude(job.id))
+                return False
+        elif status is not None and status.finished and job.workload_id is not None:
+            if len(self._concluding) >= MAX_CONCLUDING:
+                return False
+            self._start(self._concluding, job.id, self._conclude(job.id, job.workload_id))
         elif job.desired == "terminate" and phase is not JobPhase.TERMINATING:
             await self.db.run_in_transaction(_begin_terminating, job.id)
         elif phase is JobPhase.PENDING and status is WorkloadStatus.RUNNING:
-            await self.db.run_in_transaction(_mark_running, job.id)
+            return await self.db.run_in_transaction(_mark_running, job.id)
+        return True
+
+    def _start(self, kind: set[str], job_id: str, work: Coroutine[Any, Any, None]) -> None:
+        kind.add(job_id)
+
+        async def tracked() -> None:
+            try:
+                await work
+            finally:
+                kind.discard(job_id)
+
+        self._steps.start(job_id, tracked())
 
     async def _prepare_engine(self, job_id: str) -> None:
         plan = await self.db.run_in_transaction(_plan_of, job_id)
@@ -176,9 +237,9 @@ class TrainingReconciler(SteppingReconciler):
         interpreter = await asyncio.to_thread(make_environment, target, plan.image_layers)
         await self.db.run_in_transaction(_queue, job_id, str(interpreter), self.training)
 
-    async def _conclude(self, job_id: str) -> None:
+    async def _conclude(self, job_id: str, workload_id: str) -> None:
         """Outputs and logs up, then the job's end (or its next attempt)."""
-        found = await self.db.run_in_transaction(_ending, job_id)
+        found = await self.db.run_in_transaction(_ending, job_id, workload_id)
         if found is None:
             return
         job, handles, failed_rank = found
@@ -188,7 +249,9 @@ class TrainingReconciler(SteppingReconciler):
         if failed_rank is not None and failed_rank in handles:
             tail = await self.staging.log_tail(handles[failed_rank])
         interpreter = job_service.interpreter_of(self.training, job_id, ref.plan)
-        await self.db.run_in_transaction(_end_attempt, job_id, tail, interpreter, self.training)
+        await self.db.run_in_transaction(
+            _end_attempt, job_id, workload_id, tail, interpreter, self.training
+        )
         # The outputs are up and the attempt is recorded: its copies of code and data
         # are of no more use (only now: a pass cut short before here uploads again).
         await asyncio.to_thread(self.staging.remove_attempt, job.id, job.attempt)
@@ -199,20 +262,107 @@ class TrainingReconciler(SteppingReconciler):
         names = await asyncio.to_thread(subfolders, root)
         if not names:
             return
-        keep = await self.db.run_in_transaction(_in_use, names)
-        for name in sorted(set(names) - keep):
-            await asyncio.to_thread(shutil.rmtree, root / name, True)
-            await self.logs.forget_copies(name)
+        names.sort()
+        for start in range(0, len(names), PASS_ROWS):
+            # A bounded number at a time: each transaction stays short however many
+            # jobs have folders.
+            chunk = names[start : start + PASS_ROWS]
+            keep = await self.db.run_in_transaction(_in_use, chunk)
+            for name in sorted(set(chunk) - keep):
+                await asyncio.to_thread(shutil.rmtree, root / name, True)
+                await self.logs.forget_copies(name)
 
 
 # -- what each step reads and writes (plain functions of one transaction) --------------------
-def _active_jobs(session: Session) -> list[ActiveJob]:
-    rows = session.execute(
-        select(TrainingJob.id, TrainingJob.phase, TrainingJob.desired, Workload.status)
+def _news(
+    session: Session,
+    *,
+    preparing: list[str],
+    concluding: list[str],
+    prepare_room: int,
+    after: str,
+    limit: int,
+) -> News:
+    jobs: dict[str, ActiveJob] = {}
+    full = False
+    if prepare_room > 0:
+        created = session.execute(
+            select(TrainingJob.id, TrainingJob.phase, TrainingJob.desired)
+            .where(TrainingJob.phase == JobPhase.CREATING.value, TrainingJob.id.not_in(preparing))
+            .limit(min(prepare_room, limit))
+        ).all()
+        full = len(created) == min(prepare_room, limit)
+        for job_id, phase, desired in created:
+            jobs[job_id] = ActiveJob(job_id, phase, desired, None, None)
+    wished = session.execute(
+        select(TrainingJob.id, TrainingJob.phase, TrainingJob.desired, Workload.id, Workload.status)
         .outerjoin(Workload, Workload.id == TrainingJob.workload_id)
-        .where(TrainingJob.phase.in_(_ACTIVE))
+        .where(
+            TrainingJob.desired == "terminate",
+            TrainingJob.phase.in_(_WISH_PENDING),
+            TrainingJob.id.not_in(concluding),
+        )
+        .limit(limit)
+    ).all()
+    full = full or len(wished) == limit
+    for row in wished:
+        jobs[row[0]] = ActiveJob(*row)
+    moved = session.execute(
+        select(
+            Workload.id,
+            Workload.status,
+            TrainingJob.id,
+            TrainingJob.phase,
+            TrainingJob.desired,
+            TrainingJob.workload_id,
+        )
+        .outerjoin(TrainingJob, TrainingJob.id == Workload.resource_id)
+        .where(
+            Workload.kind == WORKLOAD_KIND,
+            Workload.noticed.is_(False),
+            Workload.id > after,
+            Workload.resource_id.not_in(concluding),
+        )
+        .order_by(Workload.id)
+        .limit(limit)
+    ).all()
+    settled: dict[str, list[str]] = {}
+    for workload_id, status, job_id, phase, desired, current in moved:
+        if job_id is None or current != workload_id or _asks_nothing(phase, status):
+            settled.setdefault(status, []).append(workload_id)
+        elif job_id not in jobs:
+            jobs[job_id] = ActiveJob(job_id, phase, desired, workload_id, status)
+    for status, ids in settled.items():
+        _notice(session, status, *ids)
+    page_full = len(moved) == limit
+    return News(
+        list(jobs.values()),
+        moved[-1][0] if page_full else None,
+        sum(map(len, settled.values())),
+        full or page_full,
     )
-    return [ActiveJob(*row) for row in rows]
+
+
+def _asks_nothing(phase: str, status: str) -> bool:
+    """Whether a workload's move to ``status`` asks nothing of its job in ``phase``: the
+    job has ended, or the workload is on its way to an end the job already expects."""
+    if JobPhase(phase).finished:
+        return True
+    if WorkloadStatus(status).finished:
+        return False
+    return not (status == WorkloadStatus.RUNNING and phase == JobPhase.PENDING)
+
+
+def _notice(session: Session, status: str | None, *workload_ids: str) -> None:
+    """The owner has acted on these workloads' ``status`` (None: whatever it is). Compare
+    and set: a move committed since it was read stays news."""
+    conditions: list[ColumnElement[bool]] = [Workload.id.in_(workload_ids)]
+    if status is not None:
+        conditions.append(Workload.status == status)
+    session.execute(
+        update(Workload).where(*conditions).values(noticed=True),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def _live_tasks(session: Session) -> list[tuple[str, int, TaskHandle]]:
@@ -325,15 +475,21 @@ def _begin_terminating(session: Session, job_id: str) -> None:
     job_service.switch_job_phase(session, job, JobPhase.TERMINATING, "terminate requested")
 
 
-def _mark_running(session: Session, job_id: str) -> None:
+def _mark_running(session: Session, job_id: str) -> bool:
     """Running once every task's process has started (admitted is not yet running: the
-    data is still coming in)."""
+    data is still coming in). True if the job moved on or needs nothing more."""
     job = _job(session, job_id)
-    if job is None or job.phase != JobPhase.PENDING or job.workload_id is None:
-        return
+    if job is None or job.workload_id is None:
+        return True
+    if job.phase != JobPhase.PENDING:
+        _notice(session, WorkloadStatus.RUNNING.value, job.workload_id)
+        return True
     tasks = _tasks_of(session, job.workload_id)
     if tasks and all(t.status == TaskState.RUNNING.value for t in tasks):
         job_service.switch_job_phase(session, job, JobPhase.RUNNING, "running")
+        _notice(session, WorkloadStatus.RUNNING.value, job.workload_id)
+        return True
+    return False
 
 
 def _tasks_of(session: Session, workload_id: str) -> list[WorkloadTask]:
@@ -347,10 +503,11 @@ def _tasks_of(session: Session, workload_id: str) -> list[WorkloadTask]:
 
 
 def _ending(
-    session: Session, job_id: str
+    session: Session, job_id: str, workload_id: str
 ) -> tuple[TrainingJob, dict[int, TaskHandle], int | None] | None:
     job = _job(session, job_id)
-    if job is None or job.workload_id is None or JobPhase(job.phase).finished:
+    if job is None or job.workload_id != workload_id or JobPhase(job.phase).finished:
+        _notice(session, None, workload_id)  # nothing left to conclude (it has ended)
         return None
     handles: dict[int, TaskHandle] = {}
     failed_rank = None
@@ -367,14 +524,18 @@ def _ending(
 def _end_attempt(
     session: Session,
     job_id: str,
+    workload_id: str,
     tail: str,
     interpreter: str | None,
     training: job_service.TrainingPlatform,
 ) -> None:
+    # Concluded (or nothing left to conclude) once this commits; a pass cut short before
+    # here leaves the workload unnoticed, and the next pass concludes it again.
+    _notice(session, None, workload_id)
     job = _job(session, job_id)
-    if job is None or job.workload_id is None or JobPhase(job.phase).finished:
+    if job is None or job.workload_id != workload_id or JobPhase(job.phase).finished:
         return
-    workload = session.get(Workload, job.workload_id)
+    workload = session.get(Workload, workload_id)
     if workload is None or not WorkloadStatus(workload.status).finished:
         return
     tasks = _tasks_of(session, workload.id)

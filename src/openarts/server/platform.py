@@ -152,7 +152,7 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
     # are bound into their sandboxes by root, never reached through it).
     settings.home.chmod(0o700)
     box = SecretBox.from_key_file(settings.secret_key_file)
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, lock_wait_s=settings.sqlite_lock_wait_s)
     catalog = FlavorCatalog.load(detect_host(), settings.flavors_override_file)
     backend = backend if backend is not None else open_backend(settings)
     store = open_store(settings, box)

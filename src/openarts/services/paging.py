@@ -35,6 +35,36 @@ async def page_of(
     return Page(list(rows), total)
 
 
+async def page_from_either_end(
+    session: AsyncSession,
+    statement: Select[T],
+    *,
+    order: Sequence[tuple[Any, bool]],
+    offset: int,
+    limit: int,
+    total: int | None = None,
+) -> Page[T]:
+    """As ``page_of``, ordered by ``(column, ascending)`` pairs (the last unique), with
+    ``total`` when the caller knows it. A page nearer the end is read from the end, in
+    the opposite order, and turned round: the first and the last page then cost the
+    same however many rows there are (an offset is skipped row by row)."""
+    if total is None:
+        total = await count_of(session, statement)
+    end = min(offset + limit, total)
+    if offset >= end:
+        return Page([], total)
+    from_end = total - end
+    if from_end >= offset:
+        ordered = [column.asc() if up else column.desc() for column, up in order]
+        rows = await session.scalars(statement.order_by(*ordered).offset(offset).limit(limit))
+        return Page(list(rows), total)
+    backwards = [column.desc() if up else column.asc() for column, up in order]
+    rows = await session.scalars(
+        statement.order_by(*backwards).offset(from_end).limit(end - offset)
+    )
+    return Page(list(rows)[::-1], total)
+
+
 async def count_of(session: AsyncSession, statement: Select[Any]) -> int:
     """How many rows ``statement`` selects."""
     counted = select(func.count()).select_from(statement.order_by(None).subquery())

@@ -56,7 +56,8 @@ from openarts.services import workloads as workload_service
 from openarts.services.events import record_event_sync
 from openarts.services.flavors import FlavorCatalog
 from openarts.services.hints import Hint, hint
-from openarts.services.paging import Page, page_of
+from openarts.services.paging import Page, page_from_either_end
+from openarts.services.resource_counts import TRAINING_JOBS, add_to_count, count_of_kind
 from openarts.services.transitions import Recorded, transition
 
 GIB = 1 << 30
@@ -145,6 +146,7 @@ async def create_job(
         raise OpenArtsError(
             errors.TRAINING_JOB_EXISTS, f"A training job named {body.metadata.name} exists."
         ) from None
+    await session.run_sync(add_to_count, caller.project_id, TRAINING_JOBS, 1)
     await session.run_sync(_after_creation, job, plan, engine, training)
     hint(session, Hint.WORKLOADS, Hint.TRAINING)
     return job
@@ -539,13 +541,15 @@ async def search_jobs(
             errors.UNSUPPORTED_SORT_BY,
             f"sort_by {sort_by} is not supported; use {', '.join(SORT_COLUMNS)}",
         )
-    order = column.asc() if ascending else column.desc()
-    return await page_of(
+    # Unfiltered, the total is the project's count, kept with every create and delete.
+    total = None if filters else await count_of_kind(session, project_id, TRAINING_JOBS)
+    return await page_from_either_end(
         session,
         select(TrainingJob).where(*conditions),
-        order_by=(order, TrainingJob.id),
+        order=((column, ascending), (TrainingJob.id, ascending)),
         offset=offset,
         limit=limit,
+        total=total,
     )
 
 
@@ -608,6 +612,7 @@ async def delete_job(session: AsyncSession, job: TrainingJob) -> None:
     if job.workload_id is not None and not JobPhase(job.phase).finished:
         await workload_service.request_stop(session, job.workload_id)
     await session.delete(job)
+    await session.run_sync(add_to_count, job.project_id, TRAINING_JOBS, -1)
     hint(session, Hint.WORKLOADS, Hint.TRAINING)
 
 

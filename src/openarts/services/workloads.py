@@ -241,6 +241,7 @@ async def switch_workload_status(
     # without marking it dirty, which would write it again).
     set_committed_value(workload, "status", to.value)
     set_committed_value(workload, "reason", reason)
+    set_committed_value(workload, "noticed", False)
     return True
 
 
@@ -248,7 +249,12 @@ async def switch_workload_status(
 def _status_update(*, started: bool, finished: bool, check_desired: bool) -> Update:
     """The compare-and-set UPDATE of one kind of move (a Core statement, built once)."""
     table = cast(Table, Workload.__table__)
-    values: dict[str, object] = {"status": bindparam("b_to"), "reason": bindparam("b_reason")}
+    # Every move is news to the workload's owner until its reconciler has acted on it.
+    values: dict[str, object] = {
+        "status": bindparam("b_to"),
+        "reason": bindparam("b_reason"),
+        "noticed": False,
+    }
     if started:
         values["started_at"] = bindparam("b_now")
     if finished:
