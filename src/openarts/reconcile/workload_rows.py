@@ -379,8 +379,13 @@ def note_waiting(session: Session, reasons: dict[str, str]) -> None:
     rows = session.execute(_WAITING_REASONS, {"ids": list(reasons)}).all()
     holders = holders_by_pool(session, {row.pool for row in rows if reasons[row.id]})
     reasons = dict(reasons)
+    # Said once per project and pool, however many of its workloads wait there.
+    said: dict[tuple[str, str], str] = {}
     for row in rows:
-        held = held_by(session, row.project_id, holders.get(row.pool, []))
+        key = (row.project_id, row.pool)
+        if key not in said:
+            said[key] = held_by(session, row.project_id, holders.get(row.pool, []))
+        held = said[key]
         if reasons[row.id].startswith("waiting for") and held:
             reasons[row.id] = f"{reasons[row.id]}; {held}"
     changed = [row for row in rows if row.reason != reasons[row.id]]

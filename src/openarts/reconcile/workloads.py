@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -27,7 +28,7 @@ from openarts.backends.base import (
     TaskState,
 )
 from openarts.db.engine import Database
-from openarts.domain.capacity import SchedulableNode, schedulable_nodes
+from openarts.domain.capacity import SchedulableNode, Slice, schedulable_nodes
 from openarts.domain.cpu_share import admission_capacity, fitted, largest_public_node
 from openarts.domain.scheduling import Decision, Node, Resources, Waiting, admit
 from openarts.faults import STARTED_NOT_RECORDED, crash_point
@@ -46,6 +47,15 @@ REASON_REFRESH_S = 2.0
 # Live tasks of stopping or finished workloads are looked for this often (and at once
 # after a stop request).
 STOP_RECHECK_S = 2.0
+
+
+class _Told(NamedTuple):
+    """What waiting reasons were last written from."""
+
+    reasons: frozenset[tuple[str, str]]
+    busy: tuple[rows.BusyTask, ...]
+    slices: tuple[Slice, ...]
+    holders_moved: int
 
 
 class WorkloadReconciler(SteppingReconciler):
@@ -78,6 +88,10 @@ class WorkloadReconciler(SteppingReconciler):
         # Called after every pass (other loops that follow workloads' statuses).
         self.listeners: list[Callable[[], None]] = []
         self._reasons_refreshed = -REASON_REFRESH_S
+        # What the last waiting reasons were written from, and how many times since then
+        # tasks ended or were admitted (the holders a reason names may have changed).
+        self._told: _Told | None = None
+        self._holders_moved = 0
         # Tasks between admission and their handle being recorded: not "never started".
         self._launching: set[str] = set()
         # Per waiting workload: its needs (decoded once) and its stored spec, kept while
@@ -205,10 +219,22 @@ class WorkloadReconciler(SteppingReconciler):
             decision, nodes, needs = await self._decide(view, limit, explain)
         if decision.admitted:
             await self._launch(decision.admitted, nodes, view.busy, needs)
+        if decision.admitted or ended:
+            self._holders_moved += 1
         if explain and view.window:
             self._reasons_refreshed = time.monotonic()
-            if decision.waiting:
+            # The reasons follow from what waits and what holds the capacity: while
+            # neither changes (an idle queue, however long) there is nothing to rewrite.
+            told = _Told(
+                frozenset(decision.waiting.items()),
+                tuple(sorted(view.busy)),
+                tuple(sorted(view.slices, key=repr)),
+                self._holders_moved,
+            )
+            if decision.waiting and told != self._told:
                 await self.db.run_in_transaction(rows.note_waiting, decision.waiting)
+            self._told = told._replace(holders_moved=0)
+            self._holders_moved = 0
 
     async def _decide(
         self, view: rows.AdmissionView, limit: int, explain: bool
