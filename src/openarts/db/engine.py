@@ -2,13 +2,13 @@
 
 Hot loops (the reconcilers) hand whole transactions of plain synchronous code to
 ``run_in_transaction``. On SQLite that runs right on the event loop with the standard
-sqlite3 driver: through the async driver each statement costs trips between threads
-(about a millisecond when the CPUs are busy, as they are when tasks run), which a pass of
-twenty statements would pay twenty times; a statement itself takes microseconds. Its
-connections never wait for SQLite's write lock (that would block the loop, and with it
-the holder of the lock): a transaction that finds the lock taken is rolled back, and run
-again after a short asynchronous pause. On PostgreSQL the same function runs on the
-async session (``run_sync``).
+sqlite3 driver, and so do the async engine's statements (db/inline_sqlite.py): through a
+driver thread each statement cost a hand-over between threads (about half a millisecond,
+more when the CPUs are busy), while a statement itself takes microseconds. No connection
+waits inside SQLite for the write lock (that would block the loop, and with it the
+holder of the lock): a loop's transaction that finds the lock taken is rolled back and
+run again after a short asynchronous pause; a request's statement is tried again the
+same way. On PostgreSQL the same function runs on the async session (``run_sync``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
+
+from openarts.db.inline_sqlite import inline_connector
 
 log = logging.getLogger("openarts.db")
 
@@ -94,14 +96,22 @@ class Database:
         # On SQLite: how long a write waits for another's lock before it gives up.
         self.lock_wait_s = lock_wait_s
         kwargs: dict[str, Any] = {}
-        if not self.is_sqlite:
+        # A file's connections run on the event loop (db/inline_sqlite.py) and wait for
+        # the write lock there, asynchronously: SQLite itself must not wait.
+        inline = self.is_sqlite and not _in_memory(url)
+        if inline:
+            path = make_url(url).database
+            assert path is not None
+            kwargs.update(async_creator=inline_connector(path, lock_wait_s))
+        elif not self.is_sqlite:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
+            busy_wait_s = 0.0 if inline else lock_wait_s
             event.listen(
                 self.engine.sync_engine,
                 "connect",
-                lambda connection, _record: _sqlite_pragmas(connection, lock_wait_s),
+                lambda connection, _record: _sqlite_pragmas(connection, busy_wait_s),
             )
         # Told what committed transactions noted (after_commit); the composition root
         # wakes the loops with it. Nobody listens by default.
