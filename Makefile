@@ -33,18 +33,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+## Every benchmark, each printed as it runs, then one summary table (benchmarks/run_all.py).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/api_overhead.py
-	$(BIN)/python benchmarks/storage.py
-	$(BIN)/python benchmarks/scheduler.py
-	$(BIN)/python benchmarks/training_start.py
-	$(BIN)/python benchmarks/notebook_start.py
-	$(BIN)/python benchmarks/inference.py
-	$(BIN)/python benchmarks/ray_start.py
-	$(BIN)/python benchmarks/cli_latency.py
-	$(BIN)/python benchmarks/per_test_database.py
-	$(BIN)/python benchmarks/sandbox.py
-	$(BIN)/python benchmarks/first_run.py
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -6,7 +6,8 @@ baseline).
 
 1. Start: --instances times, one at a time, create a notebook through the official SDK
    and poll ``/api/status`` through the platform's URL (with the instance's token) until
-   Jupyter answers 200; the instance is then deleted and its end awaited. Beside each, in
+   Jupyter answers 200; then waits for the API to show it RUNNING (a notebook is deleted
+   only from a settled state), deletes it and awaits its end. Beside each, in
    the same run, the bare baseline: ``python -m jupyterlab`` started by hand with the same
    options, polled the same way on its own port. Prints p50/min/max of both and the ratio
    of the p50s (the aim: within 1.15x).
@@ -44,7 +45,8 @@ from huaweicloudsdkmodelarts.v1 import (
     VolumeMountRequest,
 )
 
-from openarts.testing.server import ServerProcess
+from openarts.testing.bench_summary import summary
+from openarts.testing.server import ServerProcess, reap_tasks
 
 FLAVOR = "bench.notebook"
 FLAVORS = f"""
@@ -109,7 +111,19 @@ def platform_start(sdk: ModelArtsClient, image_id: str, index: int) -> tuple[flo
     base = created.url.removesuffix("/lab")
     with requests.Session() as session:
         wait_200(session, f"{base}/api/status", {"token": created.token}, 120)
-    return time.monotonic() - started, str(created.id)
+    answered = time.monotonic() - started
+    wait_running(sdk, str(created.id))
+    return answered, str(created.id)
+
+
+def wait_running(sdk: ModelArtsClient, notebook_id: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = sdk.show_notebook(ShowNotebookRequest(id=notebook_id)).status
+        if status == "RUNNING":
+            return
+        time.sleep(POLL_S)
+    raise TimeoutError(f"notebook {notebook_id} was not shown RUNNING within 120 s")
 
 
 def wait_gone(sdk: ModelArtsClient, notebook_id: str) -> None:
@@ -163,6 +177,13 @@ def proxy_cost(server: ServerProcess, sdk: ModelArtsClient, image_id: str, count
     print(f"  direct to Jupyter   p50 {p50['direct']:.3f} ms")
     print(f"  through the proxy   p50 {p50['proxy']:.3f} ms")
     print(f"  added by the proxy  p50 {p50['proxy'] - p50['direct']:.3f} ms (aim: < 1 ms)")
+    summary(
+        "notebook proxy GET /api/status (p50)",
+        f"{p50['proxy']:.3f} ms",
+        f"direct {p50['direct']:.3f} ms",
+        p50["proxy"] / p50["direct"],
+        "< +1 ms",
+    )
     sdk.delete_notebook(DeleteNotebookRequest(id=notebook_id))
 
 
@@ -226,9 +247,19 @@ def main() -> None:
                 )
             ratio = statistics.median(platform) / statistics.median(bare)
             print(f"  ratio of p50s {ratio:.2f}x (aim: within 1.15x)")
+            summary(
+                "notebook create to Jupyter's first 200 (p50)",
+                f"{statistics.median(platform):.3f} s",
+                f"bare jupyter lab {statistics.median(bare):.3f} s",
+                ratio,
+                "<= 1.15x",
+            )
             proxy_cost(server, sdk, image_id, args.requests)
         finally:
             server.stop()
+            # Instances outlive a stopped server by design (its next start adopts
+            # them): end this run's, whatever happened.
+            reap_tasks(home)
 
 
 if __name__ == "__main__":

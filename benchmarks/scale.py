@@ -41,6 +41,7 @@ import psutil
 from openarts.security.signing import sign
 from openarts.storage.s3 import s3_client
 from openarts.testing import databases
+from openarts.testing.bench_summary import summary
 from openarts.testing.server import ServerProcess, reap_tasks
 
 # As many vCPUs as the host has cores, with the public pool at one vCPU per core: one
@@ -301,6 +302,16 @@ def print_table(kind: str, results: dict[int, dict[str, float]], fills: dict[int
         base = values[0] or 1e-9
         line += "".join(f"{v / base:10.2f}" for v in values[1:])
         print(line)
+    largest = sizes[-1]
+    for name in results[anchor]:
+        value, base = results[largest][name], results[anchor][name]
+        summary(
+            f"{kind}: {name} at N={largest:,}",
+            f"{value:.2f}",
+            f"N={anchor:,}: {base:.2f}",
+            value / (base or 1e-9),
+            "<= 1.5x",
+        )
     previous = 0
     for n in sizes:
         created = n - previous

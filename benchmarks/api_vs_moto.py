@@ -1,0 +1,262 @@
+"""The API beside an emulator: training-job create, show and list-100 calls per second.
+
+OpenArts is called through the official SDK (huaweicloudsdkmodelarts); moto's SageMaker
+server, the anchor, through boto3 doing the same (create_training_job,
+describe_training_job, list_training_jobs of 100 jobs: one page for moto, two of 50 for
+OpenArts, whose reference caps a page at 50), both servers in processes of
+their own on loopback, in the same run. Each figure is taken at 1 and at 8 client
+threads (each with its own client), --seconds per figure at most, in --rounds rounds that
+alternate the two. OpenArts' jobs queue behind one that holds the machine (the public
+pool at one vCPU per core, a flavor of every core), so what runs costs nothing here.
+
+Prints calls/s of each and the ratio (the aim: at least 3x).
+
+    python benchmarks/api_vs_moto.py [--seconds 5] [--rounds 2] [--prefill 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import huaweicloudsdkmodelarts.v1.model as sdk
+import psutil
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkmodelarts.v1 import ModelArtsClient
+
+from openarts.storage.s3 import s3_client
+from openarts.testing.server import ServerProcess, free_port, reap_tasks
+
+FLAVORS = f"""
+flavors:
+  - name: bench.cpu.whole
+    vcpus: {psutil.cpu_count()}
+    memory_gib: 0.5
+    uses: [training]
+"""
+BUCKET = "moto-bench"
+BOOT = "import time\ntime.sleep(86400)\n"
+CLIENTS = (1, 8)
+OPERATIONS = ("create", "show", "list-100")
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/bench"
+
+
+class OpenArts:
+    name = "OpenArts (SDK)"
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.server = server
+        self.row = server.credentials()
+        self.some_id = ""
+
+    def client(self) -> ModelArtsClient:
+        credentials = BasicCredentials(
+            self.row["Access Key Id"], self.row["Secret Access Key"], self.row["Project Id"]
+        )
+        return (
+            ModelArtsClient.new_builder()
+            .with_credentials(credentials)
+            .with_endpoint(self.server.endpoint)
+            .build()
+        )
+
+    def create(self, client: ModelArtsClient, name: str) -> str:
+        body = sdk.Job(
+            kind="job",
+            metadata=sdk.JobMetadata(name=name),
+            algorithm=sdk.JobAlgorithm(
+                code_dir=f"/{BUCKET}/code/",
+                boot_file=f"/{BUCKET}/code/boot.py",
+                engine=sdk.JobEngine(engine_name="Python"),
+            ),
+            spec=sdk.Spec(resource=sdk.SpecResource(flavor_id="bench.cpu.whole", node_count=1)),
+        )
+        created = client.create_training_job(sdk.CreateTrainingJobRequest(body=body))
+        return str(created.metadata.id)
+
+    def show(self, client: ModelArtsClient) -> None:
+        client.show_training_job_details(
+            sdk.ShowTrainingJobDetailsRequest(training_job_id=self.some_id)
+        )
+
+    def list100(self, client: ModelArtsClient) -> None:
+        # The reference caps a page at 50: a hundred jobs are two pages.
+        for offset in (0, 50):
+            client.list_training_jobs(
+                sdk.ListTrainingJobsRequest(body=sdk.JobSearches(limit=50, offset=offset))
+            )
+
+
+class Moto:
+    name = "moto SageMaker (boto3)"
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.some_id = ""
+
+    def client(self) -> Any:
+        return boto3.client(
+            "sagemaker",
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        )
+
+    def create(self, client: Any, name: str) -> str:
+        client.create_training_job(
+            TrainingJobName=name,
+            AlgorithmSpecification={"TrainingImage": "bench:latest", "TrainingInputMode": "File"},
+            RoleArn=ROLE,
+            OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/out/"},
+            ResourceConfig={
+                "InstanceType": "ml.m5.large",
+                "InstanceCount": 1,
+                "VolumeSizeInGB": 1,
+            },
+            StoppingCondition={"MaxRuntimeInSeconds": 3600},
+        )
+        return name
+
+    def show(self, client: Any) -> None:
+        client.describe_training_job(TrainingJobName=self.some_id)
+
+    def list100(self, client: Any) -> None:
+        client.list_training_jobs(MaxResults=100)
+
+
+System = OpenArts | Moto
+_names = itertools.count()
+
+
+def call_of(system: System, operation: str, client: Any) -> Callable[[], object]:
+    if operation == "create":
+        return lambda: system.create(client, f"bench-{next(_names)}")
+    if operation == "show":
+        return lambda: system.show(client)
+    return lambda: system.list100(client)
+
+
+def rate(system: System, operation: str, clients: int, seconds: float) -> float:
+    """Calls per second from ``clients`` threads over ``seconds`` (after one warm call
+    each)."""
+    done = [0] * clients
+    errors: list[str] = []
+    barrier = threading.Barrier(clients + 1)
+
+    def worker(index: int) -> None:
+        try:
+            call = call_of(system, operation, system.client())
+            call()
+        except Exception as error:
+            errors.append(f"{system.name} {operation}: {error}")
+            barrier.abort()
+            return
+        barrier.wait(timeout=60)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not errors:
+            try:
+                call()
+            except Exception as error:
+                errors.append(f"{system.name} {operation}: {error}")
+                return
+            done[index] += 1
+
+    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    with contextlib.suppress(threading.BrokenBarrierError):
+        barrier.wait(timeout=60)
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join(timeout=seconds + 60)
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(errors[0])
+    return sum(done) / elapsed
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{endpoint}/moto-api/", timeout=1).status_code < 500:
+                    break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("moto's server did not start")
+            time.sleep(0.1)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--prefill", type=int, default=200, help="jobs in each before reads")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder, moto_server() as moto_endpoint:
+        home = Path(folder) / "home"
+        home.mkdir()
+        (home / "flavors.yaml").write_text(FLAVORS)
+        env = {"OPENARTS_LOG_LEVEL": "warning", "OPENARTS_PUBLIC_CPU_SHARE": "1"}
+        server = ServerProcess(home, env=env).start(timeout_s=60)
+        try:
+            row = server.credentials()
+            s3 = s3_client(server.obs_endpoint, row["Access Key Id"], row["Secret Access Key"])
+            s3.create_bucket(Bucket=BUCKET)
+            s3.put_object(Bucket=BUCKET, Key="code/boot.py", Body=BOOT.encode())
+            systems: list[System] = [OpenArts(server), Moto(moto_endpoint)]
+            for system in systems:
+                client = system.client()
+                ids = [system.create(client, f"prefill-{n}") for n in range(args.prefill)]
+                system.some_id = ids[len(ids) // 2]
+            results: dict[tuple[str, str, int], list[float]] = {}
+            for _ in range(args.rounds):
+                for operation, clients in itertools.product(OPERATIONS, CLIENTS):
+                    for system in systems:
+                        key = (system.name, operation, clients)
+                        measured = rate(system, operation, clients, args.seconds)
+                        results.setdefault(key, []).append(measured)
+            print("training-job calls per second, OpenArts through the official SDK beside")
+            print("moto's SageMaker server through boto3 (median of the rounds; aim: >= 3x)")
+            print(f"{'call':10} {'clients':>7} {'OpenArts/s':>11} {'moto/s':>9} {'ratio':>7}")
+            for operation, clients in itertools.product(OPERATIONS, CLIENTS):
+                ours = statistics.median(results[(systems[0].name, operation, clients)])
+                theirs = statistics.median(results[(systems[1].name, operation, clients)])
+                print(
+                    f"{operation:10} {clients:7} {ours:11.0f} {theirs:9.0f} {ours / theirs:6.2f}x"
+                )
+        finally:
+            server.stop()
+            reap_tasks(home)
+
+
+if __name__ == "__main__":
+    main()
