@@ -5,15 +5,12 @@ than one pass reads, and to a pass costing the same however many jobs wait."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from openarts.db.tables import TrainingJob, Workload
 from openarts.domain.training import WORKLOAD_KIND, JobPhase
@@ -29,6 +26,7 @@ from openarts.services.training_logs import TrainingLogs
 from openarts.storage.base import one_chunk
 from openarts.testing.fake_backends import FakeBackend
 from tests.conftest import BUCKET, ROOMY, Scene, job_request
+from tests.sqlite_steps import sqlite_steps
 
 # Fewer rows a pass than there is news in these tests: what is not read in one pass must
 # be read in a later one.
@@ -163,30 +161,6 @@ async def test_an_end_while_the_server_was_down_is_concluded_after_a_restart(
     assert set((await phases(loops, job_ids)).values()) == {JobPhase.COMPLETED}
 
 
-@contextmanager
-def sqlite_steps(loops: Loops) -> Iterator[list[int]]:
-    """Count the SQLite virtual machine's steps (in tens: SQLite counts within each
-    statement) of the training loop's transactions: a deterministic measure of the rows a
-    pass reads, unlike a timing."""
-    engine = loops.scene.db._sqlite_sync_engine()
-    counted = [0]
-
-    def count() -> int:
-        counted[0] += 1
-        return 0
-
-    def on_connect(connection: sqlite3.Connection, _record: Any) -> None:
-        connection.set_progress_handler(count, 10)
-
-    event.listen(engine, "connect", on_connect)
-    engine.dispose()  # connections made from here on count
-    try:
-        yield counted
-    finally:
-        event.remove(engine, "connect", on_connect)
-        engine.dispose()
-
-
 async def test_a_pass_costs_the_same_however_many_jobs_wait(
     loops: Loops, database_url: str
 ) -> None:
@@ -195,12 +169,12 @@ async def test_a_pass_costs_the_same_however_many_jobs_wait(
     # No workload pass: every job stays queued, as behind a full pool.
     await create(loops, "first")
     await loops.training.run_once()
-    with sqlite_steps(loops) as few:
+    with sqlite_steps(loops.scene.db) as few:
         await loops.training.run_once()
     for n in range(300):
         await create(loops, f"waiting-{n}")
     await loops.training.run_once()
-    with sqlite_steps(loops) as many:
+    with sqlite_steps(loops.scene.db) as many:
         await loops.training.run_once()
     # Reading every waiting job would take thousands of steps more here.
     assert many[0] <= few[0] * 1.2 + 10, (few, many)

@@ -27,6 +27,7 @@ from openarts.services import identity
 from openarts.services import workloads as service
 from openarts.services.workloads import TaskTemplate
 from openarts.testing.fake_backends import FailingBackend, FakeBackend
+from tests.sqlite_steps import sqlite_steps
 
 GIB = 1 << 30
 
@@ -356,3 +357,31 @@ async def until_a_transaction_waits_for_a_lock(world: World) -> None:
             assert time.monotonic() < deadline, "nothing came to wait for the workload's row"
             await watcher.rollback()
             await asyncio.sleep(0.02)
+
+
+async def test_a_pass_costs_the_same_however_long_the_line(world: World, database_url: str) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("counts SQLite's steps; the statements are the same on PostgreSQL")
+    # One task holds the node; the rest wait in line, longer than one pass reads.
+    reconciler = WorkloadReconciler(world.db, fake(vcpus=1.0), interval_s=60)
+    await submit(world, "holder", template())
+    for n in range(2 * workload_rows.ADMISSION_WINDOW):
+        await submit(world, f"waiting-{n}", template())
+    await reconciler.run_once()
+    await reconciler.run_once()
+
+    async def full_pass() -> None:
+        # Both measured passes do all a pass may: tell every workload in the window why
+        # it waits, and look again for tasks that must end.
+        reconciler._reasons_refreshed = reconciler._stops_checked = float("-inf")
+        await reconciler.run_once()
+
+    with sqlite_steps(world.db) as short:
+        await full_pass()
+    for n in range(1000):
+        await submit(world, f"more-{n}", template())
+    await full_pass()
+    with sqlite_steps(world.db) as long:
+        await full_pass()
+    # Reading every waiting workload would take thousands of steps more here.
+    assert long[0] <= short[0] * 1.2 + 10, (short, long)

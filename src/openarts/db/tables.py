@@ -156,8 +156,9 @@ class Workload(Base):
 
     __tablename__ = "workloads"
     __table_args__ = (
-        Index("ix_workloads_status", "status", "pool", "priority", "queued_at"),
         Index("ix_workloads_unnoticed", "kind", "noticed", "id"),
+        # Stop requests not yet acted on (every pass looks, however long the line).
+        Index("ix_workloads_wish", "desired", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

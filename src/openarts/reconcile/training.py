@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from openarts.backends.base import TaskHandle, TaskState
 from openarts.db.engine import Database
+from openarts.db.lookups import not_for_lookup
 from openarts.db.tables import TrainingJob, TrainingSample, Workload, WorkloadTask
 from openarts.domain.engines import Engine
 from openarts.domain.events import EventType
@@ -358,7 +359,7 @@ def _notice(session: Session, status: str | None, *workload_ids: str) -> None:
     and set: a move committed since it was read stays news."""
     conditions: list[ColumnElement[bool]] = [Workload.id.in_(workload_ids)]
     if status is not None:
-        conditions.append(Workload.status == status)
+        conditions.append(not_for_lookup(Workload.status) == status)
     session.execute(
         update(Workload).where(*conditions).values(noticed=True),
         execution_options={"synchronize_session": False},
@@ -406,7 +407,9 @@ def _in_use(session: Session, names: list[str]) -> set[str]:
             select(Workload.resource_id).where(
                 Workload.kind == WORKLOAD_KIND,
                 Workload.resource_id.in_(names),
-                Workload.status.in_([s.value for s in WorkloadStatus if not s.finished]),
+                not_for_lookup(Workload.status).in_(
+                    [s.value for s in WorkloadStatus if not s.finished]
+                ),
             )
         )
     )

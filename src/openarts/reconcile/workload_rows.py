@@ -22,6 +22,7 @@ from openarts.backends.base import (
     TaskSpec,
     TaskState,
 )
+from openarts.db.lookups import not_for_lookup
 from openarts.db.tables import Workload, WorkloadTask
 from openarts.domain.capacity import SchedulableNode, Slice, format_gpu_ids, parse_gpu_ids
 from openarts.domain.cpu_share import capped_note
@@ -119,7 +120,7 @@ _START_TASK = (
     )
 )
 _WAITING_REASONS = select(*_WHO, _W.reason, _W.pool).where(
-    _W.id.in_(_IDS), _W.status == WorkloadStatus.PENDING.value
+    _W.id.in_(_IDS), not_for_lookup(_W.status) == WorkloadStatus.PENDING.value
 )
 _SET_WAITING_REASON = (
     _WORKLOADS.update()

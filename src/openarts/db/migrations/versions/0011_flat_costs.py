@@ -18,21 +18,24 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("workloads", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("noticed", sa.Boolean(), nullable=False, server_default=sa.true())
-        )
-        batch_op.create_index("ix_workloads_unnoticed", ["kind", "noticed", "id"], unique=False)
+    # Plain ALTER and CREATE INDEX, not a batch: a batch rebuilds the table on SQLite and
+    # loses the DESC of ix_workloads_line on the way.
+    op.add_column(
+        "workloads", sa.Column("noticed", sa.Boolean(), nullable=False, server_default=sa.true())
+    )
+    op.create_index("ix_workloads_unnoticed", "workloads", ["kind", "noticed", "id"])
+    # Stop requests not yet acted on: every pass of the workload loop looks for them.
+    op.create_index("ix_workloads_wish", "workloads", ["desired", "status"])
+    # ix_workloads_line (status, pool, priority DESC, queued_at, id) serves everything this
+    # older one did, and reads a pool's line in order.
+    op.drop_index("ix_workloads_status", "workloads")
     # What moved before this revision is looked at once more by its owner (in bounded
     # passes): a job whose workload ended while the server was down is concluded.
     op.execute(
         "UPDATE workloads SET noticed = false WHERE kind = 'training' AND status <> 'Pending'"
     )
-    with op.batch_alter_table("training_jobs", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_training_jobs_listing", ["project_id", "created_at", "id"], unique=False
-        )
-        batch_op.create_index("ix_training_jobs_wish", ["desired", "phase"], unique=False)
+    op.create_index("ix_training_jobs_listing", "training_jobs", ["project_id", "created_at", "id"])
+    op.create_index("ix_training_jobs_wish", "training_jobs", ["desired", "phase"])
     op.create_table(
         "resource_counts",
         sa.Column("project_id", sa.String(length=32), nullable=False),
@@ -54,9 +57,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("resource_counts")
-    with op.batch_alter_table("training_jobs", schema=None) as batch_op:
-        batch_op.drop_index("ix_training_jobs_wish")
-        batch_op.drop_index("ix_training_jobs_listing")
+    op.drop_index("ix_training_jobs_wish", "training_jobs")
+    op.drop_index("ix_training_jobs_listing", "training_jobs")
+    op.create_index("ix_workloads_status", "workloads", ["status", "pool", "priority", "queued_at"])
+    op.drop_index("ix_workloads_wish", "workloads")
+    op.drop_index("ix_workloads_unnoticed", "workloads")
     with op.batch_alter_table("workloads", schema=None) as batch_op:
-        batch_op.drop_index("ix_workloads_unnoticed")
         batch_op.drop_column("noticed")
