@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,22 +31,20 @@ from typing import Any
 import boto3
 import httpx
 import huaweicloudsdkmodelarts.v1.model as sdk
-import psutil
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkmodelarts.v1 import ModelArtsClient
 
 from openarts.storage.s3 import s3_client
+from openarts.testing.bench_sdk import (
+    SLEEPER,
+    WHOLE_MACHINE_FLAVORS,
+    calls_per_second,
+    create_waiting_job,
+    sdk_client,
+)
+from openarts.testing.bench_summary import summary
 from openarts.testing.server import ServerProcess, free_port, reap_tasks
 
-FLAVORS = f"""
-flavors:
-  - name: bench.cpu.whole
-    vcpus: {psutil.cpu_count()}
-    memory_gib: 0.5
-    uses: [training]
-"""
 BUCKET = "moto-bench"
-BOOT = "import time\ntime.sleep(86400)\n"
 CLIENTS = (1, 8)
 OPERATIONS = ("create", "show", "list-100")
 REGION = "us-east-1"
@@ -63,29 +60,10 @@ class OpenArts:
         self.some_id = ""
 
     def client(self) -> ModelArtsClient:
-        credentials = BasicCredentials(
-            self.row["Access Key Id"], self.row["Secret Access Key"], self.row["Project Id"]
-        )
-        return (
-            ModelArtsClient.new_builder()
-            .with_credentials(credentials)
-            .with_endpoint(self.server.endpoint)
-            .build()
-        )
+        return sdk_client(self.server)
 
     def create(self, client: ModelArtsClient, name: str) -> str:
-        body = sdk.Job(
-            kind="job",
-            metadata=sdk.JobMetadata(name=name),
-            algorithm=sdk.JobAlgorithm(
-                code_dir=f"/{BUCKET}/code/",
-                boot_file=f"/{BUCKET}/code/boot.py",
-                engine=sdk.JobEngine(engine_name="Python"),
-            ),
-            spec=sdk.Spec(resource=sdk.SpecResource(flavor_id="bench.cpu.whole", node_count=1)),
-        )
-        created = client.create_training_job(sdk.CreateTrainingJobRequest(body=body))
-        return str(created.metadata.id)
+        return create_waiting_job(client, name, BUCKET)
 
     def show(self, client: ModelArtsClient) -> None:
         client.show_training_job_details(
@@ -151,42 +129,8 @@ def call_of(system: System, operation: str, client: Any) -> Callable[[], object]
 
 
 def rate(system: System, operation: str, clients: int, seconds: float) -> float:
-    """Calls per second from ``clients`` threads over ``seconds`` (after one warm call
-    each)."""
-    done = [0] * clients
-    errors: list[str] = []
-    barrier = threading.Barrier(clients + 1)
-
-    def worker(index: int) -> None:
-        try:
-            call = call_of(system, operation, system.client())
-            call()
-        except Exception as error:
-            errors.append(f"{system.name} {operation}: {error}")
-            barrier.abort()
-            return
-        barrier.wait(timeout=60)
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not errors:
-            try:
-                call()
-            except Exception as error:
-                errors.append(f"{system.name} {operation}: {error}")
-                return
-            done[index] += 1
-
-    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    with contextlib.suppress(threading.BrokenBarrierError):
-        barrier.wait(timeout=60)
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join(timeout=seconds + 60)
-    elapsed = time.perf_counter() - started
-    if errors:
-        raise RuntimeError(errors[0])
-    return sum(done) / elapsed
+    """Calls per second from ``clients`` threads, each with its own client."""
+    return calls_per_second(lambda: call_of(system, operation, system.client()), clients, seconds)
 
 
 @contextlib.contextmanager
@@ -224,14 +168,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder, moto_server() as moto_endpoint:
         home = Path(folder) / "home"
         home.mkdir()
-        (home / "flavors.yaml").write_text(FLAVORS)
+        (home / "flavors.yaml").write_text(WHOLE_MACHINE_FLAVORS)
         env = {"OPENARTS_LOG_LEVEL": "warning", "OPENARTS_PUBLIC_CPU_SHARE": "1"}
         server = ServerProcess(home, env=env).start(timeout_s=60)
         try:
             row = server.credentials()
             s3 = s3_client(server.obs_endpoint, row["Access Key Id"], row["Secret Access Key"])
             s3.create_bucket(Bucket=BUCKET)
-            s3.put_object(Bucket=BUCKET, Key="code/boot.py", Body=BOOT.encode())
+            s3.put_object(Bucket=BUCKET, Key="code/boot.py", Body=SLEEPER)
             systems: list[System] = [OpenArts(server), Moto(moto_endpoint)]
             for system in systems:
                 client = system.client()
@@ -252,6 +196,13 @@ def main() -> None:
                 theirs = statistics.median(results[(systems[1].name, operation, clients)])
                 print(
                     f"{operation:10} {clients:7} {ours:11.0f} {theirs:9.0f} {ours / theirs:6.2f}x"
+                )
+                summary(
+                    f"{operation} calls/s, {clients} client(s)",
+                    f"{ours:.0f}/s",
+                    f"moto {theirs:.0f}/s",
+                    ours / theirs,
+                    ">= 3x",
                 )
         finally:
             server.stop()

@@ -19,6 +19,7 @@ HERE = Path(__file__).parent
 BENCHMARKS = [
     "api_overhead",
     "api_vs_moto",
+    "workers",
     "storage",
     "scheduler",
     "training_start",

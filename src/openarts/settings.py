@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # one; "off" runs users' code as the server's own user, for single-user machines.
     sandbox: Literal["required", "off"] = "required"
     database_url: str | None = None
+    # Server processes answering the API on the same sockets (PostgreSQL only); one of
+    # them leads the loops.
+    workers: int = Field(default=1, ge=1, le=64)
     # On SQLite, how long a write waits for another's before the request is answered
     # "busy, try again" (ModelArts.6101).
     sqlite_lock_wait_s: float = Field(default=10.0, gt=0)

@@ -103,6 +103,13 @@ async def test_every_page_is_in_order_and_the_total_follows_creates_and_deletes(
         api, limit=50, filters=[{"key": "name", "operator": "like", "value": ["job-1"]}]
     )
     assert filtered["total"] == 10
+    named = await search(
+        api,
+        limit=50,
+        order="asc",
+        filters=[{"key": "name", "operator": "in", "value": ["job-22", "job-07", "job-15"]}],
+    )
+    assert [i["metadata"]["name"] for i in named["items"]] == ["job-07", "job-15", "job-22"]
 
 
 async def test_a_write_that_waits_too_long_for_sqlite_is_refused_as_busy(

@@ -109,6 +109,13 @@ def server(
             envvar="OPENARTS_RAY_ADDRESS", help="The Ray cluster's GCS address (host:port)."
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            envvar="OPENARTS_WORKERS",
+            help="Server processes sharing the ports (1; more need PostgreSQL).",
+        ),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Start the OpenArts server (API and S3-compatible endpoint) in the foreground."""
@@ -124,6 +131,7 @@ def server(
             console_port=console_port,
             backend=backend,
             ray_address=ray_address,
+            workers=workers,
             home=home or base.home,
         )
     )

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import socket
+from typing import Any
 
 import uvicorn
 from rich.console import Console
+from uvicorn.supervisors import Multiprocess
 
 from openarts.backends.sandbox import SandboxUnavailable
 from openarts.domain.sandbox_view import SandboxReport
 from openarts.server.app import create_server_app
+from openarts.server.platform import prepare
 from openarts.services.bootstrap import BootstrapReport
 from openarts.settings import Settings
 
@@ -48,6 +53,9 @@ def run_server(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if settings.workers > 1:
+        _run_workers(settings)
+        return
     try:
         app = create_server_app(settings, announce=announce)
     except SandboxUnavailable as error:
@@ -57,23 +65,53 @@ def run_server(settings: Settings) -> None:
             f"available: {error}[/bold red]"
         )
         raise SystemExit(3) from None
-    config = uvicorn.Config(
+    uvicorn.Server(_config(app, settings)).run(sockets=_sockets(settings))
+
+
+def _config(app: Any, settings: Settings, **more: Any) -> uvicorn.Config:
+    return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         loop="uvloop",
         http="httptools",
-        # Graceful stop on SIGTERM/SIGINT: finish requests in flight, then run shutdown.
         timeout_graceful_shutdown=10,
         access_log=False,
-        # It listens on loopback by default and trusts no proxy in front: no X-Forwarded-*
-        # rewriting (one layer less on every call).
         proxy_headers=False,
+        **more,
     )
-    # One server, three sockets: the API's port, object storage's and the console's.
-    sockets = [
+
+
+def _sockets(settings: Settings) -> list[socket.socket]:
+    return [
         _listen(settings.host, port)
         for port in (settings.port, settings.obs_port, settings.console_port)
     ]
-    uvicorn.Server(config).run(sockets=sockets)
+
+
+def _run_workers(settings: Settings) -> None:
+    """Several processes on the same sockets: this one migrates the database, makes the
+    first identity and says so, then starts the workers (uvicorn restarts one that dies);
+    each serves everything, and one at a time leads the loops (reconcile/leadership.py),
+    woken by what any of them commits (db/notes_feed.py)."""
+    if settings.resolved_database_url.startswith("sqlite"):
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            "[bold red]OpenArts cannot start several workers on SQLite, which takes one "
+            "writer at a time: set OPENARTS_DATABASE_URL to a PostgreSQL database, or run "
+            "one worker.[/bold red]"
+        )
+        raise SystemExit(2)
+    report, sandbox = asyncio.run(prepare(settings))
+    announce(report, settings, sandbox)
+    # The workers read their settings from the environment, as this process did; what
+    # came from the command line goes there too (none of it is a secret).
+    for name in ("host", "port", "obs_port", "console_port", "backend", "ray_address", "home"):
+        value = getattr(settings, name)
+        if value is not None:
+            os.environ[f"OPENARTS_{name.upper()}"] = str(value)
+    os.environ["OPENARTS_WORKERS"] = "1"  # a worker is one process
+    config = _config(
+        "openarts.server.worker:worker_app", settings, factory=True, workers=settings.workers
+    )
+    Multiprocess(config, sockets=_sockets(settings)).run()

@@ -21,7 +21,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -77,6 +77,21 @@ def after_commit(session: Session | AsyncSession, *notes: str) -> None:
     session.info.setdefault(_AFTER_COMMIT, set()).update(notes)
 
 
+# The PostgreSQL channel on which committed notes reach every server process.
+NOTES_CHANNEL = "openarts_notes"
+
+
+def _notify_other_processes(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    notes = session.info.get(_AFTER_COMMIT)
+    if notes:
+        session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": NOTES_CHANNEL, "payload": ",".join(sorted(notes))},
+        )
+
+
 def _forget_notes(session: Session) -> None:
     # A savepoint rolled back: the transaction around it may still commit what it noted.
     if not session.in_nested_transaction():
@@ -120,6 +135,10 @@ class Database:
         # notes of any committed transaction reach on_commit.
         self._session_class: type[Session] = type("OpenArtsSession", (Session,), {})
         event.listen(self._session_class, "after_commit", self._announce)
+        if not self.is_sqlite:
+            # Other server processes on this database hear the notes too: NOTIFY is sent
+            # with the transaction's commit, and not at all if it rolls back.
+            event.listen(self._session_class, "before_commit", _notify_other_processes)
         event.listen(self._session_class, "after_rollback", _forget_notes)
         self.sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=self._session_class

@@ -350,6 +350,8 @@ class TrainingJob(Base):
         Index("ix_training_jobs_listing", "project_id", "created_at", "id"),
         # Jobs asked to terminate and not yet on their way.
         Index("ix_training_jobs_wish", "desired", "phase"),
+        # A project's jobs in some phases (a list filtered by phase reads only those).
+        Index("ix_training_jobs_project_phase", "project_id", "phase"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

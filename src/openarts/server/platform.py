@@ -18,10 +18,11 @@ from openarts.backends.base import ComputeBackend
 from openarts.backends.local.backend import LocalBackend
 from openarts.backends.sandbox import Sandbox
 from openarts.db.engine import Database
+from openarts.db.notes_feed import NotesFeed
 from openarts.domain import notebooks as notebook_domain
 from openarts.domain import services as service_domain
 from openarts.domain.engines import engine_catalog
-from openarts.domain.sandbox_view import OFF_REPORT
+from openarts.domain.sandbox_view import OFF_REPORT, SandboxReport
 from openarts.domain.training import WORKLOAD_KIND as TRAINING_KIND
 from openarts.gateway.inference import GatewayParts
 from openarts.gateway.inference_routes import InferenceRoutes
@@ -81,6 +82,7 @@ class Platform:
     # The loops, in the one list that starts and stops them, and each by name (the
     # recovery pass and the tests step them).
     loops: Loops
+    notes_feed: NotesFeed
     workloads: WorkloadReconciler
     training_loop: TrainingReconciler
     notebook_loop: NotebookReconciler
@@ -117,6 +119,9 @@ class Platform:
         gc.freeze()
         if run_loops:
             self.loops.start()
+            # Notes committed by other server processes on the same database wake these
+            # loops as this process's own do (PostgreSQL; nothing on SQLite).
+            self.notes_feed.start()
         return report
 
     async def _recover(self) -> None:
@@ -133,6 +138,7 @@ class Platform:
 
     async def stop(self) -> None:
         # Tasks keep running: the next start adopts them.
+        await self.notes_feed.stop()
         await self.loops.stop()
         await self.api.traffic.close()
         if self.workloads.leadership is not None:
@@ -328,6 +334,7 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
         ),
         obs=ObsParts(store=store, db=db, box=box, presigner=presigner, settings=settings),
         loops=loops,
+        notes_feed=NotesFeed(db, loops.hint),
         workloads=workloads,
         training_loop=training_loop,
         notebook_loop=notebook_loop,
@@ -387,3 +394,22 @@ def _write_identity_files(report: bootstrap.BootstrapReport, settings: Settings)
         bootstrap.write_private_file(current, wanted)
     if report.generated_password:
         bootstrap.write_private_file(settings.admin_password_file, report.generated_password + "\n")
+
+
+async def prepare(settings: Settings) -> tuple[bootstrap.BootstrapReport, SandboxReport]:
+    """What one process does before several serve (``openarts server --workers``): bring
+    the schema up to date and make the first identity, once, so the workers only find
+    them; and check the sandbox, to say what isolation the tasks get."""
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.home.chmod(0o700)
+    sandbox = open_sandbox(settings)
+    box = SecretBox.from_key_file(settings.secret_key_file)
+    db = Database(settings.resolved_database_url, lock_wait_s=settings.sqlite_lock_wait_s)
+    try:
+        await db.migrate()
+        async with db.session() as session, session.begin():
+            report = await bootstrap.ensure_initial_identity(session, settings, box)
+        _write_identity_files(report, settings)
+    finally:
+        await db.close()
+    return report, sandbox.report if sandbox is not None else OFF_REPORT

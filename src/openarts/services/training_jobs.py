@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from openarts import errors
+from openarts.db.lookups import not_for_lookup
 from openarts.db.tables import TrainingJob
 from openarts.domain.capacity import HostNode
 from openarts.domain.engines import Engine, EngineChoice, find_engine
@@ -543,10 +544,16 @@ async def search_jobs(
         )
     # Unfiltered, the total is the project's count, kept with every create and delete.
     total = None if filters else await count_of_kind(session, project_id, TRAINING_JOBS)
+    order: tuple[Any, Any] = (column, TrainingJob.id)
+    if filters:
+        # The filtered rows are counted anyway: read them through the filter's index and
+        # sort them, rather than walk the project's jobs in order looking for them (which
+        # a planner may prefer, and which reads every job for a few names).
+        order = (not_for_lookup(column), not_for_lookup(TrainingJob.id))
     return await page_from_either_end(
         session,
         select(TrainingJob).where(*conditions),
-        order=((column, ascending), (TrainingJob.id, ascending)),
+        order=((order[0], ascending), (order[1], ascending)),
         offset=offset,
         limit=limit,
         total=total,

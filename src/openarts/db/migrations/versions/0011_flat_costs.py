@@ -36,6 +36,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_training_jobs_listing", "training_jobs", ["project_id", "created_at", "id"])
     op.create_index("ix_training_jobs_wish", "training_jobs", ["desired", "phase"])
+    op.create_index("ix_training_jobs_project_phase", "training_jobs", ["project_id", "phase"])
     op.create_table(
         "resource_counts",
         sa.Column("project_id", sa.String(length=32), nullable=False),
@@ -57,6 +58,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("resource_counts")
+    op.drop_index("ix_training_jobs_project_phase", "training_jobs")
     op.drop_index("ix_training_jobs_wish", "training_jobs")
     op.drop_index("ix_training_jobs_listing", "training_jobs")
     op.create_index("ix_workloads_status", "workloads", ["status", "pool", "priority", "queued_at"])
