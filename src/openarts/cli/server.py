@@ -69,6 +69,9 @@ def run_server(settings: Settings) -> None:
 
 
 def _config(app: Any, settings: Settings, **more: Any) -> uvicorn.Config:
+    # Graceful stop on SIGTERM/SIGINT: finish requests in flight, then run shutdown.
+    # It listens on loopback by default and trusts no proxy in front: no X-Forwarded-*
+    # rewriting (one layer less on every call).
     return uvicorn.Config(
         app,
         host=settings.host,
@@ -84,6 +87,7 @@ def _config(app: Any, settings: Settings, **more: Any) -> uvicorn.Config:
 
 
 def _sockets(settings: Settings) -> list[socket.socket]:
+    # One server, three sockets: the API's port, object storage's and the console's.
     return [
         _listen(settings.host, port)
         for port in (settings.port, settings.obs_port, settings.console_port)

@@ -161,8 +161,8 @@ def inline_connector(path: str, lock_wait_s: float) -> Callable[[], Any]:
     async def connect() -> InlineConnection:
         # check_same_thread off: the pool may close a connection from another thread
         # (at interpreter exit); every statement runs on the loop's own thread.
+        # (The engine's connect listener sets its pragmas, busy_timeout=0 among them.)
         connection = sqlite3.connect(path, check_same_thread=False)
-        connection.execute("PRAGMA busy_timeout=0")
         return InlineConnection(connection, lock_wait_s)
 
     return connect

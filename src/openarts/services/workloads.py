@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from openarts import errors
+from openarts.db.lookups import not_for_lookup
 from openarts.db.tables import Pool, Workload
 from openarts.domain.events import EventType
 from openarts.domain.pools import PoolPhase
@@ -278,7 +279,8 @@ async def waiting_reasons(
         return {}
     rows = await session.execute(
         select(Workload.id, Workload.reason).where(
-            Workload.id.in_(wanted), Workload.status == WorkloadStatus.PENDING.value
+            Workload.id.in_(wanted),
+            not_for_lookup(Workload.status) == WorkloadStatus.PENDING.value,
         )
     )
     return {workload_id: reason or NOT_YET_SCHEDULED for workload_id, reason in rows.all()}
