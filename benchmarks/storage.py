@@ -1,11 +1,16 @@
-"""Object storage throughput: the embedded S3 endpoint beside a plain file copy and moto.
+"""Object storage throughput: the embedded S3 endpoint beside plain file tools and moto.
 
-Uploads and downloads one large object (default 512 MB) with boto3 through the embedded
-endpoint and through moto's S3 server, and copies the same file on the same disk, all in
-one run. Prints MB/s, the ratios, and the server's resident memory before and at its peak
-during the transfers (it should stay flat: bodies stream).
+One large object (default 1 GiB), in interleaved rounds so that the disk's moods fall on
+every path alike; medians are printed. The anchors, measured in the same run on the same
+file and disk: ``cp``, ``cp`` then ``fsync`` (a stored object is on disk when the upload
+is answered), ``md5sum`` (an upload must compute the object's MD5 for its ETag). OpenArts
+is measured through boto3 (8 MiB parts, its default ten threads, signed payloads, which
+the endpoint checks with SHA-256) and through curl on presigned URLs (one stream, so the
+client costs little and what is left is the server's), with the server's CPU per MiB and
+its resident memory before, at its peak during the transfers and a few seconds after.
+moto's S3 server through boto3 is the emulators' figure.
 
-    python benchmarks/storage.py [--mb 512]
+    python benchmarks/storage.py [--mb 1024] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
+import subprocess
 import tempfile
 import threading
 import time
@@ -24,6 +31,7 @@ import psutil
 from boto3.s3.transfer import TransferConfig
 
 from openarts.storage.s3 import s3_client
+from openarts.testing.bench_summary import summary
 from openarts.testing.moto import MotoServer
 from openarts.testing.server import ServerProcess
 
@@ -32,17 +40,16 @@ TRANSFER = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB
 
 
 class PeakMemory:
-    """Samples a process's RSS every 50 ms on a thread; remembers the peak."""
+    """Samples a process's RSS every 20 ms on a thread; remembers the peak."""
 
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
-        self.start_rss = self.process.memory_info().rss
-        self.peak = self.start_rss
+    def __init__(self, process: psutil.Process) -> None:
+        self.process = process
+        self.peak = process.memory_info().rss
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
-        while not self._stop.wait(0.05):
+        while not self._stop.wait(0.02):
             self.peak = max(self.peak, self.process.memory_info().rss)
 
     def __enter__(self) -> PeakMemory:
@@ -54,10 +61,35 @@ class PeakMemory:
         self._thread.join()
 
 
-def timed(work: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    work()
-    return time.perf_counter() - started
+class Figures:
+    """MiB/s per path over rounds, and the server's CPU milliseconds per MiB."""
+
+    def __init__(self, size_mb: int) -> None:
+        self.size_mb = size_mb
+        self.rates: dict[str, list[float]] = {}
+        self.cpu: dict[str, list[float]] = {}
+
+    def time(
+        self, name: str, work: Callable[[], Any], server: psutil.Process | None = None
+    ) -> None:
+        cpu_before = _cpu(server) if server else 0.0
+        started = time.perf_counter()
+        work()
+        seconds = time.perf_counter() - started
+        self.rates.setdefault(name, []).append(self.size_mb / seconds)
+        if server:
+            self.cpu.setdefault(name, []).append((_cpu(server) - cpu_before) * 1000 / self.size_mb)
+
+    def rate(self, name: str) -> float:
+        return statistics.median(self.rates[name])
+
+    def cpu_ms(self, name: str) -> str:
+        return f"{statistics.median(self.cpu[name]):.2f}" if name in self.cpu else "-"
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 def durable_copy(source: Path, target: Path) -> None:
@@ -67,21 +99,76 @@ def durable_copy(source: Path, target: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def through_s3(s3: Any, source: Path, scratch: Path, size_mb: int) -> tuple[float, float]:
-    s3.create_bucket(Bucket="bench")
-    up = timed(lambda: s3.upload_file(str(source), "bench", "big.bin", Config=TRANSFER))
-    target = scratch / "download.bin"
-    down = timed(lambda: s3.download_file("bench", "big.bin", str(target), Config=TRANSFER))
+def curl(*arguments: str) -> None:
+    subprocess.run(["curl", "--fail", "-sS", *arguments], check=True)
+
+
+def one_round(
+    figures: Figures, scratch: Path, source: Path, s3: Any, server: psutil.Process
+) -> None:
+    target = scratch / "target.bin"
+
+    def fresh() -> None:
+        target.unlink(missing_ok=True)
+
+    figures.time("cp", lambda: shutil.copyfile(source, target))
+    fresh()
+    figures.time("cp + fsync", lambda: durable_copy(source, target))
+    fresh()
+    figures.time(
+        "md5sum", lambda: subprocess.run(["md5sum", str(source)], check=True, capture_output=True)
+    )
+
+    figures.time(
+        "boto3 upload",
+        lambda: s3.upload_file(str(source), "bench", "big.bin", Config=TRANSFER),
+        server,
+    )
+    figures.time(
+        "boto3 download",
+        lambda: s3.download_file("bench", "big.bin", str(target), Config=TRANSFER),
+        server,
+    )
+    _same_size(target, source)
+    fresh()
+    put = s3.generate_presigned_url("put_object", Params={"Bucket": "bench", "Key": "curl.bin"})
+    figures.time("curl upload", lambda: curl("-o", "/dev/null", "-T", str(source), put), server)
+    get = s3.generate_presigned_url("get_object", Params={"Bucket": "bench", "Key": "curl.bin"})
+    figures.time("curl download", lambda: curl("-o", str(target), get), server)
+    _same_size(target, source)
+    fresh()
+
+
+def _same_size(target: Path, source: Path) -> None:
     if target.stat().st_size != source.stat().st_size:
-        raise RuntimeError("the download is not the size of the upload")
-    target.unlink()
-    return size_mb / up, size_mb / down
+        raise RuntimeError(f"{target.name} is not the size of the upload")
+
+
+def moto_round(figures: Figures, scratch: Path, source: Path) -> None:
+    moto = MotoServer().start()
+    try:
+        s3 = s3_client(moto.endpoint, "moto", "moto")
+        s3.create_bucket(Bucket="bench")
+        target = scratch / "moto.bin"
+        figures.time(
+            "moto upload", lambda: s3.upload_file(str(source), "bench", "big.bin", Config=TRANSFER)
+        )
+        figures.time(
+            "moto download",
+            lambda: s3.download_file("bench", "big.bin", str(target), Config=TRANSFER),
+        )
+        _same_size(target, source)
+        target.unlink()
+    finally:
+        moto.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--mb", type=int, default=512)
+    parser.add_argument("--mb", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    figures = Figures(args.mb)
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
         source = scratch / "source.bin"
@@ -89,50 +176,84 @@ def main() -> None:
         with source.open("wb") as handle:
             for _ in range(args.mb):
                 handle.write(block)
-
-        copy_s = timed(lambda: shutil.copyfile(source, scratch / "copy.bin"))
-        (scratch / "copy.bin").unlink()
-        plain = args.mb / copy_s
-        durable = args.mb / timed(lambda: durable_copy(source, scratch / "copy.bin"))
-        (scratch / "copy.bin").unlink()
+            os.fsync(handle.fileno())
 
         server = ServerProcess(scratch / "home", env={"OPENARTS_LOG_LEVEL": "warning"}).start()
         try:
             row = server.credentials()
             s3 = s3_client(server.obs_endpoint, row["Access Key Id"], row["Secret Access Key"])
+            s3.create_bucket(Bucket="bench")
             assert server.process is not None
-            with PeakMemory(server.process.pid) as memory:
-                ours_up, ours_down = through_s3(s3, source, scratch, args.mb)
+            process = psutil.Process(server.process.pid)
+            before = process.memory_info().rss
+            with PeakMemory(process) as memory:
+                for _ in range(args.rounds):
+                    one_round(figures, scratch, source, s3, process)
+            time.sleep(3)  # what the server keeps once the transfers are over
+            after = process.memory_info().rss
         finally:
             server.stop()
+        moto_round(figures, scratch, source)
 
-        moto = MotoServer().start()
-        try:
-            theirs_up, theirs_down = through_s3(
-                s3_client(moto.endpoint, "moto", "moto"), source, scratch, args.mb
-            )
-        finally:
-            moto.stop()
-
-    print(f"object of {args.mb} MB; boto3, 8 MB parts\n")
-    print(f"{'path':40} {'upload MB/s':>12} {'download MB/s':>14}")
-    print(f"{'plain file copy (same disk)':40} {plain:12.0f} {plain:14.0f}")
-    print(f"{'plain file copy + fsync (durable)':40} {durable:12.0f} {durable:14.0f}")
-    print(f"{'OpenArts embedded endpoint':40} {ours_up:12.0f} {ours_down:14.0f}")
-    print(f"{'moto S3 server':40} {theirs_up:12.0f} {theirs_down:14.0f}")
+    print(f"object of {args.mb} MiB; median of {args.rounds} interleaved rounds (moto: one)\n")
+    print(f"{'path':28} {'MiB/s':>8} {'server CPU ms/MiB':>18}")
+    for name in figures.rates:
+        print(f"{name:28} {figures.rate(name):8.0f} {figures.cpu_ms(name):>18}")
+    cp, durable, md5 = figures.rate("cp"), figures.rate("cp + fsync"), figures.rate("md5sum")
+    print()
+    for client in ("boto3", "curl"):
+        up, down = figures.rate(f"{client} upload"), figures.rate(f"{client} download")
+        print(
+            f"{client:5}: download {down / cp:.2f}x cp (aim 0.5); upload {up / durable:.2f}x "
+            f"cp + fsync (aim 0.5), {up / md5:.2f}x md5sum (aim 0.8)"
+        )
+    boto_up, boto_down = figures.rate("boto3 upload"), figures.rate("boto3 download")
     print(
-        f"\nOpenArts / plain copy: upload {ours_up / plain:.0%}, download "
-        f"{ours_down / plain:.0%} (aim: at least 50%)"
+        f"boto3 against moto: upload {boto_up / figures.rate('moto upload'):.1f}x, "
+        f"download {boto_down / figures.rate('moto download'):.1f}x"
     )
+    peak_grown, kept = (memory.peak - before) / MB, (after - before) / MB
     print(
-        f"OpenArts / moto: upload {ours_up / theirs_up:.1f}x, download "
-        f"{ours_down / theirs_down:.1f}x"
+        f"server memory: {before / MB:.0f} MiB before, peak +{peak_grown:.0f} MiB during the "
+        f"transfers, +{kept:.0f} MiB three seconds after (aim: at most +20 MiB)"
     )
-    grown = (memory.peak - memory.start_rss) / MB
-    print(
-        f"server memory: {memory.start_rss / MB:.0f} MB before, peak {memory.peak / MB:.0f} MB "
-        f"during the transfers (+{grown:.0f} MB for a {args.mb} MB object)"
+    curl_down, curl_up = figures.rate("curl download"), figures.rate("curl upload")
+    summary(
+        "storage download, curl (MiB/s)",
+        f"{curl_down:.0f}",
+        f"cp {cp:.0f}",
+        curl_down / cp,
+        ">= 0.5x",
     )
+    summary(
+        "storage download, boto3 (MiB/s)",
+        f"{boto_down:.0f}",
+        f"cp {cp:.0f}",
+        boto_down / cp,
+        ">= 0.5x",
+    )
+    summary(
+        "storage upload, curl (MiB/s)",
+        f"{curl_up:.0f}",
+        f"md5sum {md5:.0f}",
+        curl_up / md5,
+        ">= 0.8x",
+    )
+    summary(
+        "storage upload, boto3 (MiB/s)",
+        f"{boto_up:.0f}",
+        f"md5sum {md5:.0f}",
+        boto_up / md5,
+        ">= 0.8x",
+    )
+    summary(
+        "storage upload, curl vs cp+fsync",
+        f"{curl_up:.0f}",
+        f"{durable:.0f}",
+        curl_up / durable,
+        ">= 0.5x",
+    )
+    summary("storage server memory peak (MiB)", f"+{peak_grown:.0f}", "-", None, "<= +20")
 
 
 if __name__ == "__main__":

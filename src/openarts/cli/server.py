@@ -16,6 +16,7 @@ from openarts.backends.sandbox import SandboxUnavailable
 from openarts.domain.sandbox_view import SandboxReport
 from openarts.server.app import create_server_app
 from openarts.server.platform import prepare
+from openarts.server.zerocopy import ZeroCopyHttpTools
 from openarts.services.bootstrap import BootstrapReport
 from openarts.settings import Settings
 
@@ -78,7 +79,8 @@ def _config(app: Any, settings: Settings, **more: Any) -> uvicorn.Config:
         port=settings.port,
         log_level=settings.log_level,
         loop="uvloop",
-        http="httptools",
+        # httptools, plus kernel-sent file bodies for object downloads.
+        http=ZeroCopyHttpTools,
         timeout_graceful_shutdown=10,
         access_log=False,
         proxy_headers=False,

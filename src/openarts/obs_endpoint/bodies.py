@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 from collections.abc import AsyncIterator
@@ -10,6 +9,7 @@ from typing import Any
 
 from openarts.obs_endpoint.errors import S3Error
 from openarts.storage.base import CHUNK
+from openarts.storage.in_order import InOrderSteps
 
 STREAMING = "STREAMING-"
 SIGNED_STREAMING = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
@@ -20,14 +20,18 @@ MAX_CHUNK_BYTES = 64 * 1024 * 1024
 async def rechunk(chunks: AsyncIterator[bytes], size: int = CHUNK) -> AsyncIterator[bytes]:
     """Coalesce the server's small receive buffers into blocks of about ``size`` bytes, so
     that hashing and disk writes happen a block at a time, off the event loop."""
-    buffer = bytearray()
+    pieces: list[bytes] = []
+    held = 0
     async for chunk in chunks:
-        buffer += chunk
-        if len(buffer) >= size:
-            yield bytes(buffer)
-            buffer.clear()
-    if buffer:
-        yield bytes(buffer)
+        pieces.append(chunk)
+        held += len(chunk)
+        if held >= size:
+            # One copy into the block (a growing buffer would copy each piece twice).
+            yield pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            pieces.clear()
+            held = 0
+    if pieces:
+        yield b"".join(pieces)
 
 
 def _update(digests: list[Any], block: bytes) -> None:
@@ -46,10 +50,16 @@ async def checked(
     sha = hashlib.sha256() if sha256_hex else None
     md5 = hashlib.md5() if md5_b64 else None
     digests = [d for d in (sha, md5) if d is not None]
-    async for chunk in chunks:
-        # hashlib releases the GIL on large blocks: in a thread it runs beside the loop.
-        await asyncio.to_thread(_update, digests, chunk)
-        yield chunk
+    # Hashed on a thread beside the store's own hashing and writing of the block before
+    # (hashlib lets go of the GIL on large blocks), so the two use both cores.
+    steps = InOrderSteps()
+    try:
+        async for chunk in chunks:
+            await steps.add(_update, digests, chunk)
+            yield chunk
+        await steps.finish()
+    finally:
+        await steps.settle()
     if sha is not None and sha.hexdigest() != sha256_hex:
         raise S3Error(
             "XAmzContentSHA256Mismatch",

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 CHUNK = 1024 * 1024
 
@@ -140,6 +141,12 @@ class ObjectStore(ABC):
         max_keys: int = 1000,
     ) -> ListPage:
         """Keys after ``marker`` in byte order, grouped by ``delimiter`` like S3."""
+
+    async def open_described(self, bucket: str, key: str) -> tuple[ObjectInfo, BinaryIO | None]:
+        """The object's description and, for a store that keeps objects as files, the file
+        opened with it (the caller closes it), so the bytes sent are the bytes described and
+        can be sent without copying. Other stores answer None and are read with ``read``."""
+        return await self.stat(bucket, key), None
 
     @abstractmethod
     def read(

@@ -45,6 +45,7 @@ from openarts.storage.base import (
     StorageError,
     UploadInfo,
 )
+from openarts.storage.in_order import InOrderSteps
 from openarts.storage.listing import group_listing
 from openarts.storage.paths import RESERVED_PREFIX, InvalidPath, check_bucket, check_key
 from openarts.storage.presign import PlatformPresigner
@@ -248,6 +249,36 @@ class LocalStore(ObjectStore):
         keys.sort(key=lambda k: k.encode("utf-8"))
         return keys
 
+    async def open_described(self, bucket: str, key: str) -> tuple[ObjectInfo, BinaryIO | None]:
+        bucket_dir = self._existing_bucket(bucket)
+        return await asyncio.to_thread(
+            self._open_described_sync, bucket_dir, self._checked_key(key)
+        )
+
+    def _open_described_sync(
+        self, bucket_dir: Path, key: str
+    ) -> tuple[ObjectInfo, BinaryIO | None]:
+        if key.endswith("/"):
+            return self._stat_sync(bucket_dir, key), None
+        path = bucket_dir / key
+        for _ in range(3):
+            try:
+                handle = path.open("rb")
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                raise NoSuchKey(f"key {key} does not exist") from None
+            try:
+                opened = os.fstat(handle.fileno())
+                info = self._stat_sync(bucket_dir, key)
+                # Still the same file after its description was read: a replacement in
+                # between (objects are replaced by rename) gives another inode; try again.
+                if path.stat().st_ino == opened.st_ino and info.size == opened.st_size:
+                    return info, handle
+            except BaseException:
+                handle.close()
+                raise
+            handle.close()
+        return self._stat_sync(bucket_dir, key), None
+
     async def read(
         self, bucket: str, key: str, byte_range: ByteRange | None = None
     ) -> AsyncIterator[bytes]:
@@ -315,10 +346,12 @@ class LocalStore(ObjectStore):
         handle = await asyncio.to_thread(_private_file, temporary)
         syncing: asyncio.Future[None] | None = None
         synced_at = 0
+        # Each block is hashed and written on a thread while the next one arrives.
+        steps = InOrderSteps()
         try:
             async for chunk in chunks:
                 size += len(chunk)
-                await asyncio.to_thread(_hash_and_write, digest, handle, chunk)
+                await steps.add(_hash_and_write, digest, handle, chunk)
                 if (
                     durable
                     and size - synced_at >= SYNC_EVERY
@@ -326,13 +359,16 @@ class LocalStore(ObjectStore):
                 ):
                     # Start writing back to disk while the rest is still arriving, so the
                     # final sync has little left to do.
+                    await steps.finish()
                     synced_at = size
                     syncing = asyncio.ensure_future(asyncio.to_thread(_flush, handle))
+            await steps.finish()
             if syncing is not None:
                 await syncing
             if durable:
                 await asyncio.to_thread(_flush, handle)
         except BaseException:
+            await steps.settle()
             if syncing is not None:
                 await asyncio.gather(syncing, return_exceptions=True)
             handle.close()
@@ -742,13 +778,17 @@ async def _receive_at(
     fd = await asyncio.to_thread(os.open, data, os.O_WRONLY | os.O_CREAT, 0o600)
     digest = hashlib.md5()
     written = 0
+    # Each block is hashed and written on a thread while the next one arrives.
+    steps = InOrderSteps()
     try:
         async for chunk in chunks:
             if written + len(chunk) > length:
                 raise InvalidPart(f"the part is longer than its declared {length} bytes")
-            await asyncio.to_thread(_hash_and_pwrite, digest, fd, chunk, offset + written)
+            await steps.add(_hash_and_pwrite, digest, fd, chunk, offset + written)
             written += len(chunk)
+        await steps.finish()
     finally:
+        await steps.settle()
         os.close(fd)
     if written != length:
         raise InvalidPart(f"the part ended after {written} of its {length} bytes")
