@@ -17,6 +17,7 @@ from openarts.testing.bench_summary import MARK
 HERE = Path(__file__).parent
 # In this order: quick ones first, the long scale run last.
 BENCHMARKS = [
+    "start",
     "api_overhead",
     "api_vs_moto",
     "workers",

@@ -675,6 +675,9 @@ async def test_events_filter_by_level_pattern_and_time(api: Api) -> None:
     assert (await api.call("GET", url + window)).json()["total"] == 0
     odd = await api.call("GET", url + "?start_time=yesterday&end_time=today")
     assert odd.status_code == 400 and "ISO 8601" in odd.json()["error_msg"]
+    # A digit that int() refuses (superscript three): refused with the reason, not a 500.
+    digit_like = await api.call("GET", url + "?start_time=%C2%B3&end_time=5")
+    assert digit_like.status_code == 400 and "ISO 8601" in digit_like.json()["error_msg"]
     kept = await api.call("PUT", f"{JOBS}/{job_id}", json={})
     assert kept.status_code == 200
     assert (await show(api, job_id))["metadata"]["description"] == "a test job"

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from openarts.db.base import Base
-from openarts.db.engine import Database
+from openarts.db.engine import SCHEMA_HEAD, Database, alembic_config
 from openarts.domain.sandbox_view import SANDBOX_UID_BASE
 from openarts.ids import new_hex32, now_ms
 
@@ -28,9 +28,15 @@ async def test_migrations_match_the_tables(database_url: str) -> None:
         await db.migrate()
         async with db.engine.connect() as connection:
             assert await connection.run_sync(_differences) == []
-            assert await connection.run_sync(_revision) == "0011"
+            assert await connection.run_sync(_revision) == SCHEMA_HEAD == "0011"
     finally:
         await db.close()
+
+
+def test_the_head_a_start_checks_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_HEAD
 
 
 async def test_an_older_database_is_upgraded_not_dropped(empty_database_url: str) -> None:

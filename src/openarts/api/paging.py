@@ -19,7 +19,7 @@ ContinueQuery = Annotated[str | None, Query(alias="continue", max_length=10)]
 def page_start(continue_token: str | None, offset: int | None = None) -> int:
     if continue_token is None:
         return offset or 0
-    if not continue_token.isdigit():
+    if not (continue_token.isascii() and continue_token.isdigit()):
         raise OpenArtsError(
             errors.INVALID_ARGUMENT,
             "Invalid parameter: query parameter continue must be a value returned in "

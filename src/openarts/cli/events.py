@@ -55,7 +55,7 @@ def epoch_ms(text: str | None, option: str) -> int | None:
     ago = _AGO.match(text)
     if ago:
         return round((time.time() - float(ago[1]) * _UNIT_S[ago[2]]) * 1000)
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         # Below 10^11 it is seconds (10^11 s is the year 5138), as the API reads it.
         return int(text) * 1000 if int(text) < 10**11 else int(text)
     try:

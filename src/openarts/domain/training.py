@@ -93,7 +93,8 @@ def retries_allowed(annotations: dict[str, str]) -> tuple[int, bool]:
     text = annotations.get(RETRY_ANNOTATION)
     retries = 0
     if text is not None:
-        if not text.strip().isdigit() or int(text) > MAX_RETRIES:
+        digits = text.strip()
+        if not (digits.isascii() and digits.isdigit()) or int(digits) > MAX_RETRIES:
             raise ValueError(
                 f"metadata.annotations {RETRY_ANNOTATION} must be a whole number from 0 to "
                 f"{MAX_RETRIES}, not {text!r}"

@@ -88,7 +88,12 @@ class InferenceGateway:
     ) -> tuple[Route, bytes]:
         request = Request(scope, receive)
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > parts.max_body:
+        if (
+            declared is not None
+            and declared.isascii()
+            and declared.isdigit()
+            and int(declared) > parts.max_body
+        ):
             raise OpenArtsError(errors.BODY_TOO_LARGE)
         body = await request.body()
         if len(body) > parts.max_body:

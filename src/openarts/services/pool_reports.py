@@ -159,7 +159,7 @@ def parse_monitor_query(time_range: str, statistics: str, period: str, *, now: i
     start, end, minutes = int(match.group(1)), int(match.group(2)), int(match.group(3))
     end = now if end == -1 else end
     start = end - minutes * 60_000 if start == -1 else start
-    if not period.isdigit() or not 1 <= int(period) <= 86_400:
+    if not (period.isascii() and period.isdigit()) or not 1 <= int(period) <= 86_400:
         raise OpenArtsError(errors.POOL_BAD_REQUEST, "period must be 1 to 86400 seconds")
     wanted = tuple(s.strip() for s in statistics.split(",") if s.strip())
     if not wanted or any(s not in ("maximum", "average") for s in wanted):

@@ -276,7 +276,7 @@ def _time_ms(name: str, text: str | None) -> int | None:
     a string, the reference's example sends milliseconds)."""
     if text is None:
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # int() refuses digits such as '³'
         return int(text)
     try:
         moment = datetime.fromisoformat(text)
