@@ -51,6 +51,9 @@ def _free_port() -> int:
 
 def _started(command: list[str], env: dict[str, str], port: int) -> tuple[float, int]:
     """Seconds from launch to the first 200 from /health, and RSS three seconds later."""
+    # Python keeps its compiled modules, as on a user's machine (some shells here turn
+    # that off, and every start would compile the whole server again).
+    env = {name: value for name, value in env.items() if name != "PYTHONDONTWRITEBYTECODE"}
     started = time.perf_counter()
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True

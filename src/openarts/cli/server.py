@@ -10,13 +10,12 @@ from typing import Any
 
 import uvicorn
 from rich.console import Console
-from uvicorn.supervisors import Multiprocess
 
 from openarts.backends.sandbox import SandboxUnavailable
 from openarts.domain.sandbox_view import SandboxReport
 from openarts.server.app import create_server_app
+from openarts.server.http_protocol import HttpProtocol
 from openarts.server.platform import prepare
-from openarts.server.zerocopy import ZeroCopyHttpTools
 from openarts.services.bootstrap import BootstrapReport
 from openarts.settings import Settings
 
@@ -79,8 +78,8 @@ def _config(app: Any, settings: Settings, **more: Any) -> uvicorn.Config:
         port=settings.port,
         log_level=settings.log_level,
         loop="uvloop",
-        # httptools, plus kernel-sent file bodies for object downloads.
-        http=ZeroCopyHttpTools,
+        # httptools, with files sent by the kernel (object downloads).
+        http=HttpProtocol,
         timeout_graceful_shutdown=10,
         access_log=False,
         proxy_headers=False,
@@ -120,4 +119,8 @@ def _run_workers(settings: Settings) -> None:
     config = _config(
         "openarts.server.worker:worker_app", settings, factory=True, workers=settings.workers
     )
+    # Here, not at the top: uvicorn's supervisors bring its file watcher, which a single
+    # process never needs.
+    from uvicorn.supervisors import Multiprocess
+
     Multiprocess(config, sockets=_sockets(settings)).run()

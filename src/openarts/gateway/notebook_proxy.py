@@ -16,8 +16,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-import aiohttp
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openarts import errors
@@ -32,7 +32,13 @@ from openarts.gateway.relay import (
     refuse,
     request_body,
 )
+from openarts.lazy import lazy_import
 from openarts.unix_sockets import SocketPath
+
+if TYPE_CHECKING:
+    import aiohttp
+else:
+    aiohttp = lazy_import("aiohttp")
 
 log = logging.getLogger("openarts.gateway")
 

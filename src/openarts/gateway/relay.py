@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
-import aiohttp
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openarts.errors import OpenArtsError
+from openarts.lazy import lazy_import
+
+if TYPE_CHECKING:
+    import aiohttp
+else:
+    aiohttp = lazy_import("aiohttp")
 
 HOP_BY_HOP = frozenset(
     {

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import aiohttp
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,7 @@ from openarts.domain.services import (
 )
 from openarts.domain.workloads import WorkloadStatus
 from openarts.ids import new_uuid, now_ms
+from openarts.lazy import lazy_import
 from openarts.reconcile.folders import subfolders
 from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.loop import SteppingReconciler
@@ -52,6 +53,11 @@ from openarts.services import inference_services as service_ops
 from openarts.services import workloads as workload_service
 from openarts.services.inference_services import Entry, entries_of, switch_service_status
 from openarts.unix_sockets import SocketPath
+
+if TYPE_CHECKING:
+    import aiohttp
+else:
+    aiohttp = lazy_import("aiohttp")
 
 log = logging.getLogger("openarts.reconcile.services")
 

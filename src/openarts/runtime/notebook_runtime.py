@@ -18,8 +18,8 @@ import shutil
 import uuid
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import aiohttp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,7 @@ from openarts.domain.notebooks import (
 )
 from openarts.domain.notebooks import NotebookStatus as S
 from openarts.domain.sandbox_view import MA_HOME, Mount, TaskView
+from openarts.lazy import lazy_import
 from openarts.runtime.notebook_envs import NotebookEnvironments, environment_variables
 from openarts.runtime.stacked_envs import make_environment, site_packages, snapshot
 from openarts.security.secrets_box import SecretBox
@@ -49,6 +50,11 @@ from openarts.storage.base import ObjectStore
 from openarts.storage.paths import ObjectPath
 from openarts.storage.transfer import download_dir
 from openarts.unix_sockets import SocketPath, pin_socket
+
+if TYPE_CHECKING:
+    import aiohttp
+else:
+    aiohttp = lazy_import("aiohttp")
 
 log = logging.getLogger("openarts.notebooks")
 
