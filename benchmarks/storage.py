@@ -8,7 +8,9 @@ is measured through boto3 (8 MiB parts, its default ten threads, signed payloads
 the endpoint checks with SHA-256) and through curl on presigned URLs (one stream, so the
 client costs little and what is left is the server's), with the server's CPU per MiB and
 its resident memory before, at its peak during the transfers and a few seconds after.
-moto's S3 server through boto3 is the emulators' figure.
+moto's S3 server through boto3 is the emulators' figure, and boto3 against the least an
+S3 server can do (``ClientCeiling``: sendfile out, MD5 + write + fsync in, nothing
+checked) shows what the client itself reaches on this machine.
 
     python benchmarks/storage.py [--mb 1024] [--rounds 3]
 """
@@ -16,7 +18,10 @@ moto's S3 server through boto3 is the emulators' figure.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import http.server
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -85,6 +90,88 @@ class Figures:
 
     def cpu_ms(self, name: str) -> str:
         return f"{statistics.median(self.cpu[name]):.2f}" if name in self.cpu else "-"
+
+
+class ClientCeiling(http.server.BaseHTTPRequestHandler):
+    """The least an S3 server can do, to show what boto3 itself reaches on this machine:
+    GET sends the file with ``sendfile`` (ranges too), PUT hashes with MD5, writes and
+    syncs; no signature, no bucket, no checks. Not a store: an instrument."""
+
+    protocol_version = "HTTP/1.1"
+    source: Path
+    sink: Path
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+    def _head(self, status: int, length: int, extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for name, value in {"Content-Length": str(length), "ETag": '"x"', **(extra or {})}.items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def do_HEAD(self) -> None:
+        self._head(
+            200, self.source.stat().st_size, {"Last-Modified": "Mon, 07 Dec 2026 00:00:00 GMT"}
+        )
+
+    def do_GET(self) -> None:
+        size = self.source.stat().st_size
+        first, last, status, extra = 0, size - 1, 200, {}
+        asked = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+        if asked:
+            first, last = int(asked[1]), int(asked[2]) if asked[2] else size - 1
+            status, extra = 206, {"Content-Range": f"bytes {first}-{last}/{size}"}
+        self._head(status, last - first + 1, extra)
+        with self.source.open("rb") as handle:
+            self.connection.sendfile(handle, first, last - first + 1)
+
+    def do_PUT(self) -> None:
+        left, digest = int(self.headers["Content-Length"]), hashlib.md5()
+        block = memoryview(bytearray(MB))
+        fd = os.open(self.sink, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while left:
+                got = self.rfile.readinto(block[: min(MB, left)])
+                digest.update(block[:got])
+                os.write(fd, block[:got])
+                left -= got
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._head(200, 0, {"ETag": f'"{digest.hexdigest()}"'})
+
+    def do_POST(self) -> None:  # starts and completes a multipart upload
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if "uploads" in self.path:
+            body = b"<InitiateMultipartUploadResult><UploadId>u</UploadId>"
+            body += b"</InitiateMultipartUploadResult>"
+        else:
+            body = b"<CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>"
+        self._head(200, len(body))
+        self.wfile.write(body)
+
+
+def ceiling_round(figures: Figures, scratch: Path, source: Path) -> None:
+    ClientCeiling.source, ClientCeiling.sink = source, scratch / "ceiling-sink.bin"
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ClientCeiling)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        s3 = s3_client(f"http://127.0.0.1:{server.server_address[1]}", "any", "any")
+        target = scratch / "ceiling.bin"
+        figures.time(
+            "boto3 ceiling upload", lambda: s3.upload_file(str(source), "b", "k", Config=TRANSFER)
+        )
+        figures.time(
+            "boto3 ceiling download",
+            lambda: s3.download_file("b", "k", str(target), Config=TRANSFER),
+        )
+        _same_size(target, source)
+        target.unlink()
+        ClientCeiling.sink.unlink(missing_ok=True)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _cpu(process: psutil.Process) -> float:
@@ -189,6 +276,7 @@ def main() -> None:
             with PeakMemory(process) as memory:
                 for _ in range(args.rounds):
                     one_round(figures, scratch, source, s3, process)
+                    ceiling_round(figures, scratch, source)
             time.sleep(3)  # what the server keeps once the transfers are over
             after = process.memory_info().rss
         finally:
@@ -208,6 +296,11 @@ def main() -> None:
             f"cp + fsync (aim 0.5), {up / md5:.2f}x md5sum (aim 0.8)"
         )
     boto_up, boto_down = figures.rate("boto3 upload"), figures.rate("boto3 download")
+    print(
+        f"boto3 against its ceiling (a minimal sendfile/MD5 server, no checks): upload "
+        f"{boto_up / figures.rate('boto3 ceiling upload'):.2f}x, download "
+        f"{boto_down / figures.rate('boto3 ceiling download'):.2f}x"
+    )
     print(
         f"boto3 against moto: upload {boto_up / figures.rate('moto upload'):.1f}x, "
         f"download {boto_down / figures.rate('moto download'):.1f}x"

@@ -45,6 +45,11 @@ from openarts.storage.base import (
 from openarts.storage.paths import InvalidPath, check_bucket, check_key, check_prefix
 from openarts.storage.presign import EXPIRES_PARAM, SIGNATURE_PARAM, PlatformPresigner
 
+# Upload bodies are hashed and written in blocks of this size: as fast as 1 MiB blocks
+# here (hashing dominates), and boto3's ten parts at once hold a quarter of the memory
+# (benchmarks/storage.py: +19 MiB at the peak against +43 MiB).
+BODY_BLOCK = 256 * 1024
+
 log = logging.getLogger("openarts.obs")
 
 XML = "application/xml"
@@ -462,7 +467,7 @@ class S3Endpoint:
         encoding = call.headers.get("content-encoding", "")
         if call.payload_hash.startswith(bodies.STREAMING) or "aws-chunked" in encoding:
             chunks = bodies.aws_chunked(chunks)
-        chunks = bodies.rechunk(chunks)
+        chunks = bodies.rechunk(chunks, BODY_BLOCK)
         digest = call.payload_hash if len(call.payload_hash) == 64 else None
         md5 = call.headers.get("content-md5")
         if digest or md5:
