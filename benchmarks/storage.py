@@ -152,22 +152,37 @@ class ClientCeiling(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+def up_and_down(
+    figures: Figures,
+    name: str,
+    s3: Any,
+    scratch: Path,
+    source: Path,
+    server: psutil.Process | None = None,
+) -> None:
+    """The object up and back with boto3, timed as ``<name> upload`` and ``download``."""
+    target = scratch / "down.bin"
+    figures.time(
+        f"{name} upload",
+        lambda: s3.upload_file(str(source), "bench", "big.bin", Config=TRANSFER),
+        server,
+    )
+    figures.time(
+        f"{name} download",
+        lambda: s3.download_file("bench", "big.bin", str(target), Config=TRANSFER),
+        server,
+    )
+    _same_size(target, source)
+    target.unlink()
+
+
 def ceiling_round(figures: Figures, scratch: Path, source: Path) -> None:
     ClientCeiling.source, ClientCeiling.sink = source, scratch / "ceiling-sink.bin"
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ClientCeiling)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         s3 = s3_client(f"http://127.0.0.1:{server.server_address[1]}", "any", "any")
-        target = scratch / "ceiling.bin"
-        figures.time(
-            "boto3 ceiling upload", lambda: s3.upload_file(str(source), "b", "k", Config=TRANSFER)
-        )
-        figures.time(
-            "boto3 ceiling download",
-            lambda: s3.download_file("b", "k", str(target), Config=TRANSFER),
-        )
-        _same_size(target, source)
-        target.unlink()
+        up_and_down(figures, "boto3 ceiling", s3, scratch, source)
         ClientCeiling.sink.unlink(missing_ok=True)
     finally:
         server.shutdown()
@@ -206,18 +221,7 @@ def one_round(
         "md5sum", lambda: subprocess.run(["md5sum", str(source)], check=True, capture_output=True)
     )
 
-    figures.time(
-        "boto3 upload",
-        lambda: s3.upload_file(str(source), "bench", "big.bin", Config=TRANSFER),
-        server,
-    )
-    figures.time(
-        "boto3 download",
-        lambda: s3.download_file("bench", "big.bin", str(target), Config=TRANSFER),
-        server,
-    )
-    _same_size(target, source)
-    fresh()
+    up_and_down(figures, "boto3", s3, scratch, source, server)
     put = s3.generate_presigned_url("put_object", Params={"Bucket": "bench", "Key": "curl.bin"})
     figures.time("curl upload", lambda: curl("-o", "/dev/null", "-T", str(source), put), server)
     get = s3.generate_presigned_url("get_object", Params={"Bucket": "bench", "Key": "curl.bin"})
@@ -236,16 +240,7 @@ def moto_round(figures: Figures, scratch: Path, source: Path) -> None:
     try:
         s3 = s3_client(moto.endpoint, "moto", "moto")
         s3.create_bucket(Bucket="bench")
-        target = scratch / "moto.bin"
-        figures.time(
-            "moto upload", lambda: s3.upload_file(str(source), "bench", "big.bin", Config=TRANSFER)
-        )
-        figures.time(
-            "moto download",
-            lambda: s3.download_file("bench", "big.bin", str(target), Config=TRANSFER),
-        )
-        _same_size(target, source)
-        target.unlink()
+        up_and_down(figures, "moto", s3, scratch, source)
     finally:
         moto.stop()
 
