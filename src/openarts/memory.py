@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import time
 
 LARGE_BODY = 8 * 1024 * 1024
 _EVERY_S = 1.0
@@ -30,20 +31,18 @@ def _trimmer() -> ctypes._NamedFuncPointer | None:
 
 
 _TRIM = _trimmer()
-_pending: set[asyncio.Task[None]] = set()
+_trim_due = 0.0
 
 
 def after_large_body(size: int | None) -> None:
     """Call when a body of ``size`` bytes has been moved: when it was large, a trim runs
     a second later (one for all the bodies of that second, so a burst pays once)."""
-    if _TRIM is None or size is None or size < LARGE_BODY or _pending:
+    global _trim_due
+    if _TRIM is None or size is None or size < LARGE_BODY:
         return
-    task = asyncio.get_running_loop().create_task(_trim_soon())
-    _pending.add(task)
-    task.add_done_callback(_pending.discard)
-
-
-async def _trim_soon() -> None:
-    await asyncio.sleep(_EVERY_S)
-    assert _TRIM is not None
-    await asyncio.to_thread(_TRIM, 0)
+    now = time.monotonic()
+    if now < _trim_due:
+        return
+    _trim_due = now + _EVERY_S
+    loop = asyncio.get_running_loop()
+    loop.call_later(_EVERY_S, loop.run_in_executor, None, _TRIM, 0)
