@@ -31,6 +31,7 @@ from huaweicloudsdkmodelarts.v1 import (
 
 from openarts.domain.engines import engine_catalog
 from openarts.storage.s3 import s3_client as make_client
+from openarts.testing.bench_sdk import sdk_client
 from openarts.testing.server import ServerProcess
 
 FLAVORS = """
@@ -87,7 +88,6 @@ def pip_install(packages: tuple[str, ...], folder: Path) -> float:
 
 
 def main() -> None:
-    from benchmarks.sandbox import sdk_of
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--engines", default="PyTorch,Scikit_Learn,XGBoost")
@@ -108,7 +108,7 @@ def main() -> None:
                 )
                 s3.create_bucket(Bucket=BUCKET)
                 s3.put_object(Bucket=BUCKET, Key="code/train.py", Body=SCRIPT)
-                sdk = sdk_of(server)
+                sdk = sdk_client(server)
                 first = create_to_running(sdk, engine.name, "first")
                 second = create_to_running(sdk, engine.name, "second")
             finally:

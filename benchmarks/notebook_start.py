@@ -34,7 +34,6 @@ import uuid
 from pathlib import Path
 
 import requests
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkmodelarts.v1 import (
     CreateNotebookRequest,
     DeleteNotebookRequest,
@@ -45,6 +44,7 @@ from huaweicloudsdkmodelarts.v1 import (
     VolumeMountRequest,
 )
 
+from openarts.testing.bench_sdk import sdk_client
 from openarts.testing.bench_summary import summary
 from openarts.testing.server import ServerProcess, reap_tasks
 
@@ -218,17 +218,7 @@ def main() -> None:
         (home / "flavors.yaml").write_text(FLAVORS)
         server = ServerProcess(home).start()
         try:
-            row = server.credentials()
-            sdk = (
-                ModelArtsClient.new_builder()
-                .with_credentials(
-                    BasicCredentials(
-                        row["Access Key Id"], row["Secret Access Key"], row["Project Id"]
-                    )
-                )
-                .with_endpoint(server.endpoint)
-                .build()
-            )
+            sdk = sdk_client(server)
             images = sdk.list_image(ListImageRequest(type="BUILD_IN")).data
             image_id = next(i.id for i in images if i.tag == "builtin" and "pytorch" not in i.name)
             platform: list[float] = []

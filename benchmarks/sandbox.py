@@ -32,11 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkmodelarts.v1 import (
     DeleteNotebookRequest,
     ListImageRequest,
-    ModelArtsClient,
     ShowNotebookRequest,
 )
 
@@ -45,6 +43,7 @@ from openarts.backends.local.backend import LocalBackend, read_log
 from openarts.backends.sandbox import Sandbox
 from openarts.domain.sandbox_view import MA_HOME, SANDBOX_UID_BASE, Mount, TaskView
 from openarts.hostinfo import detect_host
+from openarts.testing.bench_sdk import sdk_client
 from openarts.testing.server import ServerProcess
 
 FIRST_LINE = "import time; print(repr(time.time()), flush=True)"
@@ -82,7 +81,7 @@ def notebooks(instances: int) -> None:
             (home / "flavors.yaml").write_text(notebook_start.FLAVORS)
             servers[name] = ServerProcess(home, env=env).start(timeout_s=60)
         try:
-            clients = {name: sdk_of(server) for name, server in servers.items()}
+            clients = {name: sdk_client(server) for name, server in servers.items()}
             images = clients["off"].list_image(ListImageRequest(type="BUILD_IN")).data
             image_id = next(i.id for i in images if i.tag == "builtin" and "pytorch" not in i.name)
             for index in range(instances):
@@ -116,19 +115,6 @@ def notebooks(instances: int) -> None:
     print(
         f"ratio of p50s {p50['sandbox'] / p50['off']:.2f}x, of bests "
         f"{best['sandbox'] / best['off']:.2f}x (aim: at most 1.05x)"
-    )
-
-
-def sdk_of(server: ServerProcess) -> ModelArtsClient:
-    row = server.credentials()
-    credentials = BasicCredentials(
-        row["Access Key Id"], row["Secret Access Key"], row["Project Id"]
-    )
-    return (
-        ModelArtsClient.new_builder()
-        .with_credentials(credentials)
-        .with_endpoint(server.endpoint)
-        .build()
     )
 
 

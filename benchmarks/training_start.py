@@ -44,13 +44,12 @@ from typing import Any
 import httpx
 import huaweicloudsdkmodelarts.v1.model as sdk
 import psutil
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
-from huaweicloudsdkmodelarts.v1 import ModelArtsClient
 
 from openarts.domain.training import JobPhase
 from openarts.security.signing import sign
 from openarts.settings import Settings
 from openarts.storage.s3 import s3_client
+from openarts.testing.bench_sdk import sdk_client
 from openarts.testing.server import ServerProcess
 
 FLAVOR = "bench.cpu.small"
@@ -73,18 +72,6 @@ FINISHED = tuple(p.value for p in JobPhase if p.finished)
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def sdk_client(server: ServerProcess) -> ModelArtsClient:
-    row = server.credentials()
-    return (
-        ModelArtsClient.new_builder()
-        .with_credentials(
-            BasicCredentials(row["Access Key Id"], row["Secret Access Key"], row["Project Id"])
-        )
-        .with_endpoint(server.endpoint)
-        .build()
-    )
 
 
 def job_body(name: str) -> dict[str, Any]:
