@@ -9,7 +9,10 @@ threads (each with its own client), --seconds per figure at most, in --rounds ro
 alternate the two. OpenArts' jobs queue behind one that holds the machine (the public
 pool at one vCPU per core, a flavor of every core), so what runs costs nothing here.
 
-Prints calls/s of each and the ratio (the aim: at least 3x).
+Prints calls/s of each and the ratio (the aim: at least 3x), and beside them the SDK's
+own ceiling: the same calls against ``SdkCeiling``, a server that replays an answer
+OpenArts gave to the first call of each kind and checks nothing. Where three times moto
+is above that ceiling, no server can meet the aim through this SDK on this machine.
 
     python benchmarks/api_vs_moto.py [--seconds 5] [--rounds 2] [--prefill 200]
 """
@@ -18,15 +21,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.server
 import itertools
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import httpx
@@ -116,6 +121,74 @@ class Moto:
         client.list_training_jobs(MaxResults=100)
 
 
+class SdkCeiling(http.server.BaseHTTPRequestHandler):
+    """The least an API server can do, to show what the SDK itself reaches here: the
+    first request of each kind (method, path, and body but for a create's) goes to
+    OpenArts with its headers as signed; its answer is replayed to every later one.
+    Not a server: an instrument."""
+
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without this, each answer waits for the
+    # client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
+    upstream: str
+    answers: ClassVar[dict[tuple[str, str, bytes], tuple[int, bytes]]] = {}
+    lock = threading.Lock()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+    def _answer(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        # Creates differ only by name: one answer serves them all.
+        is_create = self.command == "POST" and self.path.endswith("/training-jobs")
+        key = (self.command, self.path, b"" if is_create else body)
+        with self.lock:
+            known = self.answers.get(key)
+        if known is None:
+            headers = {name: value for name, value in self.headers.items()}
+            forwarded = httpx.request(
+                self.command, self.upstream + self.path, headers=headers, content=body
+            )
+            known = (forwarded.status_code, forwarded.content)
+            with self.lock:
+                self.answers[key] = known
+        status, content = known
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_POST = _answer
+
+
+@contextlib.contextmanager
+def sdk_ceiling(upstream: str) -> Iterator[str]:
+    handler = type("Ceiling", (SdkCeiling,), {"upstream": upstream, "answers": {}})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class Ceiling(OpenArts):
+    name = "SDK ceiling"
+
+    def __init__(self, server: ServerProcess, endpoint: str, some_id: str) -> None:
+        super().__init__(server)
+        self.endpoint = endpoint
+        self.some_id = some_id
+
+    def client(self) -> ModelArtsClient:
+        return sdk_client(self.server, endpoint=self.endpoint)
+
+
 System = OpenArts | Moto
 _names = itertools.count()
 
@@ -165,7 +238,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--prefill", type=int, default=200, help="jobs in each before reads")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder, moto_server() as moto_endpoint:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        moto_server() as moto_endpoint,
+        contextlib.ExitStack() as stack,
+    ):
         home = Path(folder) / "home"
         home.mkdir()
         (home / "flavors.yaml").write_text(WHOLE_MACHINE_FLAVORS)
@@ -181,6 +258,8 @@ def main() -> None:
                 client = system.client()
                 ids = [system.create(client, f"prefill-{n}") for n in range(args.prefill)]
                 system.some_id = ids[len(ids) // 2]
+            ceiling_endpoint = stack.enter_context(sdk_ceiling(server.endpoint))
+            systems.append(Ceiling(server, ceiling_endpoint, systems[0].some_id))
             results: dict[tuple[str, str, int], list[float]] = {}
             for _ in range(args.rounds):
                 for operation, clients in itertools.product(OPERATIONS, CLIENTS):
@@ -189,18 +268,26 @@ def main() -> None:
                         measured = rate(system, operation, clients, args.seconds)
                         results.setdefault(key, []).append(measured)
             print("training-job calls per second, OpenArts through the official SDK beside")
-            print("moto's SageMaker server through boto3 (median of the rounds; aim: >= 3x)")
-            print(f"{'call':10} {'clients':>7} {'OpenArts/s':>11} {'moto/s':>9} {'ratio':>7}")
+            print("moto's SageMaker server through boto3 (median of the rounds; aim: >= 3x),")
+            print("and the SDK against a server that only replays answers (its ceiling here)")
+            print(
+                f"{'call':10} {'clients':>7} {'OpenArts/s':>11} {'moto/s':>9} {'ratio':>7}"
+                f" {'ceiling/s':>10} {'3x moto':>8}"
+            )
             for operation, clients in itertools.product(OPERATIONS, CLIENTS):
-                ours = statistics.median(results[(systems[0].name, operation, clients)])
-                theirs = statistics.median(results[(systems[1].name, operation, clients)])
+                ours, theirs, ceiling = (
+                    statistics.median(results[(system.name, operation, clients)])
+                    for system in systems
+                )
                 print(
                     f"{operation:10} {clients:7} {ours:11.0f} {theirs:9.0f} {ours / theirs:6.2f}x"
+                    f" {ceiling:10.0f} {3 * theirs:8.0f}"
+                    + ("  (above the SDK's ceiling)" if 3 * theirs > ceiling else "")
                 )
                 summary(
                     f"{operation} calls/s, {clients} client(s)",
                     f"{ours:.0f}/s",
-                    f"moto {theirs:.0f}/s",
+                    f"moto {theirs:.0f}/s (SDK ceiling {ceiling:.0f}/s)",
                     ours / theirs,
                     ">= 3x",
                 )

@@ -21,6 +21,7 @@ from openarts.runtime.engine_envs import EngineEnvironments
 from openarts.runtime.env_builds import EnvironmentBuilder
 from openarts.runtime.training_staging import TrainingStaging
 from openarts.services import training_jobs as job_service
+from openarts.services.hints import Hint
 from openarts.services.training_jobs import TrainingPlatform
 from openarts.services.training_logs import TrainingLogs
 from openarts.storage.base import one_chunk
@@ -178,3 +179,23 @@ async def test_a_pass_costs_the_same_however_many_jobs_wait(
         await loops.training.run_once()
     # Reading every waiting job would take thousands of steps more here.
     assert many[0] <= few[0] * 1.2 + 10, (few, many)
+
+
+async def test_only_what_asks_something_of_the_training_loop_wakes_it(loops: Loops) -> None:
+    # A job whose engine is ready is queued by its create: the workload loop's, not the
+    # training loop's, until its workload moves.
+    told: list[set[str]] = []
+    loops.scene.db.on_commit = lambda hints: told.append(set(hints))
+    job_id = await create(loops, "ready")
+    assert told == [{Hint.WORKLOADS}]
+    told.clear()
+    # Starting it moves the workload: that wakes the training loop, which sees it run.
+    await loops.workloads.run_once()
+    await loops.workloads.drain()
+    assert any(Hint.WORKLOAD_MOVED in hints for hints in told)
+    await loops.training.run_once()
+    assert (await phases(loops, [job_id]))[job_id] == JobPhase.RUNNING
+    told.clear()
+    # A pass in which nothing moved wakes nobody.
+    await loops.workloads.run_once()
+    assert not any(Hint.WORKLOAD_MOVED in hints for hints in told)

@@ -29,6 +29,12 @@ def test_each_hint_wakes_the_loop_that_acts_on_it(tmp_path: Path) -> None:
     ]
     assert loops.followers(Hint.WORKLOADS) == [platform.workloads.wake]
     assert loops.followers(Hint.TRAINING) == [platform.training_loop.wake]
+    assert loops.followers(Hint.WORKLOAD_MOVED) == [platform.training_loop.wake]
+    # The loops that also read what workload passes leave behind follow every pass.
+    assert platform.workloads.listeners[:2] == [
+        platform.notebook_loop.wake,
+        platform.service_loop.wake,
+    ]
     assert loops.followers(Hint.NOTEBOOKS) == [platform.notebook_loop.wake]
     assert loops.followers(Hint.IMAGES) == [platform.notebook_loop.images_gone]
     assert loops.followers(Hint.MODELS) == [platform.model_loop.wake]

@@ -282,7 +282,9 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
 
     loops = Loops()
     loops.add("reconciler", workloads, woken_by=[Hint.WORKLOADS])
-    loops.add("training-reconciler", training_loop, woken_by=[Hint.TRAINING])
+    # Only a workload's move asks anything of a training job's loop: not woken by every
+    # workload pass (one a create at 100 creates a second), as the loops below are.
+    loops.add("training-reconciler", training_loop, woken_by=[Hint.TRAINING, Hint.WORKLOAD_MOVED])
     loops.add("notebook-reconciler", notebook_loop, woken_by=[Hint.NOTEBOOKS])
     loops.add("model-reconciler", model_loop, woken_by=[Hint.MODELS])
     loops.add("service-reconciler", service_loop, woken_by=[Hint.SERVICES])
@@ -295,7 +297,7 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
     # Whatever a committed transaction hinted reaches the loops.
     db.on_commit = loops.hint
     # The loops that follow workloads' statuses look again after every workload pass.
-    workloads.listeners += [training_loop.wake, notebook_loop.wake, service_loop.wake]
+    workloads.listeners += [notebook_loop.wake, service_loop.wake]
     if isinstance(backend, LocalBackend):
         # A task's process that ends wakes the workload loop at once.
         backend.on_exit = workloads.wake

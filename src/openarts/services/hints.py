@@ -24,6 +24,8 @@ class Hint(StrEnum):
     WORKLOADS = "workloads"
     # A training job was created or asked to terminate.
     TRAINING = "training"
+    # A workload's status moved (its owner has something to notice).
+    WORKLOAD_MOVED = "workload-moved"
     # A notebook instance was created, changed, or asked to start, stop or go.
     NOTEBOOKS = "notebooks"
     # An image is gone: the packages saved for it can be removed.

@@ -148,8 +148,11 @@ async def create_job(
             errors.TRAINING_JOB_EXISTS, f"A training job named {body.metadata.name} exists."
         ) from None
     await session.run_sync(add_to_count, caller.project_id, TRAINING_JOBS, 1)
-    await session.run_sync(_after_creation, job, plan, engine, training)
-    hint(session, Hint.WORKLOADS, Hint.TRAINING)
+    to_prepare = await session.run_sync(_after_creation, job, plan, engine, training)
+    # The training reconciler is woken only for a job it must still prepare: one queued
+    # at once is the workload reconciler's until its workload moves (a pass for every
+    # create was most of the server's time at 100 creates a second).
+    hint(session, Hint.WORKLOADS, *([Hint.TRAINING] if to_prepare else []))
     return job
 
 
@@ -159,7 +162,9 @@ def _after_creation(
     plan: Plan,
     chosen: EngineChoice | None,
     training: TrainingPlatform,
-) -> None:
+) -> bool:
+    """Record the creation and queue the job when its engine is ready; whether the
+    training reconciler must still prepare it."""
     record_event_sync(
         session,
         project_id=job.project_id,
@@ -181,10 +186,10 @@ def _after_creation(
             secondary=SecondaryPhase.CREATE_FAILED,
             event_type=EventType.WARNING,
         )
-        return
+        return False
     if plan.image_layers:
         # The training reconciler makes the job's environment over the image's layers.
-        return
+        return True
     assert chosen is not None
     if chosen.note:
         # ModelArts' name for an engine that runs here on another build: said once.
@@ -194,7 +199,9 @@ def _after_creation(
         record_missing_extras(session, job, chosen.engine, training.envs.missing(chosen.engine))
         # The engine is ready (the built-in one always is): queue at once.
         submit_attempt(session, job, plan, interpreter, training)
+        return False
     # Otherwise the training reconciler prepares the engine first (phase Creating).
+    return True
 
 
 def _local_dir(training: TrainingPlatform, path: Path) -> dict[str, str]:

@@ -22,6 +22,7 @@ from openarts.domain.workloads import ALLOWED_TRANSITIONS, WorkloadStatus
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
 from openarts.services.events import NewEvent, insert_events_sync, record_event_sync
+from openarts.services.hints import Hint, hint
 from openarts.services.transitions import check_move
 
 # What a workload that waits says before admission has looked at it.
@@ -194,6 +195,8 @@ def switch_workload_statuses_sync(
             "b_desired": only_if_desired,
         }
         moved.update(session.scalars(statement, params))
+    if moved:
+        hint(session, Hint.WORKLOAD_MOVED)
     # A status change never repeats the event before it: nothing to fold.
     insert_events_sync(
         session,

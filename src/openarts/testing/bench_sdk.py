@@ -29,7 +29,8 @@ flavors:
 SLEEPER = b"import time\ntime.sleep(86400)\n"
 
 
-def sdk_client(server: ServerProcess) -> ModelArtsClient:
+def sdk_client(server: ServerProcess, *, endpoint: str | None = None) -> ModelArtsClient:
+    """A client of ``server``'s project (at ``endpoint`` when another stands before it)."""
     row = server.credentials()
     credentials = BasicCredentials(
         row["Access Key Id"], row["Secret Access Key"], row["Project Id"]
@@ -37,7 +38,7 @@ def sdk_client(server: ServerProcess) -> ModelArtsClient:
     return (
         ModelArtsClient.new_builder()
         .with_credentials(credentials)
-        .with_endpoint(server.endpoint)
+        .with_endpoint(endpoint or server.endpoint)
         .build()
     )
 
