@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psutil
 import pytest
 import requests
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from openarts.console.cookie import COOKIE, Session
 from openarts.testing.iris import IRIS_FEATURES, IRIS_QUESTIONS, train_iris
@@ -38,7 +39,10 @@ WAIT = 30_000
 
 T = TypeVar("T")
 BUCKET = "console-e2e"
-FLAVORS = """
+# Two fifths of this machine's memory (memory is never promised twice): two jobs of it
+# fit in the public pool at most, whatever the machine, and a third waits.
+BIG_MEMORY_GIB = round(0.4 * psutil.virtual_memory().total / 2**30, 2)
+FLAVORS = f"""
 flavors:
   - name: test.notebook.small
     vcpus: 0.5
@@ -56,6 +60,10 @@ flavors:
     vcpus: 0.5
     memory_gib: 1
     uses: [pool]
+  - name: test.cpu.big-memory
+    vcpus: 0.25
+    memory_gib: {BIG_MEMORY_GIB}
+    uses: [training]
 """
 # Prints a line now and then, so the log grows while the job runs.
 TRAIN = """
@@ -70,6 +78,12 @@ HOLD = """
 import time
 time.sleep(120)
 """
+# Ends at once, one way or the other.
+QUICK = 'print("done", flush=True)\n'
+FAILS = 'raise SystemExit("this job fails on purpose")\n'
+# A relative time's words, and the exact UTC time its title holds.
+RELATIVE = re.compile(r"^(just now|\d+ (min|h|days?) ago|in \d+ (min|h|days?)|\d{4}-\d\d-\d\d)$")
+UTC_TITLE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
 
 
 def artefacts() -> Path:
@@ -81,6 +95,16 @@ def artefacts() -> Path:
 
 def screenshot(page: Page, name: str) -> None:
     page.screenshot(path=str(artefacts() / f"{name}.png"), full_page=True)
+
+
+def expect_relative_times(within: Locator) -> None:
+    """Every time shown in ``within`` reads as words, with the exact UTC time on hover."""
+    times = within.locator("time")
+    expect(times.first).to_be_visible(timeout=WAIT)
+    for i in range(times.count()):
+        shown = times.nth(i)
+        assert RELATIVE.match(shown.inner_text()), shown.inner_text()
+        assert UTC_TITLE.match(shown.get_attribute("title") or ""), shown.get_attribute("title")
 
 
 def until(probe: Callable[[], T | None], what: str, timeout_s: float = 120.0) -> T:
@@ -149,6 +173,11 @@ def test_sign_in_shows_the_overview(page: Page) -> None:
     page.fill("input[name=password]", "not the password")
     page.click("#login-form button[type=submit]")
     expect(page.locator(".error")).to_contain_text("ModelArts.4504", timeout=WAIT)
+    # Where a newcomer finds the first password.
+    hint = page.locator("#first-password")
+    expect(hint).to_contain_text("admin-password", timeout=WAIT)
+    expect(hint).to_contain_text("OPENARTS_ADMIN_PASSWORD", timeout=WAIT)
+    screenshot(page, "sign-in-refused")
     sign_in(page)
     screenshot(page, "overview-signed-in")
     cookies = page.context.cookies()
@@ -170,10 +199,10 @@ def test_a_notebook_reaches_running_without_reloading(
     page = signed_in
     page.goto("/console/notebooks")
     page.fill("#create-notebook input[name=name]", "console-nb")
-    image = page.locator(
-        "select[name=image_id] option", has_text=re.compile(r"^python3\.11-jupyterlab")
-    )
-    page.select_option("select[name=image_id]", value=image.get_attribute("value"))
+    # The image chosen at first is the one that starts at once (the server's own Python).
+    chosen = page.locator("select[name=image_id] option:checked")
+    expect(chosen).to_contain_text("starts at once", timeout=WAIT)
+    expect(chosen).to_have_text(re.compile(r"^python3\.\d+-jupyterlab"), timeout=WAIT)
     page.select_option("select[name=flavor]", value="test.notebook.small")
     page.fill("input[name=lease_hours]", "2")
     page.click("#create-notebook button[type=submit]")
@@ -181,6 +210,15 @@ def test_a_notebook_reaches_running_without_reloading(
     notebook_url = page.url
     state = page.locator("#notebook-state")
     expect(state.locator(".status").first).to_have_text("RUNNING", timeout=150_000)
+    # Running: Stop and Delete are offered, Start is not (it says why on hover).
+    actions = page.locator("#notebook-actions")
+    expect(actions.locator("button[data-action=Start]")).to_be_disabled(timeout=WAIT)
+    expect(actions.locator("button[data-action=Start]")).to_have_attribute(
+        "title", "It is running.", timeout=WAIT
+    )
+    expect(actions.locator("button[data-action=Stop]")).to_be_enabled(timeout=WAIT)
+    expect(page.locator("nav.crumbs a")).to_have_text("Notebooks", timeout=WAIT)
+    screenshot(page, "notebook-detail")
     link = page.locator("#open-jupyter")
     expect(link).to_have_attribute("target", "_blank", timeout=WAIT)
     # The Jupyter token is in no page: only the console's route adds it, on the way out.
@@ -197,6 +235,17 @@ def test_a_notebook_reaches_running_without_reloading(
     expect(row).to_contain_text("RUNNING", timeout=WAIT)
     assert shown["token"] not in page.content()
     screenshot(page, "notebooks")
+    # The list filtered by status, by the API: a stopped one would show, this one does not.
+    page.select_option("form.filters select[name=status]", "STOPPED")
+    page.click("form.filters button[type=submit]")
+    expect(page).to_have_url(re.compile(r"status=STOPPED"), timeout=WAIT)
+    expect(page.locator("#notebook-rows")).to_contain_text(
+        "No notebooks match the filters.", timeout=WAIT
+    )
+    page.select_option("form.filters select[name=status]", "RUNNING")
+    page.click("form.filters button[type=submit]")
+    expect(page.locator("#notebook-rows tr", has_text="console-nb")).to_have_count(1, timeout=WAIT)
+    screenshot(page, "notebooks-filtered")
     # A hidden page stops following; shown again, it follows again.
     rows = page.locator("#notebook-rows")
     expect(rows).to_have_attribute("data-live-state", "open", timeout=WAIT)
@@ -217,6 +266,18 @@ def test_a_training_job_log_follows_live(signed_in: Page, server: ServerProcess)
     admin_s3(server).put_object(Bucket=BUCKET, Key="code/train.py", Body=TRAIN.encode())
     page.goto("/console/training-jobs")
     form = page.locator("#create-job")
+    # Only the chosen source's fields show: an algorithm hides the code's, and back.
+    expect(form.locator("input[name=code_dir]")).to_be_visible(timeout=WAIT)
+    expect(form.locator("select[name=algorithm_id]")).to_be_hidden(timeout=WAIT)
+    form.locator("input[name=source][value=algorithm]").check()
+    expect(form.locator("input[name=code_dir]")).to_be_hidden(timeout=WAIT)
+    expect(form.locator("select[name=algorithm_id]")).to_be_visible(timeout=WAIT)
+    screenshot(page, "training-form-algorithm")
+    form.locator("input[name=source][value=code]").check()
+    expect(form.locator("input[name=code_dir]")).to_be_visible(timeout=WAIT)
+    # The flavor by its name once, with what it has.
+    flavor = form.locator("select[name=flavor_id] option[value='test.cpu.small']")
+    expect(flavor).to_have_text(re.compile(r"^test\.cpu\.small · .*MiB$"), timeout=WAIT)
     form.locator("input[name=name]").fill("console-job")
     form.locator("input[name=code_dir]").fill(f"/{BUCKET}/code/")
     form.locator("input[name=boot_file]").fill(f"/{BUCKET}/code/train.py")
@@ -239,7 +300,25 @@ def test_a_training_job_log_follows_live(signed_in: Page, server: ServerProcess)
     expect(log).to_have_attribute("data-live-state", "ended", timeout=WAIT)
     # One stream for the whole page (a browser opens six connections to a host at most).
     assert page.locator("[data-live]").count() == 1
+    # Completed: Terminate is disabled, and says why; Delete stays.
+    terminate = page.locator("#job-actions button[data-action=Terminate]")
+    expect(terminate).to_be_disabled(timeout=WAIT)
+    expect(terminate).to_have_attribute(
+        "title", "The job has already ended (Completed).", timeout=WAIT
+    )
+    expect(page.locator("#job-actions button[data-action=Delete]")).to_be_enabled()
+    # Where the page is: the list it belongs to, then its own name.
+    expect(page.locator("nav.crumbs a")).to_have_text("Training jobs", timeout=WAIT)
+    expect(page.locator("nav.crumbs [aria-current=page]")).to_have_text("console-job")
+    expect_relative_times(page.locator("#job-state"))
+    # A job of seconds has no line to draw: its chart says so in words that are true.
+    expect(page.locator("#chart-0")).to_contain_text(
+        re.compile(r"ended before any CPU sample|under a minute: one per-minute average"),
+        timeout=WAIT,
+    )
     screenshot(page, "job-detail")
+    page.locator("nav.crumbs a").click()
+    expect(page.locator("h1")).to_have_text("Training jobs", timeout=WAIT)
 
 
 def test_a_service_answers_a_test_request(
@@ -268,14 +347,25 @@ def test_a_service_answers_a_test_request(
         return bool(shown["model_status"] == "published")
 
     until(published, "the model to be published")
-    page.goto("/console/services")
+    # The model's own Deploy action leads to the deploy form with it chosen.
+    page.goto("/console/models")
+    row = page.locator(f"tr[data-id='{model_id}']")
+    expect(row.locator(".status")).to_have_text("published", timeout=WAIT)
+    screenshot(page, "models")
+    row.locator("[data-action=Deploy]").click()
+    expect(page).to_have_url(re.compile(f"/console/services\\?model_id={model_id}"), timeout=WAIT)
     form = page.locator("#deploy-service")
+    expect(form.locator("select[name=model_id]")).to_have_value(model_id, timeout=WAIT)
     form.locator("input[name=name]").fill("console-iris")
-    form.locator("select[name=model_id]").select_option(model_id)
     form.locator("select[name=specification]").select_option("test.infer.small")
     form.locator("button[type=submit]").click()
     expect(page.locator("h1")).to_have_text("Service console-iris", timeout=WAIT)
     expect(page.locator("#service-state .status").first).to_have_text("running", timeout=180_000)
+    actions = page.locator("#service-actions")
+    expect(actions.locator("button[data-action=Start]")).to_be_disabled(timeout=WAIT)
+    expect(actions.locator("button[data-action=Stop]")).to_be_enabled(timeout=WAIT)
+    expect(page.locator("#service-config fieldset")).to_be_enabled(timeout=WAIT)
+    expect(page.locator("nav.crumbs a")).to_have_text("Services", timeout=WAIT)
     flower, species = IRIS_QUESTIONS[0]
     body = {"data": {"req_data": [dict(zip(IRIS_FEATURES, flower, strict=True))]}}
     page.fill("#test-request textarea[name=body]", json.dumps(body))
@@ -303,6 +393,17 @@ def test_a_service_answers_a_test_request(
         except AssertionError:
             assert time.monotonic() < deadline, page.locator("#latency-chart").inner_text()
     screenshot(page, "service-charts")
+    rate = page.locator("#rate-chart")
+    # Readable legends with units, and the time axis in 24-hour UTC, its labels far enough
+    # apart not to overlap (uPlot draws them on a canvas; the chart keeps their text).
+    expect(rate.locator(".u-legend")).to_contain_text("Requests, per second", timeout=WAIT)
+    expect(rate.locator(".u-legend")).to_contain_text("Time (UTC)", timeout=WAIT)
+    ticks = (rate.get_attribute("data-x-ticks") or "").split()
+    assert ticks and all(re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?", t) for t in ticks), (
+        ticks
+    )
+    width = rate.locator("canvas").bounding_box()
+    assert width is not None and len(ticks) <= width["width"] / 80 + 1, (ticks, width)
 
     # The service uses the model: deleting it is refused in words, and the model stays.
     page.goto("/console/models")
@@ -314,16 +415,27 @@ def test_a_service_answers_a_test_request(
     assert kept.status_code == 200, kept.text
 
 
-def _job(server: ServerProcess, name: str, pool: str, nodes: int) -> dict[str, Any]:
+def _job(
+    server: ServerProcess,
+    name: str,
+    pool: str,
+    nodes: int,
+    *,
+    script: str = "hold.py",
+    flavor: str = "test.cpu.small",
+) -> dict[str, Any]:
+    resource: dict[str, Any] = {"flavor_id": flavor, "node_count": nodes}
+    if pool:
+        resource["pool_id"] = pool
     body = {
         "kind": "job",
         "metadata": {"name": name},
         "algorithm": {
             "code_dir": f"/{BUCKET}/hold/",
-            "boot_file": f"/{BUCKET}/hold/hold.py",
+            "boot_file": f"/{BUCKET}/hold/{script}",
             "engine": {"engine_name": "Python"},
         },
-        "spec": {"resource": {"flavor_id": "test.cpu.small", "node_count": nodes, "pool_id": pool}},
+        "spec": {"resource": resource},
     }
     created = signed_call(server, "POST", "/v2/{project_id}/training-jobs", body)
     assert created.status_code == 201, created.text
@@ -377,6 +489,124 @@ def test_a_full_pool_shows_why_a_job_waits(signed_in: Page, server: ServerProces
             {"action_type": "terminate"},
         )
         assert ended.status_code in (200, 202), ended.text
+
+
+def _phase(server: ServerProcess, job_id: str) -> str:
+    shown = signed_call(server, "GET", f"/v2/{{project_id}}/training-jobs/{job_id}")
+    return str(shown.json()["status"]["phase"])
+
+
+def _terminate(server: ServerProcess, job_id: str) -> None:
+    ended = signed_call(
+        server,
+        "POST",
+        f"/v2/{{project_id}}/training-jobs/{job_id}/actions",
+        {"action_type": "terminate"},
+    )
+    # A job that has ended meanwhile is refused (400): nothing to stop.
+    assert ended.status_code in (200, 202, 400), ended.text
+
+
+def test_lists_filter_by_status_and_times_read_as_words(
+    signed_in: Page, server: ServerProcess
+) -> None:
+    page = signed_in
+    s3 = admin_s3(server)
+    s3.put_object(Bucket=BUCKET, Key="hold/quick.py", Body=QUICK.encode())
+    s3.put_object(Bucket=BUCKET, Key="hold/fails.py", Body=FAILS.encode())
+    done = _job(server, "filter-done", "", 1, script="quick.py")["metadata"]["id"]
+    failed = _job(server, "filter-fails", "", 1, script="fails.py")["metadata"]["id"]
+    until(lambda: _phase(server, done) == "Completed", "a job to complete")
+    until(lambda: _phase(server, failed) == "Failed", "a job to fail")
+    page.goto("/console/training-jobs")
+    rows = page.locator("#job-rows")
+    expect(rows.locator("tr", has_text="filter-done")).to_have_count(1, timeout=WAIT)
+    expect_relative_times(rows)
+    page.select_option("form.filters select[name=phase]", "Failed")
+    page.click("form.filters button[type=submit]")
+    expect(page).to_have_url(re.compile(r"phase=Failed"), timeout=WAIT)
+    expect(rows.locator("tr", has_text="filter-fails")).to_have_count(1, timeout=WAIT)
+    expect(rows.locator("tr", has_text="filter-done")).to_have_count(0)
+    assert rows.locator(".status", has_text="Completed").count() == 0
+    # An ended job cannot be terminated: the button is there, disabled, saying why.
+    terminate = rows.locator("tr", has_text="filter-fails").locator("[data-action=Terminate]")
+    expect(terminate).to_be_disabled(timeout=WAIT)
+    expect(terminate).to_have_attribute("title", "The job has already ended (Failed).")
+    screenshot(page, "training-jobs-filtered")
+    page.click("form.filters a.clear")
+    expect(rows.locator("tr", has_text="filter-done")).to_have_count(1, timeout=WAIT)
+    # The browser goes over the words again (at load, then now and then) with the same
+    # rules as the server: what it shows is what the server wrote (asked again where a
+    # minute turned between the two).
+
+    def same_words() -> bool:
+        page.reload()
+        shown = rows.locator("time").all_inner_texts()
+        served = page.request.get(page.url).text()
+        return bool(shown) and shown == re.findall(r"<time [^>]*>([^<]*)</time>", served)
+
+    until(same_words, "the browser's words to be the server's", timeout_s=30)
+
+
+def test_an_error_stays_inside_the_page(signed_in: Page) -> None:
+    page = signed_in
+    page.goto("/console/training-jobs")
+    form = page.locator("#create-job")
+    form.locator("input[name=name]").fill("too-long-a-path")
+    # The API quotes the path back: one word longer than the page is wide.
+    form.locator("input[name=code_dir]").fill(f"/{BUCKET}/{'d' * 400}/")
+    form.locator("input[name=boot_file]").fill(f"/{BUCKET}/elsewhere/train.py")
+    form.locator("button[type=submit]").click()
+    banner = page.locator(".error")
+    expect(banner.locator(".error-code")).to_have_text("ModelArts.2758", timeout=WAIT)
+    expect(banner.locator(".error-msg")).to_contain_text("d" * 400)
+    wide = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert wide[0] <= wide[1], wide
+    box = banner.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= wide[1], box
+    # What was typed is kept for another try.
+    expect(form.locator("input[name=name]")).to_have_value("too-long-a-path")
+    screenshot(page, "error-banner")
+
+
+def test_the_public_pool_shows_its_use_what_holds_it_and_why_work_waits(
+    signed_in: Page, server: ServerProcess
+) -> None:
+    page = signed_in
+    admin_s3(server).put_object(Bucket=BUCKET, Key="hold/hold.py", Body=HOLD.encode())
+    # Each holds two fifths of the machine's memory: three cannot all run.
+    jobs = [
+        _job(server, f"public-hold-{i}", "", 1, flavor="test.cpu.big-memory")["metadata"]["id"]
+        for i in range(3)
+    ]
+    try:
+
+        def queued() -> dict[str, Any] | None:
+            public = signed_call(server, "GET", "/v2/{project_id}/public-pool").json()
+            ours = [e for e in public["items"] if e["name"].startswith("training job public-")]
+            waiting = [e for e in ours if e.get("position")]
+            running = [e for e in ours if not e.get("position")]
+            return public if waiting and running else None
+
+        until(queued, "a public-pool job to wait")
+        page.goto("/console/pools")
+        section = page.locator("#public-pool")
+        expect(section.locator("[data-meter=vCPUs]")).to_contain_text("in use", timeout=WAIT)
+        holders = section.locator("#public-holders")
+        expect(holders.locator("a", has_text="public-hold-")).not_to_have_count(0, timeout=WAIT)
+        queue = section.locator("#public-queue")
+        waiting = queue.locator("tbody tr", has_text="public-hold-")
+        expect(waiting.first.locator(".reason")).to_contain_text("waiting for", timeout=WAIT)
+        expect(waiting.first.locator(".reason")).to_contain_text("held by", timeout=WAIT)
+        expect_relative_times(queue)
+        screenshot(page, "public-pool")
+        # Each name leads to its job, which waits: it can still be terminated.
+        waiting.first.locator("a").click()
+        expect(page.locator("#job-state")).to_contain_text("Pending", timeout=WAIT)
+        expect(page.locator("#job-actions [data-action=Terminate]")).to_be_enabled(timeout=WAIT)
+    finally:
+        for job_id in jobs:
+            _terminate(server, job_id)
 
 
 def set_hidden(page: Page, hidden: bool) -> None:

@@ -8,6 +8,8 @@ the inference gateway and the notebook proxy) in process, with the user's token.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
@@ -25,15 +27,22 @@ from openarts.console.pages import (
 
 
 def create_console(
-    front: ASGIApp, *, infer_timeout_s: float, sandbox_warning: str | None = None
+    front: ASGIApp,
+    *,
+    infer_timeout_s: float,
+    sandbox_warning: str | None = None,
+    admin_password_file: Path | None = None,
 ) -> FastAPI:
     """The console, calling ``front`` for everything it shows; test requests to a service
     wait ``infer_timeout_s`` for the answer (the gateway's own limit), and a little more.
-    ``sandbox_warning``, when users' code runs unsandboxed, tops every page."""
+    ``sandbox_warning``, when users' code runs unsandboxed, tops every page.
+    ``admin_password_file`` (Settings.admin_password_file) is where the sign-in page says
+    the first start's admin password is; without it, the page names the default place."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.front = front
     app.state.infer_timeout_s = infer_timeout_s
     app.state.sandbox_warning = sandbox_warning
+    app.state.admin_password_file = admin_password_file
     for module in (
         static,
         session,

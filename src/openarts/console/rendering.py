@@ -10,9 +10,11 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
+from markupsafe import Markup
 
 from openarts import __version__
+from openarts.console import states, units
 from openarts.console.cookie import Session
 from openarts.schemas.notebooks import LEASE_MAX_MS
 
@@ -35,19 +37,65 @@ SECURITY_HEADERS = {
 }
 
 
-def when(ms: Any) -> str:
-    """Epoch milliseconds (the API's times) as a UTC time a person reads."""
-    if ms in (None, "", 0):
-        return "—"
+def moment(value: Any) -> datetime | None:
+    """A time of the API's as a UTC datetime: epoch milliseconds (most answers), or ISO
+    8601 text (the pools' and events' APIs); None for no time (missing, 0, unreadable)."""
+    if value in (None, "", 0, "0") or isinstance(value, Undefined):
+        return None
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
+        try:
+            return datetime.fromtimestamp(int(value) / 1000, UTC)
+        except (ValueError, OverflowError, OSError):
+            return None
     try:
-        moment = datetime.fromtimestamp(int(ms) / 1000, UTC)
-    except (TypeError, ValueError, OverflowError):
-        return str(ms)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def utc_text(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def relative(at: datetime, now: datetime) -> str:
+    """Words such as "3 min ago" or "in 2 h": how a person reads a time at a glance.
+    Under a minute is "just now", so a live part's text changes once a minute at most.
+    static/console.js keeps the same words up to date in the browser (relativeText
+    there: keep both alike)."""
+    seconds = (now - at).total_seconds()
+    ahead, seconds = seconds < 0, abs(seconds)
+    if seconds < 60:
+        return "in under a minute" if ahead else "just now"
+    for size, unit in ((86_400, "days"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            count = int(seconds // size)
+            if unit == "days" and count > 60:
+                # Long ago (or far ahead): the date says more than a count of days.
+                return at.astimezone(UTC).strftime("%Y-%m-%d")
+            word = "day" if unit == "days" and count == 1 else unit
+            return f"in {count} {word}" if ahead else f"{count} {word} ago"
+    raise AssertionError(seconds)  # pragma: no cover (60 s and more matched above)
+
+
+def when(value: Any, now: datetime | None = None) -> Markup:
+    """A time as every page shows it: relative words, the exact UTC time on hover (the
+    title) and in the datetime attribute; data-ts lets the browser keep the words fresh."""
+    at = moment(value)
+    if at is None:
+        missing = value in (None, "", 0, "0") or isinstance(value, Undefined)
+        return Markup("—") if missing else Markup.escape(str(value))
+    words = relative(at, now or datetime.now(UTC))
+    stamp = int(at.timestamp() * 1000)
+    return Markup('<time datetime="{}" title="{}" data-ts="{}">{}</time>').format(
+        at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), utc_text(at), stamp, words
+    )
 
 
 def duration(ms: Any) -> str:
-    if ms in (None, ""):
+    """How long, in the units a person would say: "2 s", "2 min 36 s", "1 h 05 min"."""
+    # A field the answer lacks (jinja2's Undefined) is no time either.
+    if ms in (None, "") or isinstance(ms, Undefined):
         return "—"
     try:
         seconds = int(ms) // 1000
@@ -55,7 +103,22 @@ def duration(ms: Any) -> str:
         return str(ms)
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
-    return f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+def as_json(text: Any) -> str:
+    """A message that is JSON (a body relayed as it came, an error in a model's own
+    shape), indented for reading; "" for any other text, which is shown as it is."""
+    value = str(text or "").strip()
+    if not value or value[0] not in "{[":
+        return ""
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return ""
+    return json.dumps(parsed, indent=2, ensure_ascii=False)
 
 
 def status_class(status: Any) -> str:
@@ -79,6 +142,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = when
+    env.filters["resources"] = units.resources
+    env.filters["as_json"] = as_json
     env.filters["duration"] = duration
     env.filters["status_class"] = status_class
     env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
@@ -86,6 +151,11 @@ def environment() -> Environment:
     env.globals["version"] = __version__
     # The lease fields offer what the API accepts, from the API's own bound.
     env.globals["lease_max_hours"] = LEASE_MAX_MS // 3_600_000
+    # Which buttons a status enables, by the API's own rules (states.py).
+    env.globals["job_actions"] = states.job_actions
+    env.globals["notebook_actions"] = states.notebook_actions
+    env.globals["service_actions"] = states.service_actions
+    env.globals["model_actions"] = states.model_actions
     return env
 
 

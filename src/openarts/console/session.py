@@ -172,7 +172,21 @@ async def login_page(request: Request, expired: str = "", signed_out: str = "") 
         notice = "Your session has expired. Please sign in again."
     elif signed_out:
         notice = "You have signed out."
-    return render_page(request, None, "login.html", notice=notice, form={"project": "default"})
+    return render_page(
+        request,
+        None,
+        "login.html",
+        notice=notice,
+        form={"project": "default"},
+        password_file=password_file(request),
+    )
+
+
+def password_file(request: Request) -> str:
+    """Where the first start wrote the admin password, as the server's settings have it
+    (create_console's admin_password_file); "" when the console was not told."""
+    known = getattr(request.app.state, "admin_password_file", None)
+    return str(known) if known else ""
 
 
 def _refused_sign_in(request: Request) -> Response:
@@ -207,7 +221,13 @@ async def login(request: Request) -> Response:
     if answer.status_code != 201:
         shown = {"user": user, "project": project, "domain": form.get("domain", "")}
         return render_page(
-            request, None, "login.html", error=error_of(answer), form=shown, status_code=401
+            request,
+            None,
+            "login.html",
+            error=error_of(answer),
+            form=shown,
+            status_code=401,
+            password_file=password_file(request),
         )
     session = session_from(answer.headers["X-Subject-Token"], answer.json())
     response = RedirectResponse(f"{PREFIX}/", status_code=303)

@@ -12,6 +12,8 @@ from openarts.console.api_client import ApiError, ConsoleApi, segment
 from openarts.console.errors import flash
 from openarts.console.pages.common import form_failure, items, page
 from openarts.console.session import ApiDep, SessionDep, checked_form
+from openarts.console.states import MODEL_STATUSES
+from openarts.schemas.models import MODEL_TYPES
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 MODEL_FIELDS = ("model_name", "model_version", "model_type", "source_location")
@@ -30,14 +32,16 @@ async def algorithm(
     request: Request, session: SessionDep, api: ApiDep, algorithm_id: str
 ) -> Response:
     shown = await api.get(f"/v2/{{project_id}}/algorithms/{segment(algorithm_id)}")
+    name = shown.get("metadata", {}).get("name")
     return await page(
         request,
         session,
         api,
         "catalog/detail.html",
         title="Algorithm",
-        heading=shown.get("metadata", {}).get("name"),
+        heading=name,
         data=shown,
+        trail=[("Algorithms", "/console/algorithms"), (name, None)],
     )
 
 
@@ -46,14 +50,21 @@ async def _models_page(
     session: SessionDep,
     api: ConsoleApi,
     *,
+    status: str = "",
+    name: str = "",
     form: dict[str, str] | None = None,
     status_code: int = 200,
     **failure: Any,
 ) -> Response:
-    """The models by name and the import form (empty, or as sent with the API's error)."""
-    models = items(await api.get("/v1/{project_id}/models", limit=100), "models")
+    """The models by name (filtered by the API, by status and a fragment of the name)
+    and the import form (empty, or as sent with the API's error)."""
+    if status and status not in MODEL_STATUSES:
+        raise ApiError(400, "Console.0400", f"There is no model status {status!r}.")
+    answer = await api.get(
+        "/v1/{project_id}/models", limit=100, model_status=status, model_name=name
+    )
     versions: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for model in models:
+    for model in items(answer, "models"):
         versions[str(model.get("model_name"))].append(model)
     return await page(
         request,
@@ -64,13 +75,19 @@ async def _models_page(
         versions=dict(versions),
         form=form or {},
         status_code=status_code,
+        statuses=MODEL_STATUSES,
+        model_types=MODEL_TYPES,
+        status=status,
+        name=name,
         **failure,
     )
 
 
 @router.get("/models")
-async def models(request: Request, session: SessionDep, api: ApiDep) -> Response:
-    return await _models_page(request, session, api)
+async def models(
+    request: Request, session: SessionDep, api: ApiDep, status: str = "", name: str = ""
+) -> Response:
+    return await _models_page(request, session, api, status=status, name=name)
 
 
 @router.post("/models")
@@ -98,6 +115,8 @@ async def model(request: Request, session: SessionDep, api: ApiDep, model_id: st
         heading=heading,
         data=shown,
         status_word=shown.get("model_status"),
+        trail=[("Models", "/console/models"), (heading, None)],
+        model=shown,
     )
 
 

@@ -16,6 +16,9 @@ from openarts.console.errors import FormError, flash
 from openarts.console.pages.common import ListPage, form_failure, items, number, page
 from openarts.console.rendering import render
 from openarts.console.session import ApiDep, SessionDep, checked_form
+from openarts.console.states import NOTEBOOK_STATUSES
+from openarts.domain.engines import BUILTIN_ID
+from openarts.domain.images import preset_images
 
 router = APIRouter(prefix="/console/notebooks", include_in_schema=False)
 NOTEBOOKS = "/v1/{project_id}/notebooks"
@@ -31,28 +34,82 @@ def jupyter_link(notebook: dict[str, Any]) -> str:
     return url
 
 
-async def _rows(api: ConsoleApi) -> live.Update:
-    notebooks = items(await api.get(NOTEBOOKS, limit=100), "data")
-    return live.Update({"rows": render("notebooks/rows.html", notebooks=notebooks)})
+def _rows_producer(status: str, name: str) -> live.Produce:
+    if status and status not in NOTEBOOK_STATUSES:
+        # Asked by URL: answered in words rather than passed on as a filter.
+        raise ApiError(400, "Console.0400", f"There is no notebook status {status!r}.")
+
+    async def produce(api: ConsoleApi) -> live.Update:
+        # Filtered by the API itself (status and a fragment of the name).
+        answer = await api.get(NOTEBOOKS, limit=100, status=status, name=name)
+        html = render(
+            "notebooks/rows.html", notebooks=items(answer, "data"), filtered=bool(status or name)
+        )
+        return live.Update({"rows": html})
+
+    return produce
+
+
+def ready_images() -> set[str]:
+    """The IDs of the images that start at once: the presets over the server's own
+    environment (the others' engines are prepared on first use, which takes minutes).
+    The images API does not say which is which; the preset catalog does."""
+    return {p.id for p in preset_images() if p.engine_id == BUILTIN_ID}
+
+
+def image_label(image: dict[str, Any], ready: set[str]) -> str:
+    label = f"{image.get('name')}:{image.get('tag')}"
+    if image.get("id") in ready:
+        return f"{label} · ready, starts at once"
+    if image.get("type") == "BUILD_IN":
+        return f"{label} · its engine is prepared on first use (minutes)"
+    return label
+
+
+def flavor_label(flavor: dict[str, Any]) -> str:
+    """The flavor's name once, with what it has (the API's description says it, as
+    "0.5 vCPUs, 1 GiB")."""
+    name = str(flavor.get("name") or flavor.get("id") or "")
+    said = str(flavor.get("description") or "")
+    return f"{name} · {said}" if said and said != name else name
 
 
 async def _form_choices(api: ConsoleApi) -> dict[str, Any]:
     images = items(await api.get("/v1/{project_id}/images", limit=100), "data")
     flavors = items(await api.get(NOTEBOOKS + "/flavors", limit=100), "data", "flavors")
-    return {"images": images, "flavors": flavors}
+    ready = ready_images()
+    # Offered first: what starts at once is what a first notebook should get.
+    images.sort(key=lambda image: image.get("id") not in ready)
+    return {
+        "images": [(i.get("id"), image_label(i, ready)) for i in images],
+        "flavors": [(f.get("id"), flavor_label(f)) for f in flavors],
+        "default_image": next((i.get("id") for i in images if i.get("id") in ready), ""),
+    }
 
 
 LIST = ListPage("notebooks/list.html", "Notebooks", _form_choices)
 
 
 @router.get("")
-async def list_page(request: Request, session: SessionDep, api: ApiDep) -> Response:
-    return await LIST.show(request, session, api, _rows)
+async def list_page(
+    request: Request, session: SessionDep, api: ApiDep, status: str = "", name: str = ""
+) -> Response:
+    return await LIST.show(
+        request,
+        session,
+        api,
+        _rows_producer(status, name),
+        status=status,
+        name=name,
+        statuses=NOTEBOOK_STATUSES,
+    )
 
 
 @router.get("/live")
-async def list_live(request: Request, session: SessionDep) -> StreamingResponse:
-    return live.stream(request, session, _rows)
+async def list_live(
+    request: Request, session: SessionDep, status: str = "", name: str = ""
+) -> StreamingResponse:
+    return live.stream(request, session, _rows_producer(status, name))
 
 
 def create_body(form: dict[str, str]) -> dict[str, Any]:
@@ -78,7 +135,16 @@ async def create(request: Request, session: SessionDep, api: ApiDep) -> Response
     except (ApiError, FormError) as error:
         context, status = form_failure(error)
         return await LIST.show(
-            request, session, api, _rows, form=form, status_code=status, **context
+            request,
+            session,
+            api,
+            _rows_producer("", ""),
+            form=form,
+            status_code=status,
+            status="",
+            name="",
+            statuses=NOTEBOOK_STATUSES,
+            **context,
         )
     return RedirectResponse(f"/console/notebooks/{segment(created['id'])}", status_code=303)
 
@@ -89,7 +155,12 @@ def _detail_producer(notebook_id: str) -> live.Produce:
     async def produce(api: ConsoleApi) -> live.Update:
         notebook = await api.get(path)
         mounts = items(await api.get(f"{path}/storage"), "data")
-        return live.Update({"state": render("notebooks/state.html", nb=notebook, mounts=mounts)})
+        return live.Update(
+            {
+                "state": render("notebooks/state.html", nb=notebook, mounts=mounts),
+                "actions": render("notebooks/actions.html", nb=notebook),
+            }
+        )
 
     return produce
 
@@ -105,7 +176,7 @@ async def detail(request: Request, session: SessionDep, api: ApiDep, notebook_id
         "notebooks/detail.html",
         title=f"Notebook {notebook.get('name')}",
         nb=notebook,
-        state=update.parts["state"],
+        parts=update.parts,
     )
 
 

@@ -7,13 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from openarts.console import live
+from openarts.console import live, units
 from openarts.console.api_client import ApiError, ConsoleApi, segment
 from openarts.console.pages.common import items, page, total
-from openarts.console.pages.pools import display_name, quantity
+from openarts.console.pages.pools import display_name
 from openarts.console.pages.training import search_answer
 from openarts.console.rendering import render
 from openarts.console.session import ApiDep, SessionDep
+from openarts.console.units import quantity
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 RUNNING = {"RUNNING", "Running", "running", "deploying", "STARTING", "CREATING"}
@@ -46,6 +47,7 @@ async def summary(api: ConsoleApi) -> dict[str, Any]:
     service_answer = await api.get("/v1/{project_id}/services", limit=100)
     services = items(service_answer, "services")
     pools = items(await api.get("/v2/{project_id}/pools"), "items")
+    public = await api.get("/v2/{project_id}/public-pool")
     rows = (
         [
             (
@@ -93,6 +95,17 @@ async def summary(api: ConsoleApi) -> dict[str, Any]:
         "running": [r for r in rows if r[2] in RUNNING],
         "failed": sorted((r for r in rows if r[2] in FAILED), key=lambda r: -(r[4] or 0))[:10],
         "pools": pools,
+        "public": {
+            "usage": {
+                key: units.share(
+                    quantity((public.get("used") or {}).get(key)),
+                    quantity((public.get("capacity") or {}).get(key)),
+                )
+                for key in ("cpu", "memory")
+            },
+            "running": public.get("running", 0),
+            "waiting": public.get("waiting", 0),
+        },
     }
 
 

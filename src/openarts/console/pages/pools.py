@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from openarts.console import live
+from openarts.console import live, units
 from openarts.console.api_client import ApiError, ConsoleApi, segment
 from openarts.console.errors import FormError, flash
 from openarts.console.pages.common import (
@@ -23,6 +23,7 @@ from openarts.console.pages.common import (
 from openarts.console.pages.training import search
 from openarts.console.rendering import render
 from openarts.console.session import ApiDep, SessionDep, checked_form
+from openarts.console.units import quantity
 
 router = APIRouter(prefix="/console/pools", include_in_schema=False)
 POOLS = "/v2/{project_id}/pools"
@@ -35,54 +36,153 @@ def display_name(pool: dict[str, Any]) -> str:
     return str(labels.get(NAME_LABEL) or pool.get("metadata", {}).get("name", ""))
 
 
-# Kubernetes-style quantities the pools API writes ("500m" CPU, "1Gi" memory).
-_SUFFIXES = {
-    "m": 1e-3,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "k": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-}
-
-
-def quantity(text: Any) -> float:
-    value = str(text or "0").strip()
-    for suffix, scale in sorted(_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
-        if value.endswith(suffix):
-            try:
-                return float(value[: -len(suffix)]) * scale
-            except ValueError:
-                return 0.0
-    try:
-        return float(value)
-    except ValueError:
-        return 0.0
+# A node's resources as the table names them.
+RESOURCE_NAMES = {"cpu": "vCPUs", "memory": "Memory", "nvidia.com/gpu": "GPUs"}
 
 
 def usage(node: dict[str, Any]) -> list[tuple[str, str, str, int]]:
-    """Per resource of a node: capacity, free, and the percent in use."""
+    """Per resource of a node: its name, capacity, free (in words: "0.5 vCPUs",
+    "1 GiB"), and the percent in use."""
     status = node.get("status") or {}
     capacity, free = status.get("resources") or {}, status.get("availableResources") or {}
     rows = []
     for name, total in capacity.items():
         whole = quantity(total)
-        used = whole - quantity(free.get(name, total))
+        left = free.get(name, total)
+        used = whole - quantity(left)
         rows.append(
-            (name, str(total), str(free.get(name, "")), round(100 * used / whole) if whole else 0)
+            (
+                RESOURCE_NAMES.get(name, name),
+                units.resources({name: total}),
+                units.resources({name: left}),
+                units.share(used, whole),
+            )
         )
     return rows
 
 
+# How the public pool's report names each kind of work ("training job my-job"), and
+# where the console shows one.
+KINDS = {
+    "train": ("training job ", "Training job", "/console/training-jobs/"),
+    "notebook": ("notebook ", "Notebook", "/console/notebooks/"),
+    "service": ("service ", "Service", "/console/services/"),
+}
+
+
+async def _ids_by_name(api: ConsoleApi, kinds: set[str]) -> dict[tuple[str, str], str]:
+    """(kind, name) → ID of this project's work of those kinds, for the names that are
+    unique (a name two of them share links to nothing rather than to the wrong one).
+    The public pool's report names its entries but does not give their IDs."""
+    found: dict[tuple[str, str], list[str]] = {}
+
+    def add(kind: str, name: Any, ident: Any) -> None:
+        found.setdefault((kind, str(name)), []).append(str(ident))
+
+    if "train" in kinds:
+        for job in await search(api):
+            add("train", job["metadata"]["name"], job["metadata"]["id"])
+    if "notebook" in kinds:
+        for nb in items(await api.get("/v1/{project_id}/notebooks", limit=100), "data"):
+            add("notebook", nb.get("name"), nb.get("id"))
+    if "service" in kinds:
+        listing = await api.get("/v1/{project_id}/services", limit=100)
+        for svc in items(listing, "services"):
+            add("service", svc.get("service_name"), svc.get("service_id"))
+    return {key: ids[0] for key, ids in found.items() if len(ids) == 1}
+
+
+def _meter(what: str, used: float, whole: float, text: Any, *, bare: bool) -> dict[str, Any]:
+    """One resource's use; ``bare``: the amount in use is said without its unit ("2 of
+    8 vCPUs"), where both amounts always share it."""
+    return {
+        "what": what,
+        "used": units.number(used) if bare else text(used),
+        "whole": text(whole),
+        "free": text(max(whole - used, 0.0)),
+        "percent": units.share(used, whole),
+    }
+
+
+async def public_view(api: ConsoleApi) -> dict[str, Any]:
+    """The public pool as its section shows it: a meter per resource, what holds it
+    (this project's work by name, other projects' as one sum) and its queue."""
+    public = await api.get("/v2/{project_id}/public-pool")
+    capacity, used = public.get("capacity") or {}, public.get("used") or {}
+    meters = [
+        _meter(
+            "vCPUs",
+            quantity(used.get("cpu")),
+            quantity(capacity.get("cpu")),
+            units.cpus,
+            bare=True,
+        ),
+        _meter(
+            "Memory",
+            quantity(used.get("memory")),
+            quantity(capacity.get("memory")),
+            units.memory,
+            bare=False,
+        ),
+    ]
+    gpu_key = next((k for k in units.GPU_KEYS if k in capacity), None)
+    if gpu_key:
+        in_use, whole = quantity(used.get(gpu_key)), quantity(capacity[gpu_key])
+        gpus = _meter("GPUs", in_use, whole, units.gpus, bare=True)
+        meters.append(gpus)
+    entries = list(public.get("items") or [])
+    ids = await _ids_by_name(api, {str(e.get("type")) for e in entries} & set(KINDS))
+    holders, queue = [], []
+    ours = {"cpu": 0.0, "memory": 0.0}
+    for entry in entries:
+        prefix, kind, where = KINDS.get(str(entry.get("type")), ("", str(entry.get("type")), ""))
+        name = str(entry.get("name", "")).removeprefix(prefix)
+        ident = ids.get((str(entry.get("type")), name))
+        shown = {
+            "kind": kind,
+            "name": name,
+            "href": f"{where}{segment(ident)}" if ident and where else "",
+            "status": entry.get("status"),
+            "position": entry.get("position"),
+            "reason": entry.get("reason") or "",
+            "holds": units.resources(entry.get("resources")),
+            "since": entry.get("queued_at"),
+        }
+        if entry.get("position"):
+            queue.append(shown)
+        else:
+            holders.append(shown)
+            held = entry.get("resources") or {}
+            ours["cpu"] += quantity(held.get("cpu"))
+            ours["memory"] += quantity(held.get("memory"))
+    # What the pool's use holds beyond this project's own work is other projects'.
+    others = {
+        "running": int(public.get("others_running") or 0),
+        "waiting": int(public.get("others_waiting") or 0),
+        "holds": ", ".join(
+            [
+                units.cpus(max(quantity(used.get("cpu")) - ours["cpu"], 0.0)),
+                units.memory(max(quantity(used.get("memory")) - ours["memory"], 0.0)),
+            ]
+        ),
+    }
+    return {
+        "public": public,
+        "meters": meters,
+        "hosts_cpu": units.cpus(quantity((public.get("hosts") or {}).get("cpu"))),
+        "cpu_share": units.number(float(public.get("cpu_share") or 1)),
+        "holders": holders,
+        "queue": queue,
+        "others": others,
+    }
+
+
 async def _rows(api: ConsoleApi) -> live.Update:
     pools = items(await api.get(POOLS), "items")
-    public = await api.get("/v2/{project_id}/public-pool")
     return live.Update(
         {
             "rows": render("pools/rows.html", pools=pools, display_name=display_name),
-            "public": render("pools/public.html", public=public),
+            "public": render("pools/public.html", **await public_view(api)),
         }
     )
 
@@ -143,7 +243,15 @@ def _detail_producer(pool_name: str) -> live.Produce:
 async def _choices(api: ConsoleApi) -> dict[str, Any]:
     flavors = items(await api.get("/v1/{project_id}/resourceflavors"), "items")
     networks = items(await api.get("/v1/{project_id}/networks"), "items")
-    return {"flavors": flavors, "networks": networks}
+    return {"flavors": [pool_flavor(f) for f in flavors], "networks": networks}
+
+
+def pool_flavor(flavor: dict[str, Any]) -> tuple[str, str]:
+    """A node flavor's name, and its name once with what a node of it has."""
+    name = str(flavor.get("metadata", {}).get("name", ""))
+    spec = flavor.get("spec") or {}
+    has = units.resources({k: spec[k] for k in ("cpu", "memory") if spec.get(k)})
+    return name, f"{name} · {has}" if has != "—" else name
 
 
 LIST = ListPage("pools/list.html", "Pools", _choices, blank={"scope": "Train"})

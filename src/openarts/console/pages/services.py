@@ -27,6 +27,7 @@ from openarts.console.errors import FormError, flash
 from openarts.console.pages.common import ListPage, form_failure, items, number, page
 from openarts.console.rendering import render
 from openarts.console.session import ApiDep, SessionDep, checked_form
+from openarts.console.states import SERVICE_STATUSES
 
 router = APIRouter(prefix="/console/services", include_in_schema=False)
 SERVICES = "/v1/{project_id}/services"
@@ -47,28 +48,70 @@ OUTPUT_ONLY = {
 }
 
 
-async def _rows(api: ConsoleApi) -> live.Update:
-    services = items(await api.get(SERVICES, limit=100), "services")
-    return live.Update({"rows": render("services/rows.html", services=services)})
+def _rows_producer(status: str, name: str) -> live.Produce:
+    if status and status not in SERVICE_STATUSES:
+        # Asked by URL: answered in words rather than passed on as a filter.
+        raise ApiError(400, "Console.0400", f"There is no service status {status!r}.")
+
+    async def produce(api: ConsoleApi) -> live.Update:
+        # Filtered by the API itself (status, and a fragment of the name).
+        answer = await api.get(SERVICES, limit=100, status=status, service_name=name)
+        html = render(
+            "services/rows.html",
+            services=items(answer, "services"),
+            filtered=bool(status or name),
+        )
+        return live.Update({"rows": html})
+
+    return produce
+
+
+def spec_label(spec: dict[str, Any]) -> str:
+    """A specification by its name once, with what it has ("0.25 vCPUs, 0.5 GiB")."""
+    name = str(spec.get("specification") or "")
+    said = str(spec.get("display_en") or "").replace(" | ", ", ")
+    return f"{name} · {said}" if said and said != name else name
 
 
 async def _choices(api: ConsoleApi) -> dict[str, Any]:
     models = items(await api.get("/v1/{project_id}/models", limit=100), "models")
     specs = items(await api.get(SERVICES + "/specifications"), "specifications")
-    return {"models": models, "specs": specs}
+    return {
+        "models": models,
+        "specs": [(s.get("specification"), spec_label(s)) for s in specs],
+    }
 
 
 LIST = ListPage("services/list.html", "Services", _choices)
 
 
 @router.get("")
-async def list_page(request: Request, session: SessionDep, api: ApiDep) -> Response:
-    return await LIST.show(request, session, api, _rows)
+async def list_page(
+    request: Request,
+    session: SessionDep,
+    api: ApiDep,
+    status: str = "",
+    name: str = "",
+    model_id: str = "",
+) -> Response:
+    # ?model_id= comes from a model's Deploy button: the deploy form starts with it.
+    return await LIST.show(
+        request,
+        session,
+        api,
+        _rows_producer(status, name),
+        form={"model_id": model_id} if model_id else None,
+        status=status,
+        name=name,
+        statuses=SERVICE_STATUSES,
+    )
 
 
 @router.get("/live")
-async def list_live(request: Request, session: SessionDep) -> Response:
-    return live.stream(request, session, _rows)
+async def list_live(
+    request: Request, session: SessionDep, status: str = "", name: str = ""
+) -> Response:
+    return live.stream(request, session, _rows_producer(status, name))
 
 
 def deploy_body(form: dict[str, str]) -> dict[str, Any]:
@@ -95,7 +138,16 @@ async def deploy(request: Request, session: SessionDep, api: ApiDep) -> Response
     except (ApiError, FormError) as error:
         context, status = form_failure(error)
         return await LIST.show(
-            request, session, api, _rows, form=form, status_code=status, **context
+            request,
+            session,
+            api,
+            _rows_producer("", ""),
+            form=form,
+            status_code=status,
+            status="",
+            name="",
+            statuses=SERVICE_STATUSES,
+            **context,
         )
     return RedirectResponse(f"/console/services/{segment(created['service_id'])}", status_code=303)
 
@@ -109,8 +161,14 @@ def rate_chart(points: list[tuple[float, int, int]], calls: int) -> dict[str, An
         "unit": "req/s",
         "x": [b[0] for _, b in pairs],
         "series": [
-            {"label": "requests", "values": [(b[1] - a[1]) / (b[0] - a[0]) for a, b in pairs]},
-            {"label": "failed", "values": [(b[2] - a[2]) / (b[0] - a[0]) for a, b in pairs]},
+            {
+                "label": "Requests, per second",
+                "values": [(b[1] - a[1]) / (b[0] - a[0]) for a, b in pairs],
+            },
+            {
+                "label": "Failed requests, per second",
+                "values": [(b[2] - a[2]) / (b[0] - a[0]) for a, b in pairs],
+            },
         ],
         "empty": f"{calls} requests so far; the rate shows from the next sample.",
     }
@@ -119,16 +177,16 @@ def rate_chart(points: list[tuple[float, int, int]], calls: int) -> dict[str, An
 def latency_chart(
     points: list[tuple[float, float | None, float | None]], largest_bound_s: float | None
 ) -> dict[str, Any]:
-    p95 = "p95 (bucket bound)"
+    p95 = "95th percentile, ms (bucket bound)"
     if largest_bound_s is not None:
         # Past the histogram's largest bound it cannot say how slow: a gap, not a guess.
-        p95 += f"; a gap: p95 ≥ {largest_bound_s:g} s"
+        p95 += f"; a gap where it is over {largest_bound_s:g} s"
     return {
         "title": "Latency through the gateway",
         "unit": "ms",
         "x": [point[0] for point in points],
         "series": [
-            {"label": "mean", "values": [point[1] for point in points]},
+            {"label": "Mean, ms", "values": [point[1] for point in points]},
             {"label": p95, "values": [point[2] for point in points]},
         ],
         "empty": "No calls answered since the page opened.",
@@ -180,6 +238,8 @@ def _detail_producer(service_id: str) -> live.Produce:
         logs = items(await api.get(f"{path}/logs"), "logs")
         parts = {
             "state": render("services/state.html", svc=service, monitor=monitor),
+            "actions": render("services/actions.html", svc=service),
+            "config": render("services/config.html", svc=service),
             "history": render("services/history.html", events=events, logs=logs),
         }
         if schedule.due("charts"):

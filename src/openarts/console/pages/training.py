@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from openarts.console import live
+from openarts.console import live, units
 from openarts.console.api_client import ApiError, ConsoleApi, segment
 from openarts.console.errors import FormError, flash
 from openarts.console.pages.common import (
@@ -20,7 +20,7 @@ from openarts.console.pages.common import (
     page,
     pairs,
 )
-from openarts.console.rendering import render
+from openarts.console.rendering import duration, render
 from openarts.console.session import ApiDep, SessionDep, checked_form
 
 router = APIRouter(prefix="/console/training-jobs", include_in_schema=False)
@@ -40,12 +40,20 @@ PHASES = [
 DETAIL_POLL_S = 0.5
 EVENTS_EVERY_S = 2.0
 CHARTS_EVERY_S = 10.0
-# The metrics API's series, as the charts group them.
+# The metrics API's series (services/training_metrics.py says what each measures), as
+# the charts group them: title, the unit of the values, and each series' legend.
 CHARTS = [
-    ("CPU", "%", ["cpuUsage"]),
-    ("Memory", "%", ["memUsage"]),
-    ("GPU", "%", ["gpuUtil", "gpuMemUsage"]),
+    ("CPU", "%", [("cpuUsage", "CPU, % of the flavor's vCPUs")]),
+    ("Memory", "%", [("memUsage", "Memory, % of the flavor's memory")]),
+    (
+        "GPU",
+        "%",
+        [("gpuUtil", "GPU busy, %"), ("gpuMemUsage", "GPU memory, % of the flavor's")],
+    ),
 ]
+# How a sentence names each chart's samples.
+IN_WORDS = {"CPU": "CPU", "Memory": "memory", "GPU": "GPU"}
+GPU_CHART = "GPU"
 
 
 def search_body(phase: str, name: str, limit: int = 50) -> dict[str, Any]:
@@ -77,18 +85,56 @@ def _rows_producer(phase: str, name: str) -> live.Produce:
         raise ApiError(400, "Console.0400", f"There is no phase {phase!r}.")
 
     async def produce(api: ConsoleApi) -> live.Update:
-        rows = render("training/rows.html", jobs=await search(api, phase, name))
+        jobs = await search(api, phase, name)
+        rows = render("training/rows.html", jobs=jobs, filtered=bool(phase or name))
         return live.Update({"rows": rows})
 
     return produce
 
 
+def flavor_label(flavor: dict[str, Any]) -> str:
+    """A training flavor by its name once, with what it has where the API says."""
+    info = flavor.get("flavor_info") or {}
+    parts = [str(flavor.get("flavor_name") or flavor.get("flavor_id") or "")]
+    cores = (info.get("cpu") or {}).get("core_num")
+    if cores:
+        parts.append(units.cpus(float(cores)))
+    memory = info.get("memory") or {}
+    if memory.get("size"):
+        parts.append(f"{memory['size']} {memory.get('unit') or 'MiB'}")
+    gpu = info.get("gpu") or {}
+    if gpu.get("unit_num"):
+        kind = f" ({gpu['type']})" if gpu.get("type") else ""
+        parts.append(units.gpus(float(gpu["unit_num"])) + kind)
+    return " · ".join(parts)
+
+
+def has_gpu(flavors: list[dict[str, Any]], flavor_id: str) -> bool:
+    """Whether a job's flavor has GPUs; True for a flavor the list does not know (its
+    GPU chart is then shown, and says what it has)."""
+    for flavor in flavors:
+        if flavor.get("flavor_id") == flavor_id:
+            return bool((flavor.get("flavor_info") or {}).get("gpu")) or flavor.get(
+                "flavor_type"
+            ) in ("GPU", "NPU")
+    return True
+
+
+async def _flavors(api: ConsoleApi) -> list[dict[str, Any]]:
+    return items(await api.get("/v2/{project_id}/training-job-flavors"), "flavors")
+
+
 async def _choices(api: ConsoleApi) -> dict[str, Any]:
     engines = items(await api.get("/v2/{project_id}/training-job-engines"), "items")
-    flavors = items(await api.get("/v2/{project_id}/training-job-flavors"), "flavors")
+    flavors = await _flavors(api)
     algorithms = items(await api.get("/v2/{project_id}/algorithms", limit=50), "items")
     pools = items(await api.get("/v2/{project_id}/pools"), "items")
-    return {"engines": engines, "flavors": flavors, "algorithms": algorithms, "pools": pools}
+    return {
+        "engines": engines,
+        "flavors": [(f.get("flavor_id"), flavor_label(f)) for f in flavors],
+        "algorithms": algorithms,
+        "pools": pools,
+    }
 
 
 LIST = ListPage("training/list.html", "Training jobs", _choices)
@@ -188,24 +234,63 @@ def check_task(tasks: list[str], task: str) -> None:
         raise ApiError(404, "Console.0404", f"The job has no task {task!r}.")
 
 
-def metrics_charts(job: dict[str, Any], series: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """uPlot's data per chart: one point a minute from the job's start."""
+def _ran(job: dict[str, Any]) -> str:
+    return duration(job.get("status", {}).get("duration"))
+
+
+def _no_chart(job: dict[str, Any], title: str, label: str, values: list[float | None]) -> str:
+    """What a chart without a line says instead: true for the job as it is now (one
+    that has ended will never get its first sample, say, and one that ran under a minute
+    has one per-minute value, which is no line)."""
+    status = job.get("status", {})
+    ended = status.get("phase") in FINISHED
+    if not status.get("start_time"):
+        if ended:
+            return "This job ended before it started: it has no samples."
+        return "No samples yet: the job has not started."
+    shown = [v for v in values if v is not None]
+    if not shown:
+        if ended:
+            return (
+                f"This job ended before any {IN_WORDS[title]} sample was taken "
+                f"(it ran {_ran(job)})."
+            )
+        return f"No {IN_WORDS[title]} samples yet: the first comes within seconds of the start."
+    # One value, no line: the metrics API averages a task's samples per minute of its run.
+    value = f"{shown[-1]:.1f} % ({label})"
+    if len(values) > 1:
+        return f"Only one minute of the run has a sample: {value}."
+    if ended:
+        return f"The job ran {_ran(job)}, under a minute: one per-minute average, {value}."
+    return f"One per-minute average so far, {value}; the line starts in the second minute."
+
+
+def metrics_charts(
+    job: dict[str, Any], series: list[dict[str, Any]], *, gpu: bool = True
+) -> list[dict[str, Any]]:
+    """uPlot's data per chart: one point a minute from the job's start (the GPU chart
+    only for a flavor with GPUs, where ``gpu`` says so)."""
     by_name = {s.get("metric"): s.get("value") or [] for s in series}
     start = int(job.get("status", {}).get("start_time") or 0) // 1000
     charts = []
     for title, unit, names in CHARTS:
-        shown = [(n, by_name[n]) for n in names if n in by_name]
+        if title == GPU_CHART and not gpu:
+            continue
+        # The API's mark for a minute without a value is -1: a gap, not a value.
+        shown = [
+            (label, [None if x is None or x < 0 else x for x in by_name[n]])
+            for n, label in names
+            if n in by_name
+        ]
         length = max((len(v) for _, v in shown), default=0)
+        first = shown[0] if shown else (title, [])
         charts.append(
             {
                 "title": title,
                 "unit": unit,
                 "x": [start + 60 * i for i in range(length)],
-                "series": [
-                    {"label": n, "values": [None if x is None or x < 0 else x for x in v]}
-                    for n, v in shown
-                ],
-                "empty": f"No {title} samples yet.",
+                "series": [{"label": label, "values": values} for label, values in shown],
+                "empty": _no_chart(job, title, first[0], first[1]),
             }
         )
     return charts
@@ -221,16 +306,16 @@ async def _events_html(api: ConsoleApi, job: str) -> str:
     return render("training/events.html", events=items(answer, "events"))
 
 
-async def _charts(api: ConsoleApi, job: dict[str, Any], task: str) -> dict[str, str]:
+async def _charts(api: ConsoleApi, job: dict[str, Any], task: str, gpu: bool) -> dict[str, str]:
     # One metrics call for all the charts: they are views of the same answer.
     answer = await api.get(f"{JOBS}/{segment(job['metadata']['id'])}/metrics/{segment(task)}")
-    charts = metrics_charts(job, items(answer, "metrics"))
+    charts = metrics_charts(job, items(answer, "metrics"), gpu=gpu)
     return {f"chart-{i}": json.dumps(chart) for i, chart in enumerate(charts)}
 
 
-def _detail_producer(job_id: str, task: str) -> live.Produce:
-    """Every part of a job's page from one job answer per poll: status and log each
-    poll, events and charts when due, everything once more when the job is finished
+def _detail_producer(job_id: str, task: str, gpu: bool = True) -> live.Produce:
+    """Every part of a job's page from one job answer per poll: status, actions and log
+    each poll, events and charts when due, everything once more when the job is finished
     (its last lines and samples are then all there)."""
     schedule = live.Schedule(events=EVENTS_EVERY_S, charts=CHARTS_EVERY_S)
     job_path = segment(job_id)
@@ -240,15 +325,20 @@ def _detail_producer(job_id: str, task: str) -> live.Produce:
         final = job.get("status", {}).get("phase") in FINISHED
         parts = {
             "state": render("training/state.html", job=job),
+            "actions": render("training/actions.html", job=job),
             "log": await _log(api, job_path, task),
         }
         if schedule.due("events") or final:
             parts["events"] = await _events_html(api, job_path)
         if schedule.due("charts") or final:
-            parts.update(await _charts(api, job, task))
+            parts.update(await _charts(api, job, task, gpu))
         return live.Update(parts, final)
 
     return produce
+
+
+def _resource(job: dict[str, Any]) -> dict[str, Any]:
+    return dict((job.get("spec") or {}).get("resource") or {})
 
 
 @router.get("/{job_id}")
@@ -259,7 +349,8 @@ async def detail(
     tasks = tasks_of(job)
     task = task or tasks[0]
     check_task(tasks, task)
-    update = await _detail_producer(job_id, task)(api)
+    gpu = has_gpu(await _flavors(api), str(_resource(job).get("flavor_id", "")))
+    update = await _detail_producer(job_id, task, gpu)(api)
     return await page(
         request,
         session,
@@ -270,7 +361,7 @@ async def detail(
         parts=update.parts,
         tasks=tasks,
         task=task,
-        charts=[c[0] for c in CHARTS],
+        charts=[c[0] for c in CHARTS if gpu or c[0] != GPU_CHART],
     )
 
 
@@ -278,8 +369,10 @@ async def detail(
 async def detail_live(
     request: Request, session: SessionDep, api: ApiDep, job_id: str, task: str = ""
 ) -> Response:
-    check_task(tasks_of(await api.get(f"{JOBS}/{segment(job_id)}")), task)
-    return live.stream(request, session, _detail_producer(job_id, task), poll_s=DETAIL_POLL_S)
+    job = await api.get(f"{JOBS}/{segment(job_id)}")
+    check_task(tasks_of(job), task)
+    gpu = has_gpu(await _flavors(api), str(_resource(job).get("flavor_id", "")))
+    return live.stream(request, session, _detail_producer(job_id, task, gpu), poll_s=DETAIL_POLL_S)
 
 
 @router.post("/{job_id}/{verb}")
