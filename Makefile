@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# What `make run` needs: the server alone (the tests' extras are ten times its size).
+SERVER_STAMP := $(VENV)/.server
 
 .PHONY: run test lint unit bench clean
 
@@ -10,12 +12,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+$(SERVER_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(SERVER_STAMP)
+
+# The tests' install holds the server's too.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	touch $(STAMP) $(SERVER_STAMP)
 
-## Install (first time) and start the server in the foreground.
-run: $(STAMP)
+## Install the server (first time) and start it in the foreground.
+run: $(SERVER_STAMP)
 	@command -v bwrap >/dev/null && command -v pasta >/dev/null || echo "the sandbox needs bubblewrap and passt: apt-get install bubblewrap passt (or OPENARTS_SANDBOX=off on a single-user machine)"
 	$(BIN)/openarts server
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -143,6 +143,20 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.home / 'openarts.db'}"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ports_follow_the_api(cls, given: Any) -> Any:
+        """Object storage and the console follow the API's port (+1, +2) unless set: a
+        second server started with only ``--port`` does not collide on the others."""
+        if not isinstance(given, dict) or given.get("port") in (None, ""):
+            return given
+        port = int(given["port"])
+        for name, step in (("obs_port", 1), ("console_port", 2)):
+            if given.get(name) in (None, ""):
+                # Port 0 asks the system for a free one: so do the others.
+                given = {**given, name: port + step if port else 0}
+        return given
 
     @model_validator(mode="after")
     def _ray_needs_address(self) -> Settings:

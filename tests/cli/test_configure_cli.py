@@ -4,6 +4,7 @@ flags and environment variables over the profile."""
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -156,3 +157,104 @@ def test_configure_refuses_incomplete_input(cli: Cli, cli_server: ServerProcess)
 def test_without_any_identity_the_cli_says_what_to_do(cli: Cli, elsewhere: dict[str, str]) -> None:
     error = cli.fails("job", "list", env=elsewhere)
     assert "openarts configure" in error
+
+
+def _keys_profile(cli: Cli, server: ServerProcess, name: str, *extra: str) -> dict[str, str]:
+    row = server.credentials()
+    cli.ok(
+        "configure",
+        "--profile",
+        name,
+        "--endpoint",
+        server.endpoint,
+        "--ak",
+        row["Access Key Id"],
+        *extra,
+        env={"OPENARTS_SK": row["Secret Access Key"]},
+    )
+    return row
+
+
+def test_obs_uses_the_profiles_flags_and_variables_of_every_family(
+    cli: Cli, cli_server: ServerProcess, elsewhere: dict[str, str], tmp_path: Path
+) -> None:
+    row = _keys_profile(cli, cli_server, "keys", "--obs-endpoint", cli_server.obs_endpoint)
+    saved = yaml.safe_load(cli.config.read_text())["profiles"]["keys"]
+    assert saved["obs_endpoint"] == cli_server.obs_endpoint
+    # No server home here: the profile alone says where and who, for obs as for jobs.
+    assert "made obs://cli-profile" in cli.ok(
+        "--profile", "keys", "obs", "mb", "obs://cli-profile", env=elsewhere
+    )
+    data = tmp_path / "a.txt"
+    data.write_text("alpha")
+    by_name = {**elsewhere, "OPENARTS_PROFILE": "keys"}
+    cli.ok("obs", "cp", str(data), "obs://cli-profile/in/a.txt", env=by_name)
+    assert "obs://cli-profile/in/a.txt" in cli.ok(
+        "obs", "ls", "-r", "obs://cli-profile", env=by_name
+    )
+    listed = json.loads(cli.ok("obs", "ls", "obs://cli-profile/in/", "-o", "json", env=by_name))
+    assert listed["objects"] == [{"path": "obs://cli-profile/in/a.txt", "size": 5}]
+
+    # The variables every family reads, with no profile at all.
+    variables = {
+        **elsewhere,
+        "OPENARTS_ENDPOINT": cli_server.endpoint,
+        "OPENARTS_AK": row["Access Key Id"],
+        "OPENARTS_SK": row["Secret Access Key"],
+        "OPENARTS_OBS_ENDPOINT": cli_server.obs_endpoint,
+    }
+    assert "obs://cli-profile" in cli.ok("obs", "ls", env=variables)
+    # The flags obs always had still work: its own endpoint, key and OPENARTS_OBS_SK.
+    own = {**elsewhere, "OPENARTS_OBS_SK": row["Secret Access Key"]}
+    flagged = ("obs", "ls", "--endpoint", cli_server.obs_endpoint, "--ak", row["Access Key Id"])
+    assert "obs://cli-profile" in cli.ok(*flagged, env=own)
+    assert "OPENARTS_OBS_SK" in cli.fails(*flagged, env=elsewhere)
+    cli.ok("--profile", "keys", "obs", "rm", "-r", "obs://cli-profile", env=elsewhere)
+
+
+def test_obs_finds_object_storage_beside_the_api(
+    cli: Cli, cli_server: ServerProcess, elsewhere: dict[str, str]
+) -> None:
+    # Without a saved object storage endpoint: the API's host, on the port after the API's
+    # (the server's own default placement). This test server put it elsewhere, so the
+    # error names where it looked.
+    _keys_profile(cli, cli_server, "plain")
+    next_port = f"127.0.0.1:{cli_server.port + 1}"
+    assert next_port in cli.fails("--profile", "plain", "obs", "ls", env=elsewhere)
+    # A profile's saved object storage belongs to its server: with another API endpoint
+    # it is not used (the keys would go to the wrong server).
+    _keys_profile(cli, cli_server, "saved", "--obs-endpoint", cli_server.obs_endpoint)
+    moved = cli.fails(
+        "--profile", "saved", "--endpoint", "http://127.0.0.1:9", "obs", "ls", env=elsewhere
+    )
+    assert "127.0.0.1:10" in moved and "Traceback" not in moved
+    assert "http(s)://host" in cli.fails(
+        "configure",
+        "--endpoint",
+        cli_server.endpoint,
+        "--ak",
+        "AK",
+        "--obs-endpoint",
+        "nope",
+        env={"OPENARTS_SK": "x"},
+    )
+
+
+def test_obs_with_a_signed_in_user_says_it_needs_keys(
+    cli: Cli, cli_server: ServerProcess, elsewhere: dict[str, str]
+) -> None:
+    cli.ok(
+        "configure",
+        "--endpoint",
+        cli_server.endpoint,
+        "--user",
+        "admin",
+        "--project",
+        "default",
+        env={"OPENARTS_PASSWORD": ADMIN_PASSWORD},
+    )
+    error = cli.fails("obs", "ls", env=elsewhere)
+    assert "signs in as user admin" in error and "openarts configure --ak" in error
+    # With no profile and no server here: what to do.
+    cli.config.unlink()
+    assert "no credentials: run `openarts configure`" in cli.fails("obs", "ls", env=elsewhere)

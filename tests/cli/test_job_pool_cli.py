@@ -5,10 +5,10 @@ ending, and a job queueing in a full pool that is then scaled."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -17,11 +17,10 @@ import yaml
 from openarts.testing.cli_runner import CliRunner
 from openarts.testing.clients import AkSk, SignedClient
 from openarts.testing.server import ServerProcess
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, until
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 
 FLAVORS = """
 flavors:
@@ -55,16 +54,6 @@ def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
         yield process
     finally:
         process.close()
-
-
-def until(probe: Callable[[], T | None], what: str, timeout_s: float = 60.0) -> T:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -132,11 +121,56 @@ def test_job_from_flags_log_followed_and_waited(cli: Cli, code_bucket: str) -> N
     assert "ModelArts.2775" in gone and "not found" in gone
 
 
-def test_failed_job_makes_wait_exit_non_zero(cli: Cli, code_bucket: str) -> None:
+def test_failed_job_makes_wait_exit_non_zero_saying_why(cli: Cli, code_bucket: str) -> None:
     job_id = cli.json(*_job_flags("cli-fail", "train.py", "--param", "fail=yes"))["metadata"]["id"]
     error = cli.fails("job", "wait", job_id)
-    assert f"job {job_id} ended Failed" in error
+    # Why, in one line: the failed task and its exit code; above it, its last log lines.
+    assert f"error: job {job_id} ended Failed: worker-0 failed: exit code 3" in error
+    tail = error.split("last lines of worker-0's log:\n")[1]
+    assert "  step 2 of 3\n  giving up\n" in tail
     assert "giving up" in cli.ok("job", "logs", job_id)
+
+    shown = cli.ok("job", "show", job_id)
+    assert re.search(r"^failure +worker-0 failed: exit code 3 *$", shown, re.M), shown
+    assert re.search(r"^exit code +3 \(worker-0\) *$", shown, re.M), shown
+    assert re.search(r"^last log lines +step 0 of 3", shown, re.M) and "giving up" in shown
+    # A job that did not fail shows no such rows.
+    assert "waiting" not in shown
+    task = cli.json("job", "show", job_id)["status"]["task_statuses"][0]
+    assert task["exit_code"] == 3 and task["task"] == "worker-0"
+
+    # With -o json the job alone is on stdout (for a script), the reason still on stderr.
+    scripted = cli.run("job", "wait", job_id, "-o", "json")
+    assert scripted.returncode == 1
+    assert json.loads(scripted.stdout)["status"]["phase"] == "Failed"
+    assert "exit code 3" in scripted.stderr and "event:" not in scripted.stderr
+
+
+def test_wait_shows_each_change_and_the_events(cli: Cli, code_bucket: str) -> None:
+    job_id = cli.json(*_job_flags("cli-progress"))["metadata"]["id"]
+    waited = cli.run("job", "wait", job_id)
+    assert waited.returncode == 0, waited.stderr
+    lines = waited.stderr.splitlines()
+    # Each line: the time, the job, what happened; the last one the end.
+    assert all(re.match(r"\d\d:\d\d:\d\d job cli-progress: ", line) for line in lines), lines
+    said = [line.split("job cli-progress: ", 1)[1] for line in lines]
+    assert said[-1] == "Completed", said
+    assert "event: [JobCreated] training job cli-progress created" in said, said
+    assert any(line.startswith("event: [JobRunning]") for line in said), said
+    assert said.index("event: [JobCreated] training job cli-progress created") < len(said) - 1
+    # Every wait has a limit, said in its help.
+    assert "default 3600: an hour" in cli.ok("job", "wait", "--help")
+
+
+def test_wait_on_a_terminal_shows_a_spinner(cli: Cli, code_bucket: str) -> None:
+    job_id = cli.json(*_job_flags("cli-spinner", "slow.py"))["metadata"]["id"]
+    until(lambda: cli.json("job", "show", job_id)["status"]["phase"] == "Running", "job running")
+    code, drawn = cli.in_terminal("job", "wait", job_id, "--timeout", "2")
+    assert code == 2, drawn
+    assert any(frame in drawn for frame in "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"), drawn
+    assert "job cli-spinner: Running" in drawn
+    assert f"job {job_id} still Running after 2 s" in drawn
+    cli.ok("job", "terminate", job_id)
 
 
 def test_job_from_a_reference_body_file_and_terminate(
@@ -246,6 +280,10 @@ def test_pool_lifecycle_queue_scale_and_tags(
 
     assert until(says_why, "the waiting job to say why").startswith("waiting for")
     assert "waiting" in cli.ok("job", "show", waiting)
+    # A wait says why it waits, and stops at its limit (exit 2) saying it again.
+    late = cli.fails("job", "wait", waiting, "--timeout", "1", code=2)
+    assert "Pending (Queuing): waiting for" in late and "held by training job cli-holder" in late
+    assert f"job {waiting} still Pending (Queuing): waiting for" in late
     public = cli.json("pool", "public")
     # A dedicated pool's work is not the public pool's; and while the pool holds part
     # of the host, the public remainder is a reservation (shared 1x), not shared 4x.

@@ -128,6 +128,10 @@ def test_notebook_runs_opens_prolongs_stops_starts_and_is_deleted(
     # `open` prints the URL; with the token, it answers through the platform's proxy.
     url = cli.ok("notebook", "open", notebook).strip()
     assert url.startswith(cli.server.endpoint) and url.endswith("/lab") and "token" not in url
+    # The URL alone leads to Jupyter's token page: `open` says how to pass the token.
+    hint = cli.run("notebook", "open", notebook).stderr
+    assert "--with-token" in hint and "--browser" in hint
+    assert "--with-token" not in cli.run("notebook", "open", notebook, "--with-token").stderr
     assert _answers(url.removesuffix("/lab") + "/api/status") == 403
     signed = cli.ok("notebook", "open", notebook, "--with-token").strip()
     lab = requests.get(signed, timeout=10)
@@ -171,7 +175,9 @@ def test_notebook_runs_opens_prolongs_stops_starts_and_is_deleted(
 
     assert "stopping" in cli.ok("notebook", "stop", notebook)
     cli.ok("notebook", "wait", notebook, "--status", "STOPPED", "--timeout", "60")
-    assert "not RUNNING" in cli.fails("notebook", "open", notebook)
+    stopped = cli.fails("notebook", "open", notebook)
+    assert "is STOPPED, not RUNNING" in stopped and "start it first" in stopped
+    assert "start it first" in cli.fails("notebook", "open", notebook, "--wait")
     assert "ModelArts.6327" in cli.fails("notebook", "prolong", notebook)
     assert "ModelArts.6327" in cli.fails("notebook", "create-image", notebook)
     assert _answers(url.removesuffix("/lab") + "/api/status") == 400
@@ -283,6 +289,16 @@ def test_notebook_from_a_body_file_and_wait_failing(
     created = cli.json("notebook", "create", "-f", str(path), "--name", "cli-flag-wins")
     notebook = created["id"]
     assert created["name"] == "cli-flag-wins" and created["volume"]["capacity"] == 6
+    # Right after `create` it is on its way, not stopped: `open` says to wait, and
+    # `open --wait` shows its progress, then prints the URL.
+    early = cli.fails("notebook", "open", notebook)
+    assert "not RUNNING yet: it is starting" in early and "--wait" in early, early
+    assert "start it first" not in early
+    opened = cli.run("notebook", "open", notebook, "--wait", "--timeout", "90")
+    assert opened.returncode == 0, opened.stderr
+    assert opened.stdout.strip().endswith(f"/notebook/{notebook}/lab")
+    assert "notebook cli-flag-wins: CREATING" in opened.stderr
+    assert "notebook cli-flag-wins: RUNNING" in opened.stderr and "--with-token" in opened.stderr
     assert cli.run("notebook", "wait", notebook, "--timeout", "90").returncode == 0
     assert cli.json("notebook", "lease", notebook)["duration"] == 2 * HOUR_MS
 
@@ -345,6 +361,9 @@ def test_notebook_refusals_are_said_in_words(cli: Cli, image_id: str, tmp_path: 
     assert "ModelArts." in bad_flavor and "no.such" in bad_flavor
     assert "nothing to change" in cli.fails("notebook", "update", unknown)
     assert "--status must be one of" in cli.fails("notebook", "wait", unknown, "--status", "UP")
+    # Every wait has a limit, said in its help.
+    assert "default 1800: half an hour" in cli.ok("notebook", "wait", "--help")
+    assert "default 1800: half an hour" in cli.ok("notebook", "open", "--help")
     # Waiting for a deletion that already happened is not an error.
     cli.ok("notebook", "wait", unknown, "--status", "DELETED")
     # A notebook's list holds none of these attempts.

@@ -7,6 +7,7 @@ JSON, missing flags)."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -242,3 +243,57 @@ def test_service_errors_are_clear(cli: Cli, model_id: str, tmp_path: Path) -> No
     )
     assert f"{path} is not JSON" in cli.fails("service", "predict", UNKNOWN, "--file", str(path))
     assert cli.json("service", "list", "--status", "failed")["services"] == []
+
+
+# A model whose server ends at once: its replicas never answer, and the service fails.
+BROKEN_SERVER = "import sys\nprint('no weights here', flush=True)\nsys.exit(4)\n"
+
+
+def test_a_service_that_cannot_start_says_why(cli: Cli, tmp_path: Path) -> None:
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "serve.py").write_text(BROKEN_SERVER)
+    (folder / "config.json").write_text(
+        json.dumps({"model_algorithm": "predict_analysis", "model_type": "Image"})
+    )
+    cli.ok("obs", "mb", "obs://cli-broken")
+    cli.ok("obs", "cp", "-r", str(folder), "obs://cli-broken/model/")
+    body = tmp_path / "model.yaml"
+    body.write_text(
+        yaml.safe_dump(
+            {
+                "model_name": "cli-broken",
+                "model_version": "1.0.0",
+                "model_type": "Image",
+                "source_location": "obs://cli-broken/model/",
+                "cmd": "exec python serve.py",
+            }
+        )
+    )
+    model = cli.json("model", "create", "-f", str(body), "--wait", "--timeout", "120")
+    created = cli.json(
+        "service",
+        "create",
+        "--name",
+        "cli-broken-svc",
+        "--model-id",
+        model["model_id"],
+        "--flavor",
+        SPEC,
+    )
+    service_id = created["service_id"]
+
+    waited = cli.run("service", "wait", service_id, "--timeout", "120")
+    assert waited.returncode == 1, waited.stderr
+    # Progress as it went (each status, each event), then why, in one line.
+    assert "service cli-broken-svc: deploying" in waited.stderr
+    assert "service cli-broken-svc: event: Warning: replica" in waited.stderr
+    last = waited.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: service {service_id} failed: replica of model"), last
+    assert "health check" in last and "no weights here" in last
+
+    shown = cli.ok("service", "show", service_id)
+    assert re.search(r"^error +replica of model", shown, re.M), shown
+    assert re.search(r"^latest event +\d\d:\d\d:\d\d Warning: replica", shown, re.M), shown
+    assert "default 1800: half an hour" in cli.ok("service", "wait", "--help")
+    cli.ok("service", "delete", service_id)

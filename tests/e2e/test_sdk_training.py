@@ -351,6 +351,10 @@ def test_sdk_trains_a_model_from_an_algorithm(training_server: ServerProcess) ->
         ("iris", "Completed"),
         ("iris-slow", "Terminated"),
     ]
+    # A request with no body at all (what ListTrainingJobsRequest() sends) lists with the
+    # defaults: newest first.
+    bare = sdk.list_training_jobs(ListTrainingJobsRequest())
+    assert [j.metadata.name for j in bare.items] == ["iris-slow", "iris"]
 
     # Deleting the jobs, then the algorithm they used.
     for gone_id in (job_id, slow_id):

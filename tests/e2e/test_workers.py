@@ -36,7 +36,7 @@ def home_for(tmp_path: Path) -> Path:
 
 def test_several_workers_on_sqlite_are_refused_with_the_reason(tmp_path: Path) -> None:
     server = ServerProcess(home_for(tmp_path), env={"OPENARTS_WORKERS": "2"})
-    with pytest.raises(RuntimeError, match="cannot start several workers on SQLite"):
+    with pytest.raises(RuntimeError, match="several workers need PostgreSQL"):
         server.start()
 
 

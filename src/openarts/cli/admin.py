@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from openarts.cli.common import secret_from
+from openarts.cli.common import printer, secret_from
 from openarts.settings import Settings
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def create_user(
         return user.id
 
     user_id = _run(_settings(ctx), work)
-    console.print(f"user {name} created: {user_id}")
+    printer(ctx).done(f"user {name} created: {user_id}", {"name": name, "id": user_id})
 
 
 @projects_app.command("create")
@@ -154,7 +154,8 @@ def create_project(
                 raise identity.IdentityError(f"no user named {user_name!r}")
         return created.id
 
-    console.print(f"project {name} created: {_run(_settings(ctx), work)}")
+    made = _run(_settings(ctx), work)
+    printer(ctx).done(f"project {name} created: {made}", {"name": name, "id": made})
 
 
 @projects_app.command("add-member")
@@ -169,7 +170,7 @@ def add_member(ctx: typer.Context, project: str, user: str) -> None:
         )
 
     _run(_settings(ctx), work)
-    console.print(f"{user} is a member of {project}")
+    printer(ctx).done(f"{user} is a member of {project}", {"user": user, "project": project})
 
 
 @projects_app.command("list")
@@ -182,7 +183,11 @@ def list_projects(ctx: typer.Context) -> None:
     async def work(session: AsyncSession, box: SecretBox) -> list[Project]:
         return list(await session.scalars(select(Project).order_by(Project.name)))
 
-    for project in _run(_settings(ctx), work):
+    projects = _run(_settings(ctx), work)
+    if printer(ctx).json:
+        printer(ctx).dump([{"id": project.id, "name": project.name} for project in projects])
+        return
+    for project in projects:
         console.print(f"{project.id}  {project.name}")
 
 
@@ -202,7 +207,9 @@ def create_credential(
         )
 
     ak, sk = _run(_settings(ctx), work)
-    console.print(f"access key: {ak}\nsecret key: {sk}")
+    printer(ctx).done(
+        f"access key: {ak}\nsecret key: {sk}", {"user": user, "access_key": ak, "secret_key": sk}
+    )
 
 
 @credentials_app.command("list")
@@ -217,7 +224,16 @@ def list_credentials(ctx: typer.Context, user: str) -> None:
         query = select(Credential).where(Credential.user_id == owner.id)
         return list(await session.scalars(query.order_by(Credential.created_at)))
 
-    for credential in _run(_settings(ctx), work):
+    credentials = _run(_settings(ctx), work)
+    if printer(ctx).json:
+        printer(ctx).dump(
+            [
+                {"access_key": c.access_key, "active": c.active, "description": c.description}
+                for c in credentials
+            ]
+        )
+        return
+    for credential in credentials:
         state = "active" if credential.active else "inactive"
         console.print(f"{credential.access_key}  {state}  {credential.description}")
 
@@ -235,4 +251,4 @@ def delete_credential(ctx: typer.Context, access_key: str) -> None:
         await session.delete(credential)
 
     _run(_settings(ctx), work)
-    console.print(f"access key {access_key} deleted")
+    printer(ctx).done(f"access key {access_key} deleted", {"access_key": access_key})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,7 +75,7 @@ def _warn_if_exposed(endpoint: str) -> None:
         )
 
 
-def _checked_endpoint(endpoint: str) -> str:
+def checked_endpoint(endpoint: str) -> str:
     """The endpoint as given, once it is a URL a request can go to: a typo in the port
     is named here, not shown as a traceback at the first call."""
     try:
@@ -93,7 +94,7 @@ class ApiClient:
                 "no endpoint: run `openarts configure`, or give --endpoint / OPENARTS_ENDPOINT"
             )
         self.profile = profile
-        self.endpoint = _checked_endpoint(profile.endpoint.rstrip("/"))
+        self.endpoint = checked_endpoint(profile.endpoint.rstrip("/"))
         self.http = httpx.Client(timeout=TIMEOUT_S)
         self._project_id = profile.project_id
 
@@ -173,9 +174,46 @@ class ApiClient:
             self._project_id = self._project_by_name(self.profile.project_name)
         return self._project_id
 
-    def _project_by_name(self, name: str) -> str:
+    def projects(self) -> list[dict[str, Any]]:
+        """The projects the caller's user may use (IAM's GET /v3/auth/projects)."""
         answer = self.call("GET", "/v3/auth/projects")
-        projects = answer.get("projects", []) if isinstance(answer, dict) else []
+        listed = answer.get("projects", []) if isinstance(answer, dict) else []
+        return [project for project in listed if isinstance(project, dict)]
+
+    def for_project(self, project_id: str) -> ApiClient:
+        """A client for another of the caller's projects: the same keys (an AK/SK works in
+        every project of its user), or the token rescoped to that project (a token is
+        good in one project only)."""
+        if project_id == self.project_id:
+            return self
+        other = ApiClient(replace(self.profile, project_id=project_id, project_name=""))
+        if self.signs:
+            return other
+        self._ensure_identity()
+        body = {
+            "auth": {
+                "identity": {"methods": ["token"], "token": {"id": self.profile.token}},
+                "scope": {"project": {"id": project_id}},
+            }
+        }
+        response = self._send(
+            "POST",
+            "/v3/auth/tokens",
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json", "X-Auth-Token": self.profile.token},
+        )
+        if response.status_code != 201:
+            raise _api_error(response)
+        try:
+            other.profile.token = response.headers["X-Subject-Token"]
+            other.profile.token_expires_at = response.json()["token"]["expires_at"]
+        except (KeyError, TypeError, ValueError):
+            raise CliError(f"{self.endpoint} answered the rescoping without a token") from None
+        other.profile.token_endpoint = self.endpoint
+        return other
+
+    def _project_by_name(self, name: str) -> str:
+        projects = self.projects()
         if not name and len(projects) != 1:
             names = ", ".join(str(p.get("name")) for p in projects) or "none"
             raise CliError(

@@ -72,6 +72,9 @@ def printer(ctx: typer.Context) -> Printer:
 
 def call(ctx: typer.Context, method: str, path: str, body: Any = None, **params: Any) -> Any:
     """One API call, reported as a CLI error when it fails."""
+    if path.endswith("/") or "//" in path:
+        # An empty ID ("$ID" unset in a script) would name another route, say the list.
+        raise fail(f"an ID is empty in {path}: give the resource's ID")
     with reported():
         return client(ctx).call(method, path, body, params=params or None)
 

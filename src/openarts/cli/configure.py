@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from openarts.cli.api_client import ApiClient
+from openarts.cli.api_client import ApiClient, checked_endpoint
 from openarts.cli.common import FLAGS_KEY, fail, printer, reported, secret_from
 from openarts.cli.profiles import DEFAULT_PROFILE, Profile, config_path, save_profile
 
@@ -31,10 +31,18 @@ def configure(
         typer.Option(help="User name; the password is asked for (or OPENARTS_PASSWORD)."),
     ] = None,
     domain: Annotated[str | None, typer.Option(help="The user's domain name.")] = None,
+    obs_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="Object storage (S3) URL, for `openarts obs`, where it is not the API's "
+            "host and port + 1 (8081 beside 8080)."
+        ),
+    ] = None,
 ) -> None:
-    """Save a profile to the config file (mode 0600), after checking it works. Secrets
-    are asked for, or read from OPENARTS_SK / OPENARTS_PASSWORD; a password is never
-    saved, the token it gets is."""
+    """Save a profile to the config file (mode 0600), after checking it works.
+
+    Secrets are asked for, or read from OPENARTS_SK / OPENARTS_PASSWORD; a password is
+    never saved, the token it gets is. Every family, `openarts obs` too, uses the profile."""
     # `openarts --profile X --endpoint Y configure` means the same as the options here.
     flags, global_profile = ctx.meta.get(FLAGS_KEY, ({}, None))
     profile = profile or global_profile or DEFAULT_PROFILE
@@ -53,8 +61,11 @@ def configure(
         access_key=ak or "",
         user=user or "",
         domain=domain or "",
+        obs_endpoint=(obs_endpoint or "").rstrip("/"),
     )
     with reported():
+        if obs_endpoint:
+            checked_endpoint(obs_endpoint)
         client = ApiClient(chosen)
         if user:
             client.sign_in(secret_from("OPENARTS_PASSWORD", "Password"))

@@ -8,20 +8,33 @@ from typing import Annotated, Any
 
 import typer
 
+from openarts.cli.api_client import ApiError
 from openarts.cli.common import (
     FileOption,
     body_from,
     call,
+    client,
     fail,
     key_value,
     printer,
+    reported,
+)
+from openarts.cli.job_status import (
+    FINAL_PHASES,
+    describe,
+    event_text,
+    exit_code,
+    failure,
+    last_log_lines,
+    waiting,
+    why_failed,
 )
 from openarts.cli.output import Column, err, out, when
+from openarts.cli.watch import HOUR_S, JobWaitLimit, Watch, clock
 
 job_app = typer.Typer(help="Training jobs: create, follow, wait, terminate.", no_args_is_help=True)
 
 JOBS = "/v2/{project_id}/training-jobs"
-FINAL_PHASES = {"Completed", "Failed", "Terminated"}
 # How often `logs -f` and `wait` ask; the platform's own reconcile pace is similar.
 POLL_S = 1.0
 
@@ -36,22 +49,16 @@ LIST_COLUMNS: list[Column] = [
 ]
 
 
-def waiting_reason(job: dict[str, Any]) -> str:
-    """Why the job waits to start, as the API says it (on each task), or ""."""
-    status = job.get("status", {})
-    if status.get("phase") in FINAL_PHASES or status.get("phase") == "Running":
-        return ""
-    tasks = status.get("task_statuses") or []
-    return str(tasks[0].get("message") or "") if tasks else ""
-
-
 SHOW_COLUMNS: list[Column] = [
     ("id", "metadata.id"),
     ("name", "metadata.name"),
     ("description", "metadata.description"),
     ("status", "status.phase"),
     ("detail", "status.secondary_phase"),
-    ("waiting", waiting_reason),
+    ("waiting", waiting),
+    ("failure", why_failed),
+    ("exit code", exit_code),
+    ("last log lines", last_log_lines),
     ("tasks", "status.tasks"),
     ("duration (ms)", "status.duration"),
     (
@@ -289,36 +296,66 @@ def log_url(
     printer(ctx).done(answer.get("obs_url", ""), answer)
 
 
+def _events(ctx: typer.Context, job_id: str) -> list[tuple[str, str]] | None:
+    """The job's latest events, oldest first; None where the server lists none (a wait
+    goes on without them)."""
+    with reported():
+        try:
+            answer = client(ctx).call(
+                "GET", f"{JOBS}/{job_id}/events", params={"limit": 100, "order": "desc"}
+            )
+        except ApiError:
+            return None
+    listed = answer.get("events", []) if isinstance(answer, dict) else []
+    return [
+        (clock(event.get("time")), event_text(event))
+        for event in reversed(listed)
+        if isinstance(event, dict)
+    ]
+
+
 @job_app.command("wait")
 def wait(
     ctx: typer.Context,
     job_id: str,
-    timeout: Annotated[
-        float | None, typer.Option(help="Give up after this many seconds (exit 2).")
-    ] = None,
+    timeout: JobWaitLimit = HOUR_S,
 ) -> None:
-    """Show the job's progress until it ends; exit 0 when it Completed, 1 when it
-    Failed or was Terminated, 2 on timeout."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    last = ""
-    while True:
-        job = _job(ctx, job_id)
-        phase = job["status"]["phase"]
-        state = f"{phase} ({job['status'].get('secondary_phase', '')})"
-        if waiting := waiting_reason(job):
-            state += f": {waiting}"
-        if state != last and not printer(ctx).json:
-            err.print(f"{time.strftime('%H:%M:%S')} {job['metadata']['name']}: {state}")
-            last = state
-        if phase in FINAL_PHASES:
-            if printer(ctx).json:
-                printer(ctx).dump(job)
-            if phase != "Completed":
-                raise fail(f"job {job_id} ended {phase}")
-            return
-        if deadline is not None and time.monotonic() > deadline:
-            raise fail(f"job {job_id} still {phase} after {timeout:g} s", code=2)
-        time.sleep(POLL_S)
+    """Show the job's progress until it ends: each change of status, and events as
+    they come. Exit 0 when it Completed; 1 when it Failed (saying why: the failed task,
+    its exit code and its last log lines) or was Terminated; 2 past --timeout."""
+    json_output = printer(ctx).json
+    with Watch(f"job {job_id}", timeout, quiet=json_output, poll_s=POLL_S) as watch:
+        events_listed = True
+        while True:
+            job = _job(ctx, job_id)
+            watch.subject = f"job {job['metadata']['name']}"
+            if events_listed:
+                fresh = _events(ctx, job_id)
+                events_listed = fresh is not None
+                watch.events(fresh or [])
+            watch.state(describe(job))
+            phase = job["status"]["phase"]
+            if phase in FINAL_PHASES:
+                break
+            if watch.overdue:
+                raise fail(
+                    f"job {job_id} still {describe(job)} after {watch.waited} "
+                    "(--timeout 0 waits without limit)",
+                    code=2,
+                )
+            watch.pause()
+    if json_output:
+        printer(ctx).dump(job)
+    if phase == "Completed":
+        return
+    found = failure(job)
+    if found is None:
+        raise fail(f"job {job_id} ended {phase}")
+    if found.log_tail and not json_output:
+        err.print(f"last lines of {found.task}'s log:" if found.task else "last log lines:")
+        for line in found.log_tail.splitlines():
+            err.print(f"  {line}")
+    raise fail(f"job {job_id} ended {phase}: {found.summary()}")
 
 
 @job_app.command("engines")

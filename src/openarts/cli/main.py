@@ -21,10 +21,15 @@ from openarts.cli.obs import obs_app
 from openarts.cli.output import OutputFormat, Printer
 from openarts.cli.pools import pool_app
 from openarts.cli.services import service_app
+from openarts.cli.stop_all import stop
+from openarts.cli.tree import HELP_MARKUP, OpenArtsGroup
 from openarts.settings import Settings
 
 app = typer.Typer(
-    help="OpenArts: a self-hosted ModelArts-compatible ML platform.", no_args_is_help=True
+    help="OpenArts: a self-hosted ModelArts-compatible ML platform.",
+    no_args_is_help=True,
+    cls=OpenArtsGroup,
+    rich_markup_mode=HELP_MARKUP,
 )
 app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.projects_app, name="projects")
@@ -40,6 +45,7 @@ app.add_typer(pool_app, name="pool")
 app.add_typer(network_app, name="network")
 app.add_typer(event_app, name="event")
 app.command()(configure)
+app.command()(stop)
 
 HomeOption = Annotated[
     Path | None,
@@ -87,15 +93,23 @@ def server(
         str | None, typer.Option(envvar="OPENARTS_HOST", help="Address to bind (127.0.0.1).")
     ] = None,
     port: Annotated[
-        int | None, typer.Option(envvar="OPENARTS_PORT", help="Port to listen on (8080).")
+        int | None,
+        typer.Option(
+            envvar="OPENARTS_PORT",
+            help="The API's port (8080); object storage and the console follow it (+1, +2).",
+        ),
     ] = None,
     obs_port: Annotated[
         int | None,
-        typer.Option(envvar="OPENARTS_OBS_PORT", help="Port of the S3-compatible endpoint (8081)."),
+        typer.Option(
+            envvar="OPENARTS_OBS_PORT", help="Object storage's S3 port (8081, or --port + 1)."
+        ),
     ] = None,
     console_port: Annotated[
         int | None,
-        typer.Option(envvar="OPENARTS_CONSOLE_PORT", help="Port of the web console (8082)."),
+        typer.Option(
+            envvar="OPENARTS_CONSOLE_PORT", help="The web console's port (8082, or --port + 2)."
+        ),
     ] = None,
     backend: Annotated[
         str | None,
@@ -118,7 +132,8 @@ def server(
     ] = None,
     home: HomeOption = None,
 ) -> None:
-    """Start the OpenArts server (API and S3-compatible endpoint) in the foreground."""
+    """Start the OpenArts server in the foreground: the API, object storage (S3) and the
+    web console, each on a port of its own."""
     # Imported here: the client commands should not pay for loading the whole server.
     from openarts.cli.server import run_server
 

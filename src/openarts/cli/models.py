@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 import typer
 
 from openarts.cli.common import FileOption, body_from, call, fail, printer
 from openarts.cli.output import Column, err, error_line, out, when
+from openarts.cli.watch import Watch
 
 model_app = typer.Typer(
     help="Models: import from OBS, list versions, show, delete.", no_args_is_help=True
@@ -108,17 +108,18 @@ def _model(ctx: typer.Context, model_id: str) -> dict[str, Any]:
 
 
 def _wait_published(ctx: typer.Context, model_id: str, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        model = _model(ctx, model_id)
-        status = model.get("model_status")
-        if status in FINAL_STATUSES:
-            if status != "published":
-                raise fail(f"model {model_id} ended {status}: see `openarts event list`")
-            return model
-        if time.monotonic() > deadline:
-            raise fail(f"model {model_id} still {status} after {timeout:g} s", code=2)
-        time.sleep(POLL_S)
+    with Watch(f"model {model_id}", timeout, quiet=printer(ctx).json, poll_s=POLL_S) as watch:
+        while True:
+            model = _model(ctx, model_id)
+            status = model.get("model_status")
+            watch.state(str(status))
+            if status in FINAL_STATUSES:
+                if status != "published":
+                    raise fail(f"model {model_id} ended {status}: see `openarts event list`")
+                return model
+            if watch.overdue:
+                raise fail(f"model {model_id} still {status} after {timeout:g} s", code=2)
+            watch.pause()
 
 
 @model_app.command("create")
@@ -163,8 +164,6 @@ def create(
     created = call(ctx, "POST", MODELS, body)
     model_id = created["model_id"]
     if wait:
-        if not printer(ctx).json:
-            err.print(f"model {model_id} is importing…")
         model = _wait_published(ctx, model_id, timeout)
         if printer(ctx).json:
             printer(ctx).dump(model)

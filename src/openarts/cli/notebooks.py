@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import os
 import tempfile
-import time
 import webbrowser
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +24,7 @@ from openarts.cli.common import (
     reported,
 )
 from openarts.cli.output import Column, err, when
+from openarts.cli.watch import HALF_HOUR_S, HalfHourLimit, Watch
 from openarts.domain.notebooks import NotebookStatus
 
 notebook_app = typer.Typer(
@@ -105,7 +105,7 @@ SHOW_COLUMNS: list[Column] = [
     ("description", "description"),
     ("status", "status"),
     ("failure", "fail_reason"),
-    ("progress", progress),
+    ("progress", lambda nb: progress(nb) or None),
     ("flavor", "flavor"),
     ("image", "image.swr_path"),
     ("image id", "image.id"),
@@ -329,6 +329,7 @@ def prolong(
             "--hours",
             "--duration-hours",
             min=0,
+            metavar="HOURS",
             help="Keep it running this many hours from now (1 to 72).",
         ),
     ] = 1.0,
@@ -345,6 +346,32 @@ def _with_token(url: str, token: str | None) -> str:
     return f"{url}{'&' if '?' in url else '?'}{urlencode({'token': token})}"
 
 
+# Statuses from which a notebook becomes RUNNING by itself: `open --wait` waits there.
+ON_THE_WAY = {"INIT", "CREATING", "STARTING", "SNAPSHOTTING"}
+# Statuses it leaves only when asked to start.
+AT_REST = {"STOPPED", "STOPPING", "CREATE_FAILED", "START_FAILED", "ERROR"}
+
+
+def _not_open(notebook_id: str, notebook: dict[str, Any]) -> typer.Exit:
+    """Why a notebook that is not RUNNING cannot be opened, and what to do about it."""
+    status = notebook.get("status")
+    if status in ON_THE_WAY:
+        step = progress(notebook)
+        doing = "being saved as an image" if status == "SNAPSHOTTING" else "starting"
+        return fail(
+            f"notebook {notebook_id} is {status}, not RUNNING yet: it is {doing}"
+            f"{f' ({step})' if step else ''}; `openarts notebook open {notebook_id} --wait` "
+            "waits for it"
+        )
+    if status in AT_REST:
+        why = notebook.get("fail_reason")
+        return fail(
+            f"notebook {notebook_id} is {status}, not RUNNING{f' ({why})' if why else ''}: "
+            f"start it first (openarts notebook start {notebook_id})"
+        )
+    return fail(f"notebook {notebook_id} is {status}, not RUNNING")
+
+
 @notebook_app.command("open")
 def open_notebook(
     ctx: typer.Context,
@@ -356,18 +383,33 @@ def open_notebook(
         bool,
         typer.Option("--with-token", help="Print the URL with the token that signs in to it."),
     ] = False,
+    wait_running: Annotated[
+        bool,
+        typer.Option("--wait", help="If it is starting, wait (showing progress) until it runs."),
+    ] = False,
+    timeout: HalfHourLimit = HALF_HOUR_S,
 ) -> None:
-    """Print a running notebook's JupyterLab URL; --browser opens it."""
+    """Print a running notebook's JupyterLab URL; --browser opens it signed in. The URL
+    alone asks for Jupyter's token: --with-token prints it in the URL. Right after
+    `create` or `start`, --wait waits for the notebook to run."""
     notebook = _notebook(ctx, notebook_id)
-    status, url = notebook.get("status"), notebook.get("url")
-    if status != "RUNNING" or not url:
-        raise fail(
-            f"notebook {notebook_id} is {status}, not RUNNING: "
-            f"start it first (openarts notebook start {notebook_id})"
-        )
+    if notebook.get("status") != "RUNNING" and wait_running:
+        if notebook.get("status") not in ON_THE_WAY:
+            raise _not_open(notebook_id, notebook)
+        with _watch(ctx, notebook_id, timeout) as watch:
+            notebook = _reached(ctx, notebook_id, "RUNNING", watch) or notebook
+    url = notebook.get("url")
+    if notebook.get("status") != "RUNNING" or not url:
+        raise _not_open(notebook_id, notebook)
     signed_in = _with_token(url, notebook.get("token"))
     shown = signed_in if with_token else url
     printer(ctx).done(shown, {"id": notebook_id, "url": shown})
+    if not (with_token or browser or printer(ctx).json):
+        # On stderr: `URL=$(openarts notebook open ID)` still gets the URL alone.
+        err.print(
+            "this URL asks for Jupyter's token: --with-token prints the URL with it, "
+            "--browser opens it signed in"
+        )
     # The browser gets the token so it is signed in; the terminal shows it only on request.
     if browser and not webbrowser.open(_redirect_page(signed_in).as_uri()):
         raise fail("no web browser could be started here: open the URL above yourself")
@@ -460,6 +502,45 @@ def _status_or_gone(ctx: typer.Context, notebook_id: str) -> dict[str, Any] | No
     return notebook
 
 
+def _reached(
+    ctx: typer.Context, notebook_id: str, wanted: str, watch: Watch
+) -> dict[str, Any] | None:
+    """Watch the notebook until it is ``wanted``: the notebook then (None when the wait
+    was for DELETED); a one-line error when it ends in an error status or the wait runs
+    out."""
+    while True:
+        # Only a wait for DELETED takes "not found" as an answer: otherwise it is an error.
+        notebook = (
+            _status_or_gone(ctx, notebook_id) if wanted == DELETED else _notebook(ctx, notebook_id)
+        )
+        now = DELETED if notebook is None else str(notebook.get("status"))
+        if notebook is not None:
+            watch.subject = f"notebook {notebook.get('name') or notebook_id}"
+        watch.state(_said_status(notebook, now))
+        if now == wanted:
+            return notebook
+        if now in ERROR_STATUSES:
+            reason = (notebook or {}).get("fail_reason") or "no reason given"
+            raise fail(f"notebook {notebook_id} ended {now}: {reason}")
+        if watch.overdue:
+            raise fail(
+                f"notebook {notebook_id} still {_said_status(notebook, now)} after "
+                f"{watch.waited} (--timeout 0 waits without limit)",
+                code=2,
+            )
+        watch.pause()
+
+
+def _said_status(notebook: dict[str, Any] | None, status: str) -> str:
+    """The status, and the step a start is at (with why it waits there) or why it failed."""
+    why = progress(notebook) or (notebook or {}).get("fail_reason")
+    return f"{status}: {why}" if why else status
+
+
+def _watch(ctx: typer.Context, notebook_id: str, timeout: float) -> Watch:
+    return Watch(f"notebook {notebook_id}", timeout, quiet=printer(ctx).json, poll_s=POLL_S)
+
+
 @notebook_app.command("wait")
 def wait(
     ctx: typer.Context,
@@ -467,40 +548,19 @@ def wait(
     status: Annotated[
         str, typer.Option(help="The status to wait for, e.g. RUNNING, STOPPED or DELETED.")
     ] = "RUNNING",
-    timeout: Annotated[
-        float | None, typer.Option(help="Give up after this many seconds (exit 2).")
-    ] = None,
+    timeout: HalfHourLimit = HALF_HOUR_S,
 ) -> None:
-    """Show the notebook's status until it is --status; exit 0 then, 1 when it ends in
-    an error status (e.g. START_FAILED), 2 on timeout."""
+    """Show the notebook's progress until it is --status: each change of status, the
+    step its start is at and why it waits there. Exit 0 then; 1 when it ends in an error
+    status (e.g. START_FAILED), saying why; 2 past --timeout."""
     wanted = status.upper()
     known = [each.value for each in NotebookStatus]
     if wanted not in known:
         raise fail(f"--status must be one of {', '.join(known)}, not {status!r}")
-    deadline = None if timeout is None else time.monotonic() + timeout
-    last = ""
-    while True:
-        # Only a wait for DELETED takes "not found" as an answer: otherwise it is an error.
-        notebook = (
-            _status_or_gone(ctx, notebook_id) if wanted == DELETED else _notebook(ctx, notebook_id)
-        )
-        now = DELETED if notebook is None else str(notebook.get("status"))
-        said = f"{now}: {step}" if (step := progress(notebook)) else now
-        if said != last and not printer(ctx).json:
-            err.print(f"{time.strftime('%H:%M:%S')} {notebook_id}: {said}")
-            last = said
-        if now == wanted:
-            if printer(ctx).json:
-                printer(ctx).dump(
-                    _without_token(notebook) or {"id": notebook_id, "status": DELETED}
-                )
-            return
-        if now in ERROR_STATUSES:
-            reason = (notebook or {}).get("fail_reason") or "no reason given"
-            raise fail(f"notebook {notebook_id} ended {now}: {reason}")
-        if deadline is not None and time.monotonic() > deadline:
-            raise fail(f"notebook {notebook_id} still {now} after {timeout:g} s", code=2)
-        time.sleep(POLL_S)
+    with _watch(ctx, notebook_id, timeout) as watch:
+        notebook = _reached(ctx, notebook_id, wanted, watch)
+    if printer(ctx).json:
+        printer(ctx).dump(_without_token(notebook) or {"id": notebook_id, "status": DELETED})
 
 
 # -- storage mounts -------------------------------------------------------------------------

@@ -1,21 +1,26 @@
 """`openarts obs mb|ls|cp|rm`: object storage from the command line, over the S3 protocol.
 
-Talks to the embedded endpoint (or any S3/OBS endpoint) with the keys in the home's
-credentials.csv, or the ones given as options.
+Who to be and which server are found as for every other family (flags, OPENARTS_*
+variables, the profile `openarts configure` saved, the local server's credentials.csv):
+see profiles.py. The object storage endpoint is the profile's (configure --obs-endpoint),
+else the API's host on the port after the API's. --endpoint, --ak and OPENARTS_OBS_SK
+name another S3/OBS endpoint or keys for these commands alone.
 """
 
 from __future__ import annotations
 
-import csv
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
+from openarts.cli.common import FLAGS_KEY, printer, reported
 from openarts.cli.output import err, error_line
+from openarts.cli.profiles import object_storage, resolve
 from openarts.settings import Settings
 from openarts.storage.paths import InvalidPath, ObjectPath
 
@@ -25,37 +30,69 @@ obs_app = typer.Typer(
 # Keys are printed as they are and whole: a key holding "[/data]" is not rich markup, and
 # a long one is not folded at 80 columns when piped to grep.
 console = Console(highlight=False, markup=False, soft_wrap=True)
+T = TypeVar("T")
 # Transfers smaller than this finish too fast to need a progress bar.
 PROGRESS_BYTES = 8 * 1024 * 1024
 
 EndpointOption = Annotated[
-    str | None, typer.Option("--endpoint", envvar="OPENARTS_OBS_ENDPOINT", help="S3 endpoint URL.")
+    str | None,
+    typer.Option(
+        "--endpoint",
+        envvar="OPENARTS_OBS_ENDPOINT",
+        help="S3 endpoint URL (default: the profile's object storage).",
+    ),
 ]
-AkOption = Annotated[str | None, typer.Option("--ak", envvar="OPENARTS_OBS_AK", help="Access key.")]
+AkOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ak",
+        envvar="OPENARTS_OBS_AK",
+        help="Access key (default: the profile's); its secret key in OPENARTS_OBS_SK.",
+    ),
+]
 RecursiveOption = Annotated[bool, typer.Option("--recursive", "-r", help="Whole prefixes.")]
 
 
 def _client(ctx: typer.Context, endpoint: str | None, ak: str | None) -> Any:
-    """The secret key comes from OPENARTS_OBS_SK or credentials.csv, never the command
-    line, where any user of the machine could read it."""
+    """An S3 client for the endpoint and keys of this invocation. A secret key comes from
+    OPENARTS_OBS_SK, OPENARTS_SK or the profile, never the command line, where any user
+    of the machine could read it."""
     # boto3 is loaded only by the commands that use it: every `openarts` command loads
     # this module.
     from openarts.storage.s3 import s3_client
 
-    settings: Settings = ctx.obj
-    sk = os.environ.get("OPENARTS_OBS_SK")
-    if not (endpoint and ak and sk):
-        path = settings.credentials_file
-        if not path.is_file():
-            raise _fail(
-                f"no credentials: give --endpoint, --ak and OPENARTS_OBS_SK, or start the server "
-                f"once so that {path} exists"
-            )
-        with path.open(encoding="utf-8") as handle:
-            row = next(csv.DictReader(handle))
-        endpoint = endpoint or row.get("OBS Endpoint") or settings.obs_endpoint
-        ak, sk = ak or row["Access Key Id"], sk or row["Secret Access Key"]
-    return s3_client(endpoint, ak, sk)
+    settings: Settings = ctx.find_root().obj
+    flags, profile_name = ctx.meta.get(FLAGS_KEY, ({}, None))
+    with reported():
+        profile = resolve(settings, profile_name, flags)
+    given_sk = os.environ.get("OPENARTS_OBS_SK")
+    access_key = ak or profile.access_key
+    # A key given for these commands pairs with its own secret, not the profile's.
+    secret_key = given_sk or (profile.secret_key if access_key == profile.access_key else "")
+    if ak and not secret_key:
+        raise _fail("--ak (OPENARTS_OBS_AK) needs its secret key in OPENARTS_OBS_SK")
+    if not (access_key and secret_key) and profile.user:
+        # S3 signs each request with a secret key: a sign-in's token does not serve.
+        raise _fail(
+            f"object storage needs an access key and its secret key, and this profile signs "
+            f"in as user {profile.user}: run `openarts configure --ak …`, or set OPENARTS_AK "
+            "and OPENARTS_SK"
+        )
+    if not (access_key and secret_key):
+        raise _fail(
+            "no credentials: run `openarts configure` (AK/SK), or set OPENARTS_AK and "
+            "OPENARTS_SK (or give --ak with OPENARTS_OBS_SK)"
+        )
+    target = endpoint or object_storage(profile)
+    if not target:
+        raise _fail(
+            "no endpoint: run `openarts configure`, or give --endpoint / OPENARTS_OBS_ENDPOINT "
+            "(or the API's, OPENARTS_ENDPOINT)"
+        )
+    # Few retries: an endpoint that is not there is said in seconds, not after a minute.
+    return s3_client(
+        target, access_key, secret_key, retries={"mode": "standard", "max_attempts": 3}
+    )
 
 
 def _fail(message: str) -> typer.Exit:
@@ -74,11 +111,11 @@ def _is_remote(text: str) -> bool:
     return text.startswith(("obs://", "s3://"))
 
 
-def _run(action: Any) -> None:
+def _run(action: Callable[[], T]) -> T:
     from botocore.exceptions import ClientError, EndpointConnectionError
 
     try:
-        action()
+        return action()
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise _fail(f"{error.get('Code')}: {error.get('Message')}") from None
@@ -118,7 +155,7 @@ def make_bucket(
     client = _client(ctx, endpoint, ak)
     extra = {"CreateBucketConfiguration": {"LocationConstraint": project}} if project else {}
     _run(lambda: client.create_bucket(Bucket=path.bucket, **extra))
-    console.print(f"made obs://{path.bucket}")
+    printer(ctx).done(f"made obs://{path.bucket}", {"bucket": path.bucket})
 
 
 @obs_app.command("ls")
@@ -132,22 +169,46 @@ def list_objects(
     """List buckets, or the objects under obs://bucket/prefix."""
     client = _client(ctx, endpoint, ak)
 
-    def show() -> None:
-        if target is None:
-            for bucket in client.list_buckets()["Buckets"]:
-                console.print(f"{bucket['CreationDate']:%Y-%m-%d %H:%M}  obs://{bucket['Name']}")
+    def buckets() -> None:
+        found = client.list_buckets()["Buckets"]
+        if printer(ctx).json:
+            printer(ctx).dump(
+                [{"bucket": b["Name"], "created": b["CreationDate"].isoformat()} for b in found]
+            )
             return
-        path = _path(target)
+        for bucket in found:
+            console.print(f"{bucket['CreationDate']:%Y-%m-%d %H:%M}  obs://{bucket['Name']}")
+
+    def objects(path: ObjectPath) -> None:
         kwargs: dict[str, Any] = {"Bucket": path.bucket, "Prefix": path.key}
         if not recursive:
             kwargs["Delimiter"] = "/"
+        folders: list[str] = []
+        items: list[dict[str, Any]] = []
         for page in client.get_paginator("list_objects_v2").paginate(**kwargs):
-            for common in page.get("CommonPrefixes", []):
-                console.print(f"{'DIR':>12}  obs://{path.bucket}/{common['Prefix']}")
-            for item in page.get("Contents", []):
-                console.print(f"{item['Size']:>12}  obs://{path.bucket}/{item['Key']}")
+            folders += [common["Prefix"] for common in page.get("CommonPrefixes", [])]
+            items += page.get("Contents", [])
+        if printer(ctx).json:
+            printer(ctx).dump(
+                {
+                    "prefixes": [f"obs://{path.bucket}/{folder}" for folder in folders],
+                    "objects": [
+                        {"path": f"obs://{path.bucket}/{item['Key']}", "size": item["Size"]}
+                        for item in items
+                    ],
+                }
+            )
+            return
+        for folder in folders:
+            console.print(f"{'DIR':>12}  obs://{path.bucket}/{folder}")
+        for item in items:
+            console.print(f"{item['Size']:>12}  obs://{path.bucket}/{item['Key']}")
 
-    _run(show)
+    if target is None:
+        _run(buckets)
+    else:
+        path = _path(target)
+        _run(lambda: objects(path))
 
 
 @obs_app.command("cp")
@@ -163,10 +224,12 @@ def copy(
     client = _client(ctx, endpoint, ak)
     if not _is_remote(source) and not _is_remote(target):
         raise _fail("one side must be obs://bucket/key")
-    _run(lambda: _copy(client, source, target, recursive))
+    message, copied = _run(lambda: _copy(client, source, target, recursive))
+    printer(ctx).done(message, {"copied": copied})
 
 
-def _copy(client: Any, source: str, target: str, recursive: bool) -> None:
+def _copy(client: Any, source: str, target: str, recursive: bool) -> tuple[str, list[str]]:
+    """Copy; what to say, and where each copy went."""
     if not _is_remote(source):
         local = Path(source)
         destination = _path(target)
@@ -175,53 +238,53 @@ def _copy(client: Any, source: str, target: str, recursive: bool) -> None:
                 raise _fail(f"{source} is a folder: add -r")
             base = destination.key if destination.is_prefix else destination.key + "/"
             files = sorted(p for p in local.rglob("*") if p.is_file())
-            for file in files:
-                _upload(client, file, destination.bucket, base + file.relative_to(local).as_posix())
-            console.print(f"copied {len(files)} files to obs://{destination.bucket}/{base}")
-            return
+            keys = [base + file.relative_to(local).as_posix() for file in files]
+            for file, key in zip(files, keys, strict=True):
+                _upload(client, file, destination.bucket, key)
+            copied = [f"obs://{destination.bucket}/{key}" for key in keys]
+            return f"copied {len(files)} files to obs://{destination.bucket}/{base}", copied
         key = destination.key + local.name if destination.is_prefix else destination.key
         _upload(client, local, destination.bucket, key)
-        console.print(f"copied {source} to obs://{destination.bucket}/{key}")
-        return
+        return f"copied {source} to obs://{destination.bucket}/{key}", [
+            f"obs://{destination.bucket}/{key}"
+        ]
     origin = _path(source)
     if _is_remote(target):
         destination = _path(target)
         if recursive:
             prefix = origin.key if origin.is_prefix else origin.key + "/"
             base = destination.key if destination.is_prefix else destination.key + "/"
-            items = _keys(client, origin.bucket, prefix)
-            for item in items:
-                client.copy(
-                    {"Bucket": origin.bucket, "Key": item["Key"]},
-                    destination.bucket,
-                    base + item["Key"][len(prefix) :],
-                )
-            console.print(f"copied {len(items)} objects to obs://{destination.bucket}/{base}")
-            return
+            copied = []
+            for item in _keys(client, origin.bucket, prefix):
+                key = base + item["Key"][len(prefix) :]
+                client.copy({"Bucket": origin.bucket, "Key": item["Key"]}, destination.bucket, key)
+                copied.append(f"obs://{destination.bucket}/{key}")
+            return f"copied {len(copied)} objects to obs://{destination.bucket}/{base}", copied
         key = (
             destination.key + origin.key.rsplit("/", 1)[-1]
             if destination.is_prefix
             else destination.key
         )
         client.copy({"Bucket": origin.bucket, "Key": origin.key}, destination.bucket, key)
-        console.print(f"copied {source} to obs://{destination.bucket}/{key}")
-        return
+        return f"copied {source} to obs://{destination.bucket}/{key}", [
+            f"obs://{destination.bucket}/{key}"
+        ]
     local = Path(target)
     if recursive:
         prefix = origin.key if origin.is_prefix or not origin.key else origin.key + "/"
         items = _keys(client, origin.bucket, prefix)
+        copied = []
         for item in items:
             if item["Key"].endswith("/"):
                 continue
-            _download(
-                client, origin.bucket, item["Key"], local / item["Key"][len(prefix) :], item["Size"]
-            )
-        console.print(f"copied {len(items)} objects to {local}")
-        return
+            file = local / item["Key"][len(prefix) :]
+            _download(client, origin.bucket, item["Key"], file, item["Size"])
+            copied.append(str(file))
+        return f"copied {len(items)} objects to {local}", copied
     head = client.head_object(Bucket=origin.bucket, Key=origin.key)
     file = local / origin.key.rsplit("/", 1)[-1] if local.is_dir() else local
     _download(client, origin.bucket, origin.key, file, head["ContentLength"])
-    console.print(f"copied obs://{origin.bucket}/{origin.key} to {file}")
+    return f"copied obs://{origin.bucket}/{origin.key} to {file}", [str(file)]
 
 
 def _upload(client: Any, file: Path, bucket: str, key: str) -> None:
@@ -254,20 +317,21 @@ def remove(
     client = _client(ctx, endpoint, ak)
     path = _path(target)
 
-    def delete() -> None:
+    def delete() -> list[str]:
+        said: list[str] = []
         if recursive:
             keys = [item["Key"] for item in _keys(client, path.bucket, path.key)]
             for start in range(0, len(keys), 1000):
                 batch = [{"Key": key} for key in keys[start : start + 1000]]
                 client.delete_objects(Bucket=path.bucket, Delete={"Objects": batch, "Quiet": True})
-            console.print(f"removed {len(keys)} objects")
+            said.append(f"removed {len(keys)} objects")
             if path.key:
-                return
+                return said
         if not path.key:
             client.delete_bucket(Bucket=path.bucket)
-            console.print(f"removed obs://{path.bucket}")
-            return
+            return [*said, f"removed obs://{path.bucket}"]
         client.delete_object(Bucket=path.bucket, Key=path.key)
-        console.print(f"removed obs://{path.bucket}/{path.key}")
+        return [f"removed obs://{path.bucket}/{path.key}"]
 
-    _run(delete)
+    said = _run(delete)
+    printer(ctx).done("\n".join(said), {"removed": target, "said": said})

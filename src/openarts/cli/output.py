@@ -111,7 +111,8 @@ class Printer:
 
     def item(self, data: Any, columns: Sequence[Column] | None = None) -> None:
         """One resource: JSON, or its fields as a two-column table (the named ones, else
-        every top-level field)."""
+        every top-level field). A named field the answer does not have (None) is left
+        out: a failure or a waiting reason appears only where there is one."""
         if self.json or not isinstance(data, dict):
             self.dump(data)
             return
@@ -127,7 +128,8 @@ class Printer:
         table.add_column(style="bold")
         table.add_column(overflow="fold")
         for key, value in pairs:
-            table.add_row(str(key), _text(value))
+            if value is not None:
+                table.add_row(str(key), _text(value))
         out.print(table)
 
     def done(self, message: str, data: Any = None) -> None:

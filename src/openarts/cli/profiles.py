@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -41,6 +42,9 @@ class Profile:
     token_expires_at: str = ""
     # Where the token was issued: it is never sent anywhere else.
     token_endpoint: str = ""
+    # The object storage (S3) endpoint of the server at ``endpoint``, where it is not the
+    # one `object_storage` works out (`openarts configure --obs-endpoint`).
+    obs_endpoint: str = ""
     # Only ever from the environment or a flag: never saved.
     password: str = field(default="", repr=False)
 
@@ -108,6 +112,7 @@ def _local_server(settings: Settings) -> dict[str, str]:
         "project_name": row.get("Project Name") or "",
         "access_key": row.get("Access Key Id") or "",
         "secret_key": row.get("Secret Access Key") or "",
+        "obs_endpoint": row.get("OBS Endpoint") or "",
     }
 
 
@@ -120,7 +125,11 @@ ENVIRONMENT = {
     "user": "OPENARTS_USER",
     "domain": "OPENARTS_DOMAIN",
     "password": "OPENARTS_PASSWORD",
+    "obs_endpoint": "OPENARTS_OBS_ENDPOINT",
 }
+# Where the server's object storage listens when the API's endpoint names no port: the
+# server puts it on the port after the API's (8080 and 8081 by default).
+OBS_PORT = 8081
 
 
 def resolve(settings: Settings, profile_name: str | None, flags: dict[str, str | None]) -> Profile:
@@ -133,15 +142,22 @@ def resolve(settings: Settings, profile_name: str | None, flags: dict[str, str |
             f"no profile named {name!r} in {config_path()}; "
             f"run `openarts configure --profile {name}`"
         )
+    stored = _known(profiles.get(name, {}))
     layers = [
         _known(flags),
         _known({key: os.environ.get(variable) for key, variable in ENVIRONMENT.items()}),
-        _known(profiles.get(name, {})),
+        stored,
     ]
     merged: dict[str, str] = {}
     for layer in layers:
         for key, value in layer.items():
             merged.setdefault(key, value)
+    # A saved object storage endpoint belongs to the profile's own server: with another
+    # API endpoint (a flag, OPENARTS_ENDPOINT) it would send that server's keys elsewhere.
+    if merged.get("obs_endpoint") == stored.get("obs_endpoint") and _base(
+        merged.get("endpoint", "")
+    ) != _base(stored.get("endpoint", "")):
+        merged.pop("obs_endpoint", None)
     local = _local_server(settings)
     has_identity = merged.get("access_key") or merged.get("user") or merged.get("token")
     endpoint = merged.get("endpoint", "").rstrip("/")
@@ -150,4 +166,30 @@ def resolve(settings: Settings, profile_name: str | None, flags: dict[str, str |
     if not has_identity and local and endpoint in ("", local["endpoint"].rstrip("/")):
         for key, value in _known(local).items():
             merged.setdefault(key, value)
+    elif local and endpoint == local["endpoint"].rstrip("/") and local["obs_endpoint"]:
+        # Where the local server's object storage is, it wrote down beside its keys.
+        merged.setdefault("obs_endpoint", local["obs_endpoint"])
     return Profile(**merged)
+
+
+def _base(endpoint: str) -> str:
+    return endpoint.rstrip("/")
+
+
+def object_storage(profile: Profile) -> str:
+    """The object storage endpoint of the profile's server: the one saved or given, else
+    the API's host on the port after the API's (OBS_PORT where the API's URL names none),
+    as the server places it by default. "" without an endpoint at all."""
+    if profile.obs_endpoint:
+        return _base(profile.obs_endpoint)
+    if not profile.endpoint:
+        return ""
+    url = urlsplit(profile.endpoint)
+    host = url.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = url.port
+    except ValueError:
+        port = None
+    return f"{url.scheme}://{host}:{port + 1 if port else OBS_PORT}"

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import logging
 import os
 import socket
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NoReturn
 
 import uvicorn
 from rich.console import Console
 
 from openarts.backends.sandbox import SandboxUnavailable
+from openarts.db.engine import Database
+from openarts.domain import notebooks as notebook_domain
+from openarts.domain import services as service_domain
+from openarts.domain import training as training_domain
 from openarts.domain.sandbox_view import SandboxReport
 from openarts.server.app import create_server_app
 from openarts.server.http_protocol import HttpProtocol
 from openarts.server.platform import prepare
+from openarts.services import workloads as workload_service
 from openarts.services.bootstrap import BootstrapReport
 from openarts.settings import Settings
 
@@ -48,24 +56,82 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
+# Each kind of work that outlives the server: what a user calls it, and how to stop one.
+_KEPT = (
+    (notebook_domain.WORKLOAD_KIND, "notebook", "openarts notebook stop <id>"),
+    (service_domain.WORKLOAD_KIND, "service", "openarts service stop <id>"),
+    (training_domain.WORKLOAD_KIND, "training job", "openarts job terminate <id>"),
+)
+
+
+def print_what_keeps_running(settings: Settings) -> None:
+    """Work outlives the server on purpose (a restart finds it again); on the way out the
+    user is told what still runs and how to stop it."""
+
+    async def counted() -> dict[str, int]:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.session() as session:
+                return await workload_service.live_counts(session)
+        finally:
+            await db.close()
+
+    try:
+        live = asyncio.run(counted())
+    except Exception as error:  # the database may be what stopped the server
+        logging.getLogger("openarts").warning("could not tell what keeps running: %s", error)
+        return
+    kept = [(live[kind], name, how) for kind, name, how in _KEPT if live.get(kind, 0) > 0]
+    if not kept:
+        return
+    said = ", ".join(f"{count} {name}{'' if count == 1 else 's'}" for count, name, _ in kept)
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(
+        f"[bold]Still running (work outlives the server; the next start finds it): {said}.[/bold]"
+    )
+    console.print(
+        "  Stop everything with `openarts stop --all`, or one at a time: "
+        + "; ".join(how for _, _, how in kept)
+        + "."
+    )
+
+
+@contextlib.contextmanager
+def _saying_what_keeps_running(settings: Settings) -> Iterator[None]:
+    """Around serving: once it ends, by Ctrl-C too (uvicorn raises the signal again after
+    its graceful stop), the user hears what still runs; Ctrl-C's exit status stays 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print_what_keeps_running(settings)
+        raise SystemExit(130) from None
+    print_what_keeps_running(settings)
+
+
+def _cannot_start(why: str, code: int) -> NoReturn:
+    # Said plainly, without a traceback: it is a set-up step, not a bug.
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]OpenArts cannot start: {why}[/bold red]"
+    )
+    raise SystemExit(code)
+
+
 def run_server(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # The ports first: a taken one is said before anything else is done.
+    sockets = _sockets(settings)
     if settings.workers > 1:
-        _run_workers(settings)
+        _run_workers(settings, sockets)
         return
     try:
         app = create_server_app(settings, announce=announce)
     except SandboxUnavailable as error:
-        # Said plainly, without a traceback: it is a set-up step, not a bug.
-        Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"[bold red]OpenArts cannot start: the sandbox for users' code is not "
-            f"available: {error}[/bold red]"
-        )
-        raise SystemExit(3) from None
-    uvicorn.Server(_config(app, settings)).run(sockets=_sockets(settings))
+        _cannot_start(f"the sandbox for users' code is not available: {error}", 3)
+    with _saying_what_keeps_running(settings):
+        uvicorn.Server(_config(app, settings)).run(sockets=sockets)
 
 
 def _config(app: Any, settings: Settings, **more: Any) -> uvicorn.Config:
@@ -87,26 +153,43 @@ def _config(app: Any, settings: Settings, **more: Any) -> uvicorn.Config:
     )
 
 
+# Each port's role, and how to move it.
+_PORTS = (
+    ("port", "the API", "--port or OPENARTS_PORT"),
+    ("obs_port", "object storage (S3)", "--obs-port or OPENARTS_OBS_PORT"),
+    ("console_port", "the web console", "--console-port or OPENARTS_CONSOLE_PORT"),
+)
+
+
 def _sockets(settings: Settings) -> list[socket.socket]:
-    # One server, three sockets: the API's port, object storage's and the console's.
-    return [
-        _listen(settings.host, port)
-        for port in (settings.port, settings.obs_port, settings.console_port)
-    ]
+    """One server, three sockets: the API's port, object storage's and the console's."""
+    sockets: list[socket.socket] = []
+    for name, role, flag in _PORTS:
+        port: int = getattr(settings, name)
+        try:
+            sockets.append(_listen(settings.host, port))
+        except OSError as error:
+            for listener in sockets:
+                listener.close()
+            taken = error.errno == errno.EADDRINUSE
+            why = "is taken by another program" if taken else f"cannot be used ({error.strerror})"
+            _cannot_start(
+                f"port {port} on {settings.host} ({role}) {why}; choose another with {flag}", 2
+            )
+    return sockets
 
 
-def _run_workers(settings: Settings) -> None:
+def _run_workers(settings: Settings, sockets: list[socket.socket]) -> None:
     """Several processes on the same sockets: this one migrates the database, makes the
     first identity and says so, then starts the workers (uvicorn restarts one that dies);
     each serves everything, and one at a time leads the loops (reconcile/leadership.py),
     woken by what any of them commits (db/notes_feed.py)."""
     if settings.resolved_database_url.startswith("sqlite"):
-        Console(stderr=True, highlight=False, soft_wrap=True).print(
-            "[bold red]OpenArts cannot start several workers on SQLite, which takes one "
-            "writer at a time: set OPENARTS_DATABASE_URL to a PostgreSQL database, or run "
-            "one worker.[/bold red]"
+        _cannot_start(
+            "several workers need PostgreSQL (SQLite takes one writer at a time): set "
+            "OPENARTS_DATABASE_URL to a PostgreSQL database, or run one worker",
+            2,
         )
-        raise SystemExit(2)
     report, sandbox = asyncio.run(prepare(settings))
     announce(report, settings, sandbox)
     # The workers read their settings from the environment, as this process did; what
@@ -123,4 +206,5 @@ def _run_workers(settings: Settings) -> None:
     # process never needs.
     from uvicorn.supervisors import Multiprocess
 
-    Multiprocess(config, sockets=_sockets(settings)).run()
+    with _saying_what_keeps_running(settings):
+        Multiprocess(config, sockets=sockets).run()

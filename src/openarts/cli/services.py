@@ -3,7 +3,6 @@ sent to them through the platform's inference gateway."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -11,6 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 import typer
 
+from openarts.cli.api_client import ApiError
 from openarts.cli.common import (
     FileOption,
     body_from,
@@ -24,7 +24,8 @@ from openarts.cli.common import (
     read_text_file,
     reported,
 )
-from openarts.cli.output import Column, err, out, when
+from openarts.cli.output import Column, out, when
+from openarts.cli.watch import HALF_HOUR_S, HalfHourLimit, Watch, clock
 from openarts.domain.services import UNREACHED, ServiceStatus
 
 service_app = typer.Typer(
@@ -36,6 +37,8 @@ SERVICES = "/v1/{project_id}/services"
 INFER_PREFIX = "/v1/infers"
 # Statuses `wait` stops at unless told another: the service serves, or it will not.
 SETTLED = ("running", "failed")
+# Statuses in which `show` says the latest event: why the service is not serving as asked.
+UNSTEADY = ("deploying", "concerning", "failed")
 # A deployment takes seconds; asking more often only loads the server.
 POLL_S = 1.0
 
@@ -109,6 +112,7 @@ InstancesOption = Annotated[
         "--instances",
         min=1,
         max=128,
+        metavar="N",
         help="config.0.instance_count: instances of the model (create: 1).",
     ),
 ]
@@ -118,6 +122,7 @@ WeightOption = Annotated[
         "--weight",
         min=0,
         max=100,
+        metavar="N",
         help="config.0.weight: its share of the traffic in percent (create: 100).",
     ),
 ]
@@ -164,9 +169,15 @@ def list_services(
 
 @service_app.command("show")
 def show(ctx: typer.Context, service_id: ServiceId) -> None:
-    """One service: status, access address, and its models with their instances."""
+    """One service: status, access address, and its models with their instances. While
+    it is not steady (deploying, concerning, failed) its latest event says why."""
     shown = _service(ctx, service_id)
-    printer(ctx).item(shown, SHOW_COLUMNS)
+    columns = SHOW_COLUMNS
+    if shown.get("status") in UNSTEADY and not printer(ctx).json:
+        latest = (_events(ctx, service_id) or [])[-1:]
+        said = f"{latest[0][0]} {latest[0][1]}" if latest else None
+        columns = [*SHOW_COLUMNS, ("latest event", lambda _: said)]
+    printer(ctx).item(shown, columns)
     if not printer(ctx).json:
         out.print()
         printer(ctx).rows(shown, shown.get("config") or [], CONFIG_COLUMNS)
@@ -489,6 +500,39 @@ def _memory(spec: dict[str, Any]) -> str:
     return f"{memory['memory']} {memory.get('unit') or ''}".rstrip()
 
 
+def describe(shown: dict[str, Any]) -> str:
+    """The service's status in words: with its progress while it deploys, why it failed."""
+    status = str(shown.get("status"))
+    if status == "failed":
+        return f"failed: {shown.get('error_msg') or 'no reason given'}"
+    if status == "deploying" and shown.get("progress") is not None:
+        return f"deploying ({shown['progress']}% of its instances ready)"
+    return status
+
+
+def _events(ctx: typer.Context, service_id: str) -> list[tuple[str, str]] | None:
+    """The service's latest events, oldest first; None where the server lists none."""
+    with reported():
+        try:
+            answer = client(ctx).call(
+                "GET",
+                f"{SERVICES}/{service_id}/events",
+                params={"limit": 100, "order": "desc"},
+            )
+        except ApiError:
+            return None
+    listed = answer.get("events", []) if isinstance(answer, dict) else []
+    return [
+        (
+            clock(event.get("occur_time")),
+            ("Warning: " if event.get("event_type") == "abnormal" else "")
+            + str(event.get("event_info") or ""),
+        )
+        for event in reversed(listed)
+        if isinstance(event, dict)
+    ]
+
+
 @service_app.command("wait")
 def wait(
     ctx: typer.Context,
@@ -499,35 +543,37 @@ def wait(
             "--for", help="Wait for this status (e.g. stopped) rather than running or failed."
         ),
     ] = None,
-    timeout: Annotated[
-        float | None, typer.Option(help="Give up after this many seconds (exit 2).")
-    ] = None,
+    timeout: HalfHourLimit = HALF_HOUR_S,
 ) -> None:
-    """Show the service's status until it is running (exit 0) or failed (exit 1); with
-    --for, until it reaches that status (failed on the way exits 1). Exit 2 on timeout."""
+    """Show the service's progress until it is running (exit 0) or failed (exit 1, saying
+    why): each change of status, and its events as they come. With --for, until it
+    reaches that status (failed on the way exits 1). Exit 2 past --timeout."""
     known = [each.value for each in ServiceStatus if each not in UNREACHED]
     if until is not None and until not in known:
         raise fail(f"--for must be one of {', '.join(known)}, not {until!r}", code=2)
     targets = (until,) if until else SETTLED
-    deadline = None if timeout is None else time.monotonic() + timeout
-    last = ""
-    while True:
-        shown = _service(ctx, service_id)
-        status = str(shown.get("status"))
-        if status != last and not printer(ctx).json:
-            progress = f" ({shown['progress']}%)" if shown.get("progress") is not None else ""
-            err.print(
-                f"{time.strftime('%H:%M:%S')} {shown.get('service_name')}: {status}{progress}"
-            )
-            last = status
-        if status in targets or status == "failed":
-            if printer(ctx).json:
-                printer(ctx).dump(shown)
-            if status == "failed" and until != "failed":
+    json_output = printer(ctx).json
+    with Watch(f"service {service_id}", timeout, quiet=json_output, poll_s=POLL_S) as watch:
+        events_listed = True
+        while True:
+            shown = _service(ctx, service_id)
+            watch.subject = f"service {shown.get('service_name') or service_id}"
+            if events_listed:
+                fresh = _events(ctx, service_id)
+                events_listed = fresh is not None
+                watch.events(fresh or [])
+            status = str(shown.get("status"))
+            watch.state(describe(shown))
+            if status in targets or status == "failed":
+                break
+            if watch.overdue:
                 raise fail(
-                    f"service {service_id} failed: {shown.get('error_msg') or 'no reason given'}"
+                    f"service {service_id} still {describe(shown)} after {watch.waited} "
+                    "(--timeout 0 waits without limit)",
+                    code=2,
                 )
-            return
-        if deadline is not None and time.monotonic() > deadline:
-            raise fail(f"service {service_id} still {status} after {timeout:g} s", code=2)
-        time.sleep(POLL_S)
+            watch.pause()
+    if json_output:
+        printer(ctx).dump(shown)
+    if status == "failed" and until != "failed":
+        raise fail(f"service {service_id} failed: {shown.get('error_msg') or 'no reason given'}")

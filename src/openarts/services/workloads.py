@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, Update, bindparam, select, update
+from sqlalchemy import Table, Update, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -293,3 +293,12 @@ async def waiting_reason(session: AsyncSession, workload_ids: Sequence[str | Non
     """Why the first of these workloads that waits to start waits ("" when none waits)."""
     found = await waiting_reasons(session, workload_ids)
     return next((found[w] for w in workload_ids if w and w in found), "")
+
+
+async def live_counts(session: AsyncSession) -> dict[str, int]:
+    """Per workload kind, how many have tasks that may be alive (Running or Stopping)."""
+    live = (WorkloadStatus.RUNNING.value, WorkloadStatus.STOPPING.value)
+    rows = await session.execute(
+        select(Workload.kind, func.count()).where(Workload.status.in_(live)).group_by(Workload.kind)
+    )
+    return {kind: int(count) for kind, count in rows}

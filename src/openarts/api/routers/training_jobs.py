@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from openarts.api.deps import (
     CallerDep,
@@ -128,8 +128,12 @@ async def act_on_training_job(
     summary="Search training jobs",
 )
 async def search_training_jobs(
-    body: TrainingJobSearchIn, caller: CallerDep, session: SessionDep
+    caller: CallerDep,
+    session: SessionDep,
+    # The SDK's ListTrainingJobsRequest() sends no body at all: a list with the defaults.
+    body: Annotated[TrainingJobSearchIn | None, Body()] = None,
 ) -> TrainingJobListOut:
+    body = body or TrainingJobSearchIn()
     offset = body.offset or 0
     limit = body.limit or 10
     sort_by = body.sort_by or "create_time"
