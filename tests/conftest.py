@@ -243,7 +243,7 @@ async def start_server(settings: Settings, *, light: bool = False) -> AsyncItera
     reports: list[BootstrapReport] = []
     server = build_server(
         settings,
-        announce=lambda report, _settings, _sandbox: reports.append(report),
+        announce=lambda report, _settings, _sandbox, _images: reports.append(report),
         backend=FakeBackend() if light else None,
         run_loops=not light,
     )

@@ -751,13 +751,26 @@ async def test_a_command_job_exports_its_log(api: Api) -> None:
     assert b"from the command" in exported and b"iris.csv" in exported
 
 
-async def test_a_container_image_fails_at_once_with_the_reason(api: Api) -> None:
-    body = job_body("image", engine={"image_url": "swr.example/team/train:1"})
-    created = await create(api, body)
-    assert created["status"]["phase"] == "Failed"
-    assert created["status"]["secondary_phase"] == "CreateFailed"
-    [status] = created["status"]["task_statuses"]
-    assert "runs processes, not container images" in status["message"]
+async def failed_for_its_image(api: Api, created: dict[str, Any], image: str) -> str:
+    """The reason a job on an image it cannot have ended with: where Podman works, the
+    pull's answer (no registry is reachable from these tests); elsewhere, at once, why
+    images are not run here."""
+    job = await wait_for(api, created["metadata"]["id"], "Failed")
+    [status] = job["status"]["task_statuses"]
+    message = str(status["message"])
+    assert image in message, message
+    if api.platform.backend.images_report.enabled:
+        assert "registr" in message.lower(), message  # a registry's or registries.conf's say
+    else:
+        assert job["status"]["secondary_phase"] == "CreateFailed"
+        assert api.platform.backend.images_report.summary in message
+    return message
+
+
+async def test_a_container_image_that_cannot_be_had_fails_with_the_reason(api: Api) -> None:
+    image = "swr.example/team/train:1"
+    created = await create(api, job_body("image", engine={"image_url": image}))
+    await failed_for_its_image(api, created, image)
 
 
 async def test_a_registered_container_image_fails_like_any_container(api: Api) -> None:
@@ -766,9 +779,7 @@ async def test_a_registered_container_image_fails_like_any_container(api: Api) -
     )
     assert registered.status_code == 200, registered.text
     created = await create(api, job_body("registered", engine={"image_url": "team/devbox:2"}))
-    assert created["status"]["phase"] == "Failed"
-    [status] = created["status"]["task_statuses"]
-    assert "runs processes, not container images" in status["message"]
+    await failed_for_its_image(api, created, "team/devbox:2")
 
 
 async def test_an_image_still_being_saved_is_refused_and_nothing_is_made(api: Api) -> None:

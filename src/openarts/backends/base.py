@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from openarts.backends.images import NO_IMAGES, ImagesReport
 from openarts.domain.sandbox_view import OFF_REPORT, SandboxReport, TaskView
 from openarts.hostinfo import free_port
 
@@ -134,6 +135,8 @@ class ComputeBackend(ABC):
     # The sandbox on the server's machine (environment builds, the platform's work in a
     # task's folders); None: the sandbox is off.
     sandbox: Sandbox | None = None
+    # Whether its tasks may run over container images (backends/images.py), and why not.
+    images_report: ImagesReport = NO_IMAGES
     # Whether the tasks of a gang must each have a node of their own (Ray's STRICT_SPREAD);
     # the local backend runs a gang's "nodes" side by side on this host.
     spreads_gangs: bool = False
@@ -187,6 +190,11 @@ class ComputeBackend(ABC):
         None when nothing of it started, or the backend cannot tell (then it is
         discarded)."""
         return None
+
+    async def ensure_image(self, image: str, node: str) -> bool:
+        """Container image ``image`` on ``node``, pulled when it is not there; whether a
+        pull was needed (BackendError with the registry's answer when it fails)."""
+        raise BackendError(f"{self.images_report.summary}")
 
     async def discard(self, task_id: str, *, grace_s: float = 0.0) -> None:
         """End whatever may have been started for a task that has no handle (the server

@@ -560,6 +560,7 @@ class Sandbox:
         gpu_ids: Iterable[int],
         private: Path | None = None,
         env_fd: int | None = None,
+        root: Path | None = None,
     ) -> SandboxCommand:
         """What runs ``command`` in ``view``, in ``workdir`` (a path inside).
 
@@ -571,7 +572,7 @@ class Sandbox:
         costs bubblewrap); the command holds them."""
         fds: list[int] = []
         try:
-            argv = self._argv(view, command, workdir, gpu_ids, private, env_fd, fds)
+            argv = self._argv(view, command, workdir, gpu_ids, private, env_fd, fds, root)
         except BaseException:
             SandboxCommand([], tuple(fds)).close()
             raise
@@ -586,6 +587,7 @@ class Sandbox:
         private: Path | None,
         env_fd: int | None,
         fds: list[int],
+        root: Path | None = None,
     ) -> list[str]:
         staged: list[tuple[str, bool]] = []
 
@@ -638,21 +640,26 @@ class Sandbox:
                 "a gang's tasks share a network namespace, which needs the server to run as "
                 "root here; run one node per job, or the server as root"
             )
-        inner += self._system
-        # /etc: a file system of its own, filled, then made read-only (the copies are
-        # the task's uid's, which could otherwise change them).
-        inner += ["--perms", "0755", "--tmpfs", "/etc"]
-        for path in self._etc_files:
-            try:
-                inner += copied(path, str(path))
-            except OSError:
-                continue  # gone since the start: as if it were not there
-        for path in self._etc_folders:
-            inner += ["--ro-bind", str(path), str(path)]
-        inner += copied(self.state_dir / "passwd", "/etc/passwd")
-        inner += copied(self.state_dir / "group", "/etc/group")
-        inner += copied(self.state_dir / "pip.conf", PIP_CONFIG)
-        inner += ["--remount-ro", "/etc"]
+        if root is not None:
+            # An image's task: the image's system (its /etc with its users, ma-user among
+            # them) in place of the host's, read-only.
+            inner += _image_system_args(root, reach(str(root), False))
+        else:
+            inner += self._system
+            # /etc: a file system of its own, filled, then made read-only (the copies
+            # are the task's uid's, which could otherwise change them).
+            inner += ["--perms", "0755", "--tmpfs", "/etc"]
+            for path in self._etc_files:
+                try:
+                    inner += copied(path, str(path))
+                except OSError:
+                    continue  # gone since the start: as if it were not there
+            for path in self._etc_folders:
+                inner += ["--ro-bind", str(path), str(path)]
+            inner += copied(self.state_dir / "passwd", "/etc/passwd")
+            inner += copied(self.state_dir / "group", "/etc/group")
+            inner += copied(self.state_dir / "pip.conf", PIP_CONFIG)
+            inner += ["--remount-ro", "/etc"]
         inner += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm"]
         minors = self._gpu_minors
         for index in sorted(set(gpu_ids)):
@@ -666,7 +673,8 @@ class Sandbox:
         else:
             inner += ["--tmpfs", "/tmp"]
         inner += ["--dir", MA_HOME]
-        for folder in self._software(view, command):
+        # An image brings its own software; the host's is never in its view.
+        for folder in self._software(view, command) if root is None else ():
             inner += ["--ro-bind", reach(folder, False), folder]
         for mount in sorted(view.mounts, key=lambda m: m.target.count("/")):
             verb = "--bind" if mount.writable else "--ro-bind"
@@ -721,6 +729,28 @@ class Sandbox:
                         f"{folder}, which tasks see, holds the server's home {hidden}; "
                         "move the home (OPENARTS_HOME) out of it"
                     )
+
+
+# Of an image's root, what a task never sees from the image: made fresh by the sandbox
+# (/proc, /dev, /tmp), the kernel's (/sys), or a place the task's own folders go (/home
+# is a file system of the task's own, its home bound there).
+_IMAGE_FRESH = frozenset({"proc", "dev", "sys", "tmp", "run", "home"})
+
+
+def _image_system_args(root: Path, reached: str) -> list[str]:
+    """An image's root file system as a task's system: each of its top-level entries
+    bound read-only (or made the same link) onto the sandbox's own root, so the folders
+    the sandbox adds (the home, /tmp, /cache) need nothing of the image's."""
+    args: list[str] = []
+    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+        if entry.name in _IMAGE_FRESH:
+            continue
+        target = f"/{entry.name}"
+        if entry.is_symlink():
+            args += ["--symlink", os.readlink(entry.path), target]
+        else:
+            args += ["--ro-bind", f"{reached}/{entry.name}", target]
+    return [*args, "--tmpfs", "/home", "--dir", "/run"]
 
 
 def env_arguments(env: Mapping[str, str]) -> bytes:

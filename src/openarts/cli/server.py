@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 import uvicorn
 from rich.console import Console
 
+from openarts.backends.images import ImagesReport
 from openarts.backends.sandbox import SandboxUnavailable
 from openarts.db.engine import Database
 from openarts.domain import notebooks as notebook_domain
@@ -28,7 +29,12 @@ from openarts.services.bootstrap import BootstrapReport
 from openarts.settings import Settings
 
 
-def announce(report: BootstrapReport, settings: Settings, sandbox: SandboxReport) -> None:
+def announce(
+    report: BootstrapReport,
+    settings: Settings,
+    sandbox: SandboxReport,
+    images: ImagesReport | None = None,
+) -> None:
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]OpenArts is serving on {settings.endpoint}[/bold]")
     console.print(f"  object storage (S3-compatible): {settings.obs_endpoint}")
@@ -47,6 +53,8 @@ def announce(report: BootstrapReport, settings: Settings, sandbox: SandboxReport
         console.print(f"  sandbox    : {sandbox.summary}")
     else:
         console.print(f"[bold red]  SANDBOX    : {sandbox.summary}[/bold red]")
+    if images is not None:
+        console.print(f"  images     : {images.summary}")
 
 
 def _listen(host: str, port: int) -> socket.socket:

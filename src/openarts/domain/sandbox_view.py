@@ -53,6 +53,9 @@ class TaskView:
     # With ``egress``: out to the Internet as well (an environment build fetching its
     # packages), and then no forwarded port: never the host's loopback.
     internet: bool = False
+    # A container image (its reference): the task sees that image's root file system as
+    # its system, in place of the host's (backends/images.py); "": the host's.
+    image: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +66,7 @@ class TaskView:
             "software": list(self.software),
             "egress": self.egress,
             "internet": self.internet,
+            "image": self.image,
         }
 
     @classmethod
@@ -75,6 +79,7 @@ class TaskView:
             software=tuple(str(p) for p in raw.get("software", ())),
             egress=bool(raw.get("egress", False)),
             internet=bool(raw.get("internet", False)),
+            image=str(raw.get("image", "")),
         )
 
 

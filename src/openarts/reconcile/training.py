@@ -571,7 +571,9 @@ def _end_attempt(
     cut_short = not ran and any(t.status == TaskState.LOST.value for t in tasks)
     may_retry = job.attempt < retries and (unconditional or not by_code)
     may_restage = cut_short and job.attempt < retries + RESTAGE_LIMIT
-    if (may_retry or may_restage) and interpreter is not None:
+    plan = Plan.model_validate_json(job.plan)
+    runnable = interpreter is not None or job_service.runs_in_image(plan)
+    if (may_retry or may_restage) and runnable:
         message = (
             f"attempt {job.attempt + 1} failed ({reason}); running it again: retry "
             f"{job.attempt + 1} of {retries}"
@@ -584,7 +586,6 @@ def _end_attempt(
             # Its code did run: the record shows it, then it queues again.
             job_service.switch_job_phase(session, job, JobPhase.RUNNING, "running")
         job.attempt += 1
-        plan = Plan.model_validate_json(job.plan)
         job_service.submit_attempt(session, job, plan, interpreter, training)
         return
     _to(session, job, JobPhase.FAILED, reason, EventType.WARNING, ran=ran)

@@ -16,7 +16,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openarts.backends.base import ComputeBackend, PrepareError, TaskHandle, TaskSpec, read_tail
+from openarts.backends.base import (
+    BackendError,
+    ComputeBackend,
+    PrepareError,
+    TaskHandle,
+    TaskSpec,
+    read_tail,
+)
 from openarts.db.engine import Database
 from openarts.db.tables import Bucket, TrainingJob, Workload
 from openarts.domain.events import EventType
@@ -79,6 +86,9 @@ class TrainingStaging:
         ordered = sorted(specs, key=lambda s: s.rank or 0)
         hosts = [self.backend.address_of(spec.node) for spec in ordered]
         port = await self.backend.free_port(ordered[0].node)
+        image = ordered[0].view.image if ordered[0].view is not None else ""
+        if image:
+            await self._pull(job, image, {spec.node for spec in ordered})
         ready = []
         interpreter: str | None = None
         for spec in ordered:
@@ -86,13 +96,29 @@ class TrainingStaging:
             dirs = task_dirs(self.root, job.id, job.attempt, rank)
             await asyncio.to_thread(_fresh, dirs, job.plan)
             await self._download(job, dirs, rank, workload_id)
-            if rank == 0 and job.plan.code_dir is not None:
+            # An image's job runs the image's Python as it is (no layer over it).
+            if rank == 0 and job.plan.code_dir is not None and not image:
                 interpreter = await self._requirements(job, dirs.code(job.plan), spec)
             env = {**spec.env, **placement_environment(hosts, rank, port)}
             placed = dataclasses.replace(spec, env=env)
             ready.append(_with_interpreter(placed, interpreter) if interpreter else placed)
         await self._still_wanted(workload_id)
         return ready
+
+    async def _pull(self, job: JobRef, image: str, nodes: set[str]) -> None:
+        """The job's image on each node that runs its tasks: pulled there when it is not
+        (a step of its own, with events: a large image takes minutes)."""
+        for node in sorted(nodes):
+            where = f" on node {node}" if node else ""
+            started = time.monotonic()
+            try:
+                pulled = await self.backend.ensure_image(image, node)
+            except BackendError as error:
+                raise PrepareError(f"image {image}{where}: {error}") from None
+            if pulled:
+                await self._event(
+                    job, "ImagePulled", f"image {image} pulled{where} in {_ms(started)} ms"
+                )
 
     async def _requirements(self, job: JobRef, code: Path, spec: TaskSpec) -> str | None:
         """The Python with the code folder's pip-requirements.txt installed over the

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from openarts.api.app import create_app
 from openarts.api.errors import RequestContextMiddleware, install_error_handlers
 from openarts.backends.base import ComputeBackend
+from openarts.backends.images import ImagesReport
 from openarts.console import create_console
 from openarts.domain.sandbox_view import SandboxReport
 from openarts.obs_endpoint.app import S3Endpoint
@@ -22,7 +23,7 @@ from openarts.services import bootstrap
 from openarts.services.notebooks import jupyter_address
 from openarts.settings import Settings
 
-Announce = Callable[[bootstrap.BootstrapReport, Settings, SandboxReport], None]
+Announce = Callable[[bootstrap.BootstrapReport, Settings, SandboxReport, ImagesReport], None]
 
 
 @dataclass
@@ -52,7 +53,8 @@ def build_server(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         report = await platform.start(run_loops=run_loops)
         if announce is not None:
-            announce(report, settings, platform.backend.sandbox_report)
+            backend = platform.backend
+            announce(report, settings, backend.sandbox_report, backend.images_report)
         try:
             yield
         finally:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from openarts.api.deps import ApiParts
 from openarts.backends.base import ComputeBackend
+from openarts.backends.images import ImageStore
 from openarts.backends.local.backend import LocalBackend
 from openarts.backends.sandbox import Sandbox
 from openarts.db.engine import Database
@@ -182,6 +183,8 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
         envs=engine_envs,
         root=settings.home / "training",
         sandboxed=backend.sandbox_report.enabled,
+        images=backend.images_report.enabled,
+        images_reason=backend.images_report.summary,
     )
     training_logs = TrainingLogs(
         db, store, backend, presigner=presigner, system_bucket=settings.system_bucket
@@ -367,7 +370,11 @@ def open_backend(settings: Settings) -> ComputeBackend:
             sandbox=open_sandbox(settings),
         )
     return LocalBackend(
-        root, detect_host(), cgroup_parent=settings.cgroup_parent, sandbox=open_sandbox(settings)
+        root,
+        detect_host(),
+        cgroup_parent=settings.cgroup_parent,
+        sandbox=open_sandbox(settings),
+        images=ImageStore(),
     )
 
 

@@ -82,6 +82,14 @@ class TrainingPlatform:
     root: Path  # where tasks' folders go
     # Tasks run in sandboxes (backends/sandbox.py): they see ModelArts' paths, not ours.
     sandboxed: bool = False
+    # Container images run here (backends/images.py, in the sandbox); else why not.
+    images: bool = False
+    images_reason: str = "container images are not run here"
+
+
+# A boot file in a container image runs with the image's Python 3 (ModelArts' custom
+# images have one; a command may name any other).
+IMAGE_PYTHON = "/usr/bin/python3"
 
 
 def not_found(job_id: str) -> OpenArtsError:
@@ -175,14 +183,19 @@ def _after_creation(
         message=f"training job {job.name} created",
         fold=False,
     )
-    if plan.image_url is not None and not plan.image_layers:
+    if runs_in_image(plan):
+        if training.images and training.sandboxed:
+            # A container image: its command runs in the sandbox over the image's root
+            # file system (pulled on the node that runs it, when it is not there).
+            submit_attempt(session, job, plan, None, training)
+            return False
         switch_job_phase(
             session,
             job,
             JobPhase.FAILED,
-            f"image_url {plan.image_url}: this platform's backend runs processes, not "
-            "container images; choose an engine from GET /v2/{project_id}/training-job-engines "
-            "or an image saved from a notebook instance",
+            f"image_url {plan.image_url}: {training.images_reason}; choose an engine from "
+            "GET /v2/{project_id}/training-job-engines or an image saved from a notebook "
+            "instance",
             secondary=SecondaryPhase.CREATE_FAILED,
             event_type=EventType.WARNING,
         )
@@ -410,17 +423,29 @@ async def _check_fits(
 
 
 def submit_attempt(
-    session: Session, job: TrainingJob, plan: Plan, interpreter: str, training: TrainingPlatform
+    session: Session,
+    job: TrainingJob,
+    plan: Plan,
+    interpreter: str | None,
+    training: TrainingPlatform,
 ) -> None:
-    """Queue the job's next run as a workload: one task per node, as one gang."""
+    """Queue the job's next run as a workload: one task per node, as one gang. Without
+    ``interpreter`` it runs in its container image (``plan.image_url``), whose own Python
+    and PATH it finds."""
+    image = plan.image_url if interpreter is None else None
+    assert image is None or training.sandboxed, "images run only in the sandbox"
     templates = []
     uid = _sandbox_uid(session, job.project_id) if training.sandboxed else None
     for rank in range(plan.node_count):
         dirs = task_dirs(training.root, job.id, job.attempt, rank)
         # In a sandbox the task sees its folders where ModelArts puts them.
         seen = TaskDirs(Path(MA_HOME)) if uid is not None else dirs
-        command, workdir = task_command(plan, seen, interpreter)
-        env = task_environment(plan, seen, job_id=job.id, rank=rank, interpreter=interpreter)
+        command, workdir = task_command(plan, seen, interpreter or IMAGE_PYTHON)
+        env = task_environment(
+            plan, seen, job_id=job.id, rank=rank, interpreter=interpreter or IMAGE_PYTHON
+        )
+        if image is not None:
+            del env["PATH"]  # the image's own
         view = None
         if uid is not None:
             view = TaskView(
@@ -429,10 +454,11 @@ def submit_attempt(
                 mounts=(Mount(str(dirs.home), MA_HOME, writable=True),),
                 # A gang's tasks meet over loopback (MASTER_ADDR); one task is alone.
                 network=f"{job.id}-{job.attempt}" if plan.node_count > 1 else "",
-                # A shell command runs the engine's python by name.
-                software=(interpreter,),
+                # A shell command runs the engine's python by name (an image its own).
+                software=(interpreter,) if interpreter else (),
                 # Its package index and the object-storage endpoint.
                 egress=True,
+                image=image or "",
             ).to_json()
         templates.append(
             workload_service.TaskTemplate(
@@ -643,6 +669,11 @@ async def _saved_image(
             f"image {image.swr_path} is {image.status}, not ACTIVE: start the job once it is saved"
         )
     return image
+
+
+def runs_in_image(plan: Plan) -> bool:
+    """Whether the job runs in a container image (not over a notebook's saved layers)."""
+    return plan.image_url is not None and not plan.image_layers
 
 
 def interpreter_of(training: TrainingPlatform, job_id: str, plan: Plan) -> str | None:

@@ -1,5 +1,6 @@
 """Liveness, open to everyone; it also says what isolation users' code gets, so that a
-server whose sandbox is off cannot pass for one whose sandbox is on."""
+server whose sandbox is off cannot pass for one whose sandbox is on, and whether
+container images run here."""
 
 from __future__ import annotations
 
@@ -14,4 +15,10 @@ router = APIRouter(tags=["Health"])
 
 @router.get("/health", summary="Liveness check (no authentication)")
 async def health(request: Request) -> dict[str, Any]:
-    return {"status": "ok", "sandbox": parts_of(request).sandbox.to_json()}
+    parts = parts_of(request)
+    images = parts.backend.images_report
+    return {
+        "status": "ok",
+        "sandbox": parts.sandbox.to_json(),
+        "images": {"enabled": images.enabled, "summary": images.summary},
+    }

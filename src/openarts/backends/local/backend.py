@@ -49,6 +49,7 @@ from openarts.backends.base import (
     TaskSpec,
     TaskState,
 )
+from openarts.backends.images import ImageError, ImagesReport, ImageStore
 from openarts.backends.local import gpus
 from openarts.backends.local.cgroups import PARENT_NAME, Cgroups
 from openarts.backends.sandbox import (
@@ -117,8 +118,20 @@ class LocalBackend(ComputeBackend):
         cgroups: Cgroups | None = None,
         cgroup_parent: str | os.PathLike[str] | None = None,
         sandbox: Sandbox | None = None,
+        images: ImageStore | None = None,
     ) -> None:
         self.root = root
+        # The node's container images (Podman); None: tasks of images are refused.
+        self.images = images
+        if images is not None:
+            self.images_report = images.probe()
+            if not self.images_report.enabled:
+                self.images = None
+            elif sandbox is None:
+                self.images = None
+                self.images_report = ImagesReport(
+                    False, "images run in the sandbox, which is off (OPENARTS_SANDBOX=off)"
+                )
         self.host = host
         # ``cgroup_parent``: a delegated group to make the tasks' groups in (see cgroups.py).
         self.cgroups = (
@@ -192,15 +205,21 @@ class LocalBackend(ComputeBackend):
         program = spec.command[0] if spec.command else ""
         if not os.path.isabs(program):
             raise BackendError(f"the command must start with an absolute path, not {program!r}")
-        # A sandboxed task's interpreter is seen where it is on the host.
-        if not (os.path.isfile(program) and os.access(program, os.X_OK)):
-            raise BackendError(f"command {program} does not exist or is not executable")
+        image = spec.view.image if spec.view is not None else ""
+        root, image_env = self._image(image) if image else (None, {})
+        # A sandboxed task's interpreter is seen where it is on the host (an image's, in
+        # the image).
+        seen = Path(f"{root}{program}") if root is not None else Path(program)
+        if not (seen.is_file() and os.access(seen, os.X_OK)):
+            where = f" in image {image}" if image else ""
+            raise BackendError(f"command {program} does not exist or is not executable{where}")
         if spec.view is None and not spec.workdir.is_dir():
             raise BackendError(f"working directory {spec.workdir} does not exist")
         gpu_env = self._gpu_env(spec.gpu_ids)
         run_dir = self.root / spec.task_id
         run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        env = {**spec.env, **gpu_env, TASK_MARKER: self._marker(spec.task_id)}
+        # An image's own variables first (its PATH among them): the task's win.
+        env = {**image_env, **spec.env, **gpu_env, TASK_MARKER: self._marker(spec.task_id)}
         env_fd = None
         if spec.view is not None:
             # Only its own GPUs' device files are in its view: CUDA and NVML number
@@ -213,7 +232,7 @@ class LocalBackend(ComputeBackend):
             env_fd = _env_file(run_dir, env_arguments(env))
             env = {"PATH": ROOT_SIDE_PATH, TASK_MARKER: self._marker(spec.task_id)}
         try:
-            command, cwd, network = self._sandboxed(spec, run_dir, env_fd)
+            command, cwd, network = self._sandboxed(spec, run_dir, env_fd, root)
         except BaseException:
             if env_fd is not None:
                 os.close(env_fd)
@@ -296,8 +315,38 @@ class LocalBackend(ComputeBackend):
         except (OSError, ValueError, KeyError, BackendError):
             return None
 
+    async def ensure_image(self, image: str, node: str) -> bool:
+        images = self.images
+        if images is None:
+            raise BackendError(self.images_report.summary)
+
+        def ensure() -> bool:
+            if images.exists(image):
+                return False
+            images.ensure(image)
+            return True
+
+        try:
+            return await asyncio.to_thread(ensure)
+        except ImageError as error:
+            raise BackendError(str(error)) from error
+
+    def _image(self, image: str) -> tuple[Path, dict[str, str]]:
+        """An image's root file system and variables (its preparer pulled it; one that
+        is gone since is pulled again here, on this worker thread)."""
+        if self.images is None:
+            raise BackendError(
+                f"image {image}: this node runs no container images (podman is missing or "
+                "does not work; see the server's banner)"
+            )
+        try:
+            self.images.ensure(image)
+            return self.images.root(image), self.images.config(image).env
+        except ImageError as error:
+            raise BackendError(f"image {image}: {error}") from error
+
     def _sandboxed(
-        self, spec: TaskSpec, run_dir: Path, env_fd: int | None
+        self, spec: TaskSpec, run_dir: Path, env_fd: int | None, root: Path | None = None
     ) -> tuple[SandboxCommand, Path, str]:
         """The command to run and the folder to run it from: in the task's sandbox when
         it has a view."""
@@ -323,7 +372,7 @@ class LocalBackend(ComputeBackend):
                 view = dataclasses.replace(view, network=self.sandbox.take_network())
             self.sandbox.prepare(view, private)
             command = self.sandbox.command(
-                view, list(spec.command), str(spec.workdir), spec.gpu_ids, private, env_fd
+                view, list(spec.command), str(spec.workdir), spec.gpu_ids, private, env_fd, root
             )
         except (SandboxUnavailable, OSError) as error:
             if view.network != spec.view.network:

@@ -1,0 +1,135 @@
+"""Container images on a node, kept by Podman: what is there, pulls, and the root file
+system of one to run a task over.
+
+A task of an image runs in the same sandbox as every task (backends/sandbox.py: its
+uid, mounts, network and processes), with the image's root file system as its system in
+place of the host's: Podman keeps the layers (pulled once per node, shared by the
+images that have them) and mounts an image read-only; the sandbox does the rest. So an
+image's task has exactly the isolation, folders, variables and gang networking of a
+preset engine's.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# How long a pull may take before it fails (a large image over a slow link).
+PULL_TIMEOUT_S = 1800.0
+# Podman's own commands that only read or mount its storage.
+QUICK_TIMEOUT_S = 60.0
+
+
+class ImageError(Exception):
+    """An image that cannot be used, with the reason (a pull's answer, a missing image)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImageConfig:
+    """What an image says of how it runs (its OCI config)."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    workdir: str = ""
+    user: str = ""
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ImagesReport:
+    enabled: bool
+    summary: str
+
+
+NO_IMAGES = ImagesReport(False, "this backend runs no container images yet")
+
+
+class ImageStore:
+    """The node's images, through the ``podman`` command (rootful: the server's)."""
+
+    def __init__(self, podman: str | None = None) -> None:
+        self.podman = podman if podman is not None else shutil.which("podman") or ""
+        self._mounted: dict[str, Path] = {}
+        self._lock = threading.Lock()
+
+    def probe(self) -> ImagesReport:
+        """Whether images can be run here, and what with (for the banner and /health)."""
+        if not self.podman:
+            return ImagesReport(
+                False, "no podman: container images are not run (apt-get install podman)"
+            )
+        try:
+            version = self._run("version", "--format", "{{.Client.Version}}").strip()
+            self._run("images", "--quiet")
+        except ImageError as error:
+            return ImagesReport(False, f"podman does not work here: {error}")
+        return ImagesReport(
+            True,
+            f"podman {version}: images are pulled and kept by Podman, their tasks run in "
+            "the sandbox over the image's root file system",
+        )
+
+    def exists(self, ref: str) -> bool:
+        done = self._complete("image", "exists", ref, timeout_s=QUICK_TIMEOUT_S)
+        return done.returncode == 0
+
+    def ensure(self, ref: str) -> None:
+        """``ref`` on this node: pulled when it is not (ImageError with the registry's
+        answer when the pull fails)."""
+        if self.exists(ref):
+            return
+        self._run("pull", "--quiet", ref, timeout_s=PULL_TIMEOUT_S)
+
+    def config(self, ref: str) -> ImageConfig:
+        raw = json.loads(self._run("image", "inspect", "--format", "{{json .Config}}", ref))
+        raw = raw or {}
+        env: dict[str, str] = {}
+        for item in raw.get("Env") or []:
+            name, _, value = str(item).partition("=")
+            env[name] = value
+        return ImageConfig(
+            env=env,
+            workdir=str(raw.get("WorkingDir") or ""),
+            user=str(raw.get("User") or ""),
+            entrypoint=tuple(str(a) for a in raw.get("Entrypoint") or ()),
+            cmd=tuple(str(a) for a in raw.get("Cmd") or ()),
+        )
+
+    def root(self, ref: str) -> Path:
+        """The image's root file system, mounted read-only by Podman (once per image;
+        the mount stays while the server runs, shared by the image's tasks)."""
+        with self._lock:
+            known = self._mounted.get(ref)
+            if known is not None and known.is_dir():
+                return known
+            path = Path(self._run("image", "mount", ref).strip())
+            if not path.is_dir():
+                raise ImageError(f"podman mounted {ref} at {path}, which is not a folder")
+            self._mounted[ref] = path
+            return path
+
+    def _complete(self, *args: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(
+                [self.podman, *args],
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            raise ImageError(f"podman {args[0]} took more than {timeout_s:.0f} s") from None
+        except OSError as error:
+            raise ImageError(f"podman could not be run: {error}") from None
+
+    def _run(self, *args: str, timeout_s: float = QUICK_TIMEOUT_S) -> str:
+        done = self._complete(*args, timeout_s=timeout_s)
+        if done.returncode != 0:
+            said = (done.stderr or done.stdout).strip().splitlines()
+            raise ImageError(said[-1] if said else f"podman {args[0]} exited {done.returncode}")
+        return done.stdout

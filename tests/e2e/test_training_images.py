@@ -1,0 +1,129 @@
+"""A training job on a container image (``engine.image_url`` and a ``command``): its code
+runs in the image's system, in the same sandbox as a preset engine's (ma-user, uid 1000;
+ModelArts' paths; its input in, its output out; none of the server's home), and an image
+the node does not have and cannot pull fails the job with the registry's answer."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from openarts.testing.images import base_image, missing_tools
+from openarts.testing.server import ServerProcess
+from tests.e2e.conftest import signed_call
+from tests.e2e.test_training_server import FLAVORS, JOBS, wait_phase
+from tests.storage.conftest import admin_s3
+
+pytestmark = pytest.mark.e2e
+
+_missing = missing_tools()
+if _missing and os.environ.get("OPENARTS_REQUIRE_IMAGES") == "1":
+    pytest.fail(f"install Debian's {', '.join(_missing)}", pytrace=False)
+if _missing:
+    pytest.skip(f"needs Debian's {', '.join(_missing)}", allow_module_level=True)
+
+BUCKET = "images"
+# The job's code: what it sees of itself and the machine, and its input doubled out.
+TRAIN = """
+import argparse, json, os, pathlib, socket
+parser = argparse.ArgumentParser()
+parser.add_argument("--data_url")
+parser.add_argument("--train_url")
+args, _ = parser.parse_known_args()
+number = int(pathlib.Path(args.data_url, "x.txt").read_text())
+pathlib.Path(args.train_url, "y.txt").write_text(str(2 * number))
+print(json.dumps({
+    "uid": os.getuid(),
+    "user": os.environ.get("USER") or __import__("pwd").getpwuid(os.getuid()).pw_name,
+    "debian": pathlib.Path("/etc/debian_version").read_text().strip(),
+    "home_seen": os.path.exists(os.environ["HOME_TO_HIDE"]),
+    "cwd": os.getcwd(),
+    "data_url": args.data_url,
+    "lang": os.environ.get("LANG"),
+    "ma_job_dir": os.environ.get("MA_JOB_DIR"),
+}), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def image() -> str:
+    return base_image()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "flavors.yaml").write_text(FLAVORS)
+    process = ServerProcess(home, env={"OPENARTS_RECONCILE_INTERVAL_S": "0.5"}).start()
+    try:
+        s3 = admin_s3(process)
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key="code/train.py", Body=TRAIN.encode())
+        s3.put_object(Bucket=BUCKET, Key="data/x.txt", Body=b"21")
+        yield process
+    finally:
+        process.close()
+
+
+def body(name: str, image_url: str, home: Path) -> dict[str, Any]:
+    return {
+        "kind": "job",
+        "metadata": {"name": name},
+        "algorithm": {
+            "code_dir": f"/{BUCKET}/code/",
+            "command": "python3 train.py",
+            "engine": {"image_url": image_url},
+            "environments": {"HOME_TO_HIDE": str(home)},
+            "inputs": [{"name": "data_url", "remote": {"obs": {"obs_url": f"/{BUCKET}/data/"}}}],
+            "outputs": [{"name": "train_url", "remote": {"obs": {"obs_url": f"/{BUCKET}/out/"}}}],
+        },
+        "spec": {"resource": {"flavor_id": "test.cpu.small", "node_count": 1}},
+    }
+
+
+def test_a_job_runs_its_command_in_the_image_with_its_data(
+    server: ServerProcess, image: str
+) -> None:
+    health = httpx.get(f"{server.endpoint}/health").json()
+    assert health["images"]["enabled"] is True and "podman" in health["images"]["summary"]
+    assert "images     : podman" in server.log()  # the banner says it too
+    created = signed_call(server, "POST", JOBS, body("in-image", image, server.home))
+    assert created.status_code == 201, created.text
+    job_id = created.json()["metadata"]["id"]
+    job = wait_phase(server, job_id, "Completed", "Failed", within_s=120)
+    assert job["status"]["phase"] == "Completed", job["status"]
+
+    output = admin_s3(server).get_object(Bucket=BUCKET, Key="out/y.txt")["Body"].read()
+    assert output == b"42"
+    log = signed_call(server, "GET", f"{JOBS}/{job_id}/tasks/worker-0/logs/preview")
+    assert log.status_code == 200, log.text
+    printed = log.json()["content"].splitlines()
+    seen = json.loads(next(line for line in printed if line.startswith("{")))
+    # The image's system (Debian's, with its own Python), as ModelArts' user.
+    assert seen["uid"] == 1000 and seen["user"] == "ma-user"
+    assert seen["debian"].startswith("12")
+    assert seen["lang"] == "C.UTF-8"  # the image's own variables reach the task
+    # ModelArts' paths, and nothing of the server's home.
+    assert seen["data_url"].startswith("/home/ma-user/modelarts/inputs/")
+    assert seen["cwd"].startswith("/home/ma-user/modelarts/user-job-dir")
+    assert seen["home_seen"] is False
+
+
+def test_an_image_that_cannot_be_pulled_fails_the_job_with_the_reason(
+    server: ServerProcess, image: str
+) -> None:
+    # A registry on a loopback port where nothing listens: the pull's answer is the reason.
+    gone = "127.0.0.1:9/nobody/nothing:1"
+    created = signed_call(server, "POST", JOBS, body("no-image", gone, server.home))
+    assert created.status_code == 201, created.text
+    job = wait_phase(server, created.json()["metadata"]["id"], "Failed", within_s=120)
+    events = signed_call(server, "GET", f"{JOBS}/{job['metadata']['id']}/events")
+    said = json.dumps(job["status"]) + events.text
+    assert gone in said and "connection refused" in said.lower(), said
