@@ -127,3 +127,42 @@ def test_an_image_that_cannot_be_pulled_fails_the_job_with_the_reason(
     events = signed_call(server, "GET", f"{JOBS}/{job['metadata']['id']}/events")
     said = json.dumps(job["status"]) + events.text
     assert gone in said and "connection refused" in said.lower(), said
+
+
+# A gang's two tasks meet over MASTER_ADDR:MASTER_PORT, as torch.distributed does: rank
+# 0 listens, rank 1 says hello.
+MEET = """
+import os, socket, time
+rank = int(os.environ["VC_TASK_INDEX"])
+address = (os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]))
+if rank == 0:
+    server = socket.create_server(address)
+    server.settimeout(60)
+    peer, _ = server.accept()
+    print("rank 0 heard:", peer.recv(100).decode(), flush=True)
+else:
+    deadline = time.time() + 60
+    while True:
+        try:
+            socket.create_connection(address, timeout=5).sendall(b"hello from rank 1")
+            break
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+    print("rank 1 said hello", flush=True)
+"""
+
+
+def test_a_gang_of_two_meets_in_the_image(server: ServerProcess, image: str) -> None:
+    admin_s3(server).put_object(Bucket=BUCKET, Key="code/meet.py", Body=MEET.encode())
+    gang = body("gang-in-image", image, server.home)
+    gang["algorithm"]["command"] = "python3 meet.py"
+    gang["spec"]["resource"]["node_count"] = 2
+    created = signed_call(server, "POST", JOBS, gang)
+    assert created.status_code == 201, created.text
+    job_id = created.json()["metadata"]["id"]
+    job = wait_phase(server, job_id, "Completed", "Failed", within_s=120)
+    assert job["status"]["phase"] == "Completed", job["status"]
+    heard = signed_call(server, "GET", f"{JOBS}/{job_id}/tasks/worker-0/logs/preview")
+    assert "rank 0 heard: hello from rank 1" in heard.json()["content"]
