@@ -24,6 +24,7 @@ BENCHMARKS = [
     "storage",
     "scheduler",
     "training_start",
+    "images",
     "notebook_start",
     "inference",
     "ray_start",
