@@ -17,6 +17,7 @@ registry is still to come.
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -76,6 +77,14 @@ def job_latency_ms(api: SignedClient, name: str, image: str | None) -> float:
     return (first - sent) * 1000
 
 
+def ulimits() -> list[str]:
+    """Podman's default limits are refused on these machines (no CAP_SYS_RESOURCE):
+    explicit ones are not (the open files as they are; processes a few thousand, as
+    larger ones were refused here too)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return ["--ulimit", f"nofile={soft}:{soft}", "--ulimit", "nproc=4096:4096"]
+
+
 def podman_run_ms(image: str) -> float:
     sent = time.time()
     done = subprocess.run(
@@ -87,6 +96,7 @@ def podman_run_ms(image: str) -> float:
             "runc",
             "--network",
             "none",
+            *ulimits(),
             image,
             "python3",
             "-c",
