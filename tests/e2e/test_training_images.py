@@ -38,7 +38,22 @@ parser.add_argument("--train_url")
 args, _ = parser.parse_known_args()
 number = int(pathlib.Path(args.data_url, "x.txt").read_text())
 pathlib.Path(args.train_url, "y.txt").write_text(str(2 * number))
+def reaches(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        return True
+    except OSError:
+        return False
+def writes(path):
+    try:
+        open(path, "w").close()
+        return True
+    except OSError:
+        return False
 print(json.dumps({
+    "api_reached": reaches(int(os.environ["API_PORT"])),
+    "system_writable": writes("/usr/bin/planted"),
+    "processes": sum(name.isdigit() for name in os.listdir("/proc")),
     "uid": os.getuid(),
     "user": os.environ.get("USER") or __import__("pwd").getpwuid(os.getuid()).pw_name,
     "debian": pathlib.Path("/etc/debian_version").read_text().strip(),
@@ -72,7 +87,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
         process.close()
 
 
-def body(name: str, image_url: str, home: Path) -> dict[str, Any]:
+def body(name: str, image_url: str, server: ServerProcess) -> dict[str, Any]:
     return {
         "kind": "job",
         "metadata": {"name": name},
@@ -80,7 +95,7 @@ def body(name: str, image_url: str, home: Path) -> dict[str, Any]:
             "code_dir": f"/{BUCKET}/code/",
             "command": "python3 train.py",
             "engine": {"image_url": image_url},
-            "environments": {"HOME_TO_HIDE": str(home)},
+            "environments": {"HOME_TO_HIDE": str(server.home), "API_PORT": str(server.port)},
             "inputs": [{"name": "data_url", "remote": {"obs": {"obs_url": f"/{BUCKET}/data/"}}}],
             "outputs": [{"name": "train_url", "remote": {"obs": {"obs_url": f"/{BUCKET}/out/"}}}],
         },
@@ -94,7 +109,7 @@ def test_a_job_runs_its_command_in_the_image_with_its_data(
     health = httpx.get(f"{server.endpoint}/health").json()
     assert health["images"]["enabled"] is True and "podman" in health["images"]["summary"]
     assert "images     : podman" in server.log()  # the banner says it too
-    created = signed_call(server, "POST", JOBS, body("in-image", image, server.home))
+    created = signed_call(server, "POST", JOBS, body("in-image", image, server))
     assert created.status_code == 201, created.text
     job_id = created.json()["metadata"]["id"]
     job = wait_phase(server, job_id, "Completed", "Failed", within_s=120)
@@ -114,6 +129,11 @@ def test_a_job_runs_its_command_in_the_image_with_its_data(
     assert seen["data_url"].startswith("/home/ma-user/modelarts/inputs/")
     assert seen["cwd"].startswith("/home/ma-user/modelarts/user-job-dir")
     assert seen["home_seen"] is False
+    # The sandbox's other walls hold over an image too: not the API, not the image's
+    # system, no process but its own.
+    assert seen["api_reached"] is False
+    assert seen["system_writable"] is False
+    assert seen["processes"] < 10
 
 
 def test_an_image_that_cannot_be_pulled_fails_the_job_with_the_reason(
@@ -121,7 +141,7 @@ def test_an_image_that_cannot_be_pulled_fails_the_job_with_the_reason(
 ) -> None:
     # A registry on a loopback port where nothing listens: the pull's answer is the reason.
     gone = "127.0.0.1:9/nobody/nothing:1"
-    created = signed_call(server, "POST", JOBS, body("no-image", gone, server.home))
+    created = signed_call(server, "POST", JOBS, body("no-image", gone, server))
     assert created.status_code == 201, created.text
     job = wait_phase(server, created.json()["metadata"]["id"], "Failed", within_s=120)
     events = signed_call(server, "GET", f"{JOBS}/{job['metadata']['id']}/events")
@@ -156,7 +176,7 @@ else:
 
 def test_a_gang_of_two_meets_in_the_image(server: ServerProcess, image: str) -> None:
     admin_s3(server).put_object(Bucket=BUCKET, Key="code/meet.py", Body=MEET.encode())
-    gang = body("gang-in-image", image, server.home)
+    gang = body("gang-in-image", image, server)
     gang["algorithm"]["command"] = "python3 meet.py"
     gang["spec"]["resource"]["node_count"] = 2
     created = signed_call(server, "POST", JOBS, gang)
