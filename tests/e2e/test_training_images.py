@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from openarts.testing.images import base_image, missing_tools
+from openarts.testing.images import base_image, image_without_ma_user, missing_tools
 from openarts.testing.server import ServerProcess
 from tests.e2e.conftest import signed_call
 from tests.e2e.test_training_server import FLAVORS, JOBS, wait_phase
@@ -186,3 +186,12 @@ def test_a_gang_of_two_meets_in_the_image(server: ServerProcess, image: str) -> 
     assert job["status"]["phase"] == "Completed", job["status"]
     heard = signed_call(server, "GET", f"{JOBS}/{job_id}/tasks/worker-0/logs/preview")
     assert "rank 0 heard: hello from rank 1" in heard.json()["content"]
+
+
+def test_an_image_without_ma_user_is_refused_with_the_reason(server: ServerProcess) -> None:
+    broken = image_without_ma_user()
+    created = signed_call(server, "POST", JOBS, body("no-ma-user", broken, server))
+    assert created.status_code == 201, created.text
+    job = wait_phase(server, created.json()["metadata"]["id"], "Failed", within_s=120)
+    said = json.dumps(job["status"])
+    assert broken in said and "no user with uid 1000 (ma-user)" in said, said

@@ -18,6 +18,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openarts.domain.sandbox_view import MA_UID
+
 # How long a pull may take before it fails (a large image over a slow link).
 PULL_TIMEOUT_S = 1800.0
 # Podman's own commands that only read or mount its storage.
@@ -126,6 +128,26 @@ class ImageStore:
                 raise ImageError(f"podman mounted {ref} at {path}, which is not a folder")
             self._mounted[ref] = path
             return path
+
+    def check_rules(self, ref: str) -> None:
+        """ModelArts' rule for custom images that tasks here rely on: the user ma-user,
+        uid 1000, in the image's /etc/passwd (tasks run as uid 1000; without the entry
+        getpwuid, pip and shells fail). ImageError saying what is missing."""
+        passwd = self.root(ref) / "etc" / "passwd"
+        try:
+            lines = passwd.read_text(errors="replace").splitlines()
+        except OSError:
+            lines = []
+        users = {
+            fields[2]: fields[0]
+            for fields in (line.split(":") for line in lines)
+            if len(fields) > 2
+        }
+        if users.get(str(MA_UID)) is None:
+            raise ImageError(
+                f"breaks ModelArts' rules for custom images: no user with uid {MA_UID} "
+                "(ma-user) in its /etc/passwd; add one (useradd -u 1000 -g 100 -m ma-user)"
+            )
 
     def _complete(self, *args: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
         try:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 # Bump when what goes into the image changes.
 BASE_IMAGE = "localhost/openarts-test/python:2"
+# The same system without ma-user: an image that breaks ModelArts' rules.
+NO_MA_USER_IMAGE = "localhost/openarts-test/no-ma-user:2"
 MIRROR = "http://deb.debian.org/debian"
 LOCK = Path(tempfile.gettempdir()) / "openarts-test-images.lock"
 # What the tests need of the machine, and what installs it.
@@ -48,29 +50,54 @@ def base_image() -> str:
                 timeout=900,
             )
             _add_ma_user(root)
-            tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-            subprocess.run(
-                [
-                    "podman",
-                    "import",
-                    "--change",
-                    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                    "--change",
-                    "ENV LANG=C.UTF-8",
-                    "--change",
-                    "USER ma-user",
-                    "--change",
-                    "WORKDIR /home/ma-user",
-                    "-",
-                    BASE_IMAGE,
-                ],
-                stdin=tar.stdout,
-                check=True,
-                capture_output=True,
-                timeout=600,
-            )
-            tar.wait(timeout=60)
+            _import(root, BASE_IMAGE)
         return BASE_IMAGE
+
+
+def image_without_ma_user() -> str:
+    """The base image's system with ma-user taken out of its /etc/passwd."""
+    base = base_image()
+    with LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _exists(NO_MA_USER_IMAGE):
+            return NO_MA_USER_IMAGE
+        mounted = subprocess.run(
+            ["podman", "image", "mount", base], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        with tempfile.TemporaryDirectory(prefix="openarts-rootfs-") as folder:
+            root = Path(folder) / "root"
+            subprocess.run(["cp", "-a", mounted, str(root)], check=True, timeout=300)
+            passwd = root / "etc" / "passwd"
+            kept = [line for line in passwd.read_text().splitlines() if ":1000:" not in line]
+            passwd.write_text("\n".join(kept) + "\n")
+            _import(root, NO_MA_USER_IMAGE, user="root")
+        return NO_MA_USER_IMAGE
+
+
+def _import(root: Path, ref: str, user: str = "ma-user") -> None:
+    """A root file system as an image in the node's Podman storage."""
+    tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+    subprocess.run(
+        [
+            "podman",
+            "import",
+            "--change",
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "--change",
+            "ENV LANG=C.UTF-8",
+            "--change",
+            f"USER {user}",
+            "--change",
+            "WORKDIR /home/ma-user",
+            "-",
+            ref,
+        ],
+        stdin=tar.stdout,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    tar.wait(timeout=60)
 
 
 def _exists(ref: str) -> bool:

@@ -321,10 +321,11 @@ class LocalBackend(ComputeBackend):
             raise BackendError(self.images_report.summary)
 
         def ensure() -> bool:
-            if images.exists(image):
-                return False
-            images.ensure(image)
-            return True
+            pulled = not images.exists(image)
+            if pulled:
+                images.ensure(image)
+            images.check_rules(image)
+            return pulled
 
         try:
             return await asyncio.to_thread(ensure)
