@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,3 +131,17 @@ def pairs(form: dict[str, str], name: str) -> list[tuple[str, str]]:
             raise FormError(name, f"“{line}” is not name=value.")
         found.append((key.strip(), value.strip()))
     return found
+
+
+def filtered_rows(
+    status: str, known: Collection[str], what: str, rows: Callable[[ConsoleApi], Awaitable[str]]
+) -> live.Produce:
+    """A list's live rows, filtered by the API; a ``status`` it cannot have (asked by
+    URL) is answered in words rather than passed on as a filter."""
+    if status and status not in known:
+        raise ApiError(400, "Console.0400", f"There is no {what} {status!r}.")
+
+    async def produce(api: ConsoleApi) -> live.Update:
+        return live.Update({"rows": await rows(api)})
+
+    return produce

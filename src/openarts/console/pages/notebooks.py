@@ -13,7 +13,14 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from openarts.console import live
 from openarts.console.api_client import ApiError, ConsoleApi, segment
 from openarts.console.errors import FormError, flash
-from openarts.console.pages.common import ListPage, form_failure, items, number, page
+from openarts.console.pages.common import (
+    ListPage,
+    filtered_rows,
+    form_failure,
+    items,
+    number,
+    page,
+)
 from openarts.console.rendering import render
 from openarts.console.session import ApiDep, SessionDep, checked_form
 from openarts.console.states import NOTEBOOK_STATUSES
@@ -35,19 +42,14 @@ def jupyter_link(notebook: dict[str, Any]) -> str:
 
 
 def _rows_producer(status: str, name: str) -> live.Produce:
-    if status and status not in NOTEBOOK_STATUSES:
-        # Asked by URL: answered in words rather than passed on as a filter.
-        raise ApiError(400, "Console.0400", f"There is no notebook status {status!r}.")
-
-    async def produce(api: ConsoleApi) -> live.Update:
+    async def rows(api: ConsoleApi) -> str:
         # Filtered by the API itself (status and a fragment of the name).
         answer = await api.get(NOTEBOOKS, limit=100, status=status, name=name)
-        html = render(
+        return render(
             "notebooks/rows.html", notebooks=items(answer, "data"), filtered=bool(status or name)
         )
-        return live.Update({"rows": html})
 
-    return produce
+    return filtered_rows(status, NOTEBOOK_STATUSES, "notebook status", rows)
 
 
 def ready_images() -> set[str]:

@@ -24,7 +24,14 @@ from openarts.console.api_client import (
     segment,
 )
 from openarts.console.errors import FormError, flash
-from openarts.console.pages.common import ListPage, form_failure, items, number, page
+from openarts.console.pages.common import (
+    ListPage,
+    filtered_rows,
+    form_failure,
+    items,
+    number,
+    page,
+)
 from openarts.console.rendering import render
 from openarts.console.session import ApiDep, SessionDep, checked_form
 from openarts.console.states import SERVICE_STATUSES
@@ -49,21 +56,16 @@ OUTPUT_ONLY = {
 
 
 def _rows_producer(status: str, name: str) -> live.Produce:
-    if status and status not in SERVICE_STATUSES:
-        # Asked by URL: answered in words rather than passed on as a filter.
-        raise ApiError(400, "Console.0400", f"There is no service status {status!r}.")
-
-    async def produce(api: ConsoleApi) -> live.Update:
+    async def rows(api: ConsoleApi) -> str:
         # Filtered by the API itself (status, and a fragment of the name).
         answer = await api.get(SERVICES, limit=100, status=status, service_name=name)
-        html = render(
+        return render(
             "services/rows.html",
             services=items(answer, "services"),
             filtered=bool(status or name),
         )
-        return live.Update({"rows": html})
 
-    return produce
+    return filtered_rows(status, SERVICE_STATUSES, "service status", rows)
 
 
 def spec_label(spec: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from openarts.console.api_client import ApiError, ConsoleApi, segment
 from openarts.console.errors import FormError, flash
 from openarts.console.pages.common import (
     ListPage,
+    filtered_rows,
     form_failure,
     items,
     number,
@@ -80,16 +81,11 @@ async def search(api: ConsoleApi, phase: str = "", name: str = "") -> list[dict[
 
 
 def _rows_producer(phase: str, name: str) -> live.Produce:
-    if phase and phase not in PHASES:
-        # Asked by URL: answered in words rather than passed on as a filter.
-        raise ApiError(400, "Console.0400", f"There is no phase {phase!r}.")
-
-    async def produce(api: ConsoleApi) -> live.Update:
+    async def rows(api: ConsoleApi) -> str:
         jobs = await search(api, phase, name)
-        rows = render("training/rows.html", jobs=jobs, filtered=bool(phase or name))
-        return live.Update({"rows": rows})
+        return render("training/rows.html", jobs=jobs, filtered=bool(phase or name))
 
-    return produce
+    return filtered_rows(phase, PHASES, "phase", rows)
 
 
 def flavor_label(flavor: dict[str, Any]) -> str:
