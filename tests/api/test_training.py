@@ -773,6 +773,20 @@ async def test_a_container_image_that_cannot_be_had_fails_with_the_reason(api: A
     await failed_for_its_image(api, created, image)
 
 
+@pytest.mark.parametrize("image", ["--authfile=/etc/shadow", "team/train:1 --quiet", " "])
+async def test_an_image_url_that_is_no_reference_is_refused_and_nothing_is_made(
+    api: Api, image: str
+) -> None:
+    # One starting with "-" would reach Podman as an option.
+    response = await api.call(
+        "POST", JOBS, json=job_body("not-an-image", engine={"image_url": image})
+    )
+    assert response.status_code == 400, response.text
+    assert "is not an image reference" in response.json()["error_msg"]
+    listed = await api.call("POST", "/v2/{project_id}/training-job-searches", json={})
+    assert listed.json()["total"] == 0
+
+
 async def test_a_registered_container_image_fails_like_any_container(api: Api) -> None:
     registered = await api.call(
         "POST", "/v1/{project_id}/images", json={"swr_path": "swr.example/team/devbox:2"}

@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openarts.domain.images import is_image_reference
 from openarts.domain.sandbox_view import MA_UID
 
 # How long a pull may take before it fails (a large image over a slow link).
@@ -79,6 +80,7 @@ class ImageStore:
         )
 
     def exists(self, ref: str) -> bool:
+        _check(ref)
         mounted = self._mounted.get(ref)
         if mounted is not None and mounted.is_dir():
             return True
@@ -102,6 +104,7 @@ class ImageStore:
         return known
 
     def _read_config(self, ref: str) -> ImageConfig:
+        _check(ref)
         raw = json.loads(self._run("image", "inspect", "--format", "{{json .Config}}", ref))
         raw = raw or {}
         env: dict[str, str] = {}
@@ -119,6 +122,7 @@ class ImageStore:
     def root(self, ref: str) -> Path:
         """The image's root file system, mounted read-only by Podman (once per image;
         the mount stays while the server runs, shared by the image's tasks)."""
+        _check(ref)
         with self._lock:
             known = self._mounted.get(ref)
             if known is not None and known.is_dir():
@@ -170,3 +174,9 @@ class ImageStore:
             said = (done.stderr or done.stdout).strip().splitlines()
             raise ImageError(said[-1] if said else f"podman {args[0]} exited {done.returncode}")
         return done.stdout
+
+
+def _check(ref: str) -> None:
+    """A reference reaches Podman as an argument: never one it would take as an option."""
+    if not is_image_reference(ref):
+        raise ImageError(f"{ref!r} is not an image reference")

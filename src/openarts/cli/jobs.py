@@ -325,25 +325,15 @@ def wait(
     its exit code and its last log lines) or was Terminated; 2 past --timeout."""
     json_output = printer(ctx).json
     with Watch(f"job {job_id}", timeout, quiet=json_output, poll_s=POLL_S) as watch:
-        events_listed = True
-        while True:
-            job = _job(ctx, job_id)
-            watch.subject = f"job {job['metadata']['name']}"
-            if events_listed:
-                fresh = _events(ctx, job_id)
-                events_listed = fresh is not None
-                watch.events(fresh or [])
-            watch.state(describe(job))
-            phase = job["status"]["phase"]
-            if phase in FINAL_PHASES:
-                break
-            if watch.overdue:
-                raise fail(
-                    f"job {job_id} still {describe(job)} after {watch.waited} "
-                    "(--timeout 0 waits without limit)",
-                    code=2,
-                )
-            watch.pause()
+        job = watch.follow(
+            f"job {job_id}",
+            lambda: _job(ctx, job_id),
+            name=lambda shown: f"job {shown['metadata']['name']}",
+            describe=describe,
+            events=lambda: _events(ctx, job_id),
+            settled=lambda shown: shown["status"]["phase"] in FINAL_PHASES,
+        )
+    phase = job["status"]["phase"]
     if json_output:
         printer(ctx).dump(job)
     if phase == "Completed":

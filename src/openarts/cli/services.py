@@ -554,25 +554,15 @@ def wait(
     targets = (until,) if until else SETTLED
     json_output = printer(ctx).json
     with Watch(f"service {service_id}", timeout, quiet=json_output, poll_s=POLL_S) as watch:
-        events_listed = True
-        while True:
-            shown = _service(ctx, service_id)
-            watch.subject = f"service {shown.get('service_name') or service_id}"
-            if events_listed:
-                fresh = _events(ctx, service_id)
-                events_listed = fresh is not None
-                watch.events(fresh or [])
-            status = str(shown.get("status"))
-            watch.state(describe(shown))
-            if status in targets or status == "failed":
-                break
-            if watch.overdue:
-                raise fail(
-                    f"service {service_id} still {describe(shown)} after {watch.waited} "
-                    "(--timeout 0 waits without limit)",
-                    code=2,
-                )
-            watch.pause()
+        shown = watch.follow(
+            f"service {service_id}",
+            lambda: _service(ctx, service_id),
+            name=lambda seen: f"service {seen.get('service_name') or service_id}",
+            describe=describe,
+            events=lambda: _events(ctx, service_id),
+            settled=lambda seen: str(seen.get("status")) in (*targets, "failed"),
+        )
+    status = str(shown.get("status"))
     if json_output:
         printer(ctx).dump(shown)
     if status == "failed" and until != "failed":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from types import TracebackType
 from typing import Annotated, Any
@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.status import Status
 
+from openarts.cli.common import fail
 from openarts.cli.output import err
 
 HOUR_S = 3600.0
@@ -121,6 +122,38 @@ class Watch:
     @property
     def waited(self) -> str:
         return f"{self.timeout_s:g} s"
+
+    def follow(
+        self,
+        what: str,
+        look: Callable[[], dict[str, Any]],
+        *,
+        name: Callable[[dict[str, Any]], str],
+        describe: Callable[[dict[str, Any]], str],
+        events: Callable[[], list[tuple[str, str]] | None],
+        settled: Callable[[dict[str, Any]], bool],
+    ) -> dict[str, Any]:
+        """Look at ``what`` until it is ``settled``, saying each change of status and
+        each new event (a server that lists none is asked no more); exit 2 past the
+        limit. The last answer."""
+        events_listed = True
+        while True:
+            shown = look()
+            self.subject = name(shown)
+            if events_listed:
+                fresh = events()
+                events_listed = fresh is not None
+                self.events(fresh or [])
+            self.state(describe(shown))
+            if settled(shown):
+                return shown
+            if self.overdue:
+                raise fail(
+                    f"{what} still {describe(shown)} after {self.waited} "
+                    "(--timeout 0 waits without limit)",
+                    code=2,
+                )
+            self.pause()
 
     def pause(self) -> None:
         time.sleep(self.poll_s)

@@ -10,11 +10,21 @@ backend that cannot run containers refuses to start them.
 
 from __future__ import annotations
 
+import re
 import sys
 import uuid
 from dataclasses import dataclass
 
 from openarts.domain.engines import BUILTIN_ID
+
+# A container image's reference as registries write it ([host[:port]/]path[:tag][@digest]):
+# it starts with a letter or digit (one starting with "-" would reach Podman as an option).
+_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,511}")
+
+
+def is_image_reference(text: str) -> bool:
+    return _REFERENCE.fullmatch(text) is not None
+
 
 # Preset images' IDs are stable across servers and restarts.
 _PRESET_NAMESPACE = uuid.UUID("6b1d7f0e-4f57-4d36-9a55-9f0c2f0b7a11")

@@ -20,6 +20,7 @@ from openarts.domain.engines import (
     find_engine,
     preset_engines,
 )
+from openarts.domain.images import is_image_reference
 from openarts.domain.training import ENV_NAME_PATTERN, MAX_ENVIRONMENTS
 from openarts.errors import OpenArtsError
 from openarts.services import buckets
@@ -84,6 +85,8 @@ def resolve_engine(
     """The engine chosen (the built-in one when none is named; ModelArts' preset engines
     by their own names), or a container image."""
     if image_url:
+        if not is_image_reference(image_url):
+            raise bad(f"engine.image_url {image_url!r} is not an image reference (host/name:tag)")
         return None, image_url
     if not engine_id and not engine_name:
         builtin = find_engine(catalog, engine_id=BUILTIN_ID)
