@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from openarts.domain import training
-from openarts.schemas.common import MAX_OFFSET, WireModel
+from openarts.schemas.common import MAX_OFFSET, Shape, WireModel
 
 # -- query parameters of GET /v2/{project_id}/algorithms ---------------------------------
 ALGORITHM_LIST_QUERY: Final = (
@@ -209,7 +209,7 @@ class AlgorithmUpdateIn(WireModel):
 
 
 # -- answers ------------------------------------------------------------------------------
-class AlgorithmMetadataOut(BaseModel):
+class AlgorithmMetadataOut(Shape):
     # The tables say Integer and String; the examples and the SDK say UUID string and bool.
     id: str
     name: str
@@ -231,7 +231,7 @@ class AlgorithmMetadataOut(BaseModel):
     update_time: int | None = None
 
 
-class ParameterConstraintOut(BaseModel):
+class ParameterConstraintOut(Shape):
     type: str | None = None
     editable: bool | None = None
     required: bool | None = None
@@ -240,12 +240,12 @@ class ParameterConstraintOut(BaseModel):
     valid_range: list[str] | None = None
 
 
-class I18nDescriptionOut(BaseModel):
+class I18nDescriptionOut(Shape):
     language: str | None = None
     description: str | None = None
 
 
-class AlgorithmParameterOut(BaseModel):
+class AlgorithmParameterOut(Shape):
     name: str | None = None
     value: str | None = None
     description: str | None = None
@@ -253,30 +253,30 @@ class AlgorithmParameterOut(BaseModel):
     i18n_description: I18nDescriptionOut | None = None
 
 
-class RemoteConstraintOut(BaseModel):
+class RemoteConstraintOut(Shape):
     data_type: str | None = None
     attributes: list[dict[str, str]] | None = None
 
 
-class AlgorithmInputOut(BaseModel):
+class AlgorithmInputOut(Shape):
     name: str | None = None
     description: str | None = None
     remote_constraints: list[RemoteConstraintOut] | None = None
 
 
-class AlgorithmOutputOut(BaseModel):
+class AlgorithmOutputOut(Shape):
     name: str | None = None
     description: str | None = None
 
 
-class AlgorithmEngineOut(BaseModel):
+class AlgorithmEngineOut(Shape):
     engine_id: str | None = None
     engine_name: str | None = None
     engine_version: str | None = None
     image_url: str | None = None
 
 
-class CodeTreeNode(BaseModel):
+class CodeTreeNode(Shape):
     """One level of the code directory. The tables say an array, but the examples and the
     SDK (``CodeTreeNode``) send a single root object whose children nest the same way."""
 
@@ -284,7 +284,7 @@ class CodeTreeNode(BaseModel):
     children: list[CodeTreeNode] | None = None
 
 
-class AlgorithmJobConfigOut(BaseModel):
+class AlgorithmJobConfigOut(Shape):
     code_dir: str | None = None
     boot_file: str | None = None
     command: str | None = None
@@ -296,19 +296,19 @@ class AlgorithmJobConfigOut(BaseModel):
     parameters_customization: bool | None = None
 
 
-class ResourceRequirementOut(BaseModel):
+class ResourceRequirementOut(Shape):
     key: str | None = None
     value: list[str] | None = None
     operator: str | None = None
 
 
-class RewardAttrOut(BaseModel):
+class RewardAttrOut(Shape):
     name: str | None = None
     mode: str | None = None
     regex: str | None = None
 
 
-class SearchParamOut(BaseModel):
+class SearchParamOut(Shape):
     name: str | None = None
     param_type: str | None = None
     lower_bound: str | None = None
@@ -318,29 +318,29 @@ class SearchParamOut(BaseModel):
     discrete_values: str | None = None
 
 
-class AlgoConfigParamOut(BaseModel):
+class AlgoConfigParamOut(Shape):
     key: str | None = None
     value: str | None = None
     type: str | None = None
 
 
-class AlgoConfigOut(BaseModel):
+class AlgoConfigOut(Shape):
     name: str | None = None
     params: list[AlgoConfigParamOut] | None = None
 
 
-class AutoSearchOut(BaseModel):
+class AutoSearchOut(Shape):
     skip_search_params: str | None = None
     reward_attrs: list[RewardAttrOut] | None = None
     search_params: list[SearchParamOut] | None = None
     algo_configs: list[AlgoConfigOut] | None = None
 
 
-class AlgorithmAdvancedConfigOut(BaseModel):
+class AlgorithmAdvancedConfigOut(Shape):
     auto_search: AutoSearchOut | None = None
 
 
-class AlgorithmOut(BaseModel):
+class AlgorithmOut(Shape):
     """Answer of POST (201), GET one (200) and PUT (201), and one item of the list."""
 
     metadata: AlgorithmMetadataOut
@@ -349,7 +349,7 @@ class AlgorithmOut(BaseModel):
     advanced_config: AlgorithmAdvancedConfigOut | None = None
 
 
-class AlgorithmListOut(BaseModel):
+class AlgorithmListOut(Shape):
     total: int
     count: int
     limit: int

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from openarts.domain.authorizations import AuthorizationType
-from openarts.schemas.common import WireModel
+from openarts.schemas.common import Shape, WireModel
 
 
 class AuthorizationRequest(WireModel):
@@ -16,7 +16,7 @@ class AuthorizationRequest(WireModel):
     user_name: str | None = Field(default=None, max_length=64)
 
 
-class AuthorizationResponse(BaseModel):
+class AuthorizationResponse(Shape):
     user_id: str
     user_name: str
     type: AuthorizationType
@@ -24,7 +24,7 @@ class AuthorizationResponse(BaseModel):
     create_time: int
 
 
-class AuthorizationList(BaseModel):
+class AuthorizationList(Shape):
     total_count: int
     auth: list[AuthorizationResponse]
 
@@ -35,5 +35,5 @@ class AgencyRequest(WireModel):
     )
 
 
-class AgencyResponse(BaseModel):
+class AgencyResponse(Shape):
     agency_name: str

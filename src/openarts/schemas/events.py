@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from openarts.domain.events import EventType
-from openarts.schemas.common import ListMetadata
+from openarts.schemas.common import ListMetadata, Shape
 
 
-class EventItem(BaseModel):
+class EventItem(Shape):
     apiVersion: str = "v1"
     kind: str = "Event"
     type: EventType
@@ -19,7 +17,7 @@ class EventItem(BaseModel):
     message: str
 
 
-class EventList(BaseModel):
+class EventList(Shape):
     apiVersion: str = "v1"
     kind: str = "EventList"
     metadata: ListMetadata

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from openarts.schemas.common import WireModel
+from openarts.schemas.common import Shape, WireModel
 
 
 class IamDomainRef(WireModel):
@@ -51,7 +51,7 @@ class TokenRequest(WireModel):
     auth: IamAuth
 
 
-class NamedRef(BaseModel):
+class NamedRef(Shape):
     id: str
     name: str
 
@@ -64,7 +64,7 @@ class TokenUser(ScopedRef):
     password_expires_at: str = ""
 
 
-class TokenBody(BaseModel):
+class TokenBody(Shape):
     methods: list[str]
     expires_at: str
     issued_at: str
@@ -74,11 +74,11 @@ class TokenBody(BaseModel):
     catalog: list[dict[str, object]] = Field(default_factory=list)
 
 
-class TokenResponse(BaseModel):
+class TokenResponse(Shape):
     token: TokenBody
 
 
-class IamProject(BaseModel):
+class IamProject(Shape):
     id: str
     name: str
     domain_id: str
@@ -88,5 +88,5 @@ class IamProject(BaseModel):
     parent_id: str
 
 
-class ProjectList(BaseModel):
+class ProjectList(Shape):
     projects: list[IamProject]

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BeforeValidator, Field
 
-from openarts.schemas.common import MAX_OFFSET, WireModel
+from openarts.schemas.common import MAX_OFFSET, Shape, WireModel
 
 
 def upper_case(value: object) -> object:
@@ -181,12 +181,12 @@ class ImageDeleteBody(WireModel):
 
 
 # -- answers ------------------------------------------------------------------------------
-class TagOut(BaseModel):
+class TagOut(Shape):
     key: str | None = None
     value: str | None = None
 
 
-class ImageOut(BaseModel):
+class ImageOut(Shape):
     """One image: the answer of register, show, delete and save-as-image, an item of the
     list, and the ``image`` object of a notebook answer. Times are epoch milliseconds, size
     is in KB. arch is written as the cloud writes it in answers ("x86_64")."""
@@ -221,7 +221,7 @@ class ImageOut(BaseModel):
     tags: list[TagOut] | None = None
 
 
-class ImagePage(BaseModel):
+class ImagePage(Shape):
     """GET /v1/{project_id}/images answer. current is the page number, size the number
     of items on this page, pages the page count and total the matching images."""
 
@@ -232,7 +232,7 @@ class ImagePage(BaseModel):
     total: int
 
 
-class ImageGroupOut(BaseModel):
+class ImageGroupOut(Shape):
     """Images of one name (all tags together) in one SWR organisation."""
 
     name: str | None = None
@@ -249,7 +249,7 @@ class ImageGroupOut(BaseModel):
     swr_instance_id: str | None = None
 
 
-class ImageGroupPage(BaseModel):
+class ImageGroupPage(Shape):
     current: int
     data: list[ImageGroupOut]
     pages: int

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Final, Literal, Self, get_args
 
-from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from openarts.domain.model_config import (
     API_PROTOCOLS,
@@ -35,7 +35,7 @@ from openarts.domain.model_config import (
     package_name_error,
     package_version_error,
 )
-from openarts.schemas.common import MAX_OFFSET, WireModel
+from openarts.schemas.common import MAX_OFFSET, Shape, WireModel
 from openarts.schemas.images import LIST_MAX_LIMIT, WORKSPACE_MAX
 
 # -- enumerations -------------------------------------------------------------------------
@@ -513,13 +513,13 @@ Text = Annotated[str, BeforeValidator(_text)]
 JsonText = Annotated[str, BeforeValidator(_json_text)]
 
 
-class ModelCreated(BaseModel):
+class ModelCreated(Shape):
     """POST /v1/{project_id}/models answer."""
 
     model_id: str
 
 
-class ModelSpecificationOut(BaseModel):
+class ModelSpecificationOut(Shape):
     """Minimum resources to deploy the model (the examples answer an empty object)."""
 
     min_cpu: str | None = None
@@ -527,23 +527,23 @@ class ModelSpecificationOut(BaseModel):
     min_memory: str | None = None
 
 
-class GuideDocOut(BaseModel):
+class GuideDocOut(Shape):
     doc_url: str | None = None
     doc_name: str | None = None
 
 
-class PackageOut(BaseModel):
+class PackageOut(Shape):
     package_version: str | None = None
     package_name: str | None = None
     restraint: str | None = None
 
 
-class DependencyOut(BaseModel):
+class DependencyOut(Shape):
     installer: str | None = None
     packages: list[PackageOut] | None = None
 
 
-class ModelHealthOut(BaseModel):
+class ModelHealthOut(Shape):
     """The health probe of a model; every value is a string on the wire."""
 
     protocol: str | None = None
@@ -556,7 +556,7 @@ class ModelHealthOut(BaseModel):
     command: str | None = None
 
 
-class ModelParamOut(BaseModel):
+class ModelParamOut(Shape):
     """One input or output parameter of a model's API (the reference's ModelParamsInfo)."""
 
     protocol: str | None = None
@@ -570,7 +570,7 @@ class ModelParamOut(BaseModel):
     param_type: str | None = None
 
 
-class ModelListItem(BaseModel):
+class ModelListItem(Shape):
     """One model of the list. Times are epoch milliseconds, sizes bytes."""
 
     owner: str | None = None
@@ -597,7 +597,7 @@ class ModelListItem(BaseModel):
     specification: ModelSpecificationOut | None = None
 
 
-class ModelPage(BaseModel):
+class ModelPage(Shape):
     """GET /v1/{project_id}/models answer: total_count counts every match, count the
     models on this page."""
 
@@ -606,7 +606,7 @@ class ModelPage(BaseModel):
     count: int
 
 
-class ModelDetail(BaseModel):
+class ModelDetail(Shape):
     """GET /v1/{project_id}/models/{model_id} answer."""
 
     model_version: str | None = None
@@ -659,7 +659,7 @@ class ModelDetail(BaseModel):
     failed_reason: str | None = None
 
 
-class DeleteFailure(BaseModel):
+class DeleteFailure(Shape):
     """A model that could not be deleted, and why (e.g. ModelArts.3009: it backs a
     service)."""
 
@@ -668,7 +668,7 @@ class DeleteFailure(BaseModel):
     model_id: str | None = None
 
 
-class ModelDeleteResult(BaseModel):
+class ModelDeleteResult(Shape):
     """DELETE /v1/{project_id}/models/{model_id} answer; a failed deletion is reported
     here with status 200, not as an error answer."""
 
@@ -676,7 +676,7 @@ class ModelDeleteResult(BaseModel):
     delete_failed_list: list[DeleteFailure] = Field(default_factory=list)
 
 
-class AcceleratorOut(BaseModel):
+class AcceleratorOut(Shape):
     type: str | None = None
     # e.g. SNT9B.
     name: str | None = None
@@ -684,7 +684,7 @@ class AcceleratorOut(BaseModel):
     driver_version_section: str | None = None
 
 
-class EngineRuntimesOut(BaseModel):
+class EngineRuntimesOut(Shape):
     """One AI engine and its runtimes. The lists run in parallel: the n-th request mode,
     accelerator, arch, status and image source belong to the n-th runtime."""
 
@@ -697,7 +697,7 @@ class EngineRuntimesOut(BaseModel):
     image_source: list[str] | None = None
 
 
-class EngineRuntimePage(BaseModel):
+class EngineRuntimePage(Shape):
     """GET /v1/{project_id}/models/ai-engine-runtimes answer. The page's two
     descriptions contradict the model list's; here as there, count is taken as the
     engines on this page and total_count as every engine."""

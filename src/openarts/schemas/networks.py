@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from openarts.schemas.common import ListMetadata, WireModel
+from openarts.schemas.common import ListMetadata, Shape, WireModel
 
 StringMap = dict[str, str | int | bool | None]
 
@@ -60,7 +60,7 @@ class NetworkUpdateIn(WireModel):
     spec: NetworkSpecUpdate | None = None
 
 
-class NetworkMetadataWire(BaseModel):
+class NetworkMetadataWire(Shape):
     name: str
     creationTimestamp: str
     deletionTimestamp: str | None = None
@@ -68,29 +68,29 @@ class NetworkMetadataWire(BaseModel):
     annotations: dict[str, str]
 
 
-class NetworkSpecWire(BaseModel):
+class NetworkSpecWire(Shape):
     ipv6enable: bool | None = None
     cidr: str
     connection: NetworkConnectionWire
 
 
-class PeerConnectionStatusWire(BaseModel):
+class PeerConnectionStatusWire(Shape):
     peerVpcId: str
     peerSubnetId: str
     defaultGateWay: bool | None = None
     phase: str
 
 
-class NetworkConnectionStatusWire(BaseModel):
+class NetworkConnectionStatusWire(Shape):
     peerConnectionStatus: list[PeerConnectionStatusWire] | None = None
 
 
-class NetworkStatusWire(BaseModel):
+class NetworkStatusWire(Shape):
     phase: str
     connectionStatus: NetworkConnectionStatusWire | None = None
 
 
-class NetworkWire(BaseModel):
+class NetworkWire(Shape):
     apiVersion: str = "v1"
     kind: str = "Network"
     metadata: NetworkMetadataWire
@@ -98,7 +98,7 @@ class NetworkWire(BaseModel):
     status: NetworkStatusWire
 
 
-class NetworkListWire(BaseModel):
+class NetworkListWire(Shape):
     apiVersion: str = "v1"
     kind: str = "NetworkList"
     metadata: ListMetadata

@@ -14,7 +14,6 @@ from typing import Annotated, Final, Literal, Self, get_args
 
 from pydantic import (
     AliasChoices,
-    BaseModel,
     BeforeValidator,
     Field,
     StringConstraints,
@@ -23,7 +22,7 @@ from pydantic import (
 )
 
 from openarts.domain.notebooks import NotebookStatus
-from openarts.schemas.common import MAX_OFFSET, WireModel
+from openarts.schemas.common import MAX_OFFSET, Shape, WireModel
 from openarts.schemas.images import (
     DEFAULT_WORKSPACE,
     DESCRIPTION_MAX,
@@ -400,7 +399,7 @@ class SwitchableFlavorQuery(WireModel):
 
 
 # -- answers ------------------------------------------------------------------------------
-class JobProgressOut(BaseModel):
+class JobProgressOut(Shape):
     """One step of an instance's initialisation."""
 
     # The reference's keys; the SDK reads neither notebook_id nor step_description.
@@ -412,7 +411,7 @@ class JobProgressOut(BaseModel):
     description: str | None = None
 
 
-class EndpointOut(BaseModel):
+class EndpointOut(Shape):
     # The reference's keys, unknown to the SDK.
     allowed_access_ips: list[str] | None = None
     ssh_keys: list[str] | None = None
@@ -424,7 +423,7 @@ class EndpointOut(BaseModel):
     key_pair_names: list[str] | None = None
 
 
-class LeaseOut(BaseModel):
+class LeaseOut(Shape):
     """Auto-stop state; also the whole answer of GET and PATCH .../lease. The instance
     stops at create_at + duration (epoch milliseconds)."""
 
@@ -435,12 +434,12 @@ class LeaseOut(BaseModel):
     update_at: int | None = None
 
 
-class PoolOut(BaseModel):
+class PoolOut(Shape):
     id: str | None = None
     name: str | None = None
 
 
-class VolumeOut(BaseModel):
+class VolumeOut(Shape):
     capacity: int | None = None
     category: str | None = None
     mount_path: str | None = None
@@ -455,18 +454,18 @@ class VolumeOut(BaseModel):
     mount_type: str | None = None
 
 
-class DomainOut(BaseModel):
+class DomainOut(Shape):
     id: str | None = None
     name: str | None = None
 
 
-class UserOut(BaseModel):
+class UserOut(Shape):
     domain: DomainOut | None = None
     id: str | None = None
     name: str | None = None
 
 
-class CustomSpecOut(BaseModel):
+class CustomSpecOut(Shape):
     """Known to the SDK only: the resources of a custom flavor on a dedicated pool."""
 
     gpu: float | None = None
@@ -478,14 +477,14 @@ class CustomSpecOut(BaseModel):
     resource_flavor: str | None = None
 
 
-class RunUserOut(BaseModel):
+class RunUserOut(Shape):
     uid: int | None = None
     gid: int | None = None
     user_name: str | None = None
     group_name: str | None = None
 
 
-class DataVolumeOut(BaseModel):
+class DataVolumeOut(Shape):
     """Known to the SDK only: an extra volume of the instance."""
 
     category: str | None = None
@@ -495,7 +494,7 @@ class DataVolumeOut(BaseModel):
     mount_type: str | None = None
 
 
-class UserVpcOut(BaseModel):
+class UserVpcOut(Shape):
     vpc_id: str | None = None
     subnet_id: str | None = None
     security_group_ids: list[str] | None = None
@@ -507,7 +506,7 @@ class UserVpcOut(BaseModel):
     eip_id: str | None = None
 
 
-class NotebookOut(BaseModel):
+class NotebookOut(Shape):
     """One instance: the answer of create, show, update, delete, start and stop, and an
     item of both lists. Every key may be missing (the update example carries only four)."""
 
@@ -546,7 +545,7 @@ class NotebookOut(BaseModel):
     tags: list[TagOut] | None = None
 
 
-class NotebookPage(BaseModel):
+class NotebookPage(Shape):
     """Answer of both lists: current is the page number (the examples count from 0 for
     instances), size the page's item count, pages the page count, total the matches."""
 
@@ -557,18 +556,18 @@ class NotebookPage(BaseModel):
     total: int
 
 
-class BillingOut(BaseModel):
+class BillingOut(Shape):
     code: str | None = None
     unit_num: int | None = None
 
 
-class GpuInfoOut(BaseModel):
+class GpuInfoOut(Shape):
     gpu: int | None = None
     gpu_memory: str | None = None
     type: str | None = None
 
 
-class AscendInfoOut(BaseModel):
+class AscendInfoOut(Shape):
     """Known to the SDK only."""
 
     npu: int | None = None
@@ -577,7 +576,7 @@ class AscendInfoOut(BaseModel):
     chip: int | None = None
 
 
-class NotebookFlavorOut(BaseModel):
+class NotebookFlavorOut(Shape):
     # Lower case in the examples ("x86_64"), upper case in the tables.
     arch: str | None = None
     billing: BillingOut | None = None
@@ -601,7 +600,7 @@ class NotebookFlavorOut(BaseModel):
     grow_support_type: str | None = None
 
 
-class NotebookFlavorPage(BaseModel):
+class NotebookFlavorPage(Shape):
     """Answer of both flavor lists. The switchable list's example repeats the items under
     flavors; the valid list's example leaves flavors out."""
 
@@ -613,7 +612,7 @@ class NotebookFlavorPage(BaseModel):
     flavors: list[NotebookFlavorOut] | None = None
 
 
-class StorageOut(BaseModel):
+class StorageOut(Shape):
     """One mounted storage: the answer of mount, show and unmount, and a list item. id is
     the mount's own ID (the storage_id of the path)."""
 
@@ -628,7 +627,7 @@ class StorageOut(BaseModel):
     mount_type: str | None = None
 
 
-class StoragePage(BaseModel):
+class StoragePage(Shape):
     current: int
     data: list[StorageOut]
     pages: int

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from openarts.domain.pools import PoolScope
-from openarts.schemas.common import ListMetadata, WireModel
+from openarts.schemas.common import ListMetadata, Shape, WireModel
 
 # Labels and annotations are maps with keys like "os.modelarts/name": kept as maps, with
 # the keys that matter checked by the service.
@@ -78,7 +78,7 @@ class PoolUpdateIn(WireModel):
 
 
 # -- answers ------------------------------------------------------------------------------
-class FlavorCountWire(BaseModel):
+class FlavorCountWire(Shape):
     flavor: str
     count: int
     maxCount: int | None = None
@@ -86,7 +86,7 @@ class FlavorCountWire(BaseModel):
     azs: list[PoolNodeAzWire] | None = None
 
 
-class PoolMetadataWire(BaseModel):
+class PoolMetadataWire(Shape):
     name: str
     creationTimestamp: str
     deletionTimestamp: str | None = None
@@ -94,7 +94,7 @@ class PoolMetadataWire(BaseModel):
     annotations: dict[str, str]
 
 
-class PoolSpecWire(BaseModel):
+class PoolSpecWire(Shape):
     type: str
     scope: list[str]
     resources: list[FlavorCountWire]
@@ -104,7 +104,7 @@ class PoolSpecWire(BaseModel):
     controlMode: int = 0
 
 
-class PoolResourcesStatus(BaseModel):
+class PoolResourcesStatus(Shape):
     """One object per state, as the reference has it; with several flavors in a state,
     ``flavor`` names them all (comma-separated) and ``count`` is their sum."""
 
@@ -114,21 +114,21 @@ class PoolResourcesStatus(BaseModel):
     deleting: FlavorCountWire | None = None
 
 
-class ScopeStatusWire(BaseModel):
+class ScopeStatusWire(Shape):
     scopeType: str
     state: str
 
 
-class DriverStatusWire(BaseModel):
+class DriverStatusWire(Shape):
     version: str
     state: str
 
 
-class PoolDriverStatus(BaseModel):
+class PoolDriverStatus(Shape):
     gpu: DriverStatusWire | None = None
 
 
-class PoolStatusWire(BaseModel):
+class PoolStatusWire(Shape):
     phase: str
     message: str
     resources: PoolResourcesStatus
@@ -137,7 +137,7 @@ class PoolStatusWire(BaseModel):
     root: str
 
 
-class PoolWire(BaseModel):
+class PoolWire(Shape):
     apiVersion: str = "v2"
     kind: str = "Pool"
     metadata: PoolMetadataWire
@@ -145,23 +145,23 @@ class PoolWire(BaseModel):
     status: PoolStatusWire
 
 
-class PoolListWire(BaseModel):
+class PoolListWire(Shape):
     apiVersion: str = "v2"
     kind: str = "PoolList"
     items: list[PoolWire]
 
 
-class PoolStatusCounts(BaseModel):
+class PoolStatusCounts(Shape):
     creating: int
     created: int
     failed: int
 
 
-class PoolStatistics(BaseModel):
+class PoolStatistics(Shape):
     status: PoolStatusCounts
 
 
-class PoolStatisticsWire(BaseModel):
+class PoolStatisticsWire(Shape):
     statistics: PoolStatistics
     operationTime: str
 
@@ -170,24 +170,24 @@ class PoolStatisticsWire(BaseModel):
 NodeResourceWire = dict[str, str]  # cpu, memory, nvidia.com/gpu
 
 
-class NodeMetadataWire(BaseModel):
+class NodeMetadataWire(Shape):
     name: str
     creationTimestamp: str
     labels: dict[str, str]
 
 
-class NodeNetworkWire(BaseModel):
+class NodeNetworkWire(Shape):
     vpc: str
     subnet: str
     securityGroups: list[str] = Field(default_factory=list)
 
 
-class NodeSpecWire(BaseModel):
+class NodeSpecWire(Shape):
     flavor: str
     hostNetwork: NodeNetworkWire | None = None
 
 
-class NodeStatusWire(BaseModel):
+class NodeStatusWire(Shape):
     phase: str
     az: str
     privateIp: str
@@ -195,7 +195,7 @@ class NodeStatusWire(BaseModel):
     availableResources: NodeResourceWire
 
 
-class NodeWire(BaseModel):
+class NodeWire(Shape):
     apiVersion: str = "v2"
     kind: str = "Node"
     metadata: NodeMetadataWire
@@ -203,7 +203,7 @@ class NodeWire(BaseModel):
     status: NodeStatusWire
 
 
-class NodeListWire(BaseModel):
+class NodeListWire(Shape):
     apiVersion: str = "v2"
     kind: str = "NodeList"
     metadata: ListMetadata
@@ -233,21 +233,21 @@ class TagsDeleteIn(WireModel):
     tags: list[TagDeleteIn] = Field(min_length=1, max_length=20)
 
 
-class TagWire(BaseModel):
+class TagWire(Shape):
     key: str
     value: str
 
 
-class TagsWire(BaseModel):
+class TagsWire(Shape):
     tags: list[TagWire]
 
 
-class TagValuesWire(BaseModel):
+class TagValuesWire(Shape):
     key: str
     values: list[str]
 
 
-class AllTagsWire(BaseModel):
+class AllTagsWire(Shape):
     tags: list[TagValuesWire]
 
 
@@ -266,20 +266,20 @@ class ResourceFilterIn(WireModel):
     matches: list[MatchIn] | None = Field(default=None, max_length=1)
 
 
-class TaggedResourceWire(BaseModel):
+class TaggedResourceWire(Shape):
     resource_name: str
     resource_id: str
     resource_detail: None = None
     tags: list[TagWire]
 
 
-class TaggedResourcesWire(BaseModel):
+class TaggedResourcesWire(Shape):
     total_count: int
     resources: list[TaggedResourceWire]
 
 
 # -- workloads ------------------------------------------------------------------------------
-class WorkloadWire(BaseModel):
+class WorkloadWire(Shape):
     model_config = ConfigDict(populate_by_name=True)
 
     apiVersion: str = "v1"
@@ -302,109 +302,109 @@ class WorkloadWire(BaseModel):
     hostIps: str
 
 
-class WorkloadListWire(BaseModel):
+class WorkloadListWire(Shape):
     apiVersion: str = "v1"
     kind: str = "WorkloadList"
     items: list[WorkloadWire]
 
 
-class WorkloadTypeStatistics(BaseModel):
+class WorkloadTypeStatistics(Shape):
     type: str
     total: int
     status: dict[str, int]
 
 
-class WorkloadStatisticsBody(BaseModel):
+class WorkloadStatisticsBody(Shape):
     total: int
     items: list[WorkloadTypeStatistics]
 
 
-class WorkloadStatisticsWire(BaseModel):
+class WorkloadStatisticsWire(Shape):
     statistics: WorkloadStatisticsBody
 
 
 # -- metrics ------------------------------------------------------------------------------
-class AllocatedWire(BaseModel):
+class AllocatedWire(Shape):
     value: dict[str, str]
     timestamp: str
     window: str
 
 
-class CapacityWire(BaseModel):
+class CapacityWire(Shape):
     value: dict[str, str]
     maxValue: dict[str, str]
     timestamp: str
     window: str
 
 
-class MetricTableWire(BaseModel):
+class MetricTableWire(Shape):
     allocated: AllocatedWire
     capacity: CapacityWire
 
 
-class MetricMetadataWire(BaseModel):
+class MetricMetadataWire(Shape):
     name: str
     labels: dict[str, str] = Field(default_factory=dict)
 
 
-class MetricsItemWire(BaseModel):
+class MetricsItemWire(Shape):
     table: MetricTableWire
     metadata: MetricMetadataWire
 
 
-class PoolMetricsListWire(BaseModel):
+class PoolMetricsListWire(Shape):
     apiVersion: str = "v2"
     kind: str = "PoolMetricsList"
     items: list[MetricsItemWire]
 
 
-class DimensionWire(BaseModel):
+class DimensionWire(Shape):
     name: str
     value: str
 
 
-class MetricWire(BaseModel):
+class MetricWire(Shape):
     dimensions: list[DimensionWire]
     metricName: str
     namespace: str = "PAAS.AGGR"
 
 
-class StatisticWire(BaseModel):
+class StatisticWire(Shape):
     statistic: str
     value: float
 
 
-class DataPointWire(BaseModel):
+class DataPointWire(Shape):
     timestamp: int
     unit: str
     statistics: list[StatisticWire]
 
 
-class MonitorSeriesWire(BaseModel):
+class MonitorSeriesWire(Shape):
     metric: MetricWire
     dataPoints: list[DataPointWire]
 
 
-class PoolMonitorWire(BaseModel):
+class PoolMonitorWire(Shape):
     metrics: list[MonitorSeriesWire]
 
 
 # -- plug-in templates --------------------------------------------------------------------
-class PluginTemplateVersionWire(BaseModel):
+class PluginTemplateVersionWire(Shape):
     detail: str
 
 
-class PluginTemplateSpecWire(BaseModel):
+class PluginTemplateSpecWire(Shape):
     type: str
     description: str
     versions: dict[str, PluginTemplateVersionWire]
 
 
-class PluginTemplateMetadataWire(BaseModel):
+class PluginTemplateMetadataWire(Shape):
     name: str
 
 
-class PluginTemplateWire(BaseModel):
+class PluginTemplateWire(Shape):
     apiVersion: str = "v1"
     kind: str = "PluginTemplate"
     metadata: PluginTemplateMetadataWire
@@ -412,7 +412,7 @@ class PluginTemplateWire(BaseModel):
 
 
 # -- the public pool (OpenArts' own: the reference has no route for it) ---------------------
-class PublicEntryWire(BaseModel):
+class PublicEntryWire(Shape):
     id: str
     type: str  # train, notebook, service
     name: str
@@ -425,7 +425,7 @@ class PublicEntryWire(BaseModel):
     queued_at: str
 
 
-class PublicPoolWire(BaseModel):
+class PublicPoolWire(Shape):
     """GET /v2/{project_id}/public-pool: the public pool's capacity, usage and line."""
 
     name: str = "public"

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from openarts.schemas.common import ListMetadata
+from openarts.schemas.common import ListMetadata, Shape
 
 
-class FlavorMetadata(BaseModel):
+class FlavorMetadata(Shape):
     name: str
     labels: dict[str, str]
 
 
-class GpuWire(BaseModel):
+class GpuWire(Shape):
     type: str
     size: str
     memory: str
 
 
-class DataVolumeWire(BaseModel):
+class DataVolumeWire(Shape):
     volumeType: str
     size: str
 
 
-class ResourceFlavorSpec(BaseModel):
+class ResourceFlavorSpec(Shape):
     type: str = "Dedicate"
     cpuArch: str
     cpu: str
@@ -33,11 +33,11 @@ class ResourceFlavorSpec(BaseModel):
     billingModes: list[int] = Field(default_factory=lambda: [0])
 
 
-class ResourceFlavorStatus(BaseModel):
+class ResourceFlavorStatus(Shape):
     phase: dict[str, str]
 
 
-class ResourceFlavor(BaseModel):
+class ResourceFlavor(Shape):
     apiVersion: str = "v1"
     kind: str = "ResourceFlavor"
     metadata: FlavorMetadata
@@ -45,14 +45,14 @@ class ResourceFlavor(BaseModel):
     status: ResourceFlavorStatus
 
 
-class ResourceFlavorList(BaseModel):
+class ResourceFlavorList(Shape):
     apiVersion: str = "v1"
     kind: str = "ResourceFlavorList"
     metadata: ListMetadata
     items: list[ResourceFlavor]
 
 
-class OsUserConfig(BaseModel):
+class OsUserConfig(Shape):
     networkCidrs: list[str]
     networkQuota: int
     poolQuota: int
@@ -60,15 +60,15 @@ class OsUserConfig(BaseModel):
     maxPoolFlavors: int
 
 
-class QuotaResource(BaseModel):
+class QuotaResource(Shape):
     type: str
     quota: int
     used: int
 
 
-class QuotaSet(BaseModel):
+class QuotaSet(Shape):
     resources: list[QuotaResource]
 
 
-class OsQuotas(BaseModel):
+class OsQuotas(Shape):
     quotas: QuotaSet

@@ -24,7 +24,6 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Final, Literal, Self, get_args
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     Field,
     StringConstraints,
@@ -39,7 +38,7 @@ from openarts.domain.service_rules import (
     service_problem,
 )
 from openarts.domain.services import ServiceStatus
-from openarts.schemas.common import MAX_EPOCH, MAX_OFFSET, WireModel
+from openarts.schemas.common import MAX_EPOCH, MAX_OFFSET, Shape, WireModel
 
 
 def _spelled(values: Sequence[str]) -> Callable[[object], object]:
@@ -609,7 +608,7 @@ def infer_address(gateway: str, service_id: str, cluster_id: str | None = None) 
 WireText = Annotated[str, BeforeValidator(_id_text)]
 
 
-class ServiceDeployOut(BaseModel):
+class ServiceDeployOut(Shape):
     """POST /v1/{project_id}/services answer."""
 
     service_id: str
@@ -617,40 +616,40 @@ class ServiceDeployOut(BaseModel):
     resource_ids: list[str] | None = None
 
 
-class ServiceUpdateOut(BaseModel):
+class ServiceUpdateOut(Shape):
     """PUT .../services/{service_id} answer: an empty object."""
 
 
-class ServiceDeleteOut(BaseModel):
+class ServiceDeleteOut(Shape):
     """DELETE .../services/{service_id} answer: an empty object."""
 
 
-class ScheduleOut(BaseModel):
+class ScheduleOut(Shape):
     duration: int | None = None
     time_unit: str | None = None
     type: str | None = None
 
 
-class CustomSpecOut(BaseModel):
+class CustomSpecOut(Shape):
     gpu_p4: float | None = None
     memory: int | None = None
     cpu: float | None = None
     ascend_a310: int | None = None
 
 
-class LogVolumeOut(BaseModel):
+class LogVolumeOut(Shape):
     host_path: str | None = None
     mount_path: str | None = None
 
 
-class PersistentVolumeOut(BaseModel):
+class PersistentVolumeOut(Shape):
     name: str | None = None
     mount_path: str | None = None
     storage_type: str | None = None
     source_address: str | None = None
 
 
-class ModelAdditionalPropertiesOut(BaseModel):
+class ModelAdditionalPropertiesOut(Shape):
     log_volume: list[LogVolumeOut] | None = None
     max_surge: float | None = None
     max_unavailable: float | None = None
@@ -658,40 +657,40 @@ class ModelAdditionalPropertiesOut(BaseModel):
     persistent_volumes: list[PersistentVolumeOut] | None = None
 
 
-class AffinityNodeInfoOut(BaseModel):
+class AffinityNodeInfoOut(Shape):
     name: str | None = None
 
 
-class AffinityPoolInfoOut(BaseModel):
+class AffinityPoolInfoOut(Shape):
     pool_name: str | None = None
     nodes: list[AffinityNodeInfoOut] | None = None
 
 
-class NodeAffinityOut(BaseModel):
+class NodeAffinityOut(Shape):
     mode: str | None = None
     pool_infos: list[AffinityPoolInfoOut] | None = None
 
 
-class ServiceAffinityOut(BaseModel):
+class ServiceAffinityOut(Shape):
     node_affinity: NodeAffinityOut | None = None
 
 
-class SmnNotificationOut(BaseModel):
+class SmnNotificationOut(Shape):
     topic_urn: str | None = None
     events: list[int] | None = None
 
 
-class LtsConfigurationOut(BaseModel):
+class LtsConfigurationOut(Shape):
     log_group_id: str | None = None
     log_stream_id: str | None = None
 
 
-class LogReportPipelineOut(BaseModel):
+class LogReportPipelineOut(Shape):
     type: str | None = None
     configuration: LtsConfigurationOut | None = None
 
 
-class ServiceAdditionalPropertiesOut(BaseModel):
+class ServiceAdditionalPropertiesOut(Shape):
     """The tables type the answers' additional_properties as a string map; what was set
     on deploy or update is given back in its own shape."""
 
@@ -700,7 +699,7 @@ class ServiceAdditionalPropertiesOut(BaseModel):
     websocket_upgrade: bool | None = None
 
 
-class EdgeNodeOut(BaseModel):
+class EdgeNodeOut(Shape):
     """An edge node of an edge service (the request names nodes by ID only)."""
 
     memory: int | None = None
@@ -728,7 +727,7 @@ class EdgeNodeOut(BaseModel):
     host_name: str | None = None
 
 
-class ServiceConfigOut(BaseModel):
+class ServiceConfigOut(Shape):
     """One model of a service in the details answer. A subscribed (shared) service shows
     only model_id, model_name and model_version."""
 
@@ -760,7 +759,7 @@ class ServiceConfigOut(BaseModel):
     affinity: ServiceAffinityOut | None = None
 
 
-class ServiceOut(BaseModel):
+class ServiceOut(Shape):
     """GET .../services/{service_id} answer. Times are epoch milliseconds."""
 
     service_id: str | None = None
@@ -804,7 +803,7 @@ class ServiceOut(BaseModel):
     priority: int | None = None
 
 
-class ServiceSummaryOut(BaseModel):
+class ServiceSummaryOut(Shape):
     """One service of the list."""
 
     failed_times: int | None = None
@@ -836,7 +835,7 @@ class ServiceSummaryOut(BaseModel):
     additional_properties: ServiceAdditionalPropertiesOut | None = None
 
 
-class ServiceListOut(BaseModel):
+class ServiceListOut(Shape):
     """GET /v1/{project_id}/services answer: total_count matches without paging, count
     is this page's length."""
 
@@ -845,7 +844,7 @@ class ServiceListOut(BaseModel):
     services: list[ServiceSummaryOut]
 
 
-class MonitorOut(BaseModel):
+class MonitorOut(Shape):
     """Resource use of one model (real-time) or one edge node (edge). Memory in MB."""
 
     failed_times: int | None = None
@@ -871,7 +870,7 @@ class MonitorOut(BaseModel):
     npu_memory_usage: float | None = None
 
 
-class ServiceMonitorOut(BaseModel):
+class ServiceMonitorOut(Shape):
     """GET .../services/{service_id}/monitor answer."""
 
     service_name: str | None = None
@@ -882,7 +881,7 @@ class ServiceMonitorOut(BaseModel):
     req_count_per_min: int | None = None
 
 
-class ServiceLogConfigOut(BaseModel):
+class ServiceLogConfigOut(Shape):
     model_id: str | None = None
     model_name: str | None = None
     model_version: str | None = None
@@ -895,14 +894,14 @@ class ServiceLogConfigOut(BaseModel):
     additional_properties: ModelAdditionalPropertiesOut | None = None
 
 
-class EdgeUpdateResultOut(BaseModel):
+class EdgeUpdateResultOut(Shape):
     result: bool | None = None
     node_name: str | None = None
     operation: str | None = None
     node_id: str | None = None
 
 
-class ServiceLogOut(BaseModel):
+class ServiceLogOut(Shape):
     """One update of the service: what it asked for and how it ended."""
 
     update_time: int | None = None
@@ -916,7 +915,7 @@ class ServiceLogOut(BaseModel):
     extend_config: list[str] | None = None
 
 
-class ServiceLogsOut(BaseModel):
+class ServiceLogsOut(Shape):
     """GET .../services/{service_id}/logs answer."""
 
     service_name: str | None = None
@@ -924,13 +923,13 @@ class ServiceLogsOut(BaseModel):
     logs: list[ServiceLogOut]
 
 
-class ServiceEventOut(BaseModel):
+class ServiceEventOut(Shape):
     event_type: str | None = None
     event_info: str | None = None
     occur_time: int | None = None
 
 
-class ServiceEventsOut(BaseModel):
+class ServiceEventsOut(Shape):
     """GET .../services/{service_id}/events answer."""
 
     service_name: str | None = None
@@ -940,17 +939,17 @@ class ServiceEventsOut(BaseModel):
     events: list[ServiceEventOut]
 
 
-class CpuInfoOut(BaseModel):
+class CpuInfoOut(Shape):
     arch: str | None = None
     cpu: float | None = None
 
 
-class MemoryInfoOut(BaseModel):
+class MemoryInfoOut(Shape):
     unit: str | None = None
     memory: int | None = None
 
 
-class GpuInfoOut(BaseModel):
+class GpuInfoOut(Shape):
     brand: str | None = None
     version: str | None = None
     unit: str | None = None
@@ -958,7 +957,7 @@ class GpuInfoOut(BaseModel):
     gpu: float | None = None
 
 
-class NpuInfoOut(BaseModel):
+class NpuInfoOut(Shape):
     brand: str | None = None
     version: str | None = None
     unit: str | None = None
@@ -966,7 +965,7 @@ class NpuInfoOut(BaseModel):
     npu: int | None = None
 
 
-class SpecificationOut(BaseModel):
+class SpecificationOut(Shape):
     """One deployment flavor. is_open false means it must be applied for first."""
 
     is_open: bool | None = None
@@ -987,7 +986,7 @@ class SpecificationOut(BaseModel):
     display_cn: str | None = None
 
 
-class SpecificationListOut(BaseModel):
+class SpecificationListOut(Shape):
     """GET /v1/{project_id}/services/specifications answer."""
 
     total_count: int

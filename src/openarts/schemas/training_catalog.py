@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
-from pydantic import BaseModel
-
-from openarts.schemas.common import WireModel
+from openarts.schemas.common import Shape, WireModel
 
 # -- query parameters of GET training-job-flavors -----------------------------------------
 # Without flavor_type every flavor is listed. Some clouds also know "Ascend"; the reference
@@ -22,41 +20,41 @@ class TrainingFlavorsQuery(WireModel):
 
 
 # -- flavors ------------------------------------------------------------------------------
-class FlavorBilling(BaseModel):
+class FlavorBilling(Shape):
     code: str | None = None
     unit_num: int | None = None
 
 
-class FlavorCpu(BaseModel):
+class FlavorCpu(Shape):
     arch: str | None = None
     core_num: int | None = None
 
 
-class FlavorGpu(BaseModel):
+class FlavorGpu(Shape):
     unit_num: int | None = None
     product_name: str | None = None
     # A text such as "80GiB", not a number.
     memory: str | None = None
 
 
-class FlavorNpu(BaseModel):
+class FlavorNpu(Shape):
     # A string here, unlike the GPU unit_num; the SDK decodes it as one.
     unit_num: str | None = None
     product_name: str | None = None
     memory: str | None = None
 
 
-class FlavorMemory(BaseModel):
+class FlavorMemory(Shape):
     size: int | None = None
     unit: str | None = None
 
 
-class FlavorDisk(BaseModel):
+class FlavorDisk(Shape):
     size: int | None = None
     unit: str | None = None
 
 
-class TrainingFlavorInfo(BaseModel):
+class TrainingFlavorInfo(Shape):
     """Per-node hardware. The reference's field table omits npu though it defines the
     object; the SDK reads it under this key."""
 
@@ -69,7 +67,7 @@ class TrainingFlavorInfo(BaseModel):
     disk: FlavorDisk | None = None
 
 
-class TrainingFlavor(BaseModel):
+class TrainingFlavor(Shape):
     flavor_id: str
     flavor_name: str | None = None
     max_num: int | None = None
@@ -79,20 +77,20 @@ class TrainingFlavor(BaseModel):
     attributes: dict[str, str] | None = None
 
 
-class TrainingFlavorsOut(BaseModel):
+class TrainingFlavorsOut(Shape):
     total_count: int
     flavors: list[TrainingFlavor]
 
 
 # -- engines ------------------------------------------------------------------------------
-class EngineImageInfo(BaseModel):
+class EngineImageInfo(Shape):
     cpu_image_url: str | None = None
     # Empty where the engine has no GPU image.
     gpu_image_url: str | None = None
     image_version: str | None = None
 
 
-class TrainingEngine(BaseModel):
+class TrainingEngine(Shape):
     engine_id: str
     engine_name: str | None = None
     engine_version: str | None = None
@@ -105,6 +103,6 @@ class TrainingEngine(BaseModel):
     runs_here: str | None = None
 
 
-class TrainingEnginesOut(BaseModel):
+class TrainingEnginesOut(Shape):
     total: int
     items: list[TrainingEngine]

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated, Final, Literal, Self
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     Field,
     StringConstraints,
@@ -19,7 +18,7 @@ from pydantic import (
 )
 
 from openarts.domain import training
-from openarts.schemas.common import MAX_OFFSET, WireModel
+from openarts.schemas.common import MAX_OFFSET, Shape, WireModel
 
 # -- enumerations -------------------------------------------------------------------------
 TrainingJobKind = Literal["job", "visualization_job"]
@@ -469,7 +468,7 @@ class TrainingJobEventsQuery(WireModel):
 
 
 # -- answers ------------------------------------------------------------------------------
-class JobMetadataOut(BaseModel):
+class JobMetadataOut(Shape):
     id: str | None = None
     name: str | None = None
     workspace_id: str | None = None
@@ -479,13 +478,13 @@ class JobMetadataOut(BaseModel):
     annotations: dict[str, str] | None = None
 
 
-class TaskStatusOut(BaseModel):
+class TaskStatusOut(Shape):
     task: str | None = None
     exit_code: int | None = None
     message: str | None = None
 
 
-class RunningRecordOut(BaseModel):
+class RunningRecordOut(Shape):
     start_at: int | None = None  # seconds
     end_at: int | None = None
     start_type: str | None = None
@@ -495,7 +494,7 @@ class RunningRecordOut(BaseModel):
     end_recover_before_downgrade: str | None = None
 
 
-class JobStatusOut(BaseModel):
+class JobStatusOut(Shape):
     # Plain strings: the platform holds phases as its own enums, and the secondary phase
     # list is not promised to stay fixed.
     phase: str | None = None
@@ -509,7 +508,7 @@ class JobStatusOut(BaseModel):
     running_records: list[RunningRecordOut] | None = None
 
 
-class JobAlgorithmOut(BaseModel):
+class JobAlgorithmOut(Shape):
     id: str | None = None
     name: str | None = None
     subscription_id: str | None = None
@@ -531,13 +530,13 @@ class JobAlgorithmOut(BaseModel):
     summary: SummaryWire | None = None
 
 
-class TaskAlgorithmInputOut(BaseModel):
+class TaskAlgorithmInputOut(Shape):
     name: str | None = None
     local_dir: str | None = None
     remote: OutputRemoteWire | None = None
 
 
-class TaskAlgorithmOutputOut(BaseModel):
+class TaskAlgorithmOutputOut(Shape):
     name: str | None = None
     local_dir: str | None = None
     remote: OutputRemoteWire | None = None
@@ -545,7 +544,7 @@ class TaskAlgorithmOutputOut(BaseModel):
     period: str | None = None
 
 
-class TaskAlgorithmEngineOut(BaseModel):
+class TaskAlgorithmEngineOut(Shape):
     engine_id: str | None = None
     engine_name: str | None = None
     engine_version: str | None = None
@@ -554,7 +553,7 @@ class TaskAlgorithmEngineOut(BaseModel):
     image_url: str | None = None
 
 
-class TaskAlgorithmOut(BaseModel):
+class TaskAlgorithmOut(Shape):
     code_dir: str | None = None
     boot_file: str | None = None
     # Single objects, not lists, in both the reference and the SDK.
@@ -565,45 +564,45 @@ class TaskAlgorithmOut(BaseModel):
     working_dir: str | None = None
 
 
-class BillingOut(BaseModel):
+class BillingOut(Shape):
     code: str | None = None
     unit_num: int | None = None
 
 
-class CpuOut(BaseModel):
+class CpuOut(Shape):
     arch: str | None = None
     core_num: int | None = None
 
 
-class GpuOut(BaseModel):
+class GpuOut(Shape):
     unit_num: int | None = None
     product_name: str | None = None
     memory: str | None = None
 
 
-class NpuOut(BaseModel):
+class NpuOut(Shape):
     unit_num: str | None = None
     product_name: str | None = None
     memory: str | None = None
 
 
-class MemoryOut(BaseModel):
+class MemoryOut(Shape):
     size: int | None = None
     unit: str | None = None
 
 
-class DiskResponseOut(BaseModel):
+class DiskResponseOut(Shape):
     size: int | None = None
     unit: str | None = None
 
 
-class DiskOut(BaseModel):
+class DiskOut(Shape):
     # A string here but an integer in the task flavor's disk; both as the reference has it.
     size: str | None = None
     unit: str | None = None
 
 
-class FlavorInfoResponseOut(BaseModel):
+class FlavorInfoResponseOut(Shape):
     max_num: int | None = None
     cpu: CpuOut | None = None
     gpu: GpuOut | None = None
@@ -612,7 +611,7 @@ class FlavorInfoResponseOut(BaseModel):
     disk: DiskResponseOut | None = None
 
 
-class TaskFlavorOut(BaseModel):
+class TaskFlavorOut(Shape):
     flavor_id: str | None = None
     flavor_name: str | None = None
     max_num: int | None = None
@@ -622,13 +621,13 @@ class TaskFlavorOut(BaseModel):
     attributes: dict[str, str] | None = None
 
 
-class TaskOut(BaseModel):
+class TaskOut(Shape):
     role: str | None = None
     algorithm: TaskAlgorithmOut | None = None
     task_resource: TaskFlavorOut | None = None
 
 
-class FlavorInfoOut(BaseModel):
+class FlavorInfoOut(Shape):
     max_num: int | None = None
     cpu: CpuOut | None = None
     gpu: GpuOut | None = None
@@ -637,13 +636,13 @@ class FlavorInfoOut(BaseModel):
     disk: DiskOut | None = None
 
 
-class FlavorDetailOut(BaseModel):
+class FlavorDetailOut(Shape):
     flavor_type: str | None = None
     billing: BillingOut | None = None
     flavor_info: FlavorInfoOut | None = None
 
 
-class ResourceOut(BaseModel):
+class ResourceOut(Shape):
     policy: str | None = None
     flavor_id: str | None = None
     flavor_name: str | None = None
@@ -652,7 +651,7 @@ class ResourceOut(BaseModel):
     flavor_detail: FlavorDetailOut | None = None
 
 
-class JobSpecOut(BaseModel):
+class JobSpecOut(Shape):
     resource: ResourceOut | None = None
     volumes: list[SpecVolumeWire] | None = None
     log_export_path: LogExportPathWire | None = None
@@ -660,29 +659,29 @@ class JobSpecOut(BaseModel):
     custom_metrics: list[CustomMetricWire] | None = None
 
 
-class TaskUrlOut(BaseModel):
+class TaskUrlOut(Shape):
     task: str | None = None
     url: str | None = None
 
 
-class SshOut(BaseModel):
+class SshOut(Shape):
     key_pair_names: list[str] | None = None
     task_urls: list[TaskUrlOut] | None = None
 
 
-class EndpointUrlOut(BaseModel):
+class EndpointUrlOut(Shape):
     url: str | None = None
     token: str | None = None
 
 
-class JobEndpointsOut(BaseModel):
+class JobEndpointsOut(Shape):
     ssh: SshOut | None = None
     jupyter_lab: EndpointUrlOut | None = None
     tensorboard: EndpointUrlOut | None = None
     mindstudio_insight: EndpointUrlOut | None = None
 
 
-class TrainingJobOut(BaseModel):
+class TrainingJobOut(Shape):
     """One job, as create, details, terminate and each search item return it."""
 
     kind: str | None = DEFAULT_KIND
@@ -694,7 +693,7 @@ class TrainingJobOut(BaseModel):
     endpoints: JobEndpointsOut | None = None
 
 
-class TrainingJobListOut(BaseModel):
+class TrainingJobListOut(Shape):
     total: int | None = None
     count: int | None = None
     limit: int | None = None
@@ -707,34 +706,34 @@ class TrainingJobListOut(BaseModel):
     items: list[TrainingJobOut] = Field(default_factory=list)
 
 
-class LogPreviewOut(BaseModel):
+class LogPreviewOut(Shape):
     content: str | None = None
     current_size: int | None = None  # bytes returned, at most LOG_PREVIEW_MAX_BYTES
     full_size: int | None = None  # bytes in the whole log
 
 
-class LogUrlOut(BaseModel):
+class LogUrlOut(Shape):
     obs_url: str | None = None
 
 
-class MetricSeriesOut(BaseModel):
+class MetricSeriesOut(Shape):
     metric: str | None = None
     # One average per minute; METRIC_MISSING where nothing was collected.
     value: list[float] | None = None
 
 
-class TaskMetricsOut(BaseModel):
+class TaskMetricsOut(Shape):
     metrics: list[MetricSeriesOut] = Field(default_factory=list)
 
 
-class TrainingJobEventOut(BaseModel):
+class TrainingJobEventOut(Shape):
     time: str | None = None
     level: str | None = None
     message: str | None = None
     source: str | None = None
 
 
-class TrainingJobEventsOut(BaseModel):
+class TrainingJobEventsOut(Shape):
     # Integers, as in the reference's example and the SDK; its table says strings.
     total: int | None = None
     limit: int | None = None
