@@ -7,19 +7,26 @@ just before the create request was sent, read back from the log preview API. Eac
 runs, in turn, a job on the test image (``openarts.testing.images``, a Debian root file
 system with Python made by debootstrap, in the node's Podman storage: "cached"), the same
 job on the preset engine, and `podman run --runtime runc` of the image printing
-time.time() (spawn to first line), so the three share the machine's state. Uncached
-(an image pulled from a registry at its first use) is not measured yet: the embedded
-registry is still to come.
+time.time() (spawn to first line), so the three share the machine's state.
 
-    python benchmarks/images.py [--rounds 10]
+Uncached: the image is pushed to the server's own registry, every copy of it is removed
+from the node's Podman storage, and a job names it as ModelArts code does
+(``swr.<region>.myhuaweicloud.com/default/...``): create to first line then includes the
+whole pull (every layer) from the registry. The test image is tagged back afterwards.
+
+    python benchmarks/images.py [--rounds 10] [--uncached-rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import json
+import os
 import resource
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -85,8 +92,9 @@ def ulimits() -> list[str]:
     return ["--ulimit", f"nofile={soft}:{soft}", "--ulimit", "nproc=4096:4096"]
 
 
-def podman_run_ms(image: str) -> float:
-    sent = time.time()
+def podman_run_ms(image: str, since: float | None = None) -> float:
+    """Spawn (or ``since``) to the first line of `podman run` of the image."""
+    sent = time.time() if since is None else since
     done = subprocess.run(
         [
             "podman",
@@ -110,6 +118,75 @@ def podman_run_ms(image: str) -> float:
     return (float(done.stdout.split()[0]) - sent) * 1000
 
 
+def pushed(server: ServerProcess, image: str) -> str:
+    """The image pushed to the server's registry (``openarts image push``, as a user
+    would): its reference there."""
+    row = server.credentials()
+    env = {
+        **os.environ,
+        "OPENARTS_ENDPOINT": server.endpoint,
+        "OPENARTS_AK": row["Access Key Id"],
+        "OPENARTS_SK": row["Secret Access Key"],
+        "OPENARTS_PROJECT_ID": row["Project Id"],
+        "HOME": str(server.home.parent),
+    }
+    deadline = time.monotonic() + 30
+    while not server_health(server)["registry"]["enabled"]:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no registry: {server_health(server)['registry']}")
+        time.sleep(0.1)
+    done = subprocess.run(
+        [sys.executable, "-m", "openarts", "-o", "json", "image", "push", image, "bench:1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"push failed: {done.stderr}")
+    return str(json.loads(done.stdout)["image"])
+
+
+def server_health(server: ServerProcess) -> dict[str, Any]:
+    answer: dict[str, Any] = (
+        SignedClient(server.endpoint, "", AkSk("", ""))
+        .client.get(f"{server.endpoint}/health")
+        .json()
+    )
+    return answer
+
+
+def forget_everywhere(image: str) -> None:
+    """Every tag of the image's ID out of the node's storage (its layers go with it)."""
+    image_id = subprocess.run(
+        ["podman", "image", "inspect", "--format", "{{.Id}}", image],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    subprocess.run(["podman", "rmi", "--force", image_id], capture_output=True, check=True)
+
+
+def bare_pull_and_run_ms(server: ServerProcess, reference: str) -> float:
+    """The anchor for a pulled image: `podman pull` from the same registry with the same
+    credentials, then `podman run` of it, spawn to first line."""
+    row = server.credentials()
+    pair = base64.b64encode(f"{row['Access Key Id']}:{row['Secret Access Key']}".encode())
+    registry = reference.split("/", 1)[0]
+    with tempfile.TemporaryDirectory() as folder:
+        auth = Path(folder) / "auth.json"
+        auth.write_text(json.dumps({"auths": {registry: {"auth": pair.decode()}}}))
+        sent = time.time()
+        subprocess.run(
+            ["podman", "pull", "--quiet", "--authfile", str(auth), "--tls-verify=false", reference],
+            capture_output=True,
+            check=True,
+            timeout=600,
+        )
+    return podman_run_ms(reference, since=sent)
+
+
 def p50(values: list[float]) -> float:
     return statistics.median(values)
 
@@ -119,6 +196,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--uncached-rounds", type=int, default=3)
     args = parser.parse_args()
     image = base_image()
     with tempfile.TemporaryDirectory() as folder:
@@ -144,13 +222,34 @@ def main() -> None:
                 on_image.append(job_latency_ms(api, f"image-{round_}", image))
                 on_engine.append(job_latency_ms(api, f"engine-{round_}", None))
                 bare.append(podman_run_ms(image))
+            uncached: list[float] = []
+            bare_pulled: list[float] = []
+            in_registry = pushed(server, image)
+            as_modelarts_names_it = (
+                "swr.cn-north-4.myhuaweicloud.com/" + in_registry.split("/", 1)[1]
+            )
+            try:
+                for round_ in range(args.uncached_rounds):
+                    forget_everywhere(in_registry)
+                    uncached.append(
+                        job_latency_ms(api, f"uncached-{round_}", as_modelarts_names_it)
+                    )
+                    forget_everywhere(in_registry)
+                    bare_pulled.append(bare_pull_and_run_ms(server, in_registry))
+            finally:
+                # The test image back under its own name (pulled again if it must be).
+                if subprocess.run(["podman", "image", "exists", in_registry]).returncode:
+                    subprocess.run(["podman", "pull", "--tls-verify=false", in_registry])
+                subprocess.run(["podman", "tag", in_registry, image], check=True)
+                subprocess.run(["podman", "rmi", in_registry], capture_output=True, check=False)
         finally:
             server.close()
     print(f"create to the code's first line, p50 of {args.rounds} (ms):")
     print(f"  job on a container image (cached) {p50(on_image):8.1f}")
     print(f"  job on the preset Python engine   {p50(on_engine):8.1f}")
     print(f"  bare podman run of the image      {p50(bare):8.1f}")
-    print("  job on an image pulled at first use: not measured (no registry yet)")
+    print(f"  job on an image pulled at first use {p50(uncached):8.1f}   (p50 of {len(uncached)})")
+    print(f"  bare podman pull + run of it        {p50(bare_pulled):8.1f}   (same registry)")
     summary(
         "image job create to first line (cached)",
         f"{p50(on_image):.0f} ms",
@@ -163,6 +262,13 @@ def main() -> None:
         f"{p50(on_image):.0f} ms",
         f"podman run {p50(bare):.0f} ms",
         p50(on_image) / p50(bare),
+        "-",
+    )
+    summary(
+        "image job create to first line (pulled)",
+        f"{p50(uncached):.0f} ms",
+        f"podman pull+run {p50(bare_pulled):.0f} ms",
+        p50(uncached) / p50(bare_pulled),
         "-",
     )
 

@@ -190,6 +190,9 @@ def make_settings(home: Path, database_url: str, **overrides: Any) -> Settings:
         "database_url": database_url,
         "port": 18080,
         "auth_cache_ttl_s": 0,
+        # In-process servers run no registry (its port would follow 18080 in every
+        # worker); the tests of the registry start one themselves.
+        "registry": "off",
     }
     values.update(overrides)
     return Settings(**values)
@@ -243,7 +246,7 @@ async def start_server(settings: Settings, *, light: bool = False) -> AsyncItera
     reports: list[BootstrapReport] = []
     server = build_server(
         settings,
-        announce=lambda report, _settings, _sandbox, _images: reports.append(report),
+        announce=lambda report, *_: reports.append(report),
         backend=FakeBackend() if light else None,
         run_loops=not light,
     )

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     # The web console has a port (an origin) of its own: notebooks run users' JavaScript
     # on the API's origin, which must not be able to read console pages.
     console_port: int = Field(default=8082, ge=0, le=65535)
+    # The image registry: "embedded" runs the CNCF Distribution registry (Debian's
+    # docker-registry) on registry_port, storing under the home, when it is installed;
+    # "off" runs none (images are then pulled from wherever their references point).
+    registry: Literal["embedded", "off"] = "embedded"
+    registry_port: int = Field(default=8083, ge=0, le=65535)
     home: Path = Path("~/.openarts")
     # Every task in a sandbox (backends/sandbox.py): "required" refuses to start without
     # one; "off" runs users' code as the server's own user, for single-user machines.
@@ -147,12 +152,13 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _ports_follow_the_api(cls, given: Any) -> Any:
-        """Object storage and the console follow the API's port (+1, +2) unless set: a
-        second server started with only ``--port`` does not collide on the others."""
+        """Object storage, the console and the registry follow the API's port (+1, +2, +3)
+        unless set: a second server started with only ``--port`` does not collide on the
+        others."""
         if not isinstance(given, dict) or given.get("port") in (None, ""):
             return given
         port = int(given["port"])
-        for name, step in (("obs_port", 1), ("console_port", 2)):
+        for name, step in (("obs_port", 1), ("console_port", 2), ("registry_port", 3)):
             if given.get(name) in (None, ""):
                 # Port 0 asks the system for a free one: so do the others.
                 given = {**given, name: port + step if port else 0}
@@ -169,7 +175,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _distinct_ports(self) -> Settings:
-        ports = {"port": self.port, "obs_port": self.obs_port, "console_port": self.console_port}
+        ports = {
+            "port": self.port,
+            "obs_port": self.obs_port,
+            "console_port": self.console_port,
+            "registry_port": self.registry_port if self.registry == "embedded" else 0,
+        }
         given = [(name, value) for name, value in ports.items() if value]
         for index, (name, value) in enumerate(given):
             for other, other_value in given[index + 1 :]:

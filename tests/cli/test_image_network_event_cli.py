@@ -29,7 +29,7 @@ def test_images_listed_registered_and_deleted(cli: Cli, tmp_path: Path) -> None:
         "image",
         "create",
         "--swr-path",
-        "swr.example.com/team/cli-custom:v1",
+        "registry.example.com/team/cli-custom:v1",
         "--description",
         "from flags",
         "--service",
@@ -49,7 +49,7 @@ def test_images_listed_registered_and_deleted(cli: Cli, tmp_path: Path) -> None:
 
     # A reference body, with a flag beside it winning over the file's field.
     body = {
-        "swr_path": "swr.example.com/team/cli-from-file:v2",
+        "swr_path": "registry.example.com/team/cli-from-file:v2",
         "description": "from the file",
         "arch": "x86_64",
         "visibility": "PRIVATE",

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from openarts.testing.images import base_image
 from openarts.testing.server import ServerProcess
 from tests.e2e.conftest import signed_call
 
@@ -76,10 +77,20 @@ class Reader:
             "image-id": self.image_id,
             "AK": self.ak,
             "rita-ak": self.rita_ak,
+            "local-image": base_image,
         }
 
 
-NAMES = ("job-id", "model-id", "service-id", "notebook-id", "image-id", "AK", "rita-ak")
+NAMES = (
+    "job-id",
+    "model-id",
+    "service-id",
+    "notebook-id",
+    "image-id",
+    "AK",
+    "rita-ak",
+    "local-image",
+)
 
 
 def main() -> None:

@@ -3,7 +3,7 @@ a newcomer's `make run` starts it (its home in ``~/.openarts``, ``HOME`` being a
 the test's own): every ``sh`` block command by command in bash, every ``python`` block in
 one namespace (as in one interpreter session), so none can go stale.
 
-The runner knows two things a reader supplies by hand: the ports (8080, 8081, 8082 are
+The runner knows two things a reader supplies by hand: the ports (8080 to 8083 are
 the test server's free ones) and the ``<placeholders>``, each filled at the moment its
 command runs with what the reader would look up then (the newest job, model, service...);
 a placeholder it does not know fails the test. Only ``SKIPPED`` blocks are not run, each
@@ -28,7 +28,7 @@ from tests.e2e.readme_lookup import NAMES
 pytestmark = pytest.mark.e2e
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-DEFAULT_PORTS = (8080, 8081, 8082)
+DEFAULT_PORTS = (8080, 8081, 8082, 8083)
 # Blocks not run, by their first line, and why.
 SKIPPED = {
     "make run     # creates .venv, installs the server, starts it on http://127.0.0.1:8080": (
@@ -62,7 +62,9 @@ def readme_blocks() -> list[Block]:
 
 def with_ports(text: str, server: ServerProcess) -> str:
     for default, port in zip(
-        DEFAULT_PORTS, (server.port, server.obs_port, server.console_port), strict=True
+        DEFAULT_PORTS,
+        (server.port, server.obs_port, server.console_port, server.registry_port),
+        strict=True,
     ):
         text = re.sub(rf"(127\.0\.0\.1|localhost):{default}\b", rf"\g<1>:{port}", text)
     return text

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import huaweicloudsdkmodelarts.v1.model as sdk
+import pytest
 
 from openarts.storage.s3 import s3_client
 from openarts.testing.bench_sdk import (
@@ -41,27 +42,39 @@ def held_port() -> Iterator[int]:
         yield holder.getsockname()[1]
 
 
-def three_free_ports() -> int:
-    """A port whose next two are free too."""
+def four_free_ports() -> int:
+    """A port whose next three are free too."""
     for _ in range(200):
         first = free_port()
         try:
-            with socket.socket() as one, socket.socket() as two:
+            with socket.socket() as one, socket.socket() as two, socket.socket() as three:
                 one.bind(("127.0.0.1", first + 1))
                 two.bind(("127.0.0.1", first + 2))
+                three.bind(("127.0.0.1", first + 3))
             return first
         except OSError:
             continue
-    raise RuntimeError("no three free ports in a row")
+    raise RuntimeError("no four free ports in a row")
 
 
-def test_a_taken_port_is_one_line_naming_its_role_and_flag(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("variable", "role", "flag"),
+    [
+        ("OPENARTS_CONSOLE_PORT", "the web console", "--console-port"),
+        ("OPENARTS_REGISTRY_PORT", "the image registry", "--registry-port"),
+    ],
+)
+def test_a_taken_port_is_one_line_naming_its_role_and_flag(
+    tmp_path: Path, variable: str, role: str, flag: str
+) -> None:
     with held_port() as taken:
         env = {
             **_environment(tmp_path / "home"),
             "OPENARTS_PORT": str(free_port()),
             "OPENARTS_OBS_PORT": str(free_port()),
-            "OPENARTS_CONSOLE_PORT": str(taken),
+            "OPENARTS_CONSOLE_PORT": str(free_port()),
+            "OPENARTS_REGISTRY_PORT": str(free_port()),
+            variable: str(taken),
         }
         ran = subprocess.run(
             [sys.executable, "-m", "openarts", "server"],
@@ -75,8 +88,8 @@ def test_a_taken_port_is_one_line_naming_its_role_and_flag(tmp_path: Path) -> No
     said = ran.stderr.strip()
     assert "Traceback" not in said and len(said.splitlines()) == 1, said
     assert f"port {taken}" in said
-    assert "the web console" in said
-    assert "--console-port or OPENARTS_CONSOLE_PORT" in said
+    assert role in said
+    assert f"{flag} or {variable}" in said
     # Nothing was set up before the ports were checked.
     assert not (tmp_path / "home" / "credentials.csv").exists()
 
@@ -87,8 +100,10 @@ def test_the_other_ports_follow_the_api_and_ctrl_c_says_what_keeps_running(
     home = tmp_path / "home"
     home.mkdir()
     (home / "flavors.yaml").write_text(WHOLE_MACHINE_FLAVORS)
-    port = three_free_ports()
-    server = ServerProcess(home, port=port, obs_port=port + 1, console_port=port + 2)
+    port = four_free_ports()
+    server = ServerProcess(
+        home, port=port, obs_port=port + 1, console_port=port + 2, registry_port=port + 3
+    )
     output = tmp_path / "server.out"
     env = {**_environment(home), "OPENARTS_PUBLIC_CPU_SHARE": "1"}
     with output.open("wb") as sink:
@@ -110,6 +125,8 @@ def test_the_other_ports_follow_the_api_and_ctrl_c_says_what_keeps_running(
         banner = output.read_text()
         assert f"http://127.0.0.1:{port + 1}" in banner
         assert f"http://127.0.0.1:{port + 2}/console/" in banner
+        if Path("/usr/bin/docker-registry").exists():
+            assert f"registry   : 127.0.0.1:{port + 3}:" in banner
         # The console answers on the API's port + 2 (its sign-in page).
         assert httpx.get(f"{server.console_endpoint}/console/login").status_code == 200
 

@@ -6,7 +6,6 @@ the node does not have and cannot pull fails the job with the registry's answer.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from openarts.testing.images import base_image, image_without_ma_user, missing_tools
+from openarts.testing.images import base_image, image_without_ma_user, require_tools
 from openarts.testing.server import ServerProcess
 from tests.e2e.conftest import signed_call
 from tests.e2e.test_training_server import FLAVORS, JOBS, wait_phase
@@ -22,11 +21,7 @@ from tests.storage.conftest import admin_s3
 
 pytestmark = pytest.mark.e2e
 
-_missing = missing_tools()
-if _missing and os.environ.get("OPENARTS_REQUIRE_IMAGES") == "1":
-    pytest.fail(f"install Debian's {', '.join(_missing)}", pytrace=False)
-if _missing:
-    pytest.skip(f"needs Debian's {', '.join(_missing)}", allow_module_level=True)
+require_tools()
 
 BUCKET = "images"
 # The job's code: what it sees of itself and the machine, and its input doubled out.

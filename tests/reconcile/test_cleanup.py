@@ -93,6 +93,7 @@ async def test_a_deleted_images_packages_go_when_the_loop_is_told(
             session,
             scene.caller.project_id,
             ImageRegister.model_validate({"swr_path": "swr.example.com/team/lab:1.0"}),
+            None,
         )
     kept = platform.image_root / image.id / "site-packages"
     kept.mkdir(parents=True)

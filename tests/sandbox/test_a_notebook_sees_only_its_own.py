@@ -97,7 +97,7 @@ def server(tmp_path: Path) -> Any:
         process.close()
 
 
-def _second_project_member(server: ServerProcess) -> tuple[str, str, str]:
+def second_project_member(server: ServerProcess) -> tuple[str, str, str]:
     """A project of its own and a member with keys and an authorization there."""
 
     def cli(*args: str) -> str:
@@ -124,7 +124,7 @@ def _second_project_member(server: ServerProcess) -> tuple[str, str, str]:
 def mallory_beside_a_victim(server: ServerProcess) -> tuple[str, str, str]:
     """The second project's member (project, AK, SK), with a bucket of hers
     (mallory-data), beside the admin's bucket victim-data holding secret.txt."""
-    project_id, ak, sk = _second_project_member(server)
+    project_id, ak, sk = second_project_member(server)
     admin = admin_s3(server)
     admin.create_bucket(Bucket="victim-data")
     admin.put_object(Bucket="victim-data", Key="secret.txt", Body=b"the admin's")

@@ -30,6 +30,7 @@ from openarts.api.routers import (
     plugin_templates,
     pool_tags,
     pools,
+    registry,
     resources,
     services,
     training_catalog,
@@ -56,6 +57,7 @@ ROUTERS = (
     models,
     services,
     metrics,
+    registry,
 )
 
 

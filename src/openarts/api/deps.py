@@ -10,7 +10,7 @@ session (``services.hints``), which fires after the commit.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -30,6 +30,7 @@ from openarts.services.inference_services import ServicePlatform
 from openarts.services.inference_traffic import InferenceTraffic
 from openarts.services.notebooks import NotebookPlatform
 from openarts.services.pools import PoolChanges
+from openarts.services.registry_access import RegistryStatus, RegistryTokens
 from openarts.services.training_jobs import TrainingPlatform
 from openarts.services.training_logs import TrainingLogs
 from openarts.settings import Settings
@@ -57,6 +58,9 @@ class ApiParts:
     traffic: InferenceTraffic
     # What isolation users' code gets (GET /health says it).
     sandbox: SandboxReport = OFF_REPORT
+    # The platform's image registry, when it runs one (its token route answers for it).
+    registry: RegistryTokens | None = None
+    registry_status: RegistryStatus = field(default_factory=lambda: RegistryStatus(False, "none"))
 
 
 # The dependencies below are coroutines although they only read app state: FastAPI runs

@@ -191,6 +191,10 @@ class ComputeBackend(ABC):
         discarded)."""
         return None
 
+    async def has_image(self, image: str, node: str) -> bool:
+        """Whether ``node`` holds container image ``image`` already (no pull needed)."""
+        return False
+
     async def ensure_image(self, image: str, node: str) -> bool:
         """Container image ``image`` on ``node``, pulled when it is not there; whether a
         pull was needed (BackendError with the registry's answer when it fails)."""

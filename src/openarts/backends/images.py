@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openarts.domain.images import is_image_reference
+from openarts.domain.registry import is_swr_host, split_reference
 from openarts.domain.sandbox_view import MA_UID
 
 # How long a pull may take before it fails (a large image over a slow link).
@@ -51,11 +52,23 @@ class ImagesReport:
 NO_IMAGES = ImagesReport(False, "this backend runs no container images yet")
 
 
+@dataclass(frozen=True, slots=True)
+class RegistryLogin:
+    """The platform's registry as this node pulls from it: its address (host:port), the
+    auth file Podman reads the node's credentials from (never a command line), and
+    whether it speaks TLS."""
+
+    address: str
+    auth_file: Path
+    tls_verify: bool = True
+
+
 class ImageStore:
     """The node's images, through the ``podman`` command (rootful: the server's)."""
 
-    def __init__(self, podman: str | None = None) -> None:
+    def __init__(self, podman: str | None = None, registry: RegistryLogin | None = None) -> None:
         self.podman = podman if podman is not None else shutil.which("podman") or ""
+        self.registry = registry
         # Per reference, its mount and config, read once: each podman call costs ~30 ms
         # at a start. A pull through ensure() forgets them (a tag may move).
         self._mounted: dict[str, Path] = {}
@@ -79,7 +92,16 @@ class ImageStore:
             "the sandbox over the image's root file system",
         )
 
+    def resolve(self, ref: str) -> str:
+        """The reference Podman is given: an SWR host (``swr.<region>.myhuaweicloud.com``,
+        as ModelArts code writes images) stands for the platform's registry."""
+        host, rest = split_reference(ref)
+        if self.registry is not None and is_swr_host(host):
+            return f"{self.registry.address}/{rest}"
+        return ref
+
     def exists(self, ref: str) -> bool:
+        ref = self.resolve(ref)
         _check(ref)
         mounted = self._mounted.get(ref)
         if mounted is not None and mounted.is_dir():
@@ -90,14 +112,23 @@ class ImageStore:
     def ensure(self, ref: str) -> None:
         """``ref`` on this node: pulled when it is not (ImageError with the registry's
         answer when the pull fails)."""
+        ref = self.resolve(ref)
         if self.exists(ref):
             return
-        self._run("pull", "--quiet", ref, timeout_s=PULL_TIMEOUT_S)
+        self._run("pull", "--quiet", *self._login_for(ref), ref, timeout_s=PULL_TIMEOUT_S)
         with self._lock:
             self._mounted.pop(ref, None)
             self._configs.pop(ref, None)
 
+    def _login_for(self, ref: str) -> tuple[str, ...]:
+        registry = self.registry
+        if registry is None or split_reference(ref)[0] != registry.address:
+            return ()
+        tls = () if registry.tls_verify else ("--tls-verify=false",)
+        return ("--authfile", str(registry.auth_file), *tls)
+
     def config(self, ref: str) -> ImageConfig:
+        ref = self.resolve(ref)
         known = self._configs.get(ref)
         if known is None:
             known = self._configs[ref] = self._read_config(ref)
@@ -122,6 +153,7 @@ class ImageStore:
     def root(self, ref: str) -> Path:
         """The image's root file system, mounted read-only by Podman (once per image;
         the mount stays while the server runs, shared by the image's tasks)."""
+        ref = self.resolve(ref)
         _check(ref)
         with self._lock:
             known = self._mounted.get(ref)

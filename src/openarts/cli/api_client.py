@@ -166,6 +166,14 @@ class ApiClient:
             "or set OPENARTS_AK/OPENARTS_SK"
         )
 
+    def login_pair(self) -> tuple[str, str]:
+        """What a registry login sends for this profile: its AK and SK, or its user name
+        and a current token (signing in first when needed)."""
+        if self.signs:
+            return self.profile.access_key, self.profile.secret_key
+        self._ensure_identity()
+        return self.profile.user, self.profile.token
+
     @property
     def project_id(self) -> str:
         if not self._project_id:

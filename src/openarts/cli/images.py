@@ -7,10 +7,17 @@ from typing import Annotated, Any
 
 import typer
 
+from openarts.cli import image_registry
 from openarts.cli.common import FileOption, body_from, call, printer
 from openarts.cli.output import Column, out, when
 
-image_app = typer.Typer(help="Notebook images: list, show, register, delete.", no_args_is_help=True)
+image_app = typer.Typer(
+    help="Images: list, show, register, delete; push to and pull from the platform's registry.",
+    no_args_is_help=True,
+)
+image_app.command("login")(image_registry.login)
+image_app.command("push")(image_registry.push)
+image_app.command("pull")(image_registry.pull)
 
 IMAGES = "/v1/{project_id}/images"
 

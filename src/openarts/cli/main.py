@@ -96,7 +96,8 @@ def server(
         int | None,
         typer.Option(
             envvar="OPENARTS_PORT",
-            help="The API's port (8080); object storage and the console follow it (+1, +2).",
+            help="The API's port (8080); object storage, the console and the image "
+            "registry follow it (+1, +2, +3).",
         ),
     ] = None,
     obs_port: Annotated[
@@ -109,6 +110,13 @@ def server(
         int | None,
         typer.Option(
             envvar="OPENARTS_CONSOLE_PORT", help="The web console's port (8082, or --port + 2)."
+        ),
+    ] = None,
+    registry_port: Annotated[
+        int | None,
+        typer.Option(
+            envvar="OPENARTS_REGISTRY_PORT",
+            help="The embedded image registry's port (8083, or --port + 3).",
         ),
     ] = None,
     backend: Annotated[
@@ -132,8 +140,8 @@ def server(
     ] = None,
     home: HomeOption = None,
 ) -> None:
-    """Start the OpenArts server in the foreground: the API, object storage (S3) and the
-    web console, each on a port of its own."""
+    """Start the OpenArts server in the foreground: the API, object storage (S3), the
+    web console and the image registry, each on a port of its own."""
     # Imported here: the client commands should not pay for loading the whole server.
     from openarts.cli.server import run_server
 
@@ -144,6 +152,7 @@ def server(
             port=port,
             obs_port=obs_port,
             console_port=console_port,
+            registry_port=registry_port,
             backend=backend,
             ray_address=ray_address,
             workers=workers,

@@ -24,6 +24,7 @@ from openarts.domain.sandbox_view import SandboxReport
 from openarts.server.app import create_server_app
 from openarts.server.http_protocol import HttpProtocol
 from openarts.server.platform import prepare
+from openarts.server.registry import start_registry
 from openarts.services import workloads as workload_service
 from openarts.services.bootstrap import BootstrapReport
 from openarts.settings import Settings
@@ -34,6 +35,7 @@ def announce(
     settings: Settings,
     sandbox: SandboxReport,
     images: ImagesReport | None = None,
+    registry: str | None = None,
 ) -> None:
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]OpenArts is serving on {settings.endpoint}[/bold]")
@@ -55,6 +57,8 @@ def announce(
         console.print(f"[bold red]  SANDBOX    : {sandbox.summary}[/bold red]")
     if images is not None:
         console.print(f"  images     : {images.summary}")
+    if registry is not None:
+        console.print(f"  registry   : {registry}")
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -184,6 +188,25 @@ def _sockets(settings: Settings) -> list[socket.socket]:
             _cannot_start(
                 f"port {port} on {settings.host} ({role}) {why}; choose another with {flag}", 2
             )
+    if settings.registry == "embedded" and settings.registry_port:
+        # The registry binds it itself, a moment later: checked here so that a taken
+        # port is said as plainly as the others.
+        try:
+            _listen(settings.host, settings.registry_port).close()
+        except OSError as error:
+            for listener in sockets:
+                listener.close()
+            why = (
+                "is taken by another program"
+                if error.errno == errno.EADDRINUSE
+                else (f"cannot be used ({error.strerror})")
+            )
+            _cannot_start(
+                f"port {settings.registry_port} on {settings.host} (the image registry) {why}; "
+                "choose another with --registry-port or OPENARTS_REGISTRY_PORT, or run none "
+                "with OPENARTS_REGISTRY=off",
+                2,
+            )
     return sockets
 
 
@@ -199,10 +222,15 @@ def _run_workers(settings: Settings, sockets: list[socket.socket]) -> None:
             2,
         )
     report, sandbox = asyncio.run(prepare(settings))
-    announce(report, settings, sandbox)
+    # This process runs the registry for the workers (each reads its key from the home).
+    registry = start_registry(settings)
+    announce(report, settings, sandbox, None, registry.how_to_use() if registry else None)
+    if registry is not None:
+        settings.registry_port = registry.port
     # The workers read their settings from the environment, as this process did; what
     # came from the command line goes there too (none of it is a secret).
-    for name in ("host", "port", "obs_port", "console_port", "backend", "ray_address", "home"):
+    names = ("host", "port", "obs_port", "console_port", "registry_port", "backend")
+    for name in (*names, "ray_address", "home"):
         value = getattr(settings, name)
         if value is not None:
             os.environ[f"OPENARTS_{name.upper()}"] = str(value)
@@ -214,5 +242,9 @@ def _run_workers(settings: Settings, sockets: list[socket.socket]) -> None:
     # process never needs.
     from uvicorn.supervisors import Multiprocess
 
-    with _saying_what_keeps_running(settings):
-        Multiprocess(config, sockets=sockets).run()
+    try:
+        with _saying_what_keeps_running(settings):
+            Multiprocess(config, sockets=sockets).run()
+    finally:
+        if registry is not None:
+            registry.stop()

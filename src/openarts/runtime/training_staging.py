@@ -110,6 +110,9 @@ class TrainingStaging:
         (a step of its own, with events: a large image takes minutes)."""
         for node in sorted(nodes):
             where = f" on node {node}" if node else ""
+            if not await self.backend.has_image(image, node):
+                # Said before it starts: the wait that follows has a name.
+                await self._event(job, "ImagePulling", f"pulling image {image}{where}")
             started = time.monotonic()
             try:
                 pulled = await self.backend.ensure_image(image, node)

@@ -23,7 +23,8 @@ from openarts.services import bootstrap
 from openarts.services.notebooks import jupyter_address
 from openarts.settings import Settings
 
-Announce = Callable[[bootstrap.BootstrapReport, Settings, SandboxReport, ImagesReport], None]
+# The banner: the identity made, the settings, isolation, images, and the registry's line.
+Announce = Callable[[bootstrap.BootstrapReport, Settings, SandboxReport, ImagesReport, str], None]
 
 
 @dataclass
@@ -44,17 +45,25 @@ def build_server(
     *,
     backend: ComputeBackend | None = None,
     run_loops: bool = True,
+    run_registry: bool = True,
 ) -> Server:
     """The whole server. The API app's lifespan starts the platform (and its loops,
     unless ``run_loops`` is false) and stops it."""
-    platform = build_platform(settings, backend=backend)
+    platform = build_platform(settings, backend=backend, run_registry=run_registry)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         report = await platform.start(run_loops=run_loops)
         if announce is not None:
             backend = platform.backend
-            announce(report, settings, backend.sandbox_report, backend.images_report)
+            registry = platform.registry
+            announce(
+                report,
+                settings,
+                backend.sandbox_report,
+                backend.images_report,
+                registry.how_to_use() if registry else platform.api.registry_status.summary,
+            )
         try:
             yield
         finally:
@@ -85,6 +94,9 @@ def build_server(
     return Server(platform=platform, api=api, front=front, console=console, obs=obs, app=router)
 
 
-def create_server_app(settings: Settings, announce: Announce | None = None) -> PortRouter:
-    """What `openarts server` serves on its three sockets."""
-    return build_server(settings, announce).app
+def create_server_app(
+    settings: Settings, announce: Announce | None = None, *, run_registry: bool = True
+) -> PortRouter:
+    """What `openarts server` serves on its three sockets (and the registry on its own,
+    unless ``run_registry`` is false: another process runs it)."""
+    return build_server(settings, announce, run_registry=run_registry).app

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from openarts.api.deps import ApiParts
 from openarts.backends.base import ComputeBackend
-from openarts.backends.images import ImageStore
+from openarts.backends.images import ImageStore, RegistryLogin
 from openarts.backends.local.backend import LocalBackend
 from openarts.backends.sandbox import Sandbox
 from openarts.db.engine import Database
@@ -48,6 +48,7 @@ from openarts.runtime.storage_access import WithStorageCredentials
 from openarts.runtime.training_staging import TrainingStaging
 from openarts.security.secrets_box import SecretBox
 from openarts.server.loops import Loops
+from openarts.server.registry import EmbeddedRegistry, RegistryUnavailable, no_registry
 from openarts.services import bootstrap
 from openarts.services.authentication import Authenticator
 from openarts.services.flavors import FlavorCatalog
@@ -58,6 +59,7 @@ from openarts.services.inference_traffic import InferenceTraffic
 from openarts.services.models import ModelPlatform
 from openarts.services.notebooks import NotebookPlatform
 from openarts.services.pools import PoolChanges
+from openarts.services.registry_access import RegistryStatus, RegistryTokens
 from openarts.services.training_jobs import TrainingPlatform
 from openarts.services.training_logs import TrainingLogs
 from openarts.settings import Settings
@@ -93,7 +95,11 @@ class Platform:
     staging: TrainingStaging
     notebook_runtime: NotebookRuntime
     models: ModelPlatform
+    # The embedded image registry this process runs (None: off, missing, or another
+    # process runs it), and what the banner and /health say of it.
+    registry: EmbeddedRegistry | None = None
     report: bootstrap.BootstrapReport | None = field(default=None)
+    _registry_wait: asyncio.Task[None] | None = None
 
     async def start(self, *, run_loops: bool = True) -> bootstrap.BootstrapReport:
         """Migrate, make sure the first identity exists, reach the backend, recover what
@@ -113,6 +119,11 @@ class Platform:
             await self.db.close()
             raise
         self.report = report
+        if self.registry is not None:
+            self.registry.start()
+            # Not awaited: the API answers meanwhile; a registry that fails says why in
+            # the log and in /health.
+            self._registry_wait = asyncio.create_task(self._registry_ready(self.registry))
         if run_loops:
             await self._recover()
         # Everything made at start lives as long as the server: moved out of the
@@ -137,8 +148,17 @@ class Platform:
             # The loop keeps trying; a bad row must not keep the server down.
             log.exception("the recovery pass failed")
 
+    async def _registry_ready(self, registry: EmbeddedRegistry) -> None:
+        status = await registry.wait_ready()
+        if not status.enabled:
+            log.error("the image registry is not running: %s", status.summary)
+
     async def stop(self) -> None:
         # Tasks keep running: the next start adopts them.
+        if self._registry_wait is not None:
+            self._registry_wait.cancel()
+        if self.registry is not None:
+            self.registry.stop()
         await self.notes_feed.stop()
         await self.loops.stop()
         await self.api.traffic.close()
@@ -152,8 +172,11 @@ class Platform:
         log.info("OpenArts stopped")
 
 
-def build_platform(settings: Settings, *, backend: ComputeBackend | None = None) -> Platform:
-    """Every long-lived object of one server, wired together."""
+def build_platform(
+    settings: Settings, *, backend: ComputeBackend | None = None, run_registry: bool = True
+) -> Platform:
+    """Every long-lived object of one server, wired together (``run_registry``: this
+    process runs the embedded registry; a worker among several leaves it to the first)."""
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     # Kept closed to everyone else even when made by hand before (tasks' folders inside
     # are bound into their sandboxes by root, never reached through it).
@@ -161,7 +184,8 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
     box = SecretBox.from_key_file(settings.secret_key_file)
     db = Database(settings.resolved_database_url, lock_wait_s=settings.sqlite_lock_wait_s)
     catalog = FlavorCatalog.load(detect_host(), settings.flavors_override_file)
-    backend = backend if backend is not None else open_backend(settings)
+    registry, registry_tokens, registry_login, registry_status = open_registry(settings)
+    backend = backend if backend is not None else open_backend(settings, registry_login)
     store = open_store(settings, box)
     presigner = platform_presigner(settings, box)
     hosts = Hosts(backend, settings.public_cpu_share)
@@ -185,6 +209,7 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
         sandboxed=backend.sandbox_report.enabled,
         images=backend.images_report.enabled,
         images_reason=backend.images_report.summary,
+        registry_address=registry_tokens.address if registry_tokens else None,
     )
     training_logs = TrainingLogs(
         db, store, backend, presigner=presigner, system_bucket=settings.system_bucket
@@ -329,6 +354,8 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
             services=ServicePlatform(catalog=catalog, endpoint=settings.endpoint),
             traffic=traffic,
             sandbox=backend.sandbox_report,
+            registry=registry_tokens,
+            registry_status=registry_status,
         ),
         gateway=GatewayParts(
             routes=routes,
@@ -348,10 +375,27 @@ def build_platform(settings: Settings, *, backend: ComputeBackend | None = None)
         staging=staging,
         notebook_runtime=notebook_runtime,
         models=models,
+        registry=registry if run_registry else None,
     )
 
 
-def open_backend(settings: Settings) -> ComputeBackend:
+def open_registry(
+    settings: Settings,
+) -> tuple[EmbeddedRegistry | None, RegistryTokens | None, RegistryLogin | None, RegistryStatus]:
+    """The embedded registry's files (made once per home) and how nodes log in to it;
+    Nones and the reason when the settings turn it off or it cannot run here."""
+    if settings.registry == "off":
+        return None, None, None, no_registry()
+    registry = EmbeddedRegistry(settings)
+    try:
+        tokens, login = registry.prepare()
+    except RegistryUnavailable as error:
+        log.warning("no image registry: %s", error)
+        return None, None, None, RegistryStatus(False, str(error))
+    return registry, tokens, login, registry.status
+
+
+def open_backend(settings: Settings, registry: RegistryLogin | None = None) -> ComputeBackend:
     """The backend the settings name (``start`` connects it)."""
     root = settings.home / "tasks"
     if settings.backend == "ray":
@@ -374,7 +418,7 @@ def open_backend(settings: Settings) -> ComputeBackend:
         detect_host(),
         cgroup_parent=settings.cgroup_parent,
         sandbox=open_sandbox(settings),
-        images=ImageStore(),
+        images=ImageStore(registry=registry),
     )
 
 

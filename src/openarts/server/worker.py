@@ -10,5 +10,6 @@ from openarts.settings import Settings
 
 
 def worker_app() -> PortRouter:
-    """uvicorn's app factory in each worker process."""
-    return create_server_app(Settings())
+    """uvicorn's app factory in each worker process (the first process runs the
+    registry for all)."""
+    return create_server_app(Settings(), run_registry=False)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
+from openarts.backends.registry_client import ImageFacts
 from openarts.db.tables import Image, Notebook, TrainingJob
 from openarts.domain.images import ImageStatus, PresetImage, find_preset, preset_images
 from openarts.domain.notebooks import NotebookStatus
@@ -184,8 +185,11 @@ async def image_groups(
     return [(ns, name, items) for (ns, name), items in ordered]
 
 
-async def register_image(session: AsyncSession, project_id: str, body: ImageRegister) -> ImageView:
-    """Record a container image: stored and listed, never run by a process backend."""
+async def register_image(
+    session: AsyncSession, project_id: str, body: ImageRegister, facts: ImageFacts | None
+) -> ImageView:
+    """Record a container image, with its size and architecture when it was found in the
+    platform's registry (``facts``); one elsewhere is recorded as given."""
     repository, _, tag = body.swr_path.rpartition(":")
     parts = repository.split("/")
     namespace = parts[1] if len(parts) > 2 else parts[0]
@@ -201,15 +205,19 @@ async def register_image(session: AsyncSession, project_id: str, body: ImageRegi
         description=body.description or "",
         origin=body.origin,
         service_type=body.service_type or "UNKNOWN",
-        arch=body.arch,
+        arch=facts.arch if facts else body.arch,
         resource_categories=json.dumps(body.resource_category or ["CPU", "GPU"]),
         dev_services=json.dumps(body.services or ["NOTEBOOK", "SSH"]),
         visibility=body.visibility,
         workspace_id=body.workspace_id,
         flavor_type=body.flavor_type or "",
         status=ImageStatus.ACTIVE,
-        status_message="registered; runs only on a backend that runs containers",
-        size_kb=0,
+        status_message=(
+            f"in the platform's registry ({facts.digest})"
+            if facts
+            else "registered as given: only images of the platform's registry are checked"
+        ),
+        size_kb=facts.size_bytes // 1024 if facts else 0,
         layers="[]",
         created_at=now,
         updated_at=now,
@@ -309,12 +317,18 @@ async def delete_image(session: AsyncSession, project_id: str, image_id: str) ->
             f"Image {image_id} is used by {users} notebook instance(s): delete them or "
             "switch their image first.",
         )
+    # A job runs a saved image by its ID, a container image by its address (written
+    # with or without the registry's host in front).
+    repository_tag = row.swr_path.split("/", 1)[-1] if "/" in row.swr_path else row.swr_path
     trainings = await count_where(
         session,
         TrainingJob,
         TrainingJob.project_id == project_id,
         TrainingJob.phase.in_([p.value for p in JobPhase if not p.finished]),
-        TrainingJob.plan.contains(f'"image_id":"{image_id}"', autoescape=True),
+        or_(
+            TrainingJob.plan.contains(f'"image_id":"{image_id}"', autoescape=True),
+            TrainingJob.plan.contains(f'/{repository_tag}"', autoescape=True),
+        ),
     )
     if trainings:
         raise OpenArtsError(

@@ -49,7 +49,7 @@ from openarts.ids import new_uuid, now_ms
 from openarts.schemas.algorithms import AlgorithmEngineIn
 from openarts.schemas.training_jobs import JobAlgorithmIn, JobEngineWire, TrainingJobCreateIn
 from openarts.services import algorithms as algorithm_service
-from openarts.services import authorizations, identity
+from openarts.services import authorizations, identity, registry_images
 from openarts.services import images as image_service
 from openarts.services import pools as pool_service
 from openarts.services import training_specs as specs
@@ -85,6 +85,9 @@ class TrainingPlatform:
     # Container images run here (backends/images.py, in the sandbox); else why not.
     images: bool = False
     images_reason: str = "container images are not run here"
+    # The platform's registry (host:port), whose images a project uses only from its own
+    # namespaces; None when none runs.
+    registry_address: str | None = None
 
 
 # A boot file in a container image runs with the image's Python 3 (ModelArts' custom
@@ -276,6 +279,11 @@ async def _resolve(
         image_url=engine.image_url if engine else None,
     )
     image = await _saved_image(session, project, image_url) if image_url else None
+    if image_url and image is None:
+        # A container image: one of the platform's registry must be the project's own.
+        await registry_images.check_owned(
+            session, training.registry_address, project, image_url, "engine.image_url"
+        )
     parameters = specs.resolve_parameters(
         rules,
         [(p.name or "", None if p.value is None else str(p.value)) for p in given.parameters or []],

@@ -8,6 +8,7 @@ at once)."""
 from __future__ import annotations
 
 import fcntl
+import os
 import shutil
 import subprocess
 import tempfile
@@ -23,9 +24,23 @@ LOCK = Path(tempfile.gettempdir()) / "openarts-test-images.lock"
 NEEDED = {"podman": "podman", "debootstrap": "debootstrap"}
 
 
-def missing_tools() -> list[str]:
-    """The Debian packages these images need that are not installed."""
-    return [package for tool, package in NEEDED.items() if shutil.which(tool) is None]
+def missing_tools(more: dict[str, str] | None = None) -> list[str]:
+    """The Debian packages these images need that are not installed (and those of
+    ``more``: a program's name and the package that installs it)."""
+    needed = {**NEEDED, **(more or {})}
+    return [package for tool, package in needed.items() if shutil.which(tool) is None]
+
+
+def require_tools(more: dict[str, str] | None = None) -> None:
+    """Skip the calling test module where the tools are missing; fail it instead where
+    OPENARTS_REQUIRE_IMAGES=1 (CI installs them: a skip there would hide a gap)."""
+    import pytest  # only tests call this
+
+    missing = missing_tools(more)
+    if missing and os.environ.get("OPENARTS_REQUIRE_IMAGES") == "1":
+        pytest.fail(f"install Debian's {', '.join(missing)}", pytrace=False)
+    if missing:
+        pytest.skip(f"needs Debian's {', '.join(missing)}", allow_module_level=True)
 
 
 def base_image() -> str:

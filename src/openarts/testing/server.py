@@ -64,6 +64,7 @@ class ServerProcess:
     port: int = field(default_factory=free_port)
     obs_port: int = field(default_factory=free_port)
     console_port: int = field(default_factory=free_port)
+    registry_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     # What the server's and its CLI's commands run under (as another user, say).
@@ -94,6 +95,7 @@ class ServerProcess:
             "OPENARTS_PORT": str(self.port),
             "OPENARTS_OBS_PORT": str(self.obs_port),
             "OPENARTS_CONSOLE_PORT": str(self.console_port),
+            "OPENARTS_REGISTRY_PORT": str(self.registry_port),
             "OPENARTS_HOST": "127.0.0.1",
         }
         with self.log_path.open("ab") as log:

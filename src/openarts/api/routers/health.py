@@ -21,4 +21,9 @@ async def health(request: Request) -> dict[str, Any]:
         "status": "ok",
         "sandbox": parts.sandbox.to_json(),
         "images": {"enabled": images.enabled, "summary": images.summary},
+        "registry": {
+            "enabled": parts.registry_status.enabled,
+            "summary": parts.registry_status.summary,
+            "address": parts.registry_status.address,
+        },
     }

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 
-from openarts.api.deps import CallerDep, SessionDep
+from openarts.api.deps import CallerDep, SessionDep, parts_of
 from openarts.api.notebook_views import group_out, image_out, page_numbers
 from openarts.schemas.common import ERROR_RESPONSES
 from openarts.schemas.images import (
@@ -20,6 +20,7 @@ from openarts.schemas.images import (
     ImageRegister,
 )
 from openarts.services import images as service
+from openarts.services import registry_images
 
 router = APIRouter(prefix="/v1/{project_id}", tags=["DevEnviron"], responses=ERROR_RESPONSES)
 
@@ -42,8 +43,16 @@ async def list_images(
     summary="Register a custom image",
     response_model_exclude_none=True,
 )
-async def register_image(body: ImageRegister, caller: CallerDep, session: SessionDep) -> ImageOut:
-    return image_out(await service.register_image(session, caller.project_id, body))
+async def register_image(
+    body: ImageRegister, caller: CallerDep, session: SessionDep, request: Request
+) -> ImageOut:
+    parts = parts_of(request)
+    # Asked of the registry before the session's first statement: no transaction waits
+    # on the network.
+    facts = await registry_images.registered_facts(
+        parts.db, parts.registry, caller.project_id, body.swr_path
+    )
+    return image_out(await service.register_image(session, caller.project_id, body, facts))
 
 
 @router.get(
@@ -85,8 +94,21 @@ async def delete_image(
     query: Annotated[ImageDeleteQuery, Query()],
     caller: CallerDep,
     session: SessionDep,
+    background: BackgroundTasks,
+    request: Request,
     body: ImageDeleteBody | None = None,
 ) -> ImageOut:
-    # force only matters for an SWR repository's content, which this platform never holds.
+    parts = parts_of(request)
+    content = None
+    if query.force or (body is not None and body.is_force):
+        # force also deletes the content from the platform's registry (private images
+        # only, as the reference says): checked before the record goes, deleted once
+        # its removal has committed (no transaction waits on the registry).
+        async with parts.db.session() as reading:
+            image = await service.find_image(reading, caller.project_id, id)
+        if image.visibility == "PRIVATE":
+            content = await registry_images.content_of(parts.registry, image.swr_path)
     view = await service.delete_image(session, caller.project_id, id)
+    if content is not None and parts.registry is not None:
+        background.add_task(registry_images.remove_logged, parts.registry, content)
     return image_out(view)

@@ -315,6 +315,15 @@ class LocalBackend(ComputeBackend):
         except (OSError, ValueError, KeyError, BackendError):
             return None
 
+    async def has_image(self, image: str, node: str) -> bool:
+        images = self.images
+        if images is None:
+            return False
+        try:
+            return await asyncio.to_thread(images.exists, image)
+        except ImageError:
+            return False
+
     async def ensure_image(self, image: str, node: str) -> bool:
         images = self.images
         if images is None:

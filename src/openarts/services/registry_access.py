@@ -1,0 +1,122 @@
+"""Who may do what in the platform's image registry: the token service behind it.
+
+``podman login``/``docker login`` send a user name and password (or an AK as the user
+and its SK as the password, SWR's way; ``region@AK`` too; or the user name and an IAM
+token of theirs). A member of a project may
+pull, push and delete in that project's namespace (its name or its ID) and nowhere
+else; the platform's own nodes pull anything (they run what the API let a project
+start, and the API checks the image is the project's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from openarts.db.tables import Project, User
+from openarts.domain.registry import REPOSITORY_ACTIONS, ScopeRequest
+from openarts.ids import now_ms
+from openarts.security.passwords import check_password
+from openarts.security.registry_tokens import Grant, TokenSigner
+from openarts.security.secrets_box import SecretBox
+from openarts.services import identity
+from openarts.services import tokens as tokens_service
+
+# The user name the platform's nodes pull with (their password: ``node_secret``).
+NODE_USER = "openarts-node"
+
+
+@dataclass(slots=True)
+class RegistryStatus:
+    """Whether the platform's registry answers, and what to say of it (the banner,
+    /health); the process that runs it keeps it current."""
+
+    enabled: bool
+    summary: str
+    address: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryTokens:
+    """The registry's side of the API: its address, its signer, the nodes' secret."""
+
+    address: str  # host:port as image references write it
+    signer: TokenSigner
+    node_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryCaller:
+    subject: str
+    user_id: str | None  # None: the platform's nodes
+
+
+async def authenticate(
+    session: AsyncSession, box: SecretBox, tokens: RegistryTokens, user: str, password: str
+) -> RegistryCaller | None:
+    """The caller these Basic credentials name; None when they name nobody."""
+    if user == NODE_USER:
+        if hmac.compare_digest(password.encode(), tokens.node_secret.encode()):
+            return RegistryCaller(NODE_USER, None)
+        return None
+    # An access key, as SWR's login takes it ("cn-north-4@AK" or the AK alone).
+    access_key = user.rsplit("@", 1)[-1]
+    found = await identity.lookup_credential(session, access_key)
+    if found is not None:
+        secret = box.decrypt(found.secret_encrypted)
+        if hmac.compare_digest(password.encode(), secret.encode()):
+            return RegistryCaller(found.user.name, found.user.id)
+        return None
+    # An IAM token as the password (what a profile signed in with a password holds); a
+    # token is scoped to one project, but the registry asks per namespace, so it stands
+    # for its user as AK/SK do.
+    token = await tokens_service.lookup_token(session, password)
+    if token is not None and token.expires_at > now_ms() and token.user.name == user:
+        return RegistryCaller(token.user.name, token.user.id)
+    users = list(await session.scalars(select(User).where(User.name == user).limit(2)))
+    # A name two domains share names nobody for certain: such users log in with AK/SK.
+    if len(users) != 1 or users[0].password_hash is None:
+        return None
+    # scrypt takes tens of milliseconds of CPU: off the event loop.
+    if not await asyncio.to_thread(check_password, password, users[0].password_hash):
+        return None
+    return RegistryCaller(users[0].name, users[0].id)
+
+
+async def grants_for(
+    session: AsyncSession, caller: RegistryCaller, scopes: list[ScopeRequest]
+) -> list[Grant]:
+    """What of each requested scope the caller gets (nothing, for what is not theirs)."""
+    grants: list[Grant] = []
+    for scope in scopes:
+        if scope.type != "repository":
+            continue
+        if caller.user_id is None:
+            allowed = {"pull"}
+        else:
+            project = await _project_of_namespace(session, scope.namespace)
+            member = project is not None and await identity.is_member(
+                session, user_id=caller.user_id, project_id=project.id
+            )
+            allowed = set(REPOSITORY_ACTIONS) if member else set()
+        actions = tuple(a for a in scope.actions if a in allowed)
+        if actions:
+            grants.append(Grant(scope.type, scope.name, actions))
+    return grants
+
+
+async def _project_of_namespace(session: AsyncSession, namespace: str) -> Project | None:
+    project = await identity.project_by_name(session, namespace)
+    if project is None:
+        project = await session.get(Project, namespace)
+    return project
+
+
+async def project_namespaces(session: AsyncSession, project_id: str) -> set[str]:
+    """The namespaces that are the project's own: its ID, and its name."""
+    project = await session.get(Project, project_id)
+    return set() if project is None else {project.id, project.name}

@@ -1,0 +1,164 @@
+"""Images in the platform's registry, as the API meets them: whose they are, whether they
+are there (and how large, for which processor) when registered, removed when deleted.
+
+An image reference names the platform's registry when its host is the registry's
+address or an SWR host (``swr.<region>.myhuaweicloud.com``, which stands for it). Such
+an image must be in a namespace of the caller's project; other references are the
+user's to vouch for (a local Podman image, another registry).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from openarts import errors
+from openarts.backends.registry_client import ImageFacts, RegistryAnswer, RegistryClient
+from openarts.db.engine import Database
+from openarts.domain.registry import is_swr_host, split_reference
+from openarts.errors import OpenArtsError
+from openarts.security.registry_tokens import Grant
+from openarts.services.registry_access import NODE_USER, RegistryTokens, project_namespaces
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryPlace:
+    """Where in the platform's registry a reference points."""
+
+    repository: str  # namespace/name
+    reference: str  # a tag, or a digest
+
+    @property
+    def namespace(self) -> str:
+        return self.repository.split("/", 1)[0]
+
+
+def place_of(address: str | None, image: str) -> RegistryPlace | None:
+    """The repository and tag in the platform's registry (at ``address``) that ``image``
+    names; None when it names another place (or no registry runs here)."""
+    if address is None:
+        return None
+    host, rest = split_reference(image)
+    if not (host == address or is_swr_host(host)):
+        return None
+    if "@" in rest:
+        repository, _, reference = rest.partition("@")
+    else:
+        repository, _, reference = rest.rpartition(":")
+        if not repository or "/" in reference:
+            repository, reference = rest, "latest"
+    return RegistryPlace(repository, reference)
+
+
+async def check_owned(
+    session: AsyncSession, address: str | None, project_id: str, image: str, field: str
+) -> None:
+    """An image of the platform's registry may be used by its own project only: another
+    project's namespace is refused as not found (what is there is not said)."""
+    place = place_of(address, image)
+    if place is None:
+        return
+    own = await project_namespaces(session, project_id)
+    if place.namespace not in own:
+        raise OpenArtsError(
+            errors.IMAGE_NOT_FOUND,
+            f"Specified image {image} cannot be found: {field} names the platform's "
+            f"registry, where this project's images are under "
+            + " or ".join(f"{namespace}/" for namespace in sorted(own)),
+        )
+
+
+async def registered_facts(
+    db: Database, tokens: RegistryTokens | None, project_id: str, image: str
+) -> ImageFacts | None:
+    """The image's facts when it is in the platform's registry (IMAGE_NOT_FOUND when it
+    should be and is not); None for an image elsewhere, which is not checked."""
+    place = place_of(tokens.address if tokens else None, image)
+    if place is None or tokens is None:
+        return None
+    async with db.session() as session:
+        await check_owned(session, tokens.address, project_id, image, "swr_path")
+    token = _token(tokens, place.repository, ("pull",))
+    try:
+        facts = await RegistryClient(tokens.address).facts(place.repository, place.reference, token)
+    except RegistryAnswer as error:
+        raise OpenArtsError(
+            errors.IMAGE_NOT_FOUND, f"Specified image {image} cannot be found: {error}"
+        ) from None
+    if facts is None:
+        raise OpenArtsError(
+            errors.IMAGE_NOT_FOUND,
+            f"Specified image {image} cannot be found: the registry {tokens.address} has no "
+            f"{place.repository}:{place.reference} (push it first)",
+        )
+    return facts
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """An image's manifest in the platform's registry, to be deleted."""
+
+    repository: str
+    digest: str
+
+
+async def content_of(tokens: RegistryTokens | None, image: str) -> Content | None:
+    """What deleting ``image``'s content (``force``) removes; None when it is not in the
+    platform's registry (or is gone already). The registry deletes a manifest with every
+    tag on it, so a tag sharing it with others is refused, naming them."""
+    place = place_of(tokens.address if tokens else None, image)
+    if place is None or tokens is None:
+        return None
+    client = RegistryClient(tokens.address)
+    token = _token(tokens, place.repository, ("pull",))
+    try:
+        digest = await client.digest(place.repository, place.reference, token)
+        if digest is None:
+            return None
+        sharing = [
+            tag
+            for tag in await client.tags(place.repository, token)
+            if tag != place.reference
+            and await client.digest(place.repository, tag, token) == digest
+        ]
+    except RegistryAnswer as error:
+        raise OpenArtsError(
+            errors.OPERATION_FORBIDDEN,
+            f"Image {image} cannot be deleted from the registry: {error}",
+        ) from None
+    if sharing:
+        raise OpenArtsError(
+            errors.OPERATION_FORBIDDEN,
+            f"Image {image} shares its content with tag(s) {', '.join(sorted(sharing))} of "
+            f"{place.repository}, which the registry would delete with it: delete without "
+            "force, or push distinct images",
+        )
+    return Content(place.repository, digest)
+
+
+async def remove(tokens: RegistryTokens, content: Content) -> None:
+    """Delete the manifest (its layers go at the registry's next garbage collection)."""
+    token = _token(tokens, content.repository, ("pull", "delete"))
+    await RegistryClient(tokens.address).delete(content.repository, content.digest, token)
+
+
+def _token(tokens: RegistryTokens, repository: str, actions: tuple[str, ...]) -> str:
+    return tokens.signer.token(NODE_USER, [Grant("repository", repository, actions)])
+
+
+async def remove_logged(tokens: RegistryTokens, content: Content) -> None:
+    """``remove`` after the answer has gone (the image's record is deleted already): a
+    registry that fails then is logged, with what is left."""
+    try:
+        await remove(tokens, content)
+    except RegistryAnswer as error:
+        log.error(
+            "the registry kept %s@%s after its image was deleted: %s",
+            content.repository,
+            content.digest,
+            error,
+        )
