@@ -4,6 +4,7 @@ unknown addresses are answered, and the one live stream a page has."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import AsyncIterator
@@ -18,14 +19,23 @@ import pytest
 from openarts.console import create_console, live, rendering, states, units
 from openarts.console.api_client import ApiError, ConsoleApi, ends_session, segment
 from openarts.console.cookie import COOKIE, Session
-from openarts.console.pages import events, notebooks, overview, pools, services, training
+from openarts.console.pages import (
+    events,
+    images,
+    notebooks,
+    overview,
+    pools,
+    services,
+    training,
+)
 from openarts.console.pages.common import total
 from openarts.console.rendering import STATIC, TEMPLATES
 from openarts.domain.engines import BUILTIN_ID
-from openarts.domain.images import preset_images
+from openarts.domain.images import ImageStatus, preset_images
 from openarts.domain.notebooks import STARTABLE, NotebookStatus
 from openarts.domain.training import JobPhase
 from openarts.services import buckets
+from openarts.services import images as image_service
 from tests.api.test_pools import network_body, pool_body
 from tests.conftest import make_settings
 from tests.console.conftest import PASSWORD, Console, second_project, start_console
@@ -874,3 +884,142 @@ async def test_the_sign_in_page_says_where_the_first_password_is(tmp_path: Path)
         assert page.status_code == 200
         assert f"<code>{expected}</code>" in page.text
         assert "OPENARTS_ADMIN_PASSWORD" in page.text
+
+
+def _image_row(html: str, image_id: str) -> str:
+    """One image's row of the Images page."""
+    start = html.index(f'<tr data-id="{image_id}">')
+    return html[start : html.index("</tr>", start)]
+
+
+async def _saved_image(console: Console, layer: Path, size_kb: int) -> str:
+    """An image as saving a notebook leaves it once its layer is copied (ACTIVE, with the
+    layer's size), made with the service's own record rather than by starting and saving
+    a notebook first. Its ID."""
+    platform = console.api.platform
+    ready = next(p for p in preset_images() if p.engine_id == BUILTIN_ID)
+    row = image_service.saved_image_row(
+        project_id=console.api.project_id,
+        notebook_id="",
+        namespace="team",
+        name="lab-env",
+        tag="v1",
+        description="",
+        workspace_id="0",
+        base=image_service.preset_view(ready),
+    )
+    row.status, row.status_message = ImageStatus.ACTIVE, "saved"
+    row.layers, row.size_kb = json.dumps([str(layer)]), size_kb
+    async with platform.db.session() as session, session.begin():
+        await image_service.insert_saved_image(session, row)
+    return str(row.id)
+
+
+async def test_the_images_page_shows_sizes_paths_and_the_notebooks_on_each(
+    console: Console, tmp_path: Path
+) -> None:
+    await console.sign_in()
+    registered = await console.api.call(
+        "POST",
+        "/v1/{project_id}/images",
+        json={"swr_path": "registry.example.com/team/x:1", "description": "pushed by hand"},
+    )
+    assert registered.status_code == 200, registered.text
+    # A registered container image cannot hold a notebook here (the backend runs
+    # processes): the notebook goes on an image saved from another, as users do.
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    saved = await _saved_image(console, layer, size_kb=1_572_864)
+    flavors = (await console.api.call("GET", "/v1/{project_id}/notebooks/flavors")).json()
+    body = {
+        "name": "lab",
+        "flavor": flavors["data"][0]["id"],
+        "image_id": saved,
+        "volume": {"category": "EVS", "ownership": "MANAGED"},
+    }
+    created = await console.api.call("POST", "/v1/{project_id}/notebooks", json=body)
+    assert created.status_code == 200, created.text
+    notebook = created.json()["id"]
+
+    shown = await console.client.get("/console/images")
+    assert shown.status_code == 200, shown.text
+    row = _image_row(shown.text, saved)
+    assert "lab-env:v1" in row and "<code>team/lab-env:v1</code>" in row
+    assert '<td class="nowrap size">1.5 GiB</td>' in row
+    assert f'Notebook <a href="/console/notebooks/{notebook}">lab</a>' in row
+    # Registered: its path, type and the status's words; no size known, no user.
+    mine = _image_row(shown.text, registered.json()["id"])
+    assert "<code>registry.example.com/team/x:1</code>" in mine and "DEDICATED" in mine
+    message = registered.json()["status_message"]
+    assert f'title="{message}">ACTIVE</span>' in mine
+    assert '<td class="nowrap size">—</td>' in mine and "<a href" not in mine
+    assert "<time datetime=" in mine and 'title="20' in mine  # relative, UTC on hover
+    # A preset has no file of its own: no size rather than "0 B".
+    preset = next(iter(preset_images()))
+    assert '<td class="nowrap size">—</td>' in _image_row(shown.text, preset.id)
+
+    # The API's filters, kept in the address; a name's case says nothing.
+    only = await console.client.get("/console/images?type=DEDICATED&name=LAB")
+    assert saved in only.text and registered.json()["id"] not in only.text
+    assert '<option value="DEDICATED" selected>' in only.text
+    none = await console.client.get("/console/images?type=BUILD_IN&name=lab-env")
+    assert "No images match the filters." in none.text
+    refused = await console.client.get("/console/images?type=nope")
+    assert refused.status_code == 400 and "There is no image type" in refused.text
+
+
+def test_a_job_uses_an_image_by_its_path_under_any_host() -> None:
+    pushed = "127.0.0.1:8083/team/x:1"
+    assert images.same_image(pushed, pushed)
+    # The cloud's address for the registry's image, or none at all.
+    assert images.same_image("swr.cn-north-4.myhuaweicloud.com/team/x:1", pushed)
+    assert images.same_image("team/x:1", pushed)
+    # A saved image's path has no host.
+    assert images.same_image("swr.example.com/team/lab-env:v1", "team/lab-env:v1")
+    for other in ("swr.example.com/other/x:1", "swr.example.com/team/x:2", "x:1", ""):
+        assert not images.same_image(other, pushed), other
+    assert not images.same_image("x:1", "127.0.0.1:8083/x:1")
+
+
+def _running(job_id: str, url: str) -> dict[str, Any]:
+    return {
+        "metadata": {"id": job_id, "name": f"job-{job_id}"},
+        "status": {"phase": "Running"},
+        "algorithm": {"engine": {"image_url": url}},
+    }
+
+
+async def test_used_by_lists_running_jobs_and_says_what_it_could_not_read() -> None:
+    jobs = [
+        _running("j1", "swr.cn-north-4.myhuaweicloud.com/team/x:1"),
+        _running("j2", "swr.example.com/team/y:1"),
+        {"metadata": {"id": "j3", "name": "preset"}, "algorithm": {"engine": {}}},
+    ]
+    refused = ApiError(500, "ModelArts.0010", "notebooks are down")
+    api = FakeApi({"/notebooks": refused, "/training-job-searches": {"items": jobs, "total": 70}})
+    users = await images.Users().read(api)  # type: ignore[arg-type]
+    assert users.failures == [refused] and users.partial
+    image = {"id": "i1", "swr_path": "127.0.0.1:8083/team/x:1"}
+    assert images.used_by(image, users.notebooks, users.jobs) == [
+        {
+            "kind": "Training job",
+            "name": "job-j1",
+            "href": "/console/training-jobs/j1",
+            "status": "Running",
+        }
+    ]
+    # Only jobs not yet ended are asked for: an ended one uses nothing.
+    assert set(images.LIVE_PHASES) == {"Creating", "Pending", "Running", "Terminating", "Abnormal"}
+    html = _page(
+        "catalog/images.html",
+        rows=[],
+        total=0,
+        failures=users.failures,
+        partial=True,
+        types=[],
+        image_type="",
+        name="",
+        reads=(100, 50),
+    )
+    assert "notebooks are down" in html and "No images yet." in html
+    assert "the project has more" in html

@@ -17,6 +17,7 @@ _SUFFIXES = {
     "M": 1e6,
     "G": 1e9,
 }
+KIB = 2**10
 MIB = 2**20
 GIB = 2**30
 GPU_KEYS = ("nvidia.com/gpu", "gpu")
@@ -49,6 +50,21 @@ def memory(size_bytes: float) -> str:
     if size_bytes >= GIB:
         return f"{number(size_bytes / GIB)} GiB"
     return f"{number(size_bytes / MIB)} MiB"
+
+
+def kilobytes(size_kb: Any) -> str:
+    """A size the API gives in KB of 1024 bytes (an image's ``size``), as memory() says
+    it; "—" for 0 or none: a preset image is no file of its own, and an image whose size
+    is not known is also 0, and "0 B" would say it is empty."""
+    try:
+        value = float(size_kb)
+    except (TypeError, ValueError):
+        return "—"
+    if value <= 0:
+        return "—"
+    if value * KIB < MIB:
+        return f"{number(value)} KiB"
+    return memory(value * KIB)
 
 
 def gpus(value: float) -> str:

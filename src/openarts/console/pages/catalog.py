@@ -1,4 +1,5 @@
-"""The catalog: algorithms, models (import, versions, detail) and images."""
+"""The catalog: algorithms, and models (import, versions, detail). Images have a page of
+their own (pages/images.py)."""
 
 from __future__ import annotations
 
@@ -135,9 +136,3 @@ async def delete_model(
         code, message = str(first.get("error_code", "")), str(first.get("error_msg", ""))
         return flash(error=ApiError(200, code, message))
     return flash("Model deleted.")
-
-
-@router.get("/images")
-async def images(request: Request, session: SessionDep, api: ApiDep) -> Response:
-    found = items(await api.get("/v1/{project_id}/images", limit=100), "data")
-    return await page(request, session, api, "catalog/images.html", title="Images", images=found)
