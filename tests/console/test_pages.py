@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from markupsafe import escape
 
 from openarts.console import create_console, live, rendering, states, units
 from openarts.console.api_client import ApiError, ConsoleApi, ends_session, segment
@@ -951,7 +952,7 @@ async def test_the_images_page_shows_sizes_paths_and_the_notebooks_on_each(
     mine = _image_row(shown.text, registered.json()["id"])
     assert "<code>registry.example.com/team/x:1</code>" in mine and "DEDICATED" in mine
     message = registered.json()["status_message"]
-    assert f'title="{message}">ACTIVE</span>' in mine
+    assert f'title="{escape(message)}">ACTIVE</span>' in mine
     assert '<td class="nowrap size">—</td>' in mine and "<a href" not in mine
     assert "<time datetime=" in mine and 'title="20' in mine  # relative, UTC on hover
     # A preset has no file of its own: no size rather than "0 B".

@@ -16,6 +16,7 @@ from openarts.console import units
 from openarts.console.api_client import ApiError, ConsoleApi, segment
 from openarts.console.pages.common import items, page, total
 from openarts.console.session import ApiDep, SessionDep
+from openarts.domain.registry import split_reference
 from openarts.domain.training import JobPhase
 from openarts.schemas.images import IMAGE_TYPES
 from openarts.schemas.training_jobs import SEARCH_MAX_LIMIT
@@ -31,16 +32,6 @@ JOBS_READ = SEARCH_MAX_LIMIT
 LIVE_PHASES = [p.value for p in JobPhase if not p.finished]
 
 
-def _host_and_path(reference: str) -> tuple[str, str]:
-    """A container reference's registry host ("" for none) and the rest. As Docker reads
-    it, the first part is a host only with a "." or ":" in it, or as "localhost": in
-    "team/x:1", "team" is a namespace (a saved image's swr_path has no host)."""
-    first, slash, rest = reference.partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost"):
-        return first, rest
-    return "", reference
-
-
 def same_image(url: str, swr_path: str) -> bool:
     """Whether a job's image_url names the image at ``swr_path``: the same reference, or
     one ending with the other's path after its host. Users write the cloud's address
@@ -51,7 +42,7 @@ def same_image(url: str, swr_path: str) -> bool:
     if url == swr_path:
         return True
     for one, other in ((url, swr_path), (swr_path, url)):
-        path = _host_and_path(other)[1]
+        path = split_reference(other)[1]
         # A bare name:tag (no namespace) would end every namespace's image of that name.
         if "/" in path and one.endswith("/" + path):
             return True
