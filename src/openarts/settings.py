@@ -22,11 +22,16 @@ class Settings(BaseSettings):
     # The web console has a port (an origin) of its own: notebooks run users' JavaScript
     # on the API's origin, which must not be able to read console pages.
     console_port: int = Field(default=8082, ge=0, le=65535)
-    # The image registry: "embedded" runs the CNCF Distribution registry (Debian's
-    # docker-registry) on registry_port, storing under the home, when it is installed;
-    # "off" runs none (images are then pulled from wherever their references point).
-    registry: Literal["embedded", "off"] = "embedded"
+    # The image registry whose namespaces are the projects' (SWR hosts stand for it):
+    # "embedded" runs the CNCF Distribution registry (Debian's docker-registry) on
+    # registry_port, storing under the home, when it is installed; "external" uses the one
+    # at registry_url (http:// for one without TLS) with the account registry_user and
+    # registry_password; "off": none (images are pulled from where their references say).
+    registry: Literal["embedded", "external", "off"] = "embedded"
     registry_port: int = Field(default=8083, ge=0, le=65535)
+    registry_url: str | None = None
+    registry_user: str | None = None
+    registry_password: SecretStr | None = None
     home: Path = Path("~/.openarts")
     # Every task in a sandbox (backends/sandbox.py): "required" refuses to start without
     # one; "off" runs users' code as the server's own user, for single-user machines.
@@ -163,6 +168,21 @@ class Settings(BaseSettings):
                 # Port 0 asks the system for a free one: so do the others.
                 given = {**given, name: port + step if port else 0}
         return given
+
+    @model_validator(mode="after")
+    def _external_registry_needs_its_url(self) -> Settings:
+        if self.registry != "external":
+            return self
+        url = self.registry_url or ""
+        scheme, _, rest = url.partition("://")
+        if scheme not in ("http", "https") or not rest.strip("/"):
+            raise ValueError(
+                "registry 'external' needs OPENARTS_REGISTRY_URL, as https://host[:port] "
+                "(http:// for a registry without TLS)"
+            )
+        if bool(self.registry_user) != bool(self.registry_password):
+            raise ValueError("OPENARTS_REGISTRY_USER and OPENARTS_REGISTRY_PASSWORD go together")
+        return self
 
     @model_validator(mode="after")
     def _ray_needs_address(self) -> Settings:

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from openarts.testing.images import untag_registry
 from openarts.testing.server import ServerProcess
 from tests.e2e.readme_lookup import NAMES
 
@@ -124,6 +125,8 @@ def newcomer(tmp_path: Path, engine_cache: Path) -> Iterator[Newcomer]:
         yield server, work, env
     finally:
         server.close()
+        # The README pushes an image: its tag goes with the server's registry.
+        untag_registry(f"127.0.0.1:{server.registry_port}")
 
 
 def test_every_readme_example_runs_as_written(

@@ -26,11 +26,11 @@ from huaweicloudsdkmodelarts.v1 import (
 )
 
 from openarts.testing.clients import AkSk, SignedClient
-from openarts.testing.images import base_image, require_tools
+from openarts.testing.images import base_image, require_tools, untag_registry
 from openarts.testing.server import ServerProcess
 from tests.e2e.conftest import sdk_client, signed_call
-from tests.e2e.test_training_images import BUCKET, body
-from tests.e2e.test_training_server import FLAVORS, JOBS, wait_phase
+from tests.e2e.test_training_images import BUCKET, body, serving
+from tests.e2e.test_training_server import JOBS, wait_phase
 from tests.sandbox.test_a_notebook_sees_only_its_own import second_project_member
 from tests.storage.conftest import admin_s3, s3_client
 
@@ -63,28 +63,11 @@ def image() -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, image: str) -> Iterator[ServerProcess]:
-    home = tmp_path_factory.mktemp("registry") / "home"
-    home.mkdir()
-    (home / "flavors.yaml").write_text(FLAVORS)
-    process = ServerProcess(home, env={"OPENARTS_RECONCILE_INTERVAL_S": "0.5"}).start()
-    try:
-        s3 = admin_s3(process)
-        s3.create_bucket(Bucket=BUCKET)
-        s3.put_object(Bucket=BUCKET, Key="code/train.py", Body=TRAIN.encode())
-        s3.put_object(Bucket=BUCKET, Key="data/x.txt", Body=b"21")
-        yield process
-    finally:
-        process.close()
-        # What the pushes tagged in this machine's Podman for a registry now gone.
-        listed = subprocess.run(
-            ["podman", "images", "--format", "{{.Repository}}:{{.Tag}}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.split()
-        ours = [ref for ref in listed if ref.startswith(f"127.0.0.1:{process.registry_port}/")]
-        if ours:
-            subprocess.run(["podman", "rmi", "--force", *ours], capture_output=True, check=False)
+    with serving(tmp_path_factory.mktemp("registry") / "home", TRAIN) as process:
+        try:
+            yield process
+        finally:
+            untag_registry(f"127.0.0.1:{process.registry_port}")
 
 
 def _registry(server: ServerProcess) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,20 +67,27 @@ def image() -> str:
     return base_image()
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    home = tmp_path / "home"
-    home.mkdir()
+@contextmanager
+def serving(home: Path, code: str, **env: str) -> Iterator[ServerProcess]:
+    """A server (``env`` added to its variables) with a training flavor, ``code`` as
+    train.py in the bucket and 21 as its input."""
+    home.mkdir(parents=True)
     (home / "flavors.yaml").write_text(FLAVORS)
-    process = ServerProcess(home, env={"OPENARTS_RECONCILE_INTERVAL_S": "0.5"}).start()
+    process = ServerProcess(home, env={"OPENARTS_RECONCILE_INTERVAL_S": "0.5", **env}).start()
     try:
         s3 = admin_s3(process)
         s3.create_bucket(Bucket=BUCKET)
-        s3.put_object(Bucket=BUCKET, Key="code/train.py", Body=TRAIN.encode())
+        s3.put_object(Bucket=BUCKET, Key="code/train.py", Body=code.encode())
         s3.put_object(Bucket=BUCKET, Key="data/x.txt", Body=b"21")
         yield process
     finally:
         process.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    with serving(tmp_path / "home", TRAIN) as process:
+        yield process
 
 
 def body(name: str, image_url: str, server: ServerProcess) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from openarts.services.inference_services import ServicePlatform
 from openarts.services.inference_traffic import InferenceTraffic
 from openarts.services.notebooks import NotebookPlatform
 from openarts.services.pools import PoolChanges
-from openarts.services.registry_access import RegistryStatus, RegistryTokens
+from openarts.services.registry_access import PlatformRegistry, RegistryStatus, RegistryTokens
 from openarts.services.training_jobs import TrainingPlatform
 from openarts.services.training_logs import TrainingLogs
 from openarts.settings import Settings
@@ -60,6 +60,9 @@ class ApiParts:
     sandbox: SandboxReport = OFF_REPORT
     # The platform's image registry, when it runs one (its token route answers for it).
     registry: RegistryTokens | None = None
+    # The registry whose namespaces are the projects' (the embedded one or an external
+    # one): registering checks images there; deleting with force removes them.
+    image_registry: PlatformRegistry | None = None
     registry_status: RegistryStatus = field(default_factory=lambda: RegistryStatus(False, "none"))
 
 

@@ -59,7 +59,7 @@ class RegistryLogin:
     whether it speaks TLS."""
 
     address: str
-    auth_file: Path
+    auth_file: Path | None  # None: the registry lets anyone pull
     tls_verify: bool = True
 
 
@@ -125,7 +125,8 @@ class ImageStore:
         if registry is None or split_reference(ref)[0] != registry.address:
             return ()
         tls = () if registry.tls_verify else ("--tls-verify=false",)
-        return ("--authfile", str(registry.auth_file), *tls)
+        auth = ("--authfile", str(registry.auth_file)) if registry.auth_file else ()
+        return (*auth, *tls)
 
     def config(self, ref: str) -> ImageConfig:
         ref = self.resolve(ref)

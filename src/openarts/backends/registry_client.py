@@ -1,12 +1,15 @@
 """What the platform asks of its registry over the distribution API: whether an image is
 there, its size and architecture (for registering it), and removing a tag's manifest.
 
-The caller hands it a bearer token it minted for the one repository.
+It speaks to the platform's own registry with a token the platform mints, and to
+another registry with the user name and password the settings give.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,13 +43,25 @@ class ImageFacts:
     arch: str  # X86_64, AARCH64, or the image's own word for another
 
 
-class RegistryClient:
-    def __init__(self, address: str) -> None:
-        self.base = f"http://{address}/v2"
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """How the client proves itself: a bearer token the platform minted for its own
+    registry, or a user name and password for another registry, given as it asks (Basic,
+    or traded at its token service for a bearer token, as Docker's clients do)."""
 
-    async def facts(self, repository: str, tag: str, token: str) -> ImageFacts | None:
+    bearer: str | None = None
+    basic: tuple[str, str] | None = None
+
+
+class RegistryClient:
+    def __init__(self, base_url: str, credentials: Credentials) -> None:
+        self.base = base_url.rstrip("/") + "/v2"
+        self.credentials = credentials
+        self._header = f"Bearer {credentials.bearer}" if credentials.bearer else None
+
+    async def facts(self, repository: str, tag: str) -> ImageFacts | None:
         """The image's facts; None when the registry has no such image."""
-        async with _client(token) as client:
+        async with _client() as client:
             manifest, digest = await self._manifest(client, repository, tag)
             if manifest is None:
                 return None
@@ -58,54 +73,102 @@ class RegistryClient:
             config = manifest.get("config") or {}
             layers = manifest.get("layers") or []
             size = int(config.get("size", 0)) + sum(int(x.get("size", 0)) for x in layers)
-            blob = await self._send(client, "GET", f"{repository}/blobs/{config.get('digest', '')}")
+            blob = await self._send(client, "GET", repository, f"blobs/{config.get('digest', '')}")
             if blob is None:
                 raise RegistryAnswer(f"the registry lacks {repository}:{tag}'s configuration")
             arch = str(json.loads(blob.content).get("architecture") or "amd64")
             return ImageFacts(digest=digest, size_bytes=size, arch=ARCHES.get(arch, arch))
 
-    async def tags(self, repository: str, token: str) -> list[str]:
-        async with _client(token) as client:
-            listed = await self._send(client, "GET", f"{repository}/tags/list")
+    async def tags(self, repository: str) -> list[str]:
+        async with _client() as client:
+            listed = await self._send(client, "GET", repository, "tags/list")
         return [] if listed is None else list(listed.json().get("tags") or [])
 
-    async def digest(self, repository: str, reference: str, token: str) -> str | None:
+    async def digest(self, repository: str, reference: str) -> str | None:
         """The manifest digest a tag points to; None when there is no such tag."""
-        async with _client(token) as client:
-            answer = await self._send(client, "HEAD", f"{repository}/manifests/{reference}")
+        async with _client() as client:
+            answer = await self._send(client, "HEAD", repository, f"manifests/{reference}")
         return None if answer is None else answer.headers.get("docker-content-digest")
 
-    async def delete(self, repository: str, digest: str, token: str) -> None:
-        async with _client(token) as client:
-            await self._send(client, "DELETE", f"{repository}/manifests/{digest}", ok=(202,))
+    async def delete(self, repository: str, digest: str) -> None:
+        async with _client() as client:
+            await self._send(
+                client, "DELETE", repository, f"manifests/{digest}", ok=(202,), actions="delete"
+            )
 
     async def _manifest(
         self, client: httpx.AsyncClient, repository: str, reference: str
     ) -> tuple[dict[str, Any] | None, str]:
-        answer = await self._send(client, "GET", f"{repository}/manifests/{reference}")
+        answer = await self._send(client, "GET", repository, f"manifests/{reference}")
         if answer is None:
             return None, ""
         return answer.json(), answer.headers.get("docker-content-digest", "")
 
     async def _send(
-        self, client: httpx.AsyncClient, method: str, path: str, ok: tuple[int, ...] = (200,)
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        repository: str,
+        path: str,
+        ok: tuple[int, ...] = (200,),
+        actions: str = "pull",
     ) -> httpx.Response | None:
-        """The registry's answer; None for 404; RegistryAnswer for any other failure."""
-        try:
-            answer = await client.request(method, f"{self.base}/{path}", follow_redirects=True)
-        except httpx.HTTPError as error:
-            raise RegistryAnswer(f"the registry did not answer: {error}") from None
+        """The registry's answer; None for 404; RegistryAnswer for any other failure.
+        Asked for credentials, the client gives them as the registry asks, once."""
+        url = f"{self.base}/{repository}/{path}"
+        answer = await self._request(client, method, url, self._header)
+        if answer.status_code == 401 and self.credentials.bearer is None:
+            self._header = await self._authorization(client, answer, repository, actions)
+            answer = await self._request(client, method, url, self._header)
         if answer.status_code == 404:
             return None
         if answer.status_code not in ok:
             raise RegistryAnswer(_said(answer))
         return answer
 
+    async def _authorization(
+        self, client: httpx.AsyncClient, challenge: httpx.Response, repository: str, actions: str
+    ) -> str:
+        asked = challenge.headers.get("www-authenticate", "")
+        scheme, _, rest = asked.partition(" ")
+        basic = self.credentials.basic
+        if scheme.lower() == "basic":
+            if basic is None:
+                raise RegistryAnswer("the registry wants a user name and password; none is set")
+            return _basic(*basic)
+        if scheme.lower() != "bearer":
+            raise RegistryAnswer(_said(challenge))
+        said = dict(re.findall(r'(\w+)="([^"]*)"', rest))
+        params = {"scope": f"repository:{repository}:{actions}"}
+        if "service" in said:
+            params["service"] = said["service"]
+        headers = {"Authorization": _basic(*basic)} if basic else {}
+        try:
+            answer = await client.get(said.get("realm", ""), params=params, headers=headers)
+        except httpx.HTTPError as error:
+            raise RegistryAnswer(f"the registry's token service did not answer: {error}") from None
+        if answer.status_code != 200:
+            raise RegistryAnswer(f"the registry's token service said no: {_said(answer)}")
+        body = answer.json()
+        return f"Bearer {body.get('token') or body.get('access_token')}"
 
-def _client(token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=TIMEOUT_S, headers={"Authorization": f"Bearer {token}", "Accept": _MANIFESTS}
-    )
+    @staticmethod
+    async def _request(
+        client: httpx.AsyncClient, method: str, url: str, header: str | None
+    ) -> httpx.Response:
+        headers = {"Authorization": header} if header else {}
+        try:
+            return await client.request(method, url, headers=headers, follow_redirects=True)
+        except httpx.HTTPError as error:
+            raise RegistryAnswer(f"the registry did not answer: {error}") from None
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=TIMEOUT_S, headers={"Accept": _MANIFESTS})
 
 
 def _platform_manifest(index: dict[str, Any]) -> str:

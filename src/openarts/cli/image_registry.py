@@ -39,6 +39,12 @@ def _registry(api: ApiClient) -> str:
     if not isinstance(registry, dict) or not registry.get("enabled"):
         said = registry.get("summary") if isinstance(registry, dict) else "no answer"
         raise fail(f"{api.endpoint} runs no image registry: {said}")
+    if registry.get("kind") == "external":
+        # Its accounts are its own, not the platform's: Podman logs in to it directly.
+        raise fail(
+            f"{api.endpoint} uses the external registry {registry['address']}: log in to it "
+            "with its own account (podman login), then podman push / podman pull"
+        )
     return str(registry["address"])
 
 

@@ -48,7 +48,12 @@ from openarts.runtime.storage_access import WithStorageCredentials
 from openarts.runtime.training_staging import TrainingStaging
 from openarts.security.secrets_box import SecretBox
 from openarts.server.loops import Loops
-from openarts.server.registry import EmbeddedRegistry, RegistryUnavailable, no_registry
+from openarts.server.registry import (
+    EmbeddedRegistry,
+    RegistryUnavailable,
+    external_registry,
+    no_registry,
+)
 from openarts.services import bootstrap
 from openarts.services.authentication import Authenticator
 from openarts.services.flavors import FlavorCatalog
@@ -59,7 +64,7 @@ from openarts.services.inference_traffic import InferenceTraffic
 from openarts.services.models import ModelPlatform
 from openarts.services.notebooks import NotebookPlatform
 from openarts.services.pools import PoolChanges
-from openarts.services.registry_access import RegistryStatus, RegistryTokens
+from openarts.services.registry_access import PlatformRegistry, RegistryStatus, RegistryTokens
 from openarts.services.training_jobs import TrainingPlatform
 from openarts.services.training_logs import TrainingLogs
 from openarts.settings import Settings
@@ -184,8 +189,8 @@ def build_platform(
     box = SecretBox.from_key_file(settings.secret_key_file)
     db = Database(settings.resolved_database_url, lock_wait_s=settings.sqlite_lock_wait_s)
     catalog = FlavorCatalog.load(detect_host(), settings.flavors_override_file)
-    registry, registry_tokens, registry_login, registry_status = open_registry(settings)
-    backend = backend if backend is not None else open_backend(settings, registry_login)
+    setup = open_registry(settings)
+    backend = backend if backend is not None else open_backend(settings, setup.login)
     store = open_store(settings, box)
     presigner = platform_presigner(settings, box)
     hosts = Hosts(backend, settings.public_cpu_share)
@@ -209,7 +214,7 @@ def build_platform(
         sandboxed=backend.sandbox_report.enabled,
         images=backend.images_report.enabled,
         images_reason=backend.images_report.summary,
-        registry_address=registry_tokens.address if registry_tokens else None,
+        registry_address=setup.images.address if setup.images else None,
     )
     training_logs = TrainingLogs(
         db, store, backend, presigner=presigner, system_bucket=settings.system_bucket
@@ -354,8 +359,9 @@ def build_platform(
             services=ServicePlatform(catalog=catalog, endpoint=settings.endpoint),
             traffic=traffic,
             sandbox=backend.sandbox_report,
-            registry=registry_tokens,
-            registry_status=registry_status,
+            registry=setup.tokens,
+            image_registry=setup.images,
+            registry_status=setup.status,
         ),
         gateway=GatewayParts(
             routes=routes,
@@ -375,24 +381,38 @@ def build_platform(
         staging=staging,
         notebook_runtime=notebook_runtime,
         models=models,
-        registry=registry if run_registry else None,
+        registry=setup.process if run_registry else None,
     )
 
 
-def open_registry(
-    settings: Settings,
-) -> tuple[EmbeddedRegistry | None, RegistryTokens | None, RegistryLogin | None, RegistryStatus]:
-    """The embedded registry's files (made once per home) and how nodes log in to it;
-    Nones and the reason when the settings turn it off or it cannot run here."""
+@dataclass(frozen=True, slots=True)
+class RegistrySetup:
+    """The platform's registry as each part needs it: the process this server runs (the
+    embedded one), its token service's side, the registry whose namespaces are the
+    projects' (embedded or external), how nodes pull from it, and what to say of it."""
+
+    process: EmbeddedRegistry | None
+    tokens: RegistryTokens | None
+    images: PlatformRegistry | None
+    login: RegistryLogin | None
+    status: RegistryStatus
+
+
+def open_registry(settings: Settings) -> RegistrySetup:
+    """The registry the settings name (the embedded one's files made once per home);
+    none, with the reason, when they turn it off or it cannot run here."""
     if settings.registry == "off":
-        return None, None, None, no_registry()
+        return RegistrySetup(None, None, None, None, no_registry())
+    if settings.registry == "external":
+        external, login, status = external_registry(settings)
+        return RegistrySetup(None, None, external, login, status)
     registry = EmbeddedRegistry(settings)
     try:
         tokens, login = registry.prepare()
     except RegistryUnavailable as error:
         log.warning("no image registry: %s", error)
-        return None, None, None, RegistryStatus(False, str(error))
-    return registry, tokens, login, registry.status
+        return RegistrySetup(None, None, None, None, RegistryStatus(False, str(error)))
+    return RegistrySetup(registry, tokens, tokens, login, registry.status)
 
 
 def open_backend(settings: Settings, registry: RegistryLogin | None = None) -> ComputeBackend:

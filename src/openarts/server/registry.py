@@ -27,7 +27,12 @@ import httpx
 
 from openarts.backends.images import RegistryLogin
 from openarts.security.registry_tokens import ISSUER, SERVICE, TokenSigner
-from openarts.services.registry_access import NODE_USER, RegistryStatus, RegistryTokens
+from openarts.services.registry_access import (
+    NODE_USER,
+    ExternalRegistry,
+    RegistryStatus,
+    RegistryTokens,
+)
 from openarts.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,7 +47,7 @@ class RegistryUnavailable(RuntimeError):
 
 
 def no_registry() -> RegistryStatus:
-    return RegistryStatus(False, "none (OPENARTS_REGISTRY=off)")
+    return RegistryStatus(False, "none (OPENARTS_REGISTRY=off)", kind="none")
 
 
 def _private(path: Path, text: str) -> None:
@@ -215,8 +220,9 @@ class EmbeddedRegistry:
 
 def start_registry(settings: Settings) -> EmbeddedRegistry | None:
     """The registry started and answering, for a process that serves through workers;
-    None (with the reason logged) when the settings turn it off or it cannot run."""
-    if settings.registry == "off":
+    None (with the reason logged) when the settings name none or another, or it cannot
+    run."""
+    if settings.registry != "embedded":
         return None
     registry = EmbeddedRegistry(settings)
     try:
@@ -229,3 +235,28 @@ def start_registry(settings: Settings) -> EmbeddedRegistry | None:
     if not status.enabled:
         log.error("the image registry is not running: %s", status.summary)
     return registry
+
+
+def external_registry(settings: Settings) -> tuple[ExternalRegistry, RegistryLogin, RegistryStatus]:
+    """The registry at ``registry_url`` as the platform uses it: its account written for
+    Podman into a private auth file in the home (never a command line)."""
+    url = (settings.registry_url or "").rstrip("/")
+    address = url.partition("://")[2]
+    password = settings.registry_password.get_secret_value() if settings.registry_password else None
+    auth_file = None
+    if settings.registry_user and password:
+        folder = settings.home / "registry"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        auth_file = folder / "external-auth.json"
+        pair = base64.b64encode(f"{settings.registry_user}:{password}".encode()).decode()
+        _private(auth_file, json.dumps({"auths": {address: {"auth": pair}}}))
+    registry = ExternalRegistry(address, url, settings.registry_user, password)
+    login = RegistryLogin(address, auth_file, tls_verify=url.startswith("https://"))
+    status = RegistryStatus(
+        True,
+        f"{address} (external: push with its own accounts, to <project name>/<image>:<tag>; "
+        "SWR hosts stand for it)",
+        address,
+        kind="external",
+    )
+    return registry, login, status

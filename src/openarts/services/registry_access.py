@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from openarts.backends.registry_client import Credentials, RegistryClient
 from openarts.db.tables import Project, User
 from openarts.domain.registry import REPOSITORY_ACTIONS, ScopeRequest
 from openarts.ids import now_ms
@@ -38,15 +39,42 @@ class RegistryStatus:
     enabled: bool
     summary: str
     address: str = ""
+    kind: str = "embedded"  # or "external", or "none"
 
 
 @dataclass(frozen=True, slots=True)
 class RegistryTokens:
-    """The registry's side of the API: its address, its signer, the nodes' secret."""
+    """The embedded registry's side of the API: its address, its signer, the nodes'
+    secret."""
 
     address: str  # host:port as image references write it
     signer: TokenSigner
     node_secret: str
+
+    def client(self, repository: str, actions: tuple[str, ...]) -> RegistryClient:
+        """A client of the registry allowed ``actions`` on ``repository`` (a token the
+        platform mints for itself)."""
+        token = self.signer.token(NODE_USER, [Grant("repository", repository, actions)])
+        return RegistryClient(f"http://{self.address}", Credentials(bearer=token))
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalRegistry:
+    """A registry the platform uses but does not run (Harbor, SWR, any OCI registry):
+    its URL and the account the platform pulls and checks with."""
+
+    address: str
+    url: str
+    user: str | None
+    password: str | None = field(repr=False, default=None)
+
+    def client(self, repository: str, actions: tuple[str, ...]) -> RegistryClient:
+        basic = (self.user, self.password) if self.user and self.password else None
+        return RegistryClient(self.url, Credentials(basic=basic))
+
+
+# The registry whose namespaces are the projects': the embedded one or an external one.
+PlatformRegistry = RegistryTokens | ExternalRegistry
 
 
 @dataclass(frozen=True, slots=True)

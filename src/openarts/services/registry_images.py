@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
-from openarts.backends.registry_client import ImageFacts, RegistryAnswer, RegistryClient
+from openarts.backends.registry_client import ImageFacts, RegistryAnswer
 from openarts.db.engine import Database
 from openarts.domain.registry import is_swr_host, split_reference
 from openarts.errors import OpenArtsError
-from openarts.security.registry_tokens import Grant
-from openarts.services.registry_access import NODE_USER, RegistryTokens, project_namespaces
+from openarts.services.registry_access import PlatformRegistry, project_namespaces
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ async def check_owned(
 
 
 async def registered_facts(
-    db: Database, tokens: RegistryTokens | None, project_id: str, image: str
+    db: Database, tokens: PlatformRegistry | None, project_id: str, image: str
 ) -> ImageFacts | None:
     """The image's facts when it is in the platform's registry (IMAGE_NOT_FOUND when it
     should be and is not); None for an image elsewhere, which is not checked."""
@@ -82,9 +81,9 @@ async def registered_facts(
         return None
     async with db.session() as session:
         await check_owned(session, tokens.address, project_id, image, "swr_path")
-    token = _token(tokens, place.repository, ("pull",))
     try:
-        facts = await RegistryClient(tokens.address).facts(place.repository, place.reference, token)
+        client = tokens.client(place.repository, ("pull",))
+        facts = await client.facts(place.repository, place.reference)
     except RegistryAnswer as error:
         raise OpenArtsError(
             errors.IMAGE_NOT_FOUND, f"Specified image {image} cannot be found: {error}"
@@ -106,24 +105,22 @@ class Content:
     digest: str
 
 
-async def content_of(tokens: RegistryTokens | None, image: str) -> Content | None:
+async def content_of(tokens: PlatformRegistry | None, image: str) -> Content | None:
     """What deleting ``image``'s content (``force``) removes; None when it is not in the
     platform's registry (or is gone already). The registry deletes a manifest with every
     tag on it, so a tag sharing it with others is refused, naming them."""
     place = place_of(tokens.address if tokens else None, image)
     if place is None or tokens is None:
         return None
-    client = RegistryClient(tokens.address)
-    token = _token(tokens, place.repository, ("pull",))
+    client = tokens.client(place.repository, ("pull",))
     try:
-        digest = await client.digest(place.repository, place.reference, token)
+        digest = await client.digest(place.repository, place.reference)
         if digest is None:
             return None
         sharing = [
             tag
-            for tag in await client.tags(place.repository, token)
-            if tag != place.reference
-            and await client.digest(place.repository, tag, token) == digest
+            for tag in await client.tags(place.repository)
+            if tag != place.reference and await client.digest(place.repository, tag) == digest
         ]
     except RegistryAnswer as error:
         raise OpenArtsError(
@@ -140,17 +137,13 @@ async def content_of(tokens: RegistryTokens | None, image: str) -> Content | Non
     return Content(place.repository, digest)
 
 
-async def remove(tokens: RegistryTokens, content: Content) -> None:
+async def remove(tokens: PlatformRegistry, content: Content) -> None:
     """Delete the manifest (its layers go at the registry's next garbage collection)."""
-    token = _token(tokens, content.repository, ("pull", "delete"))
-    await RegistryClient(tokens.address).delete(content.repository, content.digest, token)
+    client = tokens.client(content.repository, ("pull", "delete"))
+    await client.delete(content.repository, content.digest)
 
 
-def _token(tokens: RegistryTokens, repository: str, actions: tuple[str, ...]) -> str:
-    return tokens.signer.token(NODE_USER, [Grant("repository", repository, actions)])
-
-
-async def remove_logged(tokens: RegistryTokens, content: Content) -> None:
+async def remove_logged(tokens: PlatformRegistry, content: Content) -> None:
     """``remove`` after the answer has gone (the image's record is deleted already): a
     registry that fails then is logged, with what is left."""
     try:

@@ -43,6 +43,20 @@ def require_tools(more: dict[str, str] | None = None) -> None:
         pytest.skip(f"needs Debian's {', '.join(missing)}", allow_module_level=True)
 
 
+def untag_registry(address: str) -> None:
+    """Remove the tags pushes left in this machine's Podman for a registry at ``address``
+    that is gone (its test server ended); the layers stay when another tag holds them."""
+    listed = subprocess.run(
+        ["podman", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    ours = [ref for ref in listed if ref.startswith(f"{address}/")]
+    if ours:
+        subprocess.run(["podman", "rmi", "--force", *ours], capture_output=True, check=False)
+
+
 def base_image() -> str:
     """The reference of the test base image, made if this machine does not have it."""
     with LOCK.open("w") as lock:

@@ -25,5 +25,6 @@ async def health(request: Request) -> dict[str, Any]:
             "enabled": parts.registry_status.enabled,
             "summary": parts.registry_status.summary,
             "address": parts.registry_status.address,
+            "kind": parts.registry_status.kind,
         },
     }

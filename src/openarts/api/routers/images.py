@@ -50,7 +50,7 @@ async def register_image(
     # Asked of the registry before the session's first statement: no transaction waits
     # on the network.
     facts = await registry_images.registered_facts(
-        parts.db, parts.registry, caller.project_id, body.swr_path
+        parts.db, parts.image_registry, caller.project_id, body.swr_path
     )
     return image_out(await service.register_image(session, caller.project_id, body, facts))
 
@@ -107,8 +107,8 @@ async def delete_image(
         async with parts.db.session() as reading:
             image = await service.find_image(reading, caller.project_id, id)
         if image.visibility == "PRIVATE":
-            content = await registry_images.content_of(parts.registry, image.swr_path)
+            content = await registry_images.content_of(parts.image_registry, image.swr_path)
     view = await service.delete_image(session, caller.project_id, id)
-    if content is not None and parts.registry is not None:
-        background.add_task(registry_images.remove_logged, parts.registry, content)
+    if content is not None and parts.image_registry is not None:
+        background.add_task(registry_images.remove_logged, parts.image_registry, content)
     return image_out(view)
