@@ -175,7 +175,7 @@ class Settings(BaseSettings):
             return self
         url = self.registry_url or ""
         scheme, _, rest = url.partition("://")
-        if scheme not in ("http", "https") or not rest.strip("/"):
+        if scheme not in ("http", "https") or not rest.strip("/") or "/" in rest.strip("/"):
             raise ValueError(
                 "registry 'external' needs OPENARTS_REGISTRY_URL, as https://host[:port] "
                 "(http:// for a registry without TLS)"

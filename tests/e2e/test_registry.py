@@ -281,6 +281,10 @@ def test_a_training_job_runs_an_image_the_node_pulls_from_the_registry(
     refused = theirs.request("POST", JOBS, job)
     assert refused.status_code == 400, refused.text
     assert refused.json()["error_code"] == "ModelArts.6797"
+    # Nor by a short name, which Podman would match against the node's copy of it.
+    job["algorithm"]["engine"]["image_url"] = "default/python:1"
+    short = theirs.request("POST", JOBS, job)
+    assert short.status_code == 400 and "names no registry host" in short.json()["error_msg"]
     listed = theirs.request("POST", "/v2/{project_id}/training-job-searches", {})
     assert listed.json()["total"] == 0
 

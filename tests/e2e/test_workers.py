@@ -90,6 +90,14 @@ def test_two_workers_serve_and_one_leads_the_loops(tmp_path: Path, database_url:
                 break
             time.sleep(0.5)
         assert set(phases.values()) == {"Completed"}, phases
-        assert requests.get(f"{server.endpoint}/health", timeout=5).status_code == 200
+        health = requests.get(f"{server.endpoint}/health", timeout=5)
+        assert health.status_code == 200
+        if Path("/usr/bin/docker-registry").exists():
+            # The first process runs the registry; every worker says it runs.
+            for _ in range(6):
+                registry = requests.get(f"{server.endpoint}/health", timeout=5).json()["registry"]
+                assert registry["enabled"] is True, registry
+                answer = requests.get(f"http://{registry['address']}/v2/", timeout=5)
+                assert answer.status_code == 401
     finally:
         server.close()

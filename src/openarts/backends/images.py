@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openarts.domain.images import is_image_reference
-from openarts.domain.registry import is_swr_host, split_reference
+from openarts.domain.registry import WHOLE_REFERENCE, is_swr_host, split_reference
 from openarts.domain.sandbox_view import MA_UID
 
 # How long a pull may take before it fails (a large image over a slow link).
@@ -111,11 +111,14 @@ class ImageStore:
 
     def ensure(self, ref: str) -> None:
         """``ref`` on this node: pulled when it is not (ImageError with the registry's
-        answer when the pull fails)."""
+        answer when the pull fails). An image of the platform's registry is pulled every
+        time: a tag pushed again must run as pushed, and a pull of an image the node
+        holds already only compares its manifest."""
         ref = self.resolve(ref)
-        if self.exists(ref):
+        if self.exists(ref) and not self._login_for(ref):
             return
-        self._run("pull", "--quiet", *self._login_for(ref), ref, timeout_s=PULL_TIMEOUT_S)
+        options = self._login_for(ref) or ("--quiet",)
+        self._run("pull", *options, ref, timeout_s=PULL_TIMEOUT_S)
         with self._lock:
             self._mounted.pop(ref, None)
             self._configs.pop(ref, None)
@@ -126,7 +129,8 @@ class ImageStore:
             return ()
         tls = () if registry.tls_verify else ("--tls-verify=false",)
         auth = ("--authfile", str(registry.auth_file)) if registry.auth_file else ()
-        return (*auth, *tls)
+        # Never empty for the registry's images (ensure() tells them by it).
+        return ("--quiet", *auth, *tls)
 
     def config(self, ref: str) -> ImageConfig:
         ref = self.resolve(ref)
@@ -210,6 +214,11 @@ class ImageStore:
 
 
 def _check(ref: str) -> None:
-    """A reference reaches Podman as an argument: never one it would take as an option."""
+    """A reference reaches Podman as an argument: never one it would take as an option,
+    and always with its registry host. Podman matches a short name (``team/x:1``) or an
+    ID against every image the node holds, whoever pulled it: a project could run
+    another's image from the node's cache."""
     if not is_image_reference(ref):
         raise ImageError(f"{ref!r} is not an image reference")
+    if not split_reference(ref)[0]:
+        raise ImageError(f"{ref!r} names no registry host: {WHOLE_REFERENCE}")

@@ -8,6 +8,7 @@ another registry with the user name and password the settings give.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ _INDEXES = {
 # OCI's architecture names to ModelArts' enumeration.
 ARCHES = {"amd64": "X86_64", "arm64": "AARCH64"}
 TIMEOUT_S = 10.0
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class RegistryAnswer(Exception):
@@ -70,25 +72,37 @@ class RegistryClient:
                 manifest, digest = await self._manifest(client, repository, chosen)
                 if manifest is None:
                     return None
-            config = manifest.get("config") or {}
-            layers = manifest.get("layers") or []
-            size = int(config.get("size", 0)) + sum(int(x.get("size", 0)) for x in layers)
-            blob = await self._send(client, "GET", repository, f"blobs/{config.get('digest', '')}")
-            if blob is None:
-                raise RegistryAnswer(f"the registry lacks {repository}:{tag}'s configuration")
-            arch = str(json.loads(blob.content).get("architecture") or "amd64")
-            return ImageFacts(digest=digest, size_bytes=size, arch=ARCHES.get(arch, arch))
+            try:
+                config = manifest.get("config") or {}
+                layers = manifest.get("layers") or []
+                config_size = int(config.get("size", 0))
+                size = config_size + sum(int(x.get("size", 0)) for x in layers)
+                # A configuration is a few KiB: what claims more is not read.
+                if config_size > MAX_CONFIG_BYTES:
+                    raise RegistryAnswer(f"{repository}:{tag}'s configuration is not an image's")
+                where = f"blobs/{config.get('digest', '')}"
+                blob = await self._send(client, "GET", repository, where)
+                if blob is None or len(blob.content) > MAX_CONFIG_BYTES:
+                    raise RegistryAnswer(f"the registry lacks {repository}:{tag}'s configuration")
+                arch = str(json.loads(blob.content).get("architecture") or "amd64")
+            except (ValueError, TypeError, AttributeError) as error:
+                raise RegistryAnswer(f"{repository}:{tag} is not an image: {error}") from None
+            return ImageFacts(digest=digest, size_bytes=size, arch=ARCHES.get(arch, arch[:16]))
 
     async def tags(self, repository: str) -> list[str]:
         async with _client() as client:
-            listed = await self._send(client, "GET", repository, "tags/list")
-        return [] if listed is None else list(listed.json().get("tags") or [])
+            # One page as large as registries allow (Distribution answers all at once).
+            listed = await self._send(client, "GET", repository, "tags/list?n=10000")
+        try:
+            return [] if listed is None else [str(t) for t in listed.json().get("tags") or []]
+        except (ValueError, AttributeError):
+            raise RegistryAnswer(f"{repository}'s tags cannot be read") from None
 
     async def digest(self, repository: str, reference: str) -> str | None:
         """The manifest digest a tag points to; None when there is no such tag."""
         async with _client() as client:
-            answer = await self._send(client, "HEAD", repository, f"manifests/{reference}")
-        return None if answer is None else answer.headers.get("docker-content-digest")
+            manifest, digest = await self._manifest(client, repository, reference)
+        return None if manifest is None else digest
 
     async def delete(self, repository: str, digest: str) -> None:
         async with _client() as client:
@@ -102,7 +116,15 @@ class RegistryClient:
         answer = await self._send(client, "GET", repository, f"manifests/{reference}")
         if answer is None:
             return None, ""
-        return answer.json(), answer.headers.get("docker-content-digest", "")
+        try:
+            manifest = answer.json()
+        except ValueError:
+            manifest = None
+        if not isinstance(manifest, dict):
+            raise RegistryAnswer(f"{repository}:{reference} has no manifest one can read")
+        # A registry that does not say the digest: the manifest's own hash is it.
+        digest = answer.headers.get("docker-content-digest") or _digest_of(answer.content)
+        return manifest, digest
 
     async def _send(
         self,
@@ -163,6 +185,10 @@ class RegistryClient:
             raise RegistryAnswer(f"the registry did not answer: {error}") from None
 
 
+def _digest_of(content: bytes) -> str:
+    return "sha256:" + hashlib.sha256(content).hexdigest()
+
+
 def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
@@ -180,8 +206,8 @@ def _platform_manifest(index: dict[str, Any]) -> str:
     for entry in entries:
         platform = entry.get("platform") or {}
         if platform.get("os") == "linux" and platform.get("architecture") == "amd64":
-            return str(entry["digest"])
-    return str(entries[0]["digest"])
+            return str(entry.get("digest", ""))
+    return str(entries[0].get("digest", ""))
 
 
 def _said(answer: httpx.Response) -> str:

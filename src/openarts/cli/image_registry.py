@@ -20,6 +20,7 @@ import typer
 from openarts.cli.api_client import ApiClient
 from openarts.cli.common import call, client, fail, printer, reported
 from openarts.cli.output import out
+from openarts.domain.registry import is_namespace
 
 IMAGES = "/v1/{project_id}/images"
 
@@ -51,13 +52,15 @@ def _registry(api: ApiClient) -> str:
 def _namespace(api: ApiClient) -> str:
     """The project's namespace in the registry: its name (its ID when it has none we
     can read)."""
-    if api.profile.project_name:
+    # A name a registry path cannot hold (capitals, say) leaves the ID.
+    if api.profile.project_name and is_namespace(api.profile.project_name):
         return api.profile.project_name
     with reported():
         project_id = api.project_id
         for project in api.projects():
-            if project.get("id") == project_id and project.get("name"):
-                return str(project["name"])
+            name = str(project.get("name") or "")
+            if project.get("id") == project_id and is_namespace(name):
+                return name
     return project_id
 
 

@@ -135,6 +135,11 @@ def run_server(settings: Settings) -> None:
     )
     # The ports first: a taken one is said before anything else is done.
     sockets = _sockets(settings)
+    # A port of 0 was the system's choice: the addresses the server gives out (the
+    # banner, the registry's token realm, the workers' settings) name the real one.
+    for (name, _, _), listener in zip(_PORTS, sockets, strict=True):
+        if not getattr(settings, name):
+            setattr(settings, name, int(listener.getsockname()[1]))
     if settings.workers > 1:
         _run_workers(settings, sockets)
         return

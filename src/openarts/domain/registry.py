@@ -52,6 +52,15 @@ def split_reference(reference: str) -> tuple[str, str]:
     return "", reference
 
 
+# What to write instead of a short name (container tools would match one against every
+# image a node holds, whoever pulled it).
+WHOLE_REFERENCE = (
+    "write the whole reference, host first (swr.<region>.myhuaweicloud.com/<namespace>/"
+    "<name>:<tag> for the platform's registry, localhost/<name>:<tag> for an image of "
+    "the node's own Podman)"
+)
+
+
 def is_swr_host(host: str) -> bool:
     """A host of Huawei Cloud's SWR (``swr.<region>.myhuaweicloud.com``): ModelArts code
     names images there, and this platform's registry stands in for it."""

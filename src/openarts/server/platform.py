@@ -125,10 +125,19 @@ class Platform:
             raise
         self.report = report
         if self.registry is not None:
-            self.registry.start()
-            # Not awaited: the API answers meanwhile; a registry that fails says why in
-            # the log and in /health.
-            self._registry_wait = asyncio.create_task(self._registry_ready(self.registry))
+            # The wait for a registry an older server left runs off the loop; the start
+            # itself on this thread (its parent-death signal follows the forking thread).
+            await asyncio.to_thread(self.registry.end_leftover)
+            try:
+                self.registry.start()
+            except RegistryUnavailable as error:
+                log.error("the image registry is not running: %s", error)
+                self.registry.status.summary = str(error)
+                self.registry = None
+            else:
+                # Not awaited: the API answers meanwhile; a registry that fails says why
+                # in the log and in /health.
+                self._registry_wait = asyncio.create_task(self._registry_ready(self.registry))
         if run_loops:
             await self._recover()
         # Everything made at start lives as long as the server: moved out of the
@@ -163,7 +172,7 @@ class Platform:
         if self._registry_wait is not None:
             self._registry_wait.cancel()
         if self.registry is not None:
-            self.registry.stop()
+            await asyncio.to_thread(self.registry.stop)
         await self.notes_feed.stop()
         await self.loops.stop()
         await self.api.traffic.close()
@@ -190,6 +199,8 @@ def build_platform(
     db = Database(settings.resolved_database_url, lock_wait_s=settings.sqlite_lock_wait_s)
     catalog = FlavorCatalog.load(detect_host(), settings.flavors_override_file)
     setup = open_registry(settings)
+    if not run_registry:
+        _run_by_another(setup.process)
     backend = backend if backend is not None else open_backend(settings, setup.login)
     store = open_store(settings, box)
     presigner = platform_presigner(settings, box)
@@ -396,6 +407,13 @@ class RegistrySetup:
     images: PlatformRegistry | None
     login: RegistryLogin | None
     status: RegistryStatus
+
+
+def _run_by_another(registry: EmbeddedRegistry | None) -> None:
+    """A worker among several: the first process started the registry and waited for it;
+    the worker says what that one says of it."""
+    if registry is not None:
+        registry.status.enabled, registry.status.summary = True, registry.how_to_use()
 
 
 def open_registry(settings: Settings) -> RegistrySetup:

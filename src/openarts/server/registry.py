@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ctypes
 import json
 import logging
 import os
@@ -20,7 +19,6 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -39,7 +37,6 @@ log = logging.getLogger(__name__)
 
 TOKEN_PATH = "/openarts/registry/token"
 INSTALL_HINT = "apt-get install docker-registry (the CNCF Distribution registry)"
-_PR_SET_PDEATHSIG = 1
 
 
 class RegistryUnavailable(RuntimeError):
@@ -51,9 +48,16 @@ def no_registry() -> RegistryStatus:
 
 
 def _private(path: Path, text: str) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """``text`` in ``path``, readable by the server only; replaced whole (a pull reading
+    the nodes' auth file while another worker writes it never sees half a file)."""
+    if path.exists() and path.read_text("utf-8") == text:
+        path.chmod(0o600)
+        return
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
         out.write(text)
+    os.replace(partial, path)
 
 
 def _free_port(host: str) -> int:
@@ -62,16 +66,16 @@ def _free_port(host: str) -> int:
         return int(probe.getsockname()[1])
 
 
-def _dying_with_parent() -> Callable[[], None]:
-    """What the child runs before the registry: it ends when the server does, even by
-    kill -9 (no orphan keeps the port; the pid file covers one an older server left).
-    libc is looked up here, in the parent: the child only makes the one system call."""
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-
-    def die_with_parent() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-    return die_with_parent
+def _dying_with_parent() -> list[str]:
+    """What runs the registry so that it ends when the server does, even by kill -9 (no
+    orphan keeps the port; the pid file covers one an older server left): util-linux's
+    setpriv sets the parent-death signal and executes it. No code of ours runs between
+    fork and exec (a preexec_fn could deadlock in a process with threads)."""
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        log.warning("no setpriv (util-linux): the registry may outlive a killed server")
+        return []
+    return [setpriv, "--pdeathsig", "TERM", "--"]
 
 
 class EmbeddedRegistry:
@@ -134,23 +138,26 @@ class EmbeddedRegistry:
         return json.dumps(config, indent=1) + "\n"
 
     def start(self) -> None:
-        """Start the process (not waiting for it: ``wait_ready`` does)."""
-        self._end_leftover()
+        """Start the process (not waiting for it: ``wait_ready`` does). In a session of
+        its own: a Ctrl-C reaches the server, which stops it after its graceful stop."""
         log_file = open(self.folder / "registry.log", "ab")  # noqa: SIM115 - the child's
         try:
             self._process = subprocess.Popen(
-                [self.binary, "serve", str(self.folder / "config.yml")],
+                [*_dying_with_parent(), self.binary, "serve", str(self.folder / "config.yml")],
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_dying_with_parent(),
                 env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                start_new_session=True,
             )
+        except OSError as error:
+            raise RegistryUnavailable(f"docker-registry could not be started: {error}") from None
         finally:
             log_file.close()
         (self.folder / "registry.pid").write_text(f"{self._process.pid}\n")
 
-    def _end_leftover(self) -> None:
+    def end_leftover(self) -> None:
+        """End a registry an older server of this home left running (it holds the port)."""
         pid_file = self.folder / "registry.pid"
         try:
             pid = int(pid_file.read_text().strip())
@@ -160,7 +167,10 @@ class EmbeddedRegistry:
         if str(self.folder / "config.yml").encode() not in cmdline:
             return
         log.warning("ending the registry (pid %d) an earlier server left running", pid)
-        os.kill(pid, signal.SIGTERM)
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            return
         deadline = time.monotonic() + 5
         while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -230,7 +240,12 @@ def start_registry(settings: Settings) -> EmbeddedRegistry | None:
     except RegistryUnavailable as error:
         log.warning("no image registry: %s", error)
         return None
-    registry.start()
+    registry.end_leftover()
+    try:
+        registry.start()
+    except RegistryUnavailable as error:
+        log.error("no image registry: %s", error)
+        return None
     status = asyncio.run(registry.wait_ready())
     if not status.enabled:
         log.error("the image registry is not running: %s", status.summary)

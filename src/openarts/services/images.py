@@ -14,6 +14,7 @@ from openarts.backends.registry_client import ImageFacts
 from openarts.db.tables import Image, Notebook, TrainingJob
 from openarts.domain.images import ImageStatus, PresetImage, find_preset, preset_images
 from openarts.domain.notebooks import NotebookStatus
+from openarts.domain.registry import split_reference
 from openarts.domain.training import JobPhase
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
@@ -136,6 +137,23 @@ async def image_for_url(session: AsyncSession, project_id: str, url: str) -> Ima
     if not rows:
         return None
     return row_view(max(rows, key=lambda row: len(row.swr_path)))
+
+
+async def image_at_path(session: AsyncSession, project_id: str, path: str) -> ImageView | None:
+    """The project's registered image whose address, after its registry host, is
+    ``path`` (``team/x:1`` names ``swr.example.com/team/x:1``); the newest if several."""
+    rows = (
+        await session.scalars(
+            select(Image)
+            .where(
+                Image.project_id == project_id,
+                Image.swr_path.endswith(f"/{path}", autoescape=True),
+            )
+            .order_by(Image.created_at.desc())
+            .limit(1)
+        )
+    ).all()
+    return row_view(rows[0]) if rows else None
 
 
 async def list_images(
@@ -319,7 +337,7 @@ async def delete_image(session: AsyncSession, project_id: str, image_id: str) ->
         )
     # A job runs a saved image by its ID, a container image by its address (written
     # with or without the registry's host in front).
-    repository_tag = row.swr_path.split("/", 1)[-1] if "/" in row.swr_path else row.swr_path
+    path = split_reference(row.swr_path)[1]
     trainings = await count_where(
         session,
         TrainingJob,
@@ -327,7 +345,8 @@ async def delete_image(session: AsyncSession, project_id: str, image_id: str) ->
         TrainingJob.phase.in_([p.value for p in JobPhase if not p.finished]),
         or_(
             TrainingJob.plan.contains(f'"image_id":"{image_id}"', autoescape=True),
-            TrainingJob.plan.contains(f'/{repository_tag}"', autoescape=True),
+            TrainingJob.plan.contains(f'/{path}"', autoescape=True),
+            TrainingJob.plan.contains(f'"{path}"', autoescape=True),
         ),
     )
     if trainings:

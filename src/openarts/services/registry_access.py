@@ -11,17 +11,20 @@ start, and the API checks the image is the project's).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
+import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts.backends.registry_client import Credentials, RegistryClient
+from openarts.db.engine import Database
 from openarts.db.tables import Project, User
 from openarts.domain.registry import REPOSITORY_ACTIONS, ScopeRequest
 from openarts.ids import now_ms
-from openarts.security.passwords import check_password
+from openarts.security.passwords import check_password, hash_password
 from openarts.security.registry_tokens import Grant, TokenSigner
 from openarts.security.secrets_box import SecretBox
 from openarts.services import identity
@@ -49,7 +52,7 @@ class RegistryTokens:
 
     address: str  # host:port as image references write it
     signer: TokenSigner
-    node_secret: str
+    node_secret: str = field(repr=False)
 
     def client(self, repository: str, actions: tuple[str, ...]) -> RegistryClient:
         """A client of the registry allowed ``actions`` on ``repository`` (a token the
@@ -84,35 +87,48 @@ class RegistryCaller:
 
 
 async def authenticate(
-    session: AsyncSession, box: SecretBox, tokens: RegistryTokens, user: str, password: str
+    db: Database, box: SecretBox, tokens: RegistryTokens, user: str, password: str
 ) -> RegistryCaller | None:
-    """The caller these Basic credentials name; None when they name nobody."""
+    """The caller these Basic credentials name; None when they name nobody. The lookups
+    share one short session, closed before the password's scrypt runs (on a thread); an
+    unknown name costs the same scrypt, so the time taken does not tell names apart."""
     if user == NODE_USER:
         if hmac.compare_digest(password.encode(), tokens.node_secret.encode()):
             return RegistryCaller(NODE_USER, None)
         return None
     # An access key, as SWR's login takes it ("cn-north-4@AK" or the AK alone).
     access_key = user.rsplit("@", 1)[-1]
-    found = await identity.lookup_credential(session, access_key)
+    async with db.session() as session:
+        found = await identity.lookup_credential(session, access_key)
+        # An IAM token as the password (what a profile signed in with a password holds);
+        # a token is scoped to one project, but the registry asks per namespace, so it
+        # stands for its user as AK/SK do.
+        token = None if found else await tokens_service.lookup_token(session, password)
+        users = (
+            []
+            if found or token
+            else list(await session.scalars(select(User).where(User.name == user).limit(2)))
+        )
     if found is not None:
         secret = box.decrypt(found.secret_encrypted)
         if hmac.compare_digest(password.encode(), secret.encode()):
             return RegistryCaller(found.user.name, found.user.id)
         return None
-    # An IAM token as the password (what a profile signed in with a password holds); a
-    # token is scoped to one project, but the registry asks per namespace, so it stands
-    # for its user as AK/SK do.
-    token = await tokens_service.lookup_token(session, password)
     if token is not None and token.expires_at > now_ms() and token.user.name == user:
         return RegistryCaller(token.user.name, token.user.id)
-    users = list(await session.scalars(select(User).where(User.name == user).limit(2)))
     # A name two domains share names nobody for certain: such users log in with AK/SK.
-    if len(users) != 1 or users[0].password_hash is None:
+    known = users[0] if len(users) == 1 and users[0].password_hash else None
+    stored = (known.password_hash if known is not None else None) or _no_one()
+    matches = await asyncio.to_thread(check_password, password, stored)
+    if known is None or not matches:
         return None
-    # scrypt takes tens of milliseconds of CPU: off the event loop.
-    if not await asyncio.to_thread(check_password, password, users[0].password_hash):
-        return None
-    return RegistryCaller(users[0].name, users[0].id)
+    return RegistryCaller(known.name, known.id)
+
+
+@functools.cache
+def _no_one() -> str:
+    """A password hash no password matches, checked for names that are nobody's."""
+    return hash_password(secrets.token_urlsafe(24))
 
 
 async def grants_for(

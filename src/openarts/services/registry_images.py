@@ -105,13 +105,18 @@ class Content:
     digest: str
 
 
-async def content_of(tokens: PlatformRegistry | None, image: str) -> Content | None:
+async def content_of(
+    db: Database, tokens: PlatformRegistry | None, project_id: str, image: str
+) -> Content | None:
     """What deleting ``image``'s content (``force``) removes; None when it is not in the
-    platform's registry (or is gone already). The registry deletes a manifest with every
-    tag on it, so a tag sharing it with others is refused, naming them."""
+    platform's registry (or is gone already). Only the project's own namespaces (a record
+    made while no registry ran was never checked); and the registry deletes a manifest
+    with every tag on it, so a tag sharing it with others is refused, naming them."""
     place = place_of(tokens.address if tokens else None, image)
     if place is None or tokens is None:
         return None
+    async with db.session() as session:
+        await check_owned(session, tokens.address, project_id, image, "its swr_path")
     client = tokens.client(place.repository, ("pull",))
     try:
         digest = await client.digest(place.repository, place.reference)

@@ -22,6 +22,7 @@ from openarts.domain.events import EventType
 from openarts.domain.flavors import FlavorUse
 from openarts.domain.identity import Caller
 from openarts.domain.images import ImageStatus
+from openarts.domain.registry import WHOLE_REFERENCE, split_reference
 from openarts.domain.sandbox_view import MA_HOME, Mount, TaskView
 from openarts.domain.scheduling import Resources
 from openarts.domain.training import (
@@ -279,10 +280,12 @@ async def _resolve(
         image_url=engine.image_url if engine else None,
     )
     image = await _saved_image(session, project, image_url) if image_url else None
+    runs = image_url
     if image_url and image is None:
+        runs = await _container_reference(session, project, image_url)
         # A container image: one of the platform's registry must be the project's own.
         await registry_images.check_owned(
-            session, training.registry_address, project, image_url, "engine.image_url"
+            session, training.registry_address, project, runs, "engine.image_url"
         )
     parameters = specs.resolve_parameters(
         rules,
@@ -346,7 +349,7 @@ async def _resolve(
         boot_file=code.boot_file,
         command=code.command,
         engine_id=chosen.engine.id if chosen else None,
-        image_url=image_url,
+        image_url=runs,
         image_id=image.id if image else None,
         image_layers=image.layers if image else [],
         parameters=parameters,
@@ -662,6 +665,18 @@ async def delete_job(session: AsyncSession, job: TrainingJob) -> None:
     await session.delete(job)
     await session.run_sync(add_to_count, job.project_id, TRAINING_JOBS, -1)
     hint(session, Hint.WORKLOADS, Hint.TRAINING)
+
+
+async def _container_reference(session: AsyncSession, project_id: str, image_url: str) -> str:
+    """What a container job runs: the image as written, or the whole address of the
+    registered image a short name names. A short name alone never reaches Podman, which
+    matches it against every image the node holds, whoever pulled it."""
+    if split_reference(image_url)[0]:
+        return image_url
+    registered = await image_service.image_at_path(session, project_id, image_url)
+    if registered is None or not split_reference(registered.swr_path)[0]:
+        raise specs.bad(f"engine.image_url {image_url} names no registry host: {WHOLE_REFERENCE}")
+    return registered.swr_path
 
 
 async def _saved_image(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import csv
 import os
@@ -30,13 +31,21 @@ def free_port() -> int:
     first, end = _share()
     for _ in range(200):
         port = random.randrange(first, end)
+        # A port handed out lately may be free still (its server not started yet): one
+        # server's four ports drawn at random would otherwise meet now and then.
+        if port in _HANDED_OUT:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            _HANDED_OUT.append(port)
             return port
     raise RuntimeError(f"no free port between {first} and {end}")
+
+
+_HANDED_OUT: collections.deque[int] = collections.deque(maxlen=256)
 
 
 # Test servers' ports are at least this (well above the well-known ones).

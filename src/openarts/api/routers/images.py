@@ -107,7 +107,9 @@ async def delete_image(
         async with parts.db.session() as reading:
             image = await service.find_image(reading, caller.project_id, id)
         if image.visibility == "PRIVATE":
-            content = await registry_images.content_of(parts.image_registry, image.swr_path)
+            content = await registry_images.content_of(
+                parts.db, parts.image_registry, caller.project_id, image.swr_path
+            )
     view = await service.delete_image(session, caller.project_id, id)
     if content is not None and parts.image_registry is not None:
         background.add_task(registry_images.remove_logged, parts.image_registry, content)

@@ -54,11 +54,11 @@ async def registry_token(
     credentials = _basic(request)
     if credentials is None:
         return _refused("log in with a user name and password, or an AK and its SK")
+    caller = await registry_access.authenticate(parts.db, parts.box, tokens, *credentials)
+    if caller is None:
+        return _refused("the user name or password is wrong")
+    wanted = [s for s in (parse_scope(text) for text in scope or []) if s is not None]
     async with parts.db.session() as session:
-        caller = await registry_access.authenticate(session, parts.box, tokens, *credentials)
-        if caller is None:
-            return _refused("the user name or password is wrong")
-        wanted = [s for s in (parse_scope(text) for text in scope or []) if s is not None]
         grants = await registry_access.grants_for(session, caller, wanted)
     token = tokens.signer.token(caller.subject, grants)
     return JSONResponse(
