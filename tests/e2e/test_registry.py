@@ -255,9 +255,7 @@ def test_a_training_job_runs_an_image_the_node_pulls_from_the_registry(
 ) -> None:
     # The node does not have it yet: the job's start pulls it with the node's login.
     subprocess.run(["podman", "rmi", "--force", pushed], capture_output=True, check=False)
-    job = body("from-registry", f"{SWR}/default/python:1", server)
-    job["algorithm"]["environments"]["REGISTRY_PORT"] = str(server.registry_port)
-    created = signed_call(server, "POST", JOBS, job)
+    created = signed_call(server, "POST", JOBS, _job("from-registry", "python:1", server))
     assert created.status_code == 201, created.text
     job_id = created.json()["metadata"]["id"]
     done = wait_phase(server, job_id, "Completed", "Failed", within_s=180)
@@ -314,12 +312,18 @@ def _alive(pid: int) -> bool:
     return state != "Z"  # a zombie has ended; its reaper may be slow to collect it
 
 
-def test_deleting_with_force_removes_the_content_from_the_registry(
-    server: ServerProcess, pushed: str, tmp_path: Path
-) -> None:
+def _job(name: str, image: str, server: ServerProcess) -> dict[str, Any]:
+    """A job on the admin's ``image`` of the registry, named as ModelArts code names it;
+    its code tells whether it reaches the registry."""
+    job = body(name, f"{SWR}/default/{image}", server)
+    job["algorithm"]["environments"]["REGISTRY_PORT"] = str(server.registry_port)
+    return job
+
+
+def _push_hello(server: ServerProcess, tmp_path: Path, target: str, *more: str) -> Any:
+    """An image of its own content (one file over nothing: no system, no ma-user) pushed
+    by the admin as ``target``; the CLI's answer."""
     keys, project_id = _admin(server)
-    sdk = sdk_client(server.endpoint, keys.access_key, keys.secret_key, project_id)
-    # An image of its own content: one file over nothing.
     (tmp_path / "root").mkdir()
     (tmp_path / "root" / "hello").write_text("hello\n")
     subprocess.run(["tar", "-C", str(tmp_path / "root"), "-cf", str(tmp_path / "r.tar"), "."])
@@ -327,9 +331,33 @@ def test_deleting_with_force_removes_the_content_from_the_registry(
     imported = subprocess.run(["podman", "import", "-q", str(tmp_path / "r.tar"), local])
     assert imported.returncode == 0
     try:
-        done = _cli(server, keys, project_id, "image", "push", local, "hello:1", "--register")
+        return _cli(server, keys, project_id, "image", "push", local, target, *more)
     finally:
         subprocess.run(["podman", "rmi", "--force", local], capture_output=True, check=False)
+
+
+def test_a_tag_pushed_again_runs_as_pushed(server: ServerProcess, tmp_path: Path) -> None:
+    keys, project_id = _admin(server)
+    _cli(server, keys, project_id, "image", "push", base_image(), "moving:1")
+    first = signed_call(server, "POST", JOBS, _job("moving-1", "moving:1", server))
+    assert first.status_code == 201, first.text
+    done = wait_phase(server, first.json()["metadata"]["id"], "Completed", "Failed", within_s=120)
+    assert done["status"]["phase"] == "Completed", json.dumps(done["status"])
+    # The same tag, now an image without ma-user: the node holds the old one, but the next
+    # job runs what the tag names now (and is refused for it, saying why).
+    _push_hello(server, tmp_path, "moving:1")
+    second = signed_call(server, "POST", JOBS, _job("moving-2", "moving:1", server))
+    assert second.status_code == 201, second.text
+    job = wait_phase(server, second.json()["metadata"]["id"], "Failed", within_s=120)
+    assert "no user with uid 1000 (ma-user)" in json.dumps(job["status"]), job["status"]
+
+
+def test_deleting_with_force_removes_the_content_from_the_registry(
+    server: ServerProcess, pushed: str, tmp_path: Path
+) -> None:
+    keys, project_id = _admin(server)
+    sdk = sdk_client(server.endpoint, keys.access_key, keys.secret_key, project_id)
+    done = _push_hello(server, tmp_path, "hello:1", "--register")
     image_id = done["registered"]["id"]
 
     # A tag sharing its content with another is refused with force, naming the other.

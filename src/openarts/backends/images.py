@@ -115,7 +115,7 @@ class ImageStore:
         time: a tag pushed again must run as pushed, and a pull of an image the node
         holds already only compares its manifest."""
         ref = self.resolve(ref)
-        if self.exists(ref) and not self._login_for(ref):
+        if not self._login_for(ref) and self.exists(ref):
             return
         options = self._login_for(ref) or ("--quiet",)
         self._run("pull", *options, ref, timeout_s=PULL_TIMEOUT_S)

@@ -118,11 +118,17 @@ async def authenticate(
         return RegistryCaller(token.user.name, token.user.id)
     # A name two domains share names nobody for certain: such users log in with AK/SK.
     known = users[0] if len(users) == 1 and users[0].password_hash else None
-    stored = (known.password_hash if known is not None else None) or _no_one()
-    matches = await asyncio.to_thread(check_password, password, stored)
+    stored = known.password_hash if known is not None else None
+    matches = await asyncio.to_thread(_checked, password, stored)
     if known is None or not matches:
         return None
     return RegistryCaller(known.name, known.id)
+
+
+def _checked(password: str, stored: str | None) -> bool:
+    """The password against its hash, or against one no password matches (the same
+    scrypt either way); on a thread."""
+    return check_password(password, stored or _no_one()) and stored is not None
 
 
 @functools.cache

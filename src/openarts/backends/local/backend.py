@@ -330,11 +330,12 @@ class LocalBackend(ComputeBackend):
             raise BackendError(self.images_report.summary)
 
         def ensure() -> bool:
-            pulled = not images.exists(image)
-            if pulled:
-                images.ensure(image)
+            missing = not images.exists(image)
+            # Pulls what is missing, and refreshes an image of the platform's registry
+            # (a tag pushed again), before its rules are checked.
+            images.ensure(image)
             images.check_rules(image)
-            return pulled
+            return missing
 
         try:
             return await asyncio.to_thread(ensure)
@@ -350,7 +351,8 @@ class LocalBackend(ComputeBackend):
                 "does not work; see the server's banner)"
             )
         try:
-            self.images.ensure(image)
+            if not self.images.exists(image):
+                self.images.ensure(image)
             return self.images.root(image), self.images.config(image).env
         except ImageError as error:
             raise BackendError(f"image {image}: {error}") from error
