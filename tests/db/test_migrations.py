@@ -28,7 +28,7 @@ async def test_migrations_match_the_tables(database_url: str) -> None:
         await db.migrate()
         async with db.engine.connect() as connection:
             assert await connection.run_sync(_differences) == []
-            assert await connection.run_sync(_revision) == SCHEMA_HEAD == "0011"
+            assert await connection.run_sync(_revision) == SCHEMA_HEAD == "0012"
     finally:
         await db.close()
 

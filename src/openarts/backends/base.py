@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from openarts.backends.images import NO_IMAGES, ImagesReport
+from openarts.backends.images import NO_IMAGES, ImageConfig, ImagesReport
 from openarts.domain.sandbox_view import OFF_REPORT, SandboxReport, TaskView
 from openarts.hostinfo import free_port
 
@@ -198,6 +198,11 @@ class ComputeBackend(ABC):
     async def ensure_image(self, image: str, node: str) -> bool:
         """Container image ``image`` on ``node``, pulled when it is not there; whether a
         pull was needed (BackendError with the registry's answer when it fails)."""
+        raise BackendError(f"{self.images_report.summary}")
+
+    async def image_config(self, image: str, node: str) -> ImageConfig:
+        """How container image ``image`` (on ``node`` already) says it runs: its
+        entrypoint, command, working folder and variables."""
         raise BackendError(f"{self.images_report.summary}")
 
     async def discard(self, task_id: str, *, grace_s: float = 0.0) -> None:

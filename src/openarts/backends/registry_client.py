@@ -8,6 +8,7 @@ another registry with the user name and password the settings give.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -56,9 +57,14 @@ class Credentials:
 
 
 class RegistryClient:
-    def __init__(self, base_url: str, credentials: Credentials) -> None:
+    def __init__(
+        self, base_url: str, credentials: Credentials, scopes: tuple[str, ...] = ()
+    ) -> None:
         self.base = base_url.rstrip("/") + "/v2"
         self.credentials = credentials
+        # Asked of a token service beside the request's own (a copy across repositories
+        # needs one token for both).
+        self.scopes = scopes
         self._header = f"Bearer {credentials.bearer}" if credentials.bearer else None
 
     async def facts(self, repository: str, tag: str) -> ImageFacts | None:
@@ -110,6 +116,61 @@ class RegistryClient:
                 client, "DELETE", repository, f"manifests/{digest}", ok=(202,), actions="delete"
             )
 
+    async def copy(self, source: str, reference: str, target: str, tag: str) -> str:
+        """Copy image ``source:reference`` to ``target:tag`` within this registry (an
+        index: its linux/amd64 image): its blobs mounted from the source repository, its
+        manifest put byte for byte. The copy's digest (the source image's own)."""
+        async with _client() as client:
+            answer = await self._send(client, "GET", source, f"manifests/{reference}")
+            if answer is None:
+                raise RegistryAnswer(f"the registry has no {source}:{reference}")
+            manifest = _json_of(answer, f"{source}:{reference}")
+            if manifest.get("mediaType") in _INDEXES or "manifests" in manifest:
+                chosen = _platform_manifest(manifest)
+                answer = await self._send(client, "GET", source, f"manifests/{chosen}")
+                if answer is None:
+                    raise RegistryAnswer(f"the registry lacks {source}@{chosen}")
+                manifest = _json_of(answer, f"{source}@{chosen}")
+            try:
+                blobs = [str(manifest["config"]["digest"])]
+                blobs += [str(layer["digest"]) for layer in manifest.get("layers") or []]
+            except (KeyError, TypeError):
+                raise RegistryAnswer(f"{source}:{reference} is not an image") from None
+            for blob in blobs:
+                mounted = await self._send(
+                    client,
+                    "POST",
+                    target,
+                    f"blobs/uploads/?mount={blob}&from={source}",
+                    ok=(201, 202),
+                    actions="pull,push",
+                )
+                if mounted is None or mounted.status_code != 201:
+                    location = mounted.headers.get("location", "") if mounted else ""
+                    if location:
+                        # An upload it began instead: cancelled, nothing left behind.
+                        if location.startswith("/"):
+                            location = self.base.removesuffix("/v2") + location
+                        with contextlib.suppress(RegistryAnswer):
+                            await self._request(client, "DELETE", location, self._header)
+                    raise RegistryAnswer(
+                        f"the registry did not mount {blob} from {source} into {target} "
+                        "(it copies images only between its own repositories)"
+                    )
+            media = answer.headers.get("content-type") or str(manifest.get("mediaType") or "")
+            put = await self._send(
+                client,
+                "PUT",
+                target,
+                f"manifests/{tag}",
+                ok=(201,),
+                actions="pull,push",
+                content=answer.content,
+                content_type=media,
+            )
+            assert put is not None  # a 404 is not among the answers PUT gives
+            return put.headers.get("docker-content-digest") or _digest_of(answer.content)
+
     async def _manifest(
         self, client: httpx.AsyncClient, repository: str, reference: str
     ) -> tuple[dict[str, Any] | None, str]:
@@ -134,14 +195,16 @@ class RegistryClient:
         path: str,
         ok: tuple[int, ...] = (200,),
         actions: str = "pull",
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> httpx.Response | None:
         """The registry's answer; None for 404; RegistryAnswer for any other failure.
         Asked for credentials, the client gives them as the registry asks, once."""
         url = f"{self.base}/{repository}/{path}"
-        answer = await self._request(client, method, url, self._header)
+        answer = await self._request(client, method, url, self._header, content, content_type)
         if answer.status_code == 401 and self.credentials.bearer is None:
             self._header = await self._authorization(client, answer, repository, actions)
-            answer = await self._request(client, method, url, self._header)
+            answer = await self._request(client, method, url, self._header, content, content_type)
         if answer.status_code == 404:
             return None
         if answer.status_code not in ok:
@@ -161,7 +224,9 @@ class RegistryClient:
         if scheme.lower() != "bearer":
             raise RegistryAnswer(_said(challenge))
         said = dict(re.findall(r'(\w+)="([^"]*)"', rest))
-        params = {"scope": f"repository:{repository}:{actions}"}
+        params: dict[str, str | list[str]] = {
+            "scope": [f"repository:{repository}:{actions}", *self.scopes]
+        }
         if "service" in said:
             params["service"] = said["service"]
         headers = {"Authorization": _basic(*basic)} if basic else {}
@@ -176,13 +241,32 @@ class RegistryClient:
 
     @staticmethod
     async def _request(
-        client: httpx.AsyncClient, method: str, url: str, header: str | None
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        header: str | None,
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> httpx.Response:
         headers = {"Authorization": header} if header else {}
+        if content_type:
+            headers["Content-Type"] = content_type
         try:
-            return await client.request(method, url, headers=headers, follow_redirects=True)
+            return await client.request(
+                method, url, headers=headers, content=content, follow_redirects=True
+            )
         except httpx.HTTPError as error:
             raise RegistryAnswer(f"the registry did not answer: {error}") from None
+
+
+def _json_of(answer: httpx.Response, what: str) -> dict[str, Any]:
+    try:
+        manifest = answer.json()
+    except ValueError:
+        manifest = None
+    if not isinstance(manifest, dict):
+        raise RegistryAnswer(f"{what} has no manifest one can read")
+    return manifest
 
 
 def _digest_of(content: bytes) -> str:

@@ -130,7 +130,10 @@ def create(
     version: Annotated[str | None, typer.Option(help="model_version, x.y.z (e.g. 1.0.0).")] = None,
     source_location: Annotated[
         str | None,
-        typer.Option(help="The model folder in OBS (obs://bucket/path/), or an image."),
+        typer.Option(
+            help="The model folder in OBS (obs://bucket/path/), or for model_type Image a "
+            "container image (swr.<region>.myhuaweicloud.com/<namespace>/<name>:<tag>)."
+        ),
     ] = None,
     model_type: Annotated[
         str | None,
@@ -140,6 +143,17 @@ def create(
         str | None, typer.Option(help="Runtime to serve in (see `openarts model runtimes`).")
     ] = None,
     description: Annotated[str | None, typer.Option(help="description")] = None,
+    cmd: Annotated[
+        str | None,
+        typer.Option(help="model_type Image: the command that serves on port 8080."),
+    ] = None,
+    source_copy: Annotated[
+        str | None,
+        typer.Option(
+            help="An image model: true copies and pins the image (the default), false runs "
+            "its tag as it is at each start."
+        ),
+    ] = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="Return once the model is published (exit 1 if not).")
     ] = False,
@@ -155,6 +169,8 @@ def create(
         "model_type": model_type,
         "runtime": runtime,
         "description": description,
+        "cmd": cmd,
+        "source_copy": source_copy,
     }
     body = body_from(
         file,

@@ -535,6 +535,11 @@ class Model(Base):
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     # The shared environment it is served in (domain.models.environment_key), once made.
     environment: Mapped[str] = mapped_column(String(64), default="")
+    # A model of type Image that is a container image: the reference its replicas run
+    # once published (the platform's copy pinned by digest, or the source tag itself).
+    image: Mapped[str] = mapped_column(String(1024), default="", server_default="")
+    # "true"/"false" as the request said for an image (the reference's default: true).
+    source_copy: Mapped[str] = mapped_column(String(8), default="", server_default="")
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
 

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 # A repository path component as the OCI distribution specification writes it.
 _COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 REPOSITORY_ACTIONS = ("pull", "push", "delete")
+# The platform's own namespace (the copies of models' images): no project's, even one of
+# that name; only the platform writes there and only its nodes pull.
+PLATFORM_NAMESPACE = "openarts-platform"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,10 @@
 this relays the platform's connections from a Unix socket to it, and ends as the child
 does, with its exit status.
 
-    python -m openarts.inference.socket_relay --socket PATH --port 8080 [--tls] -- CMD...
+    python -m openarts.inference.socket_relay --socket PATH --port 8080 [--tls] [-- CMD...]
+
+(Without CMD the server is another task of the replica, in the same network namespace: a
+container image's own; the relay then runs until it is stopped.)
 
 (``--tls``: the server speaks HTTPS, as a model whose config.json says so does.)
 
@@ -64,11 +67,25 @@ async def _relay(
 
 
 async def serve(socket_path: str, port: int, command: Sequence[str], tls: bool = False) -> int:
-    child = await asyncio.create_subprocess_exec(*command)
+    """Relay until the server's command ends (its exit status); with no command (the
+    server is another task of the replica, in the same network) until stopped (0)."""
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        # Stopping the replica stops its server; the relay ends when the server has.
-        loop.add_signal_handler(signum, child.send_signal, signum)
+    ended: asyncio.Future[int] = loop.create_future()
+    if command:
+        child = await asyncio.create_subprocess_exec(*command)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            # Stopping the replica stops its server; the relay ends when the server has.
+            loop.add_signal_handler(signum, child.send_signal, signum)
+        waiting = asyncio.ensure_future(child.wait())
+        waiting.add_done_callback(lambda done: ended.set_result(done.result()))
+    else:
+
+        def stop() -> None:
+            if not ended.done():
+                ended.set_result(0)
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(socket_path)
     context = _client_tls() if tls else None
@@ -77,7 +94,7 @@ async def serve(socket_path: str, port: int, command: Sequence[str], tls: bool =
     )
     os.chmod(socket_path, 0o600)
     async with server:
-        code = await child.wait()
+        code = await ended
     return code if code >= 0 else 128 - code
 
 
@@ -89,8 +106,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        parser.error("give the server's command after --")
     return asyncio.run(serve(args.socket, args.port, command, tls=args.tls))
 
 

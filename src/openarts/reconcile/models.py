@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openarts.backends.registry_client import RegistryAnswer
 from openarts.db.engine import Database
 from openarts.db.tables import Model
 from openarts.domain.events import EventType
@@ -35,7 +36,9 @@ from openarts.runtime.model_packages import (
     remove_model_files,
 )
 from openarts.services import models as model_service
+from openarts.services import registry_images
 from openarts.services.events import record_event_sync
+from openarts.services.registry_images import ModelImage
 
 log = logging.getLogger("openarts.reconcile.models")
 
@@ -51,6 +54,8 @@ class Publishing:
     execution_code: str
     initial_config: str
     requested_requirements: list[str]
+    # A container image's model: "true"/"false" (copy it or not); "": files from OBS.
+    source_copy: str
 
 
 class ModelReconciler(SteppingReconciler):
@@ -89,8 +94,12 @@ class ModelReconciler(SteppingReconciler):
         if job is None:
             return
         try:
-            config = await self._prepare(job)
-        except (PackageError, EngineBuildError, ValueError) as error:
+            if job.source_copy:
+                config, image = await self._prepare_image(job)
+                await self.db.run_in_transaction(_published_image, model_id, config, image)
+                return
+            prepared = await self._prepare(job)
+        except (PackageError, EngineBuildError, ValueError, RegistryAnswer) as error:
             await self.db.run_in_transaction(_failed, model_id, str(error))
             return
         except OpenArtsError as error:
@@ -102,7 +111,29 @@ class ModelReconciler(SteppingReconciler):
             log.exception("publishing model %s failed", model_id)
             await self.db.run_in_transaction(_failed, model_id, f"publishing failed: {error}")
             return
-        await self.db.run_in_transaction(_published, model_id, *config)
+        await self.db.run_in_transaction(_published, model_id, *prepared)
+
+    async def _prepare_image(self, job: Publishing) -> tuple[ModelConfigFile, ModelImage]:
+        """A container image's model: its config (the request's initial_config; the
+        image holds the rest) and its image, checked in the registry and copied there
+        when asked."""
+        if self.platform.images_unavailable:
+            raise ValueError(f"image {job.source_location}: {self.platform.images_unavailable}")
+        config = parse_model_config(job.initial_config or CUSTOM_CONFIG)
+        if config.model_type != job.model_type:
+            raise ValueError(
+                f"initial_config says model_type {config.model_type}, the request "
+                f"{job.model_type}: they must agree"
+            )
+        copy = job.source_copy == "true"
+        if copy:
+            await self.db.run_in_transaction(
+                _note, job.id, f"copying image {job.source_location} into the platform's registry"
+            )
+        image = await registry_images.model_image(
+            self.platform.registry, job.source_location, job.id, copy
+        )
+        return config, image
 
     async def _prepare(self, job: Publishing) -> tuple[ModelConfigFile, str, str, int]:
         """The package in the store and its environment made: its config, runtime name,
@@ -166,6 +197,7 @@ def _what_to_publish(session: Session, model_id: str) -> Publishing | None:
         execution_code=model.execution_code,
         initial_config=model.initial_config,
         requested_requirements=model_service.requested_requirements(model),
+        source_copy=model.source_copy,
     )
 
 
@@ -201,4 +233,16 @@ def _published(
     model.runtime = runtime
     model.environment = key
     model.size = size
+    model_service.switch_model_status(session, model, ModelStatus.PUBLISHED, "")
+
+
+def _published_image(
+    session: Session, model_id: str, config: ModelConfigFile, image: ModelImage
+) -> None:
+    model = session.get(Model, model_id)
+    if model is None or model.status != ModelStatus.PUBLISHING:
+        return
+    model_service.record_config(model, config)
+    model.image = image.reference
+    model.size = image.size_bytes
     model_service.switch_model_status(session, model, ModelStatus.PUBLISHED, "")

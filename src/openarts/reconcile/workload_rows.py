@@ -29,6 +29,7 @@ from openarts.domain.cpu_share import capped_note
 from openarts.domain.events import EventType
 from openarts.domain.sandbox_view import TaskView
 from openarts.domain.scheduling import Resources
+from openarts.domain.services import WORKLOAD_KIND as SERVICE_KIND
 from openarts.domain.workloads import ALLOWED_TRANSITIONS, WorkloadStatus
 from openarts.ids import now_ms
 from openarts.reconcile.waiting_holders import event_resource_name, held_by, holders_by_pool
@@ -489,7 +490,7 @@ def _settle(session: Session, workload_ids: list[str]) -> list[TaskHandle]:
         if current.finished:
             continue
         tasks = tasks_of.get(row.id, [])
-        outcome = _outcome(current, tasks)
+        outcome = _outcome(current, tasks, row.kind)
         if outcome is None:
             continue
         to, reason, event_type = outcome
@@ -506,9 +507,11 @@ def _settle(session: Session, workload_ids: list[str]) -> list[TaskHandle]:
 
 
 def _outcome(
-    current: WorkloadStatus, tasks: list[Any]
+    current: WorkloadStatus, tasks: list[Any], kind: str = ""
 ) -> tuple[WorkloadStatus, str, EventType] | None:
-    """What a running or stopping workload becomes, given its tasks; None: no change."""
+    """What a running or stopping workload becomes, given its tasks; None: no change.
+    A service replica's tasks (a server and the relay in front of it) live together: one
+    that ends, even well, ends the replica."""
     live = [t for t in tasks if t.status in LIVE_TASK_STATES]
     if current is WorkloadStatus.STOPPING:
         return (WorkloadStatus.STOPPED, "stopped", EventType.NORMAL) if not live else None
@@ -525,6 +528,14 @@ def _outcome(
         )
     if not live:
         return WorkloadStatus.SUCCEEDED, "all tasks succeeded", EventType.NORMAL
+    ended = [t for t in tasks if t.status == TaskState.SUCCEEDED.value]
+    if kind == SERVICE_KIND and ended:
+        return (
+            WorkloadStatus.FAILED,
+            f"task {ended[0].rank} exited with status 0 while the replica's other task "
+            "ran: a replica's server must keep serving",
+            EventType.WARNING,
+        )
     return None
 
 

@@ -19,18 +19,21 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openarts.backends.base import ComputeBackend, PrepareError, TaskSpec
+from openarts.backends.base import BackendError, ComputeBackend, PrepareError, TaskSpec
 from openarts.compat import COMPAT_PATH
 from openarts.db.engine import Database
 from openarts.db.tables import Model, Service, ServiceReplica
 from openarts.domain.addresses import UNIX_ADDRESS
 from openarts.domain.models import CUSTOM_TYPE
 from openarts.domain.sandbox_view import Mount, TaskView
+from openarts.domain.services import RESOURCE_TYPE as SERVICE_RESOURCE
 from openarts.domain.services import WORKLOAD_KIND
+from openarts.runtime.image_pulls import pull_image
 from openarts.runtime.model_envs import ModelEnvironments
 from openarts.runtime.model_packages import package_dir
 from openarts.runtime.notebook_runtime import project_uid
 from openarts.services import workloads as workload_service
+from openarts.services.events import record_event_sync
 from openarts.services.inference_services import Entry
 from openarts.unix_sockets import pin_socket
 
@@ -49,6 +52,8 @@ REPLICA_SOCKET_FOLDER = "socket"
 
 # Set on a custom server's task that speaks HTTPS: the relay in front of it speaks TLS.
 TLS_MARK = "OPENARTS_REPLICA_TLS"
+# Set on the server's task of a model that is a container image: the image it runs.
+IMAGE_MARK = "OPENARTS_REPLICA_IMAGE"
 
 
 def speaks_https(model: Model) -> bool:
@@ -125,6 +130,54 @@ def replica_task(
     )
 
 
+def replica_tasks(
+    files: ModelFiles, service: Service, replica: ServiceReplica, entry: Entry, model: Model
+) -> list[workload_service.TaskTemplate]:
+    """The replica's tasks: one; for a model that is a container image, two sharing a
+    network (the image's server on 8080, and the relay the gateway reaches it through)."""
+    if not model.image:
+        return [replica_task(files, service, replica, entry, model)]
+    env = {
+        **entry.envs,
+        "OPENARTS_SERVICE_ID": service.id,
+        "OPENARTS_REPLICA_ID": replica.id,
+        "MODEL_NAME": model.name,
+        "PYTHONUNBUFFERED": "1",
+        "PORT": str(CUSTOM_PORT),
+        # For the preparer, which pulls it and builds both tasks' views (taken out of
+        # the server's variables there).
+        IMAGE_MARK: model.image,
+    }
+    if speaks_https(model):
+        env[TLS_MARK] = "1"
+    server = workload_service.TaskTemplate(
+        # No cmd: the image's own ENTRYPOINT and CMD (read by the preparer).
+        ["/bin/sh", "-c", model.cmd] if model.cmd else [],
+        "/",
+        env,
+        vcpus=entry.vcpus,
+        memory_bytes=entry.memory_bytes,
+        gpus=entry.gpus,
+    )
+    relay = workload_service.TaskTemplate(
+        [
+            sys.executable,
+            "-m",
+            RELAY_MODULE,
+            "--socket",
+            str(REPLICA_SOCKET_INSIDE),
+            "--port",
+            str(CUSTOM_PORT),
+        ],
+        "/",
+        {"PYTHONUNBUFFERED": "1"},
+        # A few connections' worth of copying: counted in the server's share.
+        vcpus=0.0,
+        memory_bytes=0,
+    )
+    return [server, relay]
+
+
 def submit_replica(
     session: Session,
     files: ModelFiles,
@@ -139,7 +192,7 @@ def submit_replica(
         project_id=service.project_id,
         kind=WORKLOAD_KIND,
         resource_id=replica.id,
-        tasks=[replica_task(files, service, replica, entry, model)],
+        tasks=replica_tasks(files, service, replica, entry, model),
         pool=service.pool_name,
     )
     replica.workload_id = workload.id
@@ -167,6 +220,8 @@ class ReplicaRuntime:
 
     async def prepare(self, workload_id: str, specs: list[TaskSpec]) -> list[TaskSpec]:
         spec = specs[0]
+        if IMAGE_MARK in spec.env:
+            return await self._image_replica(workload_id, specs)
         if self.sandboxed:
             return [await self._sandboxed(workload_id, spec)]
         if TLS_MARK in spec.env:
@@ -184,23 +239,87 @@ class ReplicaRuntime:
             command = (*command, "--port", str(port), "--host", ip)
         return [replace(spec, command=command, env={**spec.env, "PORT": str(port)})]
 
+    async def _image_replica(self, workload_id: str, specs: list[TaskSpec]) -> list[TaskSpec]:
+        """A container image's replica: the image pulled on the node (a step with events
+        on the service), its server run over the image's root file system as ModelArts
+        runs it (uid 1000, port 8080), and the relay beside it in the same network,
+        on the host's system, making the replica's Unix socket."""
+        if not self.sandboxed:
+            raise PrepareError(
+                "a model that is a container image runs in the sandbox, which is off here"
+            )
+        server, relay = specs
+        env = dict(server.env)
+        image = env.pop(IMAGE_MARK)
+        tls = ["--tls"] if env.pop(TLS_MARK, "") else []
+        found = await self.db.run_in_transaction(_replica_of_workload, workload_id)
+        if found is None:
+            raise PrepareError("the replica left its service before it started")
+        replica_id, project_id = found
+        await self._pull(workload_id, image, server.node)
+        try:
+            config = await self.backend.image_config(image, server.node)
+        except BackendError as error:
+            raise PrepareError(str(error)) from None
+        command = server.command or (*config.entrypoint, *config.cmd)
+        if not command:
+            raise PrepareError(
+                f"image {image} names no command (ENTRYPOINT or CMD) and the model gives "
+                "no cmd: give one of them"
+            )
+        own = await self._socket_folder(workload_id, replica_id)
+        uid = await self.db.run_in_transaction(project_uid, project_id)
+        hostname = f"model-{replica_id}"[:63]
+        network = f"replica-{replica_id}"
+        server_view = TaskView(
+            uid=uid, hostname=hostname, network=network, egress=True, image=image
+        )
+        relay_view = TaskView(
+            uid=uid,
+            hostname=hostname,
+            mounts=(Mount(str(own), str(REPLICA_SOCKET_INSIDE.parent), writable=True),),
+            network=network,
+            egress=True,
+        )
+        return [
+            replace(
+                server,
+                command=tuple(command),
+                env=env,
+                workdir=Path(config.workdir or "/"),
+                view=server_view,
+            ),
+            replace(relay, command=(*relay.command, *tls), workdir=Path("/"), view=relay_view),
+        ]
+
+    async def _pull(self, workload_id: str, image: str, node: str) -> None:
+        async def say(reason: str, message: str) -> None:
+            await self.db.run_in_transaction(_service_event, workload_id, reason, message)
+
+        await pull_image(self.backend, image, node, say)
+
+    async def _socket_folder(self, workload_id: str, replica_id: str) -> Path:
+        """The replica's own folder for its socket, made afresh, and its address
+        recorded: the gateway dials the socket pinned beside that folder."""
+        assert self.sockets is not None
+        folder = self.sockets / replica_id
+        await asyncio.to_thread(_fresh_folder, folder)
+        address = f"{UNIX_ADDRESS}{replica_id}/{REPLICA_SOCKET.name}"
+        if not await self.db.run_in_transaction(_record_address, workload_id, address):
+            raise PrepareError("the replica left its service before it started")
+        return folder / REPLICA_SOCKET_FOLDER
+
     async def _sandboxed(self, workload_id: str, spec: TaskSpec) -> TaskSpec:
         """The replica in its sandbox: the model's package at /home/mind/model (read-only,
         as ModelArts mounts it), its own network where it may listen on 8080 beside any
         other replica, reached by the gateway through a Unix socket only: the model
         server's own, or a relay's in front of a custom server's port."""
-        assert self.sockets is not None
         found = await self.db.run_in_transaction(_replica_of_workload, workload_id)
         if found is None:
             raise PrepareError("the replica left its service before it started")
         replica_id, project_id = found
-        folder = self.sockets / replica_id
-        await asyncio.to_thread(_fresh_folder, folder)
-        own = folder / REPLICA_SOCKET_FOLDER
+        own = await self._socket_folder(workload_id, replica_id)
         uid = await self.db.run_in_transaction(project_uid, project_id)
-        address = f"{UNIX_ADDRESS}{replica_id}/{REPLICA_SOCKET.name}"
-        if not await self.db.run_in_transaction(_record_address, workload_id, address):
-            raise PrepareError("the replica left its service before it started")
         inside = str(REPLICA_SOCKET_INSIDE)
         command = list(spec.command)
         env = dict(spec.env)
@@ -264,6 +383,23 @@ def _replica_of_workload(session: Session, workload_id: str) -> tuple[str, str] 
         return None
     service = session.get(Service, replica.service_id)
     return (replica.id, service.project_id) if service is not None else None
+
+
+def _service_event(session: Session, workload_id: str, reason: str, message: str) -> None:
+    replica = session.scalar(
+        select(ServiceReplica).where(ServiceReplica.workload_id == workload_id)
+    )
+    service = session.get(Service, replica.service_id) if replica is not None else None
+    if service is not None:
+        record_event_sync(
+            session,
+            project_id=service.project_id,
+            resource_type=SERVICE_RESOURCE,
+            resource_name=service.name,
+            resource_id=service.id,
+            reason=reason,
+            message=message,
+        )
 
 
 def _fresh_folder(folder: Path) -> None:

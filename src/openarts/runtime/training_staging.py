@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openarts.backends.base import (
-    BackendError,
     ComputeBackend,
     PrepareError,
     TaskHandle,
@@ -37,6 +36,7 @@ from openarts.domain.training_plan import (
     vj_name,
 )
 from openarts.runtime.engine_envs import EngineBuildError
+from openarts.runtime.image_pulls import pull_image
 from openarts.runtime.job_requirements import RequirementLayers, requirements_in
 from openarts.services.events import record_event_sync
 from openarts.services.training_logs import log_chunks
@@ -106,22 +106,13 @@ class TrainingStaging:
         return ready
 
     async def _pull(self, job: JobRef, image: str, nodes: set[str]) -> None:
-        """The job's image on each node that runs its tasks: pulled there when it is not
-        (a step of its own, with events: a large image takes minutes)."""
+        """The job's image on each node that runs its tasks."""
+
+        async def say(reason: str, message: str) -> None:
+            await self._event(job, reason, message)
+
         for node in sorted(nodes):
-            where = f" on node {node}" if node else ""
-            if not await self.backend.has_image(image, node):
-                # Said before it starts: the wait that follows has a name.
-                await self._event(job, "ImagePulling", f"pulling image {image}{where}")
-            started = time.monotonic()
-            try:
-                pulled = await self.backend.ensure_image(image, node)
-            except BackendError as error:
-                raise PrepareError(f"image {image}{where}: {error}") from None
-            if pulled:
-                await self._event(
-                    job, "ImagePulled", f"image {image} pulled{where} in {_ms(started)} ms"
-                )
+            await pull_image(self.backend, image, node, say)
 
     async def _requirements(self, job: JobRef, code: Path, spec: TaskSpec) -> str | None:
         """The Python with the code folder's pip-requirements.txt installed over the

@@ -252,7 +252,12 @@ def build_platform(
         backend,
         sandbox=backend.sandbox,
     )
-    models = ModelPlatform(root=settings.home / "models", store=store)
+    models = ModelPlatform(
+        root=settings.home / "models",
+        store=store,
+        registry=setup.images,
+        images_unavailable=images_unavailable(backend),
+    )
     traffic = InferenceTraffic(db)
     # Sandboxed replicas' sockets, a folder each (their addresses are relative to it).
     replica_sockets = settings.home / "replicas"
@@ -407,6 +412,16 @@ class RegistrySetup:
     images: PlatformRegistry | None
     login: RegistryLogin | None
     status: RegistryStatus
+
+
+def images_unavailable(backend: ComputeBackend) -> str | None:
+    """Why a container image cannot run on this backend; None when it can (they run in
+    the sandbox, over the image's root file system)."""
+    if not backend.images_report.enabled:
+        return backend.images_report.summary
+    if not backend.sandbox_report.enabled:
+        return "container images run only in the sandbox, which is off here"
+    return None
 
 
 def _run_by_another(registry: EmbeddedRegistry | None) -> None:

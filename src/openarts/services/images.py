@@ -311,6 +311,19 @@ async def insert_saved_image(session: AsyncSession, row: Image) -> None:
     await _insert(session, row)
 
 
+async def container_reference(session: AsyncSession, project_id: str, image: str) -> str | None:
+    """What a container of ``image`` runs: the reference as written when it names its
+    registry host, else the whole address of the project's registered image at that path
+    (``team/x:1``); None when it is neither. A short name alone never reaches Podman,
+    which matches it against every image the node holds, whoever pulled it."""
+    if split_reference(image)[0]:
+        return image
+    registered = await image_at_path(session, project_id, image)
+    if registered is None or not split_reference(registered.swr_path)[0]:
+        return None
+    return registered.swr_path
+
+
 async def delete_image(session: AsyncSession, project_id: str, image_id: str) -> ImageView:
     if find_preset(image_id) is not None:
         raise OpenArtsError(

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from openarts import errors
 from openarts.db.tables import Model, Service
 from openarts.domain.events import EventType
+from openarts.domain.images import is_image_reference
 from openarts.domain.model_config import ModelConfigFile, requirements_of
 from openarts.domain.models import (
     ALLOWED_MOVES,
@@ -35,13 +36,16 @@ from openarts.domain.models import (
     plain_runtime,
     runtime_catalog,
 )
+from openarts.domain.registry import WHOLE_REFERENCE
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
 from openarts.schemas.models import DeleteFailure, ModelCreate, ModelListQuery
-from openarts.services import buckets
+from openarts.services import buckets, registry_images
+from openarts.services import images as image_service
 from openarts.services.events import record_event_sync
 from openarts.services.hints import Hint, hint
 from openarts.services.paging import Page, page_of
+from openarts.services.registry_access import PlatformRegistry
 from openarts.services.transitions import Recorded, transition
 from openarts.storage.base import ObjectStore
 from openarts.storage.paths import InvalidPath, ObjectPath
@@ -51,6 +55,10 @@ from openarts.storage.paths import InvalidPath, ObjectPath
 class ModelPlatform:
     root: Path  # the model store: <root>/<model id>/model/
     store: ObjectStore
+    # The registry models' images are checked in (and copied within).
+    registry: PlatformRegistry | None = None
+    # Why a container image cannot run here; None: it can.
+    images_unavailable: str | None = None
 
 
 _SORT_COLUMNS: dict[str, Any] = {
@@ -80,7 +88,15 @@ def runtime_for(model_type: str, runtime: str | None) -> ModelRuntime:
     return chosen
 
 
-async def create_model(session: AsyncSession, project_id: str, body: ModelCreate) -> Model:
+async def create_model(
+    session: AsyncSession,
+    project_id: str,
+    body: ModelCreate,
+    *,
+    registry_address: str | None = None,
+) -> Model:
+    """Record the model as publishing (``registry_address``: the platform's registry,
+    whose images a project uses from its own namespaces only)."""
     if body.model_type == TEMPLATE_TYPE:
         raise OpenArtsError(
             errors.MODEL_PARAMETER_INVALID,
@@ -92,13 +108,19 @@ async def create_model(session: AsyncSession, project_id: str, body: ModelCreate
         chosen = runtime_for(body.model_type, body.runtime)
         if body.runtime and chosen.name != body.runtime:
             mapped = f"runtime {body.runtime} runs here as {chosen.name}"
-    if body.model_type == CUSTOM_TYPE and not body.cmd:
+    image = await _image_source(session, project_id, body, registry_address)
+    if body.model_type == CUSTOM_TYPE and not body.cmd and image is None:
         raise OpenArtsError(
             errors.MODEL_PARAMETER_INVALID,
-            "Parameter (cmd) is invalid: a model of type Image is the command that serves it "
-            "here (its port is given in $PORT); cmd is required",
+            "Parameter (cmd) is invalid: a model of type Image from object storage is the "
+            "command that serves it (its port is given in $PORT); give cmd, or make "
+            "source_location a container image, whose own command serves it",
         )
-    source = await _owned(session, project_id, "source_location", body.source_location or "")
+    source = (
+        image
+        if image is not None
+        else await _owned(session, project_id, "source_location", body.source_location or "")
+    )
     code = (
         await _owned(session, project_id, "execution_code", body.execution_code)
         if body.execution_code
@@ -138,6 +160,8 @@ async def create_model(session: AsyncSession, project_id: str, body: ModelCreate
         cmd=body.cmd or "",
         size=0,
         environment="",
+        image="",
+        source_copy=("true" if body.copies_image else "false") if image is not None else "",
         created_at=now,
         updated_at=now,
     )
@@ -171,14 +195,46 @@ def _created(session: Session, model: Model, mapped: str) -> None:
         )
 
 
+async def _image_source(
+    session: AsyncSession, project_id: str, body: ModelCreate, registry_address: str | None
+) -> str | None:
+    """The container image a model of type Image is (its ``source_location``, or the
+    ``swr_location`` of its initial_config), as its replicas will pull it; None for a
+    model whose files are in object storage."""
+    if body.model_type != CUSTOM_TYPE:
+        return None
+    written = body.source_location
+    field = "source_location"
+    if written is None:
+        config = body.initial_config_object() or {}
+        written, field = str(config.get("swr_location") or "").strip(), "swr_location"
+    if not written or written.startswith(("obs://", "s3://", "/")):
+        return None
+    if not is_image_reference(written):
+        raise OpenArtsError(
+            errors.MODEL_SOURCE_INVALID,
+            f"{field} {written}: neither an object path (obs://bucket/path/) nor a "
+            "container image reference",
+        )
+    runs = await image_service.container_reference(session, project_id, written)
+    if runs is None:
+        raise OpenArtsError(
+            errors.MODEL_SOURCE_INVALID,
+            f"{field} {written} names no registry host: {WHOLE_REFERENCE}",
+        )
+    await registry_images.check_owned(session, registry_address, project_id, runs, field)
+    return runs
+
+
 async def _owned(session: AsyncSession, project_id: str, what: str, text: str) -> str:
     try:
         path = ObjectPath.parse(text)
     except InvalidPath as error:
         raise OpenArtsError(
             errors.MODEL_SOURCE_INVALID,
-            f"{what} {text}: {error}; this platform imports models from object storage "
-            "(obs://bucket/path/ or /bucket/path/), not container images",
+            f"{what} {text}: {error}; models are imported from object storage "
+            "(obs://bucket/path/ or /bucket/path/), or for model_type Image from a "
+            "container image",
         ) from None
     if await buckets.owner_of(session, path.bucket) != project_id:
         raise OpenArtsError(
@@ -286,10 +342,16 @@ def switch_model_status(
 
 
 async def delete_models(
-    session: AsyncSession, project_id: str, model_id: str, *, cascade: bool
+    session: AsyncSession,
+    project_id: str,
+    model_id: str,
+    *,
+    cascade: bool,
+    copies: list[str] | None = None,
 ) -> tuple[list[str], list[DeleteFailure]]:
     """Delete the model (with ``cascade``, every version of its name, at most 20); the
-    IDs deleted and those refused, with why."""
+    IDs deleted and those refused, with why. ``copies`` is given the images the platform
+    copied for the models deleted, to be removed from its registry once this commits."""
     model = await get_model(session, project_id, model_id)
     targets = await models_of_name(session, project_id, model.name) if cascade else [model]
     deleted, failed = [], []
@@ -313,6 +375,8 @@ async def delete_models(
             continue
         await session.delete(target)
         deleted.append(target.id)
+        if copies is not None and target.source_copy == "true" and target.image:
+            copies.append(target.image)
     await session.flush()
     if deleted:
         # The model loop removes the files of models that are gone.

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openarts.backends.registry_client import Credentials, RegistryClient
 from openarts.db.engine import Database
 from openarts.db.tables import Project, User
-from openarts.domain.registry import REPOSITORY_ACTIONS, ScopeRequest
+from openarts.domain.registry import PLATFORM_NAMESPACE, REPOSITORY_ACTIONS, ScopeRequest
 from openarts.ids import now_ms
 from openarts.security.passwords import check_password, hash_password
 from openarts.security.registry_tokens import Grant, TokenSigner
@@ -45,6 +45,10 @@ class RegistryStatus:
     kind: str = "embedded"  # or "external", or "none"
 
 
+# Further repositories a client may act on, and how: ((repository, actions), ...).
+Access = tuple[tuple[str, tuple[str, ...]], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class RegistryTokens:
     """The embedded registry's side of the API: its address, its signer, the nodes'
@@ -54,10 +58,15 @@ class RegistryTokens:
     signer: TokenSigner
     node_secret: str = field(repr=False)
 
-    def client(self, repository: str, actions: tuple[str, ...]) -> RegistryClient:
-        """A client of the registry allowed ``actions`` on ``repository`` (a token the
-        platform mints for itself)."""
-        token = self.signer.token(NODE_USER, [Grant("repository", repository, actions)])
+    def client(
+        self, repository: str, actions: tuple[str, ...], also: Access = ()
+    ) -> RegistryClient:
+        """A client of the registry allowed ``actions`` on ``repository`` (and what
+        ``also`` names elsewhere): a token the platform mints for itself."""
+        grants = [
+            Grant("repository", name, allowed) for name, allowed in ((repository, actions), *also)
+        ]
+        token = self.signer.token(NODE_USER, grants)
         return RegistryClient(f"http://{self.address}", Credentials(bearer=token))
 
 
@@ -71,9 +80,12 @@ class ExternalRegistry:
     user: str | None
     password: str | None = field(repr=False, default=None)
 
-    def client(self, repository: str, actions: tuple[str, ...]) -> RegistryClient:
+    def client(
+        self, repository: str, actions: tuple[str, ...], also: Access = ()
+    ) -> RegistryClient:
         basic = (self.user, self.password) if self.user and self.password else None
-        return RegistryClient(self.url, Credentials(basic=basic))
+        scopes = tuple(f"repository:{name}:{','.join(allowed)}" for name, allowed in also)
+        return RegistryClient(self.url, Credentials(basic=basic), scopes)
 
 
 # The registry whose namespaces are the projects': the embedded one or an external one.
@@ -147,6 +159,9 @@ async def grants_for(
             continue
         if caller.user_id is None:
             allowed = {"pull"}
+        elif scope.namespace == PLATFORM_NAMESPACE:
+            # The platform's own copies (models' images): no project's, whatever its name.
+            allowed = set()
         else:
             project = await _project_of_namespace(session, scope.namespace)
             member = project is not None and await identity.is_member(
@@ -169,4 +184,4 @@ async def _project_of_namespace(session: AsyncSession, namespace: str) -> Projec
 async def project_namespaces(session: AsyncSession, project_id: str) -> set[str]:
     """The namespaces that are the project's own: its ID, and its name."""
     project = await session.get(Project, project_id)
-    return set() if project is None else {project.id, project.name}
+    return set() if project is None else {project.id, project.name} - {PLATFORM_NAMESPACE}

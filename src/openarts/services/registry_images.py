@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openarts import errors
 from openarts.backends.registry_client import ImageFacts, RegistryAnswer
 from openarts.db.engine import Database
-from openarts.domain.registry import is_swr_host, split_reference
+from openarts.domain.registry import PLATFORM_NAMESPACE, is_swr_host, split_reference
 from openarts.errors import OpenArtsError
 from openarts.services.registry_access import PlatformRegistry, project_namespaces
 
@@ -160,3 +160,60 @@ async def remove_logged(tokens: PlatformRegistry, content: Content) -> None:
             content.digest,
             error,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelImage:
+    """What a model of type Image runs, once published: the reference its replicas pull,
+    and the image's size."""
+
+    reference: str
+    size_bytes: int
+
+
+def copy_repository(model_id: str) -> str:
+    """Where the platform keeps its copy of a model's image (no project's namespace)."""
+    return f"{PLATFORM_NAMESPACE}/model-{model_id}"
+
+
+async def model_image(
+    tokens: PlatformRegistry | None, image: str, model_id: str, copy: bool
+) -> ModelImage:
+    """A model's image checked in the platform's registry (which the create checked is
+    the project's) and, with ``copy`` (the reference's ``source_copy``), copied into the
+    platform's namespace and pinned by digest: a tag pushed again or deleted later leaves
+    the model as published. Without it the tag itself runs, as it is at each start.
+    RegistryAnswer or ValueError saying why not."""
+    place = place_of(tokens.address if tokens else None, image)
+    if place is None or tokens is None:
+        if copy:
+            raise ValueError(
+                f"source_copy copies the image within the platform's registry, and {image} "
+                "is elsewhere: push it there (openarts image push), or import it with "
+                "source_copy false to run it from where it is"
+            )
+        return ModelImage(image, 0)
+    facts = await tokens.client(place.repository, ("pull",)).facts(
+        place.repository, place.reference
+    )
+    if facts is None:
+        raise ValueError(
+            f"the registry {tokens.address} has no {place.repository}:{place.reference} "
+            "(push it first)"
+        )
+    if not copy:
+        return ModelImage(image, facts.size_bytes)
+    target = copy_repository(model_id)
+    client = tokens.client(target, ("pull", "push"), also=((place.repository, ("pull",)),))
+    digest = await client.copy(place.repository, place.reference, target, "published")
+    host = split_reference(image)[0]
+    return ModelImage(f"{host}/{target}@{digest}", facts.size_bytes)
+
+
+async def remove_model_copy(tokens: PlatformRegistry, reference: str) -> None:
+    """Delete a deleted model's copy of its image (logged when the registry fails: the
+    model is gone already)."""
+    repository, _, digest = split_reference(reference)[1].partition("@")
+    if not repository.startswith(f"{PLATFORM_NAMESPACE}/") or not digest:
+        return
+    await remove_logged(tokens, Content(repository, digest))

@@ -22,7 +22,7 @@ from openarts.domain.events import EventType
 from openarts.domain.flavors import FlavorUse
 from openarts.domain.identity import Caller
 from openarts.domain.images import ImageStatus
-from openarts.domain.registry import WHOLE_REFERENCE, split_reference
+from openarts.domain.registry import WHOLE_REFERENCE
 from openarts.domain.sandbox_view import MA_HOME, Mount, TaskView
 from openarts.domain.scheduling import Resources
 from openarts.domain.training import (
@@ -668,15 +668,11 @@ async def delete_job(session: AsyncSession, job: TrainingJob) -> None:
 
 
 async def _container_reference(session: AsyncSession, project_id: str, image_url: str) -> str:
-    """What a container job runs: the image as written, or the whole address of the
-    registered image a short name names. A short name alone never reaches Podman, which
-    matches it against every image the node holds, whoever pulled it."""
-    if split_reference(image_url)[0]:
-        return image_url
-    registered = await image_service.image_at_path(session, project_id, image_url)
-    if registered is None or not split_reference(registered.swr_path)[0]:
+    """What a container job runs (services.images.container_reference), or 400."""
+    runs = await image_service.container_reference(session, project_id, image_url)
+    if runs is None:
         raise specs.bad(f"engine.image_url {image_url} names no registry host: {WHOLE_REFERENCE}")
-    return registered.swr_path
+    return runs
 
 
 async def _saved_image(

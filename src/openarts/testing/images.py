@@ -47,12 +47,18 @@ def untag_registry(address: str) -> None:
     """Remove the tags pushes left in this machine's Podman for a registry at ``address``
     that is gone (its test server ended); the layers stay when another tag holds them."""
     listed = subprocess.run(
-        ["podman", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+        ["podman", "images", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}"],
         capture_output=True,
         text=True,
         check=False,
-    ).stdout.split()
-    ours = [ref for ref in listed if ref.startswith(f"{address}/")]
+    ).stdout.splitlines()
+    ours = []
+    for line in listed:
+        repository, _, rest = line.partition(" ")
+        tag, _, digest = rest.partition(" ")
+        if repository.startswith(f"{address}/"):
+            # Pulled by digest (a model's pinned copy): named by it alone.
+            ours.append(f"{repository}@{digest}" if tag == "<none>" else f"{repository}:{tag}")
     if ours:
         subprocess.run(["podman", "rmi", "--force", *ours], capture_output=True, check=False)
 

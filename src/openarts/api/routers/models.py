@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 
-from openarts.api.deps import CallerDep, SessionDep
+from openarts.api.deps import CallerDep, SessionDep, TrainingDep, parts_of
 from openarts.api.model_views import detail, engine_runtimes, list_item
 from openarts.domain.models import runtime_catalog
 from openarts.schemas.common import ERROR_RESPONSES
@@ -23,13 +23,18 @@ from openarts.schemas.models import (
     RuntimeListQuery,
 )
 from openarts.services import models as service
+from openarts.services import registry_images
 
 router = APIRouter(prefix="/v1/{project_id}", tags=["Models"], responses=ERROR_RESPONSES)
 
 
 @router.post("/models", response_model=ModelCreated, summary="Import a model")
-async def create_model(body: ModelCreate, caller: CallerDep, session: SessionDep) -> ModelCreated:
-    model = await service.create_model(session, caller.project_id, body)
+async def create_model(
+    body: ModelCreate, caller: CallerDep, session: SessionDep, training: TrainingDep
+) -> ModelCreated:
+    model = await service.create_model(
+        session, caller.project_id, body, registry_address=training.registry_address
+    )
     return ModelCreated(model_id=model.id)
 
 
@@ -79,8 +84,18 @@ async def delete_model(
     query: Annotated[ModelDeleteQuery, Query()],
     caller: CallerDep,
     session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
 ) -> ModelDeleteResult:
+    copies: list[str] = []
     deleted, failed = await service.delete_models(
-        session, caller.project_id, model_id, cascade=query.cascade
+        session, caller.project_id, model_id, cascade=query.cascade, copies=copies
     )
+    registry = parts_of(request).image_registry
+    if registry is not None:
+        for image in copies:
+            # After the answer, once the deletion has committed (no transaction waits on
+            # the registry); a server that stops first leaves the copy, which no one can
+            # reach.
+            background.add_task(registry_images.remove_model_copy, registry, image)
     return ModelDeleteResult(delete_success_list=deleted, delete_failed_list=failed)

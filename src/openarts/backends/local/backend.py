@@ -49,7 +49,7 @@ from openarts.backends.base import (
     TaskSpec,
     TaskState,
 )
-from openarts.backends.images import ImageError, ImagesReport, ImageStore
+from openarts.backends.images import ImageConfig, ImageError, ImagesReport, ImageStore
 from openarts.backends.local import gpus
 from openarts.backends.local.cgroups import PARENT_NAME, Cgroups
 from openarts.backends.sandbox import (
@@ -203,10 +203,15 @@ class LocalBackend(ComputeBackend):
 
     def _start_sync(self, spec: TaskSpec) -> TaskHandle:
         program = spec.command[0] if spec.command else ""
-        if not os.path.isabs(program):
-            raise BackendError(f"the command must start with an absolute path, not {program!r}")
         image = spec.view.image if spec.view is not None else ""
         root, image_env = self._image(image) if image else (None, {})
+        if root is not None and program and not os.path.isabs(program):
+            # An image's command may name its program as the image's PATH finds it
+            # (CMD ["python3", "app.py"]), as a container runtime would.
+            program = _on_path(root, {**image_env, **spec.env}.get("PATH", ""), program)
+            spec = dataclasses.replace(spec, command=(program, *spec.command[1:]))
+        if not os.path.isabs(program):
+            raise BackendError(f"the command must start with an absolute path, not {program!r}")
         # A sandboxed task's interpreter is seen where it is on the host (an image's, in
         # the image).
         seen = Path(f"{root}{program}") if root is not None else Path(program)
@@ -341,6 +346,15 @@ class LocalBackend(ComputeBackend):
             return await asyncio.to_thread(ensure)
         except ImageError as error:
             raise BackendError(str(error)) from error
+
+    async def image_config(self, image: str, node: str) -> ImageConfig:
+        images = self.images
+        if images is None:
+            raise BackendError(self.images_report.summary)
+        try:
+            return await asyncio.to_thread(images.config, image)
+        except ImageError as error:
+            raise BackendError(f"image {image}: {error}") from error
 
     def _image(self, image: str) -> tuple[Path, dict[str, str]]:
         """An image's root file system and variables (its preparer pulled it; one that
@@ -780,3 +794,16 @@ def _describe_exit(code: int) -> str:
     if code == 127:
         return "exit code 127: a command was not found"
     return f"exit code {code}"
+
+
+def _on_path(root: Path, path: str, program: str) -> str:
+    """Where in an image (mounted at ``root``) the folders of ``path`` find ``program``;
+    ``program`` as it was when none does (the start then says it does not exist)."""
+    if "/" in program:
+        return program
+    for folder in (path or "/usr/local/bin:/usr/bin:/bin").split(":"):
+        if folder.startswith("/"):
+            found = Path(f"{root}{folder}") / program
+            if found.is_file() and os.access(found, os.X_OK):
+                return f"{folder.rstrip('/')}/{program}"
+    return program
