@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from openarts import errors
 from openarts.api.deps import AuthDep, SessionDep, SettingsDep, client_of, parts_of
 from openarts.errors import OpenArtsError
-from openarts.schemas.common import ERROR_RESPONSES
+from openarts.schemas.common import ERROR_RESPONSES, ErrorBody
 from openarts.schemas.iam import (
     IamProject,
     NamedRef,
@@ -36,7 +36,10 @@ def _iso(ms: int) -> str:
     "/v3/auth/tokens",
     status_code=201,
     response_model=TokenResponse,
-    responses=ERROR_RESPONSES,
+    responses={
+        **ERROR_RESPONSES,
+        429: {"model": ErrorBody, "description": "Too many wrong passwords for this name"},
+    },
     summary="Obtain a project-scoped token with a user name and password",
 )
 async def create_token(
