@@ -60,6 +60,8 @@ TOKEN_EXPIRED = "ModelArts.0202"
 PROJECT_FORBIDDEN = "ModelArts.0210"
 OPERATION_FORBIDDEN = "ModelArts.0108"
 IAM_ERROR = "ModelArts.4504"
+# 429: a login tried too often (the reference's "Excessive number of requests to %s.").
+TOO_MANY_LOGINS = "ModelArts.4206"
 AUTHORIZATION_EXISTS = "ModelArts.0424"
 AUTHORIZATION_ADD_FAILED = "ModelArts.0425"
 AUTHORIZATION_MISSING = "ModelArts.0429"

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from openarts.security.login_throttle import LIMIT
 from openarts.security.signing import sign
 from openarts.testing.clients import AkSk
 from openarts.testing.factories import add_project, add_user
@@ -194,6 +195,31 @@ async def test_token_login_failures_answer_401(api: Api) -> None:
     missing_scope = token_body("admin", "wrong", {"id": api.project_id})
     missing_scope["auth"].pop("scope")  # type: ignore[attr-defined]
     assert (await api.client.post("/v3/auth/tokens", json=missing_scope)).status_code == 400
+
+
+async def test_password_guessing_is_slowed_for_that_name_and_client(api: Api) -> None:
+    project = await add_project(api.platform.db, "guessing")
+    await add_user(
+        api.platform.db, api.platform.box, "rita", projects=[project], password="right-pass"
+    )
+    for _ in range(LIMIT):
+        wrong = await api.client.post(
+            "/v3/auth/tokens", json=token_body("rita", "wrong", {"name": "guessing"})
+        )
+        assert wrong.status_code == 401, wrong.text
+    # Even the right password waits now: it is not checked.
+    slowed = await api.client.post(
+        "/v3/auth/tokens", json=token_body("rita", "right-pass", {"name": "guessing"})
+    )
+    assert slowed.status_code == 429, slowed.text
+    assert slowed.json()["error_code"] == "ModelArts.4206"
+    assert "log in as rita" in slowed.json()["error_msg"]
+    assert "X-Subject-Token" not in slowed.headers
+    # Another name from the same client is not.
+    other = await api.client.post(
+        "/v3/auth/tokens", json=token_body("admin", "wrong", {"id": api.project_id})
+    )
+    assert other.status_code == 401
 
 
 async def test_token_expires(tmp_path: Path, database_url: str) -> None:

@@ -25,6 +25,7 @@ from huaweicloudsdkmodelarts.v1 import (
     ShowImageRequest,
 )
 
+from openarts.security.login_throttle import LIMIT
 from openarts.testing.clients import AkSk, SignedClient
 from openarts.testing.images import base_image, require_tools, untag_registry
 from openarts.testing.server import ServerProcess
@@ -218,6 +219,20 @@ def test_a_wrong_password_is_refused_and_a_user_name_and_password_work(
     assert _login(auth, registry, "admin", password + "x").returncode != 0
     # SWR's form of an AK login, region@AK.
     assert _login(auth, registry, f"cn-north-4@{keys.access_key}", keys.secret_key).returncode == 0
+
+
+def test_password_guessing_at_the_token_route_is_slowed(server: ServerProcess) -> None:
+    route = f"{server.endpoint}/openarts/registry/token"
+    for _ in range(LIMIT):
+        wrong = httpx.get(route, auth=("guesser", "wrong"), timeout=30)
+        assert wrong.status_code == 401, wrong.text
+    slowed = httpx.get(route, auth=("guesser", "wrong"), timeout=30)
+    assert slowed.status_code == 429, slowed.text
+    assert slowed.json()["errors"][0]["code"] == "TOOMANYREQUESTS"
+    assert 0 < int(slowed.headers["retry-after"]) <= 300
+    # Not another name from the same client.
+    keys, _ = _admin(server)
+    assert httpx.get(route, auth=(keys.access_key, keys.secret_key), timeout=30).status_code == 200
 
 
 def test_registering_checks_the_image_in_the_registry(

@@ -22,6 +22,7 @@ from openarts.db.engine import Database
 from openarts.domain.identity import Caller
 from openarts.domain.sandbox_view import OFF_REPORT, SandboxReport
 from openarts.errors import OpenArtsError
+from openarts.security.login_throttle import LoginThrottle
 from openarts.security.secrets_box import SecretBox
 from openarts.services.authentication import Authenticator
 from openarts.services.flavors import FlavorCatalog
@@ -64,11 +65,19 @@ class ApiParts:
     # one): registering checks images there; deleting with force removes them.
     image_registry: PlatformRegistry | None = None
     registry_status: RegistryStatus = field(default_factory=lambda: RegistryStatus(False, "none"))
+    # Failed logins per name and client (password guessing is slowed, not locked out).
+    logins: LoginThrottle = field(default_factory=LoginThrottle)
 
 
 # The dependencies below are coroutines although they only read app state: FastAPI runs
 # a plain function dependency on a worker thread, a hand-over that cost more than the
 # rest of a read.
+def client_of(request: Request) -> str:
+    """The address a request came from (as the socket says: a proxy in front is one
+    client)."""
+    return request.client.host if request.client is not None else ""
+
+
 def parts_of(request: Request) -> ApiParts:
     parts: ApiParts = request.app.state.parts
     return parts

@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 
 from openarts import errors
-from openarts.api.deps import AuthDep, SessionDep, SettingsDep
+from openarts.api.deps import AuthDep, SessionDep, SettingsDep, client_of, parts_of
 from openarts.errors import OpenArtsError
-from openarts.schemas.common import ERROR_RESPONSES
+from openarts.schemas.common import ERROR_RESPONSES, ErrorBody
 from openarts.schemas.iam import (
     IamProject,
     NamedRef,
@@ -35,7 +36,10 @@ def _iso(ms: int) -> str:
     "/v3/auth/tokens",
     status_code=201,
     response_model=TokenResponse,
-    responses=ERROR_RESPONSES,
+    responses={
+        **ERROR_RESPONSES,
+        429: {"model": ErrorBody, "description": "Too many wrong passwords for this name"},
+    },
     summary="Obtain a project-scoped token with a user name and password",
 )
 async def create_token(
@@ -51,19 +55,34 @@ async def create_token(
     method = "password"
     if "password" in identity.methods and identity.password is not None:
         user = identity.password.user
-        result = await tokens.login_with_password(
-            session,
-            tokens.PasswordLogin(
-                user_name=user.name,
-                user_id=user.id,
-                password=user.password,
-                domain_name=user.domain.name if user.domain else None,
-                domain_id=user.domain.id if user.domain else None,
-                project_id=project.id if project else None,
-                project_name=project.name if project else None,
-            ),
-            ttl_s=ttl_s,
-        )
+        logins = parts_of(request).logins
+        name, client = user.name or user.id or "", client_of(request)
+        wait = logins.retry_after(name, client)
+        if wait > 0:
+            raise OpenArtsError(
+                errors.TOO_MANY_LOGINS,
+                f"Excessive number of requests to log in as {name}: too many wrong "
+                f"passwords, try again in {math.ceil(wait)} s.",
+            )
+        try:
+            result = await tokens.login_with_password(
+                session,
+                tokens.PasswordLogin(
+                    user_name=user.name,
+                    user_id=user.id,
+                    password=user.password,
+                    domain_name=user.domain.name if user.domain else None,
+                    domain_id=user.domain.id if user.domain else None,
+                    project_id=project.id if project else None,
+                    project_name=project.name if project else None,
+                ),
+                ttl_s=ttl_s,
+            )
+        except OpenArtsError as error:
+            if error.error_code == errors.IAM_ERROR:
+                logins.failed(name, client)
+            raise
+        logins.succeeded(name, client)
     elif "token" in identity.methods:
         method = "token"
         given = (identity.token.id if identity.token else None) or request.headers.get(

@@ -8,12 +8,13 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from openarts.api.deps import parts_of
+from openarts.api.deps import client_of, parts_of
 from openarts.domain.registry import parse_scope
 from openarts.security.registry_tokens import TOKEN_TTL_S
 from openarts.services import registry_access
@@ -54,9 +55,26 @@ async def registry_token(
     credentials = _basic(request)
     if credentials is None:
         return _refused("log in with a user name and password, or an AK and its SK")
+    name, client = credentials[0], client_of(request)
+    wait = parts.logins.retry_after(name, client)
+    if wait > 0:
+        return JSONResponse(
+            {
+                "errors": [
+                    {
+                        "code": "TOOMANYREQUESTS",
+                        "message": f"too many wrong passwords for {name}: try again later",
+                    }
+                ]
+            },
+            status_code=429,
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
     caller = await registry_access.authenticate(parts.db, parts.box, tokens, *credentials)
     if caller is None:
+        parts.logins.failed(name, client)
         return _refused("the user name or password is wrong")
+    parts.logins.succeeded(name, client)
     wanted = [s for s in (parse_scope(text) for text in scope or []) if s is not None]
     async with parts.db.session() as session:
         grants = await registry_access.grants_for(session, caller, wanted)
