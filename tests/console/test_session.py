@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
+
 from openarts.console.cookie import COOKIE, Session
+from openarts.security.login_throttle import LIMIT
 from tests.conftest import make_settings
 from tests.console.conftest import PASSWORD, Console, second_project, start_console
 
@@ -267,3 +270,21 @@ async def test_no_warning_where_the_sandbox_is_on(console: Console) -> None:
     health = await console.api.client.get("/health")
     assert health.json()["sandbox"]["enabled"] is True
     assert "bubblewrap" in health.json()["sandbox"]["summary"]
+
+
+async def test_guessing_from_one_address_does_not_lock_out_a_sign_in_from_another(
+    console: Console,
+) -> None:
+    app = console.client._transport.app  # type: ignore[attr-defined]
+    guesser = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
+    async with httpx.AsyncClient(transport=guesser, base_url="http://testserver") as mallory:
+        wrong = {"user": "admin", "password": "not-it", "project": "default"}
+        for _ in range(LIMIT):
+            assert (await mallory.post("/console/login", data=wrong)).status_code == 401
+        # Her address now waits, even with the right password ...
+        right = {**wrong, "password": PASSWORD}
+        slowed = await mallory.post("/console/login", data=right)
+        assert "set-cookie" not in slowed.headers
+        assert "Excessive number of requests" in slowed.text
+    # ... while the admin's own browser signs in.
+    await console.sign_in()

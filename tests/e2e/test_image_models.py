@@ -19,7 +19,7 @@ from openarts.testing.clients import AkSk, SignedClient
 from openarts.testing.images import base_image, require_tools, untag_registry
 from openarts.testing.server import ServerProcess
 from tests.e2e.conftest import signed_call
-from tests.e2e.test_registry import SWR, _admin, _cli, _login, _podman, _registry
+from tests.e2e.test_registry import SWR, _admin, _cli, _login, _podman, _registry, with_registry
 from tests.e2e.test_services import FLAVORS, SPEC, service, until
 from tests.sandbox.test_a_notebook_sees_only_its_own import second_project_member
 
@@ -91,16 +91,8 @@ def _build(tmp: Path, answer: str) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     base_image()
-    home = tmp_path_factory.mktemp("image-models") / "home"
-    home.mkdir()
-    (home / "flavors.yaml").write_text(FLAVORS)
-    process = ServerProcess(home, env={"OPENARTS_RECONCILE_INTERVAL_S": "0.5"}).start()
-    try:
-        _registry(process)
+    with with_registry(tmp_path_factory.mktemp("image-models") / "home", FLAVORS) as process:
         yield process
-    finally:
-        process.close()
-        untag_registry(f"127.0.0.1:{process.registry_port}")
 
 
 def _push(server: ServerProcess, local: str, name: str) -> None:

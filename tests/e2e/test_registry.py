@@ -5,6 +5,7 @@ training job names it as ModelArts code does (an SWR host) and the node pulls it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -69,6 +70,21 @@ def server(tmp_path_factory: pytest.TempPathFactory, image: str) -> Iterator[Ser
             yield process
         finally:
             untag_registry(f"127.0.0.1:{process.registry_port}")
+
+
+@contextlib.contextmanager
+def with_registry(home: Path, flavors: str) -> Iterator[ServerProcess]:
+    """A server with these flavors whose registry answers; its pushes' tags in this
+    machine's Podman are removed after."""
+    home.mkdir(parents=True)
+    (home / "flavors.yaml").write_text(flavors)
+    process = ServerProcess(home, env={"OPENARTS_RECONCILE_INTERVAL_S": "0.5"}).start()
+    try:
+        _registry(process)
+        yield process
+    finally:
+        process.close()
+        untag_registry(f"127.0.0.1:{process.registry_port}")
 
 
 def _registry(server: ServerProcess) -> str:

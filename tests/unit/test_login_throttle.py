@@ -36,5 +36,20 @@ def test_a_success_forgets_the_failures_and_memory_stays_bounded() -> None:
     throttle.failed("rita", "a")
     assert throttle.retry_after("rita", "a") == 0
     for n in range(20):
-        throttle.failed(f"made-up-{n}", "a")
-    assert len(throttle._failures) == 5
+        clock.now += 100  # each made-up name's count has expired by the next
+        throttle.failed(f"made-up-{n}", f"client-{n}")
+    assert len(throttle._failures) <= 5
+
+
+def test_one_address_cannot_try_many_names_nor_flush_a_guessed_ones_count() -> None:
+    clock = Clock()
+    throttle = LoginThrottle(limit=3, client_limit=6, window_s=60, max_keys=4, clock=clock)
+    throttle.failed("rita", "mallory")
+    throttle.failed("rita", "mallory")
+    for n in range(4):
+        throttle.failed(f"made-up-{n}", "mallory")
+    # Six failures from that address: every name waits, rita's too.
+    assert throttle.retry_after("rita", "mallory") > 0
+    assert throttle.retry_after("someone-else", "mallory") > 0
+    # Others are not slowed by it.
+    assert throttle.retry_after("rita", "elsewhere") == 0

@@ -86,9 +86,11 @@ def notebook_out(
     image: ImageView | None,
     platform: NotebookPlatform,
     waiting: str | None = None,
+    doing: str | None = None,
 ) -> NotebookOut:
     """The instance as the API shows it; ``waiting``: why it waits for compute, while it
-    does (None once it holds its share)."""
+    does (None once it holds its share); ``doing``: what its start does now (pulling
+    its image, preparing its environment)."""
     volume = json.loads(notebook.volume)
     status = S(notebook.status)
     return NotebookOut(
@@ -114,7 +116,7 @@ def notebook_out(
             mount_path=WORK_MOUNT_PATH,
         ),
         endpoints=[EndpointOut(service="NOTEBOOK", dev_service="NOTEBOOK")],
-        action_progress=_progress(notebook.id, status, waiting),
+        action_progress=_progress(notebook.id, status, waiting, doing),
         billing_items=["STORAGE", "COMPUTE"],
         user=UserOut(id=notebook.user_id, name=notebook.user_name, domain=DomainOut()),
         user_id=notebook.user_id,
@@ -123,7 +125,9 @@ def notebook_out(
     )
 
 
-def _progress(notebook_id: str, status: S, waiting: str | None) -> list[JobProgressOut] | None:
+def _progress(
+    notebook_id: str, status: S, waiting: str | None, doing: str | None = None
+) -> list[JobProgressOut] | None:
     """The steps of a start. Storage and network are ready at once here; compute waits
     for the pool to admit the instance (``waiting``: why it waits, None once it holds
     its share), then the instance initialises until Jupyter answers. No step says it is
@@ -144,6 +148,8 @@ def _progress(notebook_id: str, status: S, waiting: str | None) -> list[JobProgr
             done = state
             if step == 2 and waiting:
                 said = f"{text}: {waiting}"
+            if step == 4 and doing and state == "PROCESSING":
+                said = f"{text}: {doing}"
         else:
             done = "WAITING"
         steps.append(

@@ -146,11 +146,11 @@ class RegistryClient:
                     actions="pull,push",
                 )
                 if mounted is None or mounted.status_code != 201:
-                    location = mounted.headers.get("location", "") if mounted else ""
-                    if location:
-                        # An upload it began instead: cancelled, nothing left behind.
-                        if location.startswith("/"):
-                            location = self.base.removesuffix("/v2") + location
+                    said = mounted.headers.get("location", "") if mounted else ""
+                    location = str(mounted.url.join(said)) if mounted and said else ""
+                    if location and _origin(httpx.URL(location)) == _origin(httpx.URL(self.base)):
+                        # An upload it began instead: cancelled, nothing left behind
+                        # (asked of this registry only: the request carries its login).
                         with contextlib.suppress(RegistryAnswer):
                             await self._request(client, "DELETE", location, self._header)
                     raise RegistryAnswer(
@@ -257,6 +257,10 @@ class RegistryClient:
             )
         except httpx.HTTPError as error:
             raise RegistryAnswer(f"the registry did not answer: {error}") from None
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
 
 
 def _json_of(answer: httpx.Response, what: str) -> dict[str, Any]:

@@ -102,10 +102,13 @@ def front_of(request: Request) -> ASGIApp:
     return front
 
 
-def _client(app: ASGIApp) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=BASE_URL, timeout=TIMEOUT_S
+def _client(app: ASGIApp, client: tuple[str, int] | None = None) -> httpx.AsyncClient:
+    transport = (
+        httpx.ASGITransport(app=app, client=client)
+        if client is not None
+        else httpx.ASGITransport(app=app)
     )
+    return httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=TIMEOUT_S)
 
 
 class ConsoleApi:
@@ -205,8 +208,15 @@ class ConsoleApi:
 
 
 async def anonymous_call(
-    app: ASGIApp, method: str, path: str, *, json: Any = None, headers: dict[str, str] | None = None
+    app: ASGIApp,
+    method: str,
+    path: str,
+    *,
+    json: Any = None,
+    headers: dict[str, str] | None = None,
+    client: tuple[str, int] | None = None,
 ) -> httpx.Response:
-    """A call without a session (signing in)."""
-    async with _client(app) as client:
-        return await client.request(method, path, json=json, headers=headers or {})
+    """A call without a session (signing in), made as from ``client`` (the browser's
+    address: the API slows password guessing per address)."""
+    async with _client(app, client) as http:
+        return await http.request(method, path, json=json, headers=headers or {})

@@ -217,7 +217,10 @@ async def login(request: Request) -> Response:
             "scope": {"project": {"name": project}},
         }
     }
-    answer = await anonymous_call(front_of(request), "POST", "/v3/auth/tokens", json=body)
+    browser = (request.client.host, request.client.port) if request.client else None
+    answer = await anonymous_call(
+        front_of(request), "POST", "/v3/auth/tokens", json=body, client=browser
+    )
     if answer.status_code != 201:
         shown = {"user": user, "project": project, "domain": form.get("domain", "")}
         return render_page(

@@ -18,3 +18,6 @@ class EventResource(StrEnum):
 
     POOLS = "pools"
     NETWORKS = "networks"
+    # Notebook instances' own (their start's steps: pulling an image, preparing an
+    # environment), by instance name, as notebooks record them.
+    NOTEBOOK = "notebook"

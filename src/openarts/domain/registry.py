@@ -45,6 +45,13 @@ def is_namespace(text: str) -> bool:
     return _COMPONENT.fullmatch(text) is not None
 
 
+def is_repository(text: str) -> bool:
+    """A repository path (``namespace/name``) whose every component the distribution
+    specification allows: never ``..`` or an empty one, which a URL would fold into
+    another repository's path."""
+    return all(is_namespace(part) for part in text.split("/"))
+
+
 def split_reference(reference: str) -> tuple[str, str]:
     """``host[:port]`` (empty when none is written) and the rest of an image reference, as
     container tools read it: the first component is a host when it has a dot or a colon,

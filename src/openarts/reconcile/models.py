@@ -96,7 +96,10 @@ class ModelReconciler(SteppingReconciler):
         try:
             if job.source_copy:
                 config, image = await self._prepare_image(job)
-                await self.db.run_in_transaction(_published_image, model_id, config, image)
+                kept = await self.db.run_in_transaction(_published_image, model_id, config, image)
+                if not kept and job.source_copy == "true" and self.platform.registry:
+                    # Deleted while its image was copied: the copy goes too.
+                    await registry_images.remove_model_copy(self.platform.registry, image.reference)
                 return
             prepared = await self._prepare(job)
         except (PackageError, EngineBuildError, ValueError, RegistryAnswer) as error:
@@ -124,6 +127,16 @@ class ModelReconciler(SteppingReconciler):
             raise ValueError(
                 f"initial_config says model_type {config.model_type}, the request "
                 f"{job.model_type}: they must agree"
+            )
+        registry = self.platform.registry
+        async with self.db.session() as session:
+            # Again, now: the registry may not have run when the model was created.
+            await registry_images.check_owned(
+                session,
+                registry.address if registry else None,
+                job.project_id,
+                job.source_location,
+                "source_location",
             )
         copy = job.source_copy == "true"
         if copy:
@@ -238,11 +251,13 @@ def _published(
 
 def _published_image(
     session: Session, model_id: str, config: ModelConfigFile, image: ModelImage
-) -> None:
+) -> bool:
+    """Whether the model was there to take its image (False: deleted meanwhile)."""
     model = session.get(Model, model_id)
     if model is None or model.status != ModelStatus.PUBLISHING:
-        return
+        return model is not None
     model_service.record_config(model, config)
     model.image = image.reference
     model.size = image.size_bytes
     model_service.switch_model_status(session, model, ModelStatus.PUBLISHED, "")
+    return True

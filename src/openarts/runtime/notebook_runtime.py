@@ -41,6 +41,7 @@ from openarts.domain.notebooks import (
 from openarts.domain.notebooks import NotebookStatus as S
 from openarts.domain.sandbox_view import MA_HOME, Mount, TaskView
 from openarts.lazy import lazy_import
+from openarts.runtime.image_pulls import pull_image
 from openarts.runtime.notebook_envs import NotebookEnvironments, environment_variables
 from openarts.runtime.stacked_envs import make_environment, site_packages, snapshot
 from openarts.security.secrets_box import SecretBox
@@ -57,6 +58,10 @@ else:
     aiohttp = lazy_import("aiohttp")
 
 log = logging.getLogger("openarts.notebooks")
+
+# What a container image for notebooks must carry (found on the image's PATH), as
+# ModelArts' own notebook images do.
+IMAGE_JUPYTER = "jupyter-lab"
 
 
 class NotebookRuntime:
@@ -96,6 +101,11 @@ class NotebookRuntime:
         if found is None:
             raise PrepareError("the instance was deleted or stopped before it started")
         notebook_id, image_id, project_id, sealed_token = found
+        container = await self.db.run_in_transaction(_container_image, project_id, image_id)
+        if container is not None:
+            return [
+                await self._in_image(specs[0], notebook_id, project_id, sealed_token, container)
+            ]
         layers = await self.layers_of(project_id, notebook_id, image_id)
         folder = self.folder(notebook_id)
         home = folder / "home"
@@ -147,6 +157,53 @@ class NotebookRuntime:
         }
         view = self._view(
             notebook_id, uid, Mount(str(sockets), str(Path(SOCKET_INSIDE).parent), writable=True)
+        )
+        return replace(spec, command=tuple(command), env=env, workdir=home / "work", view=view)
+
+    async def _in_image(
+        self, spec: TaskSpec, notebook_id: str, project_id: str, sealed_token: str, image: str
+    ) -> TaskSpec:
+        """Jupyter of a container image's own (``jupyter-lab`` on its PATH, as ModelArts'
+        notebook images carry it), in the sandbox over the image's root file system: the
+        instance's home at /home/ma-user as with any image, its socket the only way in.
+        The image is pulled on the node first (events on the instance)."""
+        if not self.sandboxed:
+            raise PrepareError("a container image runs in the sandbox, which is off here")
+
+        async def say(reason: str, message: str) -> None:
+            await self.db.run_in_transaction(_note, notebook_id, reason, message)
+
+        await pull_image(self.backend, image, spec.node, say)
+        folder = self.folder(notebook_id)
+        await asyncio.to_thread(_make_folders, folder / "home")
+        sockets = folder / SOCKET_FOLDER
+        await asyncio.to_thread(_fresh_socket_folder, sockets, self._pin(notebook_id))
+        uid = await self.db.run_in_transaction(project_uid, project_id)
+        await self.db.run_in_transaction(_record_address, notebook_id, SOCKET_ADDRESS)
+        # ``python -m jupyterlab`` of the platform's own becomes the image's jupyter-lab.
+        options = [part for part in spec.command[3:] if not part.startswith("--ip=")]
+        command = [
+            IMAGE_JUPYTER,
+            *options,
+            f"--ServerApp.sock={SOCKET_INSIDE}",
+            "--ServerApp.sock_mode=0600",
+        ]
+        home = Path(MA_HOME)
+        env = {
+            **spec.env,
+            "JUPYTER_TOKEN": self.box.decrypt(sealed_token),
+            "JUPYTER_RUNTIME_DIR": str(home / ".local" / "share" / "jupyter" / "runtime"),
+            "OPENARTS_NOTEBOOK_ID": notebook_id,
+        }
+        view = TaskView(
+            uid=uid,
+            hostname=f"notebook-{notebook_id}",
+            mounts=(
+                Mount(str(folder / "home"), MA_HOME, writable=True),
+                Mount(str(sockets), str(Path(SOCKET_INSIDE).parent), writable=True),
+            ),
+            egress=True,  # its package index, the object-storage endpoint
+            image=image,
         )
         return replace(spec, command=tuple(command), env=env, workdir=home / "work", view=view)
 
@@ -379,6 +436,17 @@ def _record_address(session: Session, notebook_id: str, address: str) -> None:
     notebook = session.get(Notebook, notebook_id)
     if notebook is not None:
         notebook.address = address
+
+
+def _container_image(session: Session, project_id: str, image_id: str) -> str | None:
+    """The reference of a registered container image (one with no layers of saved
+    packages); None for a preset or a saved image."""
+    if find_preset(image_id) is not None:
+        return None
+    image = session.get(Image, image_id)
+    if image is None or image.project_id != project_id or json.loads(image.layers):
+        return None
+    return image.swr_path
 
 
 def _image_layers(session: Session, project_id: str, image_id: str) -> list[str]:

@@ -28,6 +28,7 @@ from openarts.domain.models import CUSTOM_TYPE
 from openarts.domain.sandbox_view import Mount, TaskView
 from openarts.domain.services import RESOURCE_TYPE as SERVICE_RESOURCE
 from openarts.domain.services import WORKLOAD_KIND
+from openarts.errors import OpenArtsError
 from openarts.runtime.image_pulls import pull_image
 from openarts.runtime.model_envs import ModelEnvironments
 from openarts.runtime.model_packages import package_dir
@@ -35,6 +36,7 @@ from openarts.runtime.notebook_runtime import project_uid
 from openarts.services import workloads as workload_service
 from openarts.services.events import record_event_sync
 from openarts.services.inference_services import Entry
+from openarts.services.registry_images import check_owned, is_platform_copy, place_of
 from openarts.unix_sockets import pin_socket
 
 SERVER_MODULE = "openarts.inference.server"
@@ -54,6 +56,9 @@ REPLICA_SOCKET_FOLDER = "socket"
 TLS_MARK = "OPENARTS_REPLICA_TLS"
 # Set on the server's task of a model that is a container image: the image it runs.
 IMAGE_MARK = "OPENARTS_REPLICA_IMAGE"
+# What the relay beside an image's server is given (and counted for).
+RELAY_VCPUS = 0.1
+RELAY_MEMORY_BYTES = 64 * 2**20
 
 
 def speaks_https(model: Model) -> bool:
@@ -171,9 +176,9 @@ def replica_tasks(
         ],
         "/",
         {"PYTHONUNBUFFERED": "1"},
-        # A few connections' worth of copying: counted in the server's share.
-        vcpus=0.0,
-        memory_bytes=0,
+        # A few connections' worth of copying, with limits of its own.
+        vcpus=RELAY_VCPUS,
+        memory_bytes=RELAY_MEMORY_BYTES,
     )
     return [server, relay]
 
@@ -212,16 +217,22 @@ class ReplicaRuntime:
         *,
         sockets: Path | None = None,
         sandboxed: bool = False,
+        registry_address: str | None = None,
     ) -> None:
         self.db = db
         self.backend = backend
         self.sockets = sockets
         self.sandboxed = sandboxed
+        # The platform's registry, whose images a replica runs only from its project's
+        # namespaces (or the platform's own copies).
+        self.registry_address = registry_address
 
     async def prepare(self, workload_id: str, specs: list[TaskSpec]) -> list[TaskSpec]:
         spec = specs[0]
-        if IMAGE_MARK in spec.env:
+        if len(specs) == 2 and IMAGE_MARK in spec.env:
             return await self._image_replica(workload_id, specs)
+        # A variable of that name a user gave an ordinary model means nothing.
+        spec = replace(spec, env={k: v for k, v in spec.env.items() if k != IMAGE_MARK})
         if self.sandboxed:
             return [await self._sandboxed(workload_id, spec)]
         if TLS_MARK in spec.env:
@@ -256,6 +267,15 @@ class ReplicaRuntime:
         if found is None:
             raise PrepareError("the replica left its service before it started")
         replica_id, project_id = found
+        if place_of(self.registry_address, image) is not None and not is_platform_copy(image):
+            # A tag run as it is (source_copy false): still the project's own now.
+            async with self.db.session() as session:
+                try:
+                    await check_owned(
+                        session, self.registry_address, project_id, image, "source_location"
+                    )
+                except OpenArtsError as error:
+                    raise PrepareError(error.error_msg) from None
         await self._pull(workload_id, image, server.node)
         try:
             config = await self.backend.image_config(image, server.node)
@@ -270,7 +290,9 @@ class ReplicaRuntime:
         own = await self._socket_folder(workload_id, replica_id)
         uid = await self.db.run_in_transaction(project_uid, project_id)
         hostname = f"model-{replica_id}"[:63]
-        network = f"replica-{replica_id}"
+        # One per start: a replica starting again never joins the namespace its last
+        # start is leaving.
+        network = f"replica-{workload_id}"
         server_view = TaskView(
             uid=uid, hostname=hostname, network=network, egress=True, image=image
         )

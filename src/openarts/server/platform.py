@@ -241,6 +241,7 @@ def build_platform(
         image_root=settings.home / "images",
         endpoint=settings.endpoint,
         lease_time_scale=settings.notebook_lease_time_scale,
+        images_unavailable=images_unavailable(backend),
     )
     notebook_runtime = NotebookRuntime(
         db,
@@ -290,6 +291,7 @@ def build_platform(
                         backend,
                         sockets=replica_sockets,
                         sandboxed=backend.sandbox_report.enabled,
+                        registry_address=training.registry_address,
                     ),
                 ),
             )

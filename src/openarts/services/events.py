@@ -177,3 +177,30 @@ class NewEvent:
     reason: str
     message: str
     type: EventType = EventType.NORMAL
+
+
+async def latest_message(
+    session: AsyncSession,
+    *,
+    project_id: str,
+    resource_type: str,
+    resource_name: str,
+    resource_id: str,
+    reasons: tuple[str, ...],
+    since_ms: int,
+) -> str | None:
+    """The message of the resource's latest event of one of ``reasons`` since
+    ``since_ms`` (a step of what it is doing now); None when there is none."""
+    return await session.scalar(
+        select(Event.message)
+        .where(
+            Event.project_id == project_id,
+            Event.resource_type == resource_type,
+            Event.resource_name == resource_name,
+            Event.last_timestamp >= since_ms,
+            Event.resource_id == resource_id,
+            Event.reason.in_(reasons),
+        )
+        .order_by(Event.last_timestamp.desc(), Event.id.desc())
+        .limit(1)
+    )

@@ -36,7 +36,7 @@ from openarts.domain.models import (
     plain_runtime,
     runtime_catalog,
 )
-from openarts.domain.registry import WHOLE_REFERENCE
+from openarts.domain.registry import WHOLE_REFERENCE, is_swr_host, split_reference
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
 from openarts.schemas.models import DeleteFailure, ModelCreate, ModelListQuery
@@ -221,6 +221,12 @@ async def _image_source(
         raise OpenArtsError(
             errors.MODEL_SOURCE_INVALID,
             f"{field} {written} names no registry host: {WHOLE_REFERENCE}",
+        )
+    if registry_address is None and is_swr_host(split_reference(runs)[0]):
+        raise OpenArtsError(
+            errors.MODEL_SOURCE_INVALID,
+            f"{field} {written} names the platform's registry, and none runs here "
+            "(OPENARTS_REGISTRY is off)",
         )
     await registry_images.check_owned(session, registry_address, project_id, runs, field)
     return runs

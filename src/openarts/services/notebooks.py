@@ -37,6 +37,7 @@ from openarts.domain.notebooks import (
     lease_expiry,
     prolonged_duration,
 )
+from openarts.domain.registry import split_reference
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
 from openarts.schemas.notebooks import (
@@ -79,6 +80,9 @@ class NotebookPlatform:
     image_root: Path  # one folder per saved image
     endpoint: str  # the platform's own address, for ``url``
     lease_time_scale: float = 1.0
+    # Why a container image cannot run here; None: it can (its own JupyterLab then
+    # serves the instance, in the sandbox over the image's root file system).
+    images_unavailable: str | None = "container images are not run here"
 
     def folder(self, notebook_id: str) -> Path:
         return self.root / notebook_id
@@ -110,7 +114,7 @@ async def create_notebook(
         session, project_id=caller.project_id, user_id=caller.user_id
     )
     flavor = _notebook_flavor(platform.catalog, body.flavor)
-    image = await _notebook_image(session, caller.project_id, body.image_id)
+    image = await _notebook_image(session, platform, caller.project_id, body.image_id)
     lease = _checked_lease(body.effective_lease(), default=LEASE_DEFAULT_MS)
     if body.volume.ownership == "DEDICATED":
         raise bad(
@@ -202,7 +206,7 @@ def _notebook_flavor(catalog: FlavorCatalog, name: str) -> Flavor:
 
 
 async def _notebook_image(
-    session: AsyncSession, project_id: str, image_id: str
+    session: AsyncSession, platform: NotebookPlatform, project_id: str, image_id: str
 ) -> image_service.ImageView:
     image = await image_service.find_image(session, project_id, image_id)
     if "NOTEBOOK" not in image.dev_services or image.service_type not in (
@@ -214,12 +218,13 @@ async def _notebook_image(
         )
     if image.status != "ACTIVE":
         raise bad(f"image {image_id} is {image.status}: only an ACTIVE image can be used")
-    if not image.runnable:
+    if not image.runnable and platform.images_unavailable is not None:
         raise bad(
-            f"image {image_id} is a container image ({image.swr_path}); this platform's "
-            "backend runs processes, not containers: use a preset image or one saved from "
-            "an instance"
+            f"image {image_id} is a container image ({image.swr_path}): "
+            f"{platform.images_unavailable}; use a preset image or one saved from an instance"
         )
+    if not image.runnable and not split_reference(image.swr_path)[0]:
+        raise bad(f"image {image_id}'s swr_path {image.swr_path} names no registry host")
     return image
 
 
@@ -374,7 +379,7 @@ async def update_notebook(
             )
         notebook.flavor = body.flavor
     if body.image_id is not None and body.image_id != notebook.image_id:
-        image = await _notebook_image(session, notebook.project_id, body.image_id)
+        image = await _notebook_image(session, platform, notebook.project_id, body.image_id)
         notebook.image_id = image.id
     if body.name is not None:
         notebook.name = body.name
@@ -418,7 +423,7 @@ async def start_notebook(
     status = S(notebook.status)
     _refuse_unless(status, STARTABLE, "start")
     flavor = _notebook_flavor(platform.catalog, notebook.flavor)
-    await _notebook_image(session, notebook.project_id, notebook.image_id)
+    await _notebook_image(session, platform, notebook.project_id, notebook.image_id)
     if query.duration is not None or query.type is not None:
         lease = _checked_lease(
             LeaseReq(duration=query.duration, type=query.type or "TIMING"),
@@ -554,6 +559,12 @@ async def save_as_image(
             "can be saved as an image.",
         )
     base = await image_service.find_image(session, notebook.project_id, notebook.image_id)
+    if not base.runnable:
+        raise bad(
+            f"the instance runs container image {base.swr_path}: saving such an instance is "
+            "not supported yet (what it installed is in /home/ma-user, which survives stop "
+            "and start)"
+        )
     name = body.name or f"{notebook.name.lower().replace('_', '-')}"
     row = image_service.saved_image_row(
         project_id=notebook.project_id,

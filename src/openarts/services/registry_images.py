@@ -17,7 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from openarts import errors
 from openarts.backends.registry_client import ImageFacts, RegistryAnswer
 from openarts.db.engine import Database
-from openarts.domain.registry import PLATFORM_NAMESPACE, is_swr_host, split_reference
+from openarts.domain.registry import (
+    PLATFORM_NAMESPACE,
+    is_repository,
+    is_swr_host,
+    split_reference,
+)
 from openarts.errors import OpenArtsError
 from openarts.services.registry_access import PlatformRegistry, project_namespaces
 
@@ -61,6 +66,12 @@ async def check_owned(
     place = place_of(address, image)
     if place is None:
         return
+    if not is_repository(place.repository):
+        raise OpenArtsError(
+            errors.IMAGE_NOT_FOUND,
+            f"Specified image {image} cannot be found: {place.repository} is not a "
+            "repository name (lower-case letters, digits and . _ - between them)",
+        )
     own = await project_namespaces(session, project_id)
     if place.namespace not in own:
         raise OpenArtsError(
@@ -169,6 +180,11 @@ class ModelImage:
 
     reference: str
     size_bytes: int
+
+
+def is_platform_copy(image: str) -> bool:
+    """Whether ``image`` is one of the platform's own copies (a model's image)."""
+    return split_reference(image)[1].startswith(f"{PLATFORM_NAMESPACE}/")
 
 
 def copy_repository(model_id: str) -> str:

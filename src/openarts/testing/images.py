@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
+from importlib import metadata
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 # Bump when what goes into the image changes.
 BASE_IMAGE = "localhost/openarts-test/python:2"
 # The same system without ma-user: an image that breaks ModelArts' rules.
 NO_MA_USER_IMAGE = "localhost/openarts-test/no-ma-user:2"
+NOTEBOOK_IMAGE = "localhost/openarts-test/jupyter:1"
 MIRROR = "http://deb.debian.org/debian"
 LOCK = Path(tempfile.gettempdir()) / "openarts-test-images.lock"
 # What the tests need of the machine, and what installs it.
@@ -87,6 +93,77 @@ def base_image() -> str:
             _add_ma_user(root)
             _import(root, BASE_IMAGE)
         return BASE_IMAGE
+
+
+def notebook_image() -> str:
+    """The base image with JupyterLab in its system (``jupyter-lab`` on its PATH), as a
+    notebook image must carry it: the distributions JupyterLab needs, copied from this
+    Python's own (the same Python version as the image's; no index is asked)."""
+    base = base_image()
+    with LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _exists(NOTEBOOK_IMAGE):
+            return NOTEBOOK_IMAGE
+        with tempfile.TemporaryDirectory(prefix="openarts-notebook-image-") as folder:
+            context = Path(folder)
+            _copy_distributions(context / "tree", "jupyterlab")
+            (context / "Containerfile").write_text(
+                f"FROM {base}\nUSER root\nCOPY tree/ /\nUSER ma-user\n"
+            )
+            subprocess.run(
+                ["podman", "build", "--pull=never", "-t", NOTEBOOK_IMAGE, str(context)],
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
+        return NOTEBOOK_IMAGE
+
+
+def _copy_distributions(tree: Path, top: str) -> None:
+    """``top`` and what it requires, from this environment into ``tree`` laid out as a
+    Debian system's /usr/local (scripts run by the system's python3)."""
+    prefix = Path(sys.prefix)
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    places = {
+        f"lib/{version}/site-packages": f"usr/local/lib/{version}/dist-packages",
+        "share": "usr/local/share",
+        "etc": "usr/local/etc",
+        "bin": "usr/local/bin",
+    }
+    seen: set[str] = set()
+    wanted = [top]
+    while wanted:
+        name = wanted.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        found = metadata.distribution(name)
+        for line in found.requires or []:
+            required = Requirement(line)
+            if required.marker is None or required.marker.evaluate({"extra": ""}):
+                wanted.append(required.name)
+        for file in found.files or []:
+            source = Path(os.path.normpath(str(found.locate_file(file))))
+            if not source.is_file() or "__pycache__" in source.parts:
+                continue
+            relative = source.relative_to(prefix).as_posix()
+            for inside, outside in places.items():
+                if relative.startswith(inside + "/"):
+                    target = tree / outside / relative[len(inside) + 1 :]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(source, target)
+                    if inside == "bin":
+                        _system_shebang(target)
+                    break
+
+
+def _system_shebang(script: Path) -> None:
+    """A console script of the environment's, run by the image's python3."""
+    text = script.read_bytes()
+    if text.startswith(b"#!"):
+        rest = text.split(b"\n", 1)[1] if b"\n" in text else b""
+        script.write_bytes(b"#!/usr/bin/python3\n" + rest)
 
 
 def image_without_ma_user() -> str:

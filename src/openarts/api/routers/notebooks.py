@@ -19,6 +19,8 @@ from openarts.api.notebook_views import (
 )
 from openarts.db.tables import Notebook
 from openarts.domain.flavors import Flavor, FlavorUse
+from openarts.domain.notebooks import WORKLOAD_KIND
+from openarts.domain.notebooks import NotebookStatus as S
 from openarts.errors import OpenArtsError
 from openarts.schemas.common import ERROR_RESPONSES
 from openarts.schemas.images import ImageOut
@@ -41,6 +43,7 @@ from openarts.schemas.notebooks import (
     StoragePage,
     SwitchableFlavorQuery,
 )
+from openarts.services import events
 from openarts.services import images as image_service
 from openarts.services import notebook_mounts as mount_service
 from openarts.services import notebooks as service
@@ -50,6 +53,11 @@ from openarts.services.images import ImageView
 from openarts.services.notebooks import NotebookPlatform
 
 router = APIRouter(prefix="/v1/{project_id}", tags=["DevEnviron"], responses=ERROR_RESPONSES)
+
+
+# A start's steps its events tell (pulling the image, preparing the environment).
+START_STEPS = ("ImagePulling", "ImagePulled", "ImagePreparing")
+STARTING_STATUSES = (S.CREATING.value, S.STARTING.value)
 
 
 async def _out(
@@ -68,7 +76,18 @@ async def _out(
     if waiting is None:
         waiting = await workload_service.waiting_reasons(session, [notebook.workload_id])
     reason = waiting.get(notebook.workload_id or "")
-    return notebook_out(notebook, image, notebooks, reason or None)
+    doing = None
+    if not reason and notebook.status in STARTING_STATUSES:
+        doing = await events.latest_message(
+            session,
+            project_id=notebook.project_id,
+            resource_type=WORKLOAD_KIND,
+            resource_name=notebook.name,
+            resource_id=notebook.id,
+            reasons=START_STEPS,
+            since_ms=notebook.updated_at,
+        )
+    return notebook_out(notebook, image, notebooks, reason or None, doing)
 
 
 @router.post(

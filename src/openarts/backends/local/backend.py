@@ -804,6 +804,7 @@ def _on_path(root: Path, path: str, program: str) -> str:
     for folder in (path or "/usr/local/bin:/usr/bin:/bin").split(":"):
         if folder.startswith("/"):
             found = Path(f"{root}{folder}") / program
-            if found.is_file() and os.access(found, os.X_OK):
+            # A link is the image's to resolve (its targets are in the image, not here).
+            if found.is_symlink() or (found.is_file() and os.access(found, os.X_OK)):
                 return f"{folder.rstrip('/')}/{program}"
     return program

@@ -1,0 +1,152 @@
+"""Notebook instances on custom container images, as ModelArts runs them: an image with
+JupyterLab in its system, pushed to the platform's registry and registered for
+notebooks, serves the instance with its own Jupyter, kernel and terminal as ma-user in
+the sandbox, reached through the platform's proxy; an image without JupyterLab fails
+the start saying so; saving such an instance is refused with the reason."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+from huaweicloudsdkmodelarts.v1 import (
+    CreateImageRequest,
+    ImageCreateReq,
+    ImageRegRequest,
+    ModelArtsClient,
+    RegisterImageRequest,
+    ShowNotebookRequest,
+    StopNotebookRequest,
+)
+
+from openarts.testing.clients import SignedClient
+from openarts.testing.images import base_image, notebook_image, require_tools
+from openarts.testing.server import ServerProcess
+from tests.e2e.conftest import sdk_client
+from tests.e2e.test_registry import SWR, _admin, _cli, _registry, with_registry
+from tests.e2e.test_sdk_notebooks import FLAVORS, create, run_code, wait_status
+from tests.sandbox.test_a_notebook_sees_only_its_own import in_terminal
+
+pytestmark = pytest.mark.e2e
+
+require_tools({"docker-registry": "docker-registry"})
+
+SHOW = """
+import json, os, sys, pathlib
+pathlib.Path("/home/ma-user/work/kept.txt").write_text("kept")
+print(json.dumps({
+    "uid": os.getuid(),
+    "python": sys.executable,
+    "jupyter": os.path.exists("/usr/local/bin/jupyter-lab"),
+    "cwd": os.getcwd(),
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    notebook_image()
+    with with_registry(tmp_path_factory.mktemp("notebook-images") / "home", FLAVORS) as process:
+        yield process
+
+
+def _sdk(server: ServerProcess) -> ModelArtsClient:
+    keys, project_id = _admin(server)
+    return sdk_client(server.endpoint, keys.access_key, keys.secret_key, project_id)
+
+
+def _registered(server: ServerProcess, local: str, name: str) -> str:
+    """``local`` pushed as ``name`` and registered for notebooks: the image's ID."""
+    keys, project_id = _admin(server)
+    _cli(server, keys, project_id, "image", "push", local, name)
+    made = _sdk(server).register_image(
+        RegisterImageRequest(
+            body=ImageRegRequest(
+                swr_path=f"{SWR}/default/{name}", service_type="DEV", services=["NOTEBOOK"]
+            )
+        )
+    )
+    return str(made.id)
+
+
+def _events(server: ServerProcess, name: str) -> list[str]:
+    keys, project_id = _admin(server)
+    client = SignedClient(server.endpoint, project_id, keys)
+    answer = client.request("GET", f"/v1/{{project_id}}/events?resource=notebook&name={name}")
+    assert answer.status_code == 200, answer.text
+    return [str(e["message"]) for e in answer.json()["items"]]
+
+
+def test_an_instance_runs_the_images_own_jupyter(server: ServerProcess) -> None:
+    sdk = _sdk(server)
+    image_id = _registered(server, notebook_image(), "jupyter:1")
+    # The node holds the image by its local name only: the start pulls it (its layers
+    # are here, so quickly) and says so.
+    subprocess.run(
+        ["podman", "rmi", f"{_registry(server)}/default/jupyter:1"],
+        capture_output=True,
+        check=False,
+    )
+    notebook_id = create(sdk, "on-image", image_id)
+    steps: set[str] = set()
+    deadline = time.monotonic() + 180
+    while (shown := sdk.show_notebook(ShowNotebookRequest(id=notebook_id))).status != "RUNNING":
+        assert shown.status in ("CREATING", "STARTING"), shown.fail_reason
+        assert time.monotonic() < deadline, shown.status
+        steps |= {step.description for step in shown.action_progress or []}
+        time.sleep(0.05)
+    running = shown
+    assert running.image.id == image_id
+    base, token = running.url.removesuffix("/lab"), running.token
+    shown = json.loads(asyncio.run(run_code(base, token, SHOW)))
+    # The image's own Python and Jupyter, as ma-user, in the instance's work folder.
+    assert shown == {
+        "uid": 1000,
+        "python": "/usr/bin/python3",
+        "jupyter": True,
+        "cwd": "/home/ma-user/work",
+    }
+    said = asyncio.run(in_terminal(base, token, "id -u; ls /home/ma-user/work"))
+    assert "1000" in said and "kept.txt" in said, said
+    events = _events(server, "on-image")
+    assert any(e.startswith(f"pulling image {SWR}/default/jupyter:1") for e in events), events
+    assert any(re.search(r"jupyter:1 pulled( on node \S+)? in \d+ ms$", e) for e in events), events
+    # The start's step said so while Jupyter came up.
+    assert any(
+        step.startswith("Initialize the instance: image ") and " pulled " in step for step in steps
+    ), steps
+
+    # Saving such an instance is refused, saying why.
+    with pytest.raises(ClientRequestException) as refused:
+        sdk.create_image(
+            CreateImageRequest(id=notebook_id, body=ImageCreateReq(name="saved", tag="v1"))
+        )
+    assert refused.value.status_code == 400
+    assert "not supported yet" in refused.value.error_msg
+
+    # Its work folder survives stop and start, on the image again.
+    sdk.stop_notebook(StopNotebookRequest(id=notebook_id))
+    wait_status(sdk, notebook_id, "STOPPED")
+    assert (server.home / "notebooks" / notebook_id / "home" / "work" / "kept.txt").exists()
+
+
+def test_an_image_without_jupyter_fails_the_start_saying_so(server: ServerProcess) -> None:
+    sdk = _sdk(server)
+    image_id = _registered(server, base_image(), "plain:1")
+    notebook_id = create(sdk, "no-jupyter", image_id)
+    deadline = time.monotonic() + 180
+    while True:
+        shown: Any = sdk.show_notebook(ShowNotebookRequest(id=notebook_id))
+        if shown.status in ("CREATE_FAILED", "START_FAILED", "ERROR"):
+            break
+        assert shown.status != "RUNNING", shown
+        assert time.monotonic() < deadline, shown.status
+        time.sleep(0.2)
+    assert "jupyter-lab" in (shown.fail_reason or ""), shown.fail_reason
