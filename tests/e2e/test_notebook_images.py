@@ -12,6 +12,7 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -84,9 +85,29 @@ def _events(server: ServerProcess, name: str) -> list[str]:
     return [str(e["message"]) for e in answer.json()["items"]]
 
 
-def test_an_instance_runs_the_images_own_jupyter(server: ServerProcess) -> None:
+def _with_home(tmp: Path) -> str:
+    """The notebook image with software in /home/ma-user, as ModelArts' images keep
+    conda there."""
+    (tmp / "tools").mkdir()
+    (tmp / "tools" / "hello.txt").write_text("from the image\n")
+    (tmp / "Containerfile").write_text(
+        f"FROM {notebook_image()}\nCOPY --chown=1000:100 tools /home/ma-user/tools/\n"
+    )
+    tag = "localhost/openarts-test/jupyter-home:1"
+    done = subprocess.run(
+        ["podman", "build", "--pull=never", "-t", tag, str(tmp)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return tag
+
+
+def test_an_instance_runs_the_images_own_jupyter(server: ServerProcess, tmp_path: Path) -> None:
     sdk = _sdk(server)
-    image_id = _registered(server, notebook_image(), "jupyter:1")
+    image_id = _registered(server, _with_home(tmp_path), "jupyter:1")
     # The node holds the image by its local name only: the start pulls it (its layers
     # are here, so quickly) and says so.
     subprocess.run(
@@ -113,15 +134,22 @@ def test_an_instance_runs_the_images_own_jupyter(server: ServerProcess) -> None:
         "jupyter": True,
         "cwd": "/home/ma-user/work",
     }
-    said = asyncio.run(in_terminal(base, token, "id -u; ls /home/ma-user/work"))
+    said = asyncio.run(
+        in_terminal(
+            base,
+            token,
+            "id -u; ls /home/ma-user/work; echo mine >> ~/tools/hello.txt; cat ~/tools/hello.txt",
+        )
+    )
     assert "1000" in said and "kept.txt" in said, said
+    # Its home began as the image's (and is the user's to change).
+    assert "from the image" in said and "mine" in said, said
     events = _events(server, "on-image")
     assert any(e.startswith(f"pulling image {SWR}/default/jupyter:1") for e in events), events
     assert any(re.search(r"jupyter:1 pulled( on node \S+)? in \d+ ms$", e) for e in events), events
-    # The start's step said so while Jupyter came up.
-    assert any(
-        step.startswith("Initialize the instance: image ") and " pulled " in step for step in steps
-    ), steps
+    # The start's last step (its home made from the image's) said so while Jupyter came up.
+    copying = "Initialize the instance: copying the image's /home/ma-user into the instance's home"
+    assert copying in steps, steps
 
     # Saving such an instance is refused, saying why.
     with pytest.raises(ClientRequestException) as refused:

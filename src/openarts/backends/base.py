@@ -205,6 +205,11 @@ class ComputeBackend(ABC):
         entrypoint, command, working folder and variables."""
         raise BackendError(f"{self.images_report.summary}")
 
+    async def image_root(self, image: str, node: str) -> Path:
+        """Where the server reads the root file system of ``image`` (on ``node``
+        already): on the server's own host only."""
+        raise BackendError(f"{self.images_report.summary}")
+
     async def discard(self, task_id: str, *, grace_s: float = 0.0) -> None:
         """End whatever may have been started for a task that has no handle (the server
         stopped between starting it and recording the handle). A no-op by default."""

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openarts.backends.base import ComputeBackend, PrepareError, TaskSpec
+from openarts.backends.base import BackendError, ComputeBackend, PrepareError, TaskSpec
 from openarts.backends.sandbox import LAYERS_FILE, Sandbox
 from openarts.db.engine import Database
 from openarts.db.tables import Image, Notebook
@@ -62,6 +63,9 @@ log = logging.getLogger("openarts.notebooks")
 # What a container image for notebooks must carry (found on the image's PATH), as
 # ModelArts' own notebook images do.
 IMAGE_JUPYTER = "jupyter-lab"
+# Beside an instance's home (the platform's, not the instance's): its home was made
+# from its image's.
+SEEDED = "home-from-image"
 
 
 class NotebookRuntime:
@@ -176,9 +180,10 @@ class NotebookRuntime:
         await pull_image(self.backend, image, spec.node, say)
         folder = self.folder(notebook_id)
         await asyncio.to_thread(_make_folders, folder / "home")
+        uid = await self.db.run_in_transaction(project_uid, project_id)
+        await self._seed_home(notebook_id, image, spec.node, uid, say)
         sockets = folder / SOCKET_FOLDER
         await asyncio.to_thread(_fresh_socket_folder, sockets, self._pin(notebook_id))
-        uid = await self.db.run_in_transaction(project_uid, project_id)
         await self.db.run_in_transaction(_record_address, notebook_id, SOCKET_ADDRESS)
         # ``python -m jupyterlab`` of the platform's own becomes the image's jupyter-lab.
         options = [part for part in spec.command[3:] if not part.startswith("--ip=")]
@@ -206,6 +211,38 @@ class NotebookRuntime:
             image=image,
         )
         return replace(spec, command=tuple(command), env=env, workdir=home / "work", view=view)
+
+    async def _seed_home(
+        self,
+        notebook_id: str,
+        image: str,
+        node: str,
+        uid: int,
+        say: Callable[[str, str], Awaitable[None]],
+    ) -> None:
+        """A new instance's home starts as the image's /home/ma-user (as a new volume
+        does in a container): ModelArts' images keep software there (conda). Done once,
+        before the instance's first start, while its home holds nothing of the user's;
+        its work folder is the instance's own."""
+        folder = self.folder(notebook_id)
+        if (folder / SEEDED).exists():
+            return
+        try:
+            source = await self.backend.image_root(image, node) / MA_HOME.lstrip("/")
+        except BackendError as error:
+            raise PrepareError(str(error)) from None
+        await say("ImagePreparing", f"copying the image's {MA_HOME} into the instance's home")
+        try:
+            copied = await asyncio.to_thread(_seed_from, source, folder, uid)
+        except OSError as error:
+            raise PrepareError(f"the image's {MA_HOME} could not be copied: {error}") from None
+        if not copied:
+            await say(
+                "ImagePreparing",
+                f"the instance's home holds files already: the image's {MA_HOME} is not "
+                "copied over them",
+            )
+        (folder / SEEDED).touch()
 
     async def layers_of(self, project_id: str, notebook_id: str, image_id: str) -> list[str]:
         preset = find_preset(image_id)
@@ -390,6 +427,39 @@ class NotebookRuntime:
 
     async def remove_image_layer(self, image_id: str) -> None:
         await asyncio.to_thread(shutil.rmtree, self.image_root / image_id, True)
+
+
+def _seed_from(source: Path, folder: Path, uid: int) -> bool:
+    """Copy the image's home (``source``) into the instance's new home, made the
+    instance's uid's (as the sandbox hands folders over); False when the home holds
+    anything already (an instance that ran before on another image: its files are the
+    user's, never written over as root). Copied into a folder of the platform's first,
+    then moved in: nothing the instance made is followed."""
+    home = folder / "home"
+    work = home / "work"
+    if (
+        any(entry.name != "work" for entry in home.iterdir())
+        or work.is_symlink()
+        or any(work.iterdir())
+    ):
+        return False
+    if not source.is_dir():
+        return True
+    staging = folder / "seeding"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(
+        source,
+        staging,
+        symlinks=True,
+        ignore=lambda at, names: ["work"] if Path(at) == source else [],
+    )
+    for at, dirs, files in os.walk(staging):
+        for name in (*dirs, *files):
+            os.lchown(os.path.join(at, name), uid, uid)
+    for entry in staging.iterdir():
+        os.rename(entry, home / entry.name)
+    staging.rmdir()
+    return True
 
 
 def _make_folders(home: Path) -> None:

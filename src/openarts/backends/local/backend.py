@@ -356,6 +356,15 @@ class LocalBackend(ComputeBackend):
         except ImageError as error:
             raise BackendError(f"image {image}: {error}") from error
 
+    async def image_root(self, image: str, node: str) -> Path:
+        images = self.images
+        if images is None:
+            raise BackendError(self.images_report.summary)
+        try:
+            return await asyncio.to_thread(images.root, image)
+        except ImageError as error:
+            raise BackendError(f"image {image}: {error}") from error
+
     def _image(self, image: str) -> tuple[Path, dict[str, str]]:
         """An image's root file system and variables (its preparer pulled it; one that
         is gone since is pulled again here, on this worker thread)."""
