@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkmodelarts.v1 import (
     CreateImageRequest,
     ImageCreateReq,
     ImageRegRequest,
     ModelArtsClient,
     RegisterImageRequest,
+    ShowImageRequest,
     ShowNotebookRequest,
     StopNotebookRequest,
 )
@@ -151,13 +151,32 @@ def test_an_instance_runs_the_images_own_jupyter(server: ServerProcess, tmp_path
     copying = "Initialize the instance: copying the image's /home/ma-user into the instance's home"
     assert copying in steps, steps
 
-    # Saving such an instance is refused, saying why.
-    with pytest.raises(ClientRequestException) as refused:
-        sdk.create_image(
-            CreateImageRequest(id=notebook_id, body=ImageCreateReq(name="saved", tag="v1"))
+    # Saved as an image: a layer of its home (not its work folder) over its image, pushed
+    # to the project's namespace in the registry; an instance on it starts from that home.
+    saved = sdk.create_image(
+        CreateImageRequest(id=notebook_id, body=ImageCreateReq(name="saved", tag="v1"))
+    )
+    assert saved.swr_path == f"{SWR}/default/saved:v1", saved
+    deadline = time.monotonic() + 120
+    while (image := sdk.show_image(ShowImageRequest(id=saved.id))).status != "ACTIVE":
+        assert image.status == "CREATING", image.status_message
+        assert time.monotonic() < deadline, image.status_message
+        time.sleep(0.2)
+    assert image.size > 0
+    wait_status(sdk, notebook_id, "RUNNING")
+    second = create(sdk, "from-saved", saved.id)
+    again = wait_status(sdk, second, "RUNNING", timeout_s=180)
+    said = asyncio.run(
+        in_terminal(
+            again.url.removesuffix("/lab"),
+            again.token,
+            "cat ~/tools/hello.txt; ls ~/work | wc -l",
         )
-    assert refused.value.status_code == 400
-    assert "not supported yet" in refused.value.error_msg
+    )
+    lines = [line.strip() for line in said.splitlines()]
+    assert "mine" in lines and "from the image" in lines, said
+    assert "0" in lines, said  # the first instance's work folder is not in the image
+    sdk.stop_notebook(StopNotebookRequest(id=second))
 
     # Its work folder survives stop and start, on the image again.
     sdk.stop_notebook(StopNotebookRequest(id=notebook_id))

@@ -7,12 +7,15 @@ another registry with the user name and password the settings give.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
 import json
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,7 +35,13 @@ _INDEXES = {
 # OCI's architecture names to ModelArts' enumeration.
 ARCHES = {"amd64": "X86_64", "arm64": "AARCH64"}
 TIMEOUT_S = 10.0
+# A layer may be large (a home with conda in it): its upload has time of its own.
+UPLOAD_TIMEOUT_S = 1800.0
+CHUNK_BYTES = 1 << 20
 MAX_CONFIG_BYTES = 1024 * 1024
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 
 
 class RegistryAnswer(Exception):
@@ -44,6 +53,24 @@ class ImageFacts:
     digest: str
     size_bytes: int
     arch: str  # X86_64, AARCH64, or the image's own word for another
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """A layer to push: its compressed file's digest and size, its uncompressed
+    digest (the image's ``diff_ids``), and what the history says made it."""
+
+    path: Path
+    digest: str
+    size: int
+    diff_id: str
+    note: str
+    created: str
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        with self.path.open("rb") as file:
+            while chunk := await asyncio.to_thread(file.read, CHUNK_BYTES):
+                yield chunk
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,55 +148,156 @@ class RegistryClient:
         index: its linux/amd64 image): its blobs mounted from the source repository, its
         manifest put byte for byte. The copy's digest (the source image's own)."""
         async with _client() as client:
-            answer = await self._send(client, "GET", source, f"manifests/{reference}")
-            if answer is None:
-                raise RegistryAnswer(f"the registry has no {source}:{reference}")
-            manifest = _json_of(answer, f"{source}:{reference}")
-            if manifest.get("mediaType") in _INDEXES or "manifests" in manifest:
-                chosen = _platform_manifest(manifest)
-                answer = await self._send(client, "GET", source, f"manifests/{chosen}")
-                if answer is None:
-                    raise RegistryAnswer(f"the registry lacks {source}@{chosen}")
-                manifest = _json_of(answer, f"{source}@{chosen}")
+            answer, manifest = await self._image_manifest(client, source, reference)
             try:
                 blobs = [str(manifest["config"]["digest"])]
                 blobs += [str(layer["digest"]) for layer in manifest.get("layers") or []]
             except (KeyError, TypeError):
                 raise RegistryAnswer(f"{source}:{reference} is not an image") from None
             for blob in blobs:
-                mounted = await self._send(
-                    client,
-                    "POST",
-                    target,
-                    f"blobs/uploads/?mount={blob}&from={source}",
-                    ok=(201, 202),
-                    actions="pull,push",
-                )
-                if mounted is None or mounted.status_code != 201:
-                    said = mounted.headers.get("location", "") if mounted else ""
-                    location = str(mounted.url.join(said)) if mounted and said else ""
-                    if location and _origin(httpx.URL(location)) == _origin(httpx.URL(self.base)):
-                        # An upload it began instead: cancelled, nothing left behind
-                        # (asked of this registry only: the request carries its login).
-                        with contextlib.suppress(RegistryAnswer):
-                            await self._request(client, "DELETE", location, self._header)
-                    raise RegistryAnswer(
-                        f"the registry did not mount {blob} from {source} into {target} "
-                        "(it copies images only between its own repositories)"
-                    )
+                await self._mount(client, source, target, blob)
             media = answer.headers.get("content-type") or str(manifest.get("mediaType") or "")
-            put = await self._send(
-                client,
-                "PUT",
-                target,
-                f"manifests/{tag}",
-                ok=(201,),
-                actions="pull,push",
-                content=answer.content,
-                content_type=media,
+            return await self._put_manifest(client, target, tag, answer.content, media)
+
+    async def extend(self, base: str, reference: str, target: str, tag: str, layer: Layer) -> str:
+        """Push ``target:tag``: image ``base:reference`` (an index: its linux/amd64
+        image) with ``layer`` on top, its history saying ``layer.note``. The base's
+        layers are mounted from its repository; the new layer and configuration are
+        uploaded. The new image's digest."""
+        async with _client() as client:
+            answer, manifest = await self._image_manifest(client, base, reference)
+            media = answer.headers.get("content-type") or str(manifest.get("mediaType") or "")
+            try:
+                described = dict(manifest["config"])
+                layers = [dict(entry) for entry in manifest.get("layers") or []]
+                found = await self._send(client, "GET", base, f"blobs/{described['digest']}")
+                if found is None or len(found.content) > MAX_CONFIG_BYTES:
+                    raise RegistryAnswer(f"the registry lacks {base}:{reference}'s configuration")
+                config = json.loads(found.content)
+                config.setdefault("rootfs", {"type": "layers", "diff_ids": []})
+                config["rootfs"]["diff_ids"].append(layer.diff_id)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                raise RegistryAnswer(f"{base}:{reference} is not an image") from None
+            config.setdefault("history", []).append(
+                {"created": layer.created, "created_by": layer.note}
             )
-            assert put is not None  # a 404 is not among the answers PUT gives
-            return put.headers.get("docker-content-digest") or _digest_of(answer.content)
+            config["created"] = layer.created
+            for entry in layers if base != target else []:
+                await self._mount(client, base, target, str(entry["digest"]))
+            await self._upload(client, target, layer.digest, layer.size, layer.chunks())
+            config_bytes = json.dumps(config, separators=(",", ":")).encode()
+            config_digest = _digest_of(config_bytes)
+
+            async def whole() -> AsyncIterator[bytes]:
+                yield config_bytes
+
+            await self._upload(client, target, config_digest, len(config_bytes), whole())
+            docker = media == DOCKER_MANIFEST
+            layers.append(
+                {
+                    "mediaType": DOCKER_LAYER if docker else OCI_LAYER,
+                    "digest": layer.digest,
+                    "size": layer.size,
+                }
+            )
+            manifest["config"] = {**described, "digest": config_digest, "size": len(config_bytes)}
+            manifest["layers"] = layers
+            body = json.dumps(manifest, separators=(",", ":")).encode()
+            return await self._put_manifest(client, target, tag, body, media)
+
+    async def _put_manifest(
+        self, client: httpx.AsyncClient, target: str, tag: str, body: bytes, media: str
+    ) -> str:
+        """Put a manifest under ``tag``: its digest."""
+        put = await self._send(
+            client,
+            "PUT",
+            target,
+            f"manifests/{tag}",
+            ok=(201,),
+            actions="pull,push",
+            content=body,
+            content_type=media,
+        )
+        assert put is not None  # a 404 is not among the answers PUT gives
+        return put.headers.get("docker-content-digest") or _digest_of(body)
+
+    async def _image_manifest(
+        self, client: httpx.AsyncClient, repository: str, reference: str
+    ) -> tuple[httpx.Response, dict[str, Any]]:
+        """An image's manifest (an index: its linux/amd64 image's), as answered and
+        read."""
+        answer = await self._send(client, "GET", repository, f"manifests/{reference}")
+        if answer is None:
+            raise RegistryAnswer(f"the registry has no {repository}:{reference}")
+        manifest = _json_of(answer, f"{repository}:{reference}")
+        if manifest.get("mediaType") in _INDEXES or "manifests" in manifest:
+            chosen = _platform_manifest(manifest)
+            answer = await self._send(client, "GET", repository, f"manifests/{chosen}")
+            if answer is None:
+                raise RegistryAnswer(f"the registry lacks {repository}@{chosen}")
+            manifest = _json_of(answer, f"{repository}@{chosen}")
+        return answer, manifest
+
+    async def _mount(self, client: httpx.AsyncClient, source: str, target: str, blob: str) -> None:
+        mounted = await self._send(
+            client,
+            "POST",
+            target,
+            f"blobs/uploads/?mount={blob}&from={source}",
+            ok=(201, 202),
+            actions="pull,push",
+        )
+        if mounted is None or mounted.status_code != 201:
+            await self._cancel(client, mounted)
+            raise RegistryAnswer(
+                f"the registry did not mount {blob} from {source} into {target} "
+                "(it copies images only between its own repositories)"
+            )
+
+    async def _cancel(self, client: httpx.AsyncClient, began: httpx.Response | None) -> None:
+        """Cancel an upload the registry began (asked of this registry only: the request
+        carries its login)."""
+        said = began.headers.get("location", "") if began is not None else ""
+        if began is None or not said:
+            return
+        location = began.url.join(said)
+        if _origin(location) == _origin(httpx.URL(self.base)):
+            with contextlib.suppress(RegistryAnswer):
+                await self._request(client, "DELETE", str(location), self._header)
+
+    async def _upload(
+        self,
+        client: httpx.AsyncClient,
+        target: str,
+        digest: str,
+        size: int,
+        chunks: AsyncIterator[bytes],
+    ) -> None:
+        """A blob uploaded whole (one PUT after the upload is opened); one the
+        repository holds already is not sent again."""
+        held = await self._send(client, "HEAD", target, f"blobs/{digest}", actions="pull,push")
+        if held is not None:
+            return
+        began = await self._send(
+            client, "POST", target, "blobs/uploads/", ok=(202,), actions="pull,push"
+        )
+        assert began is not None
+        location = began.url.join(began.headers.get("location", ""))
+        if _origin(location) != _origin(httpx.URL(self.base)):
+            raise RegistryAnswer(f"the registry sent the upload of {digest} elsewhere")
+        put = location.copy_merge_params({"digest": digest})
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+        if self._header:
+            headers["Authorization"] = self._header
+        try:
+            answer = await client.put(
+                put, content=chunks, headers=headers, timeout=UPLOAD_TIMEOUT_S
+            )
+        except httpx.HTTPError as error:
+            raise RegistryAnswer(f"the registry did not take {digest}: {error}") from None
+        if answer.status_code != 201:
+            raise RegistryAnswer(_said(answer))
 
     async def _manifest(
         self, client: httpx.AsyncClient, repository: str, reference: str

@@ -31,7 +31,7 @@ from openarts.ids import now_ms
 from openarts.reconcile.folders import subfolders
 from openarts.reconcile.leadership import Leadership
 from openarts.reconcile.loop import SteppingReconciler
-from openarts.runtime.notebook_runtime import NotebookRuntime
+from openarts.runtime.notebook_runtime import NotebookRuntime, container_image
 from openarts.services import notebooks as notebook_service
 from openarts.services.events import record_event_sync
 
@@ -179,7 +179,14 @@ class NotebookReconciler(SteppingReconciler):
         if found is None:
             return
         image_id, project_id, base_image_id = found
+        container = await self.db.run_in_transaction(
+            _container_paths, project_id, base_image_id, image_id
+        )
         try:
+            if container is not None:
+                size = await self.runtime.save_image(image_id, notebook_id, *container)
+                await self.db.run_in_transaction(_image_saved, notebook_id, image_id, [], size, "")
+                return
             base_layers = await self.runtime.layers_of(project_id, notebook_id, base_image_id)
             size = await self.runtime.save_layer(image_id, notebook_id)
         except Exception as error:
@@ -309,6 +316,16 @@ def _stopped(session: Session, notebook_id: str) -> None:
         )
 
 
+def _container_paths(
+    session: Session, project_id: str, base_image_id: str, image_id: str
+) -> tuple[str, str] | None:
+    """For an instance on a container image: that image's reference and the one it is
+    saved as; None for an instance on a preset or saved image."""
+    base = container_image(session, project_id, base_image_id)
+    saved = session.get(Image, image_id)
+    return (base, saved.swr_path) if base is not None and saved is not None else None
+
+
 def _saving_image(session: Session, notebook_id: str) -> tuple[str, str, str] | None:
     notebook = session.get(Notebook, notebook_id)
     if notebook is None or notebook.status != S.SNAPSHOTTING:
@@ -343,7 +360,7 @@ def _image_saved(
             image.status_message = f"saving failed: {error}"
         else:
             image.status = ImageStatus.ACTIVE
-            image.status_message = "saved"
+            image.status_message = "saved" if layers else "saved and pushed to the registry"
             image.layers = json.dumps(layers)
             image.size_kb = size // 1024
     if notebook is not None and notebook.status == S.SNAPSHOTTING:

@@ -11,6 +11,8 @@ survives stop and start; delete removes it.
 from __future__ import annotations
 
 import asyncio
+import gzip
+import hashlib
 import json
 import logging
 import os
@@ -18,6 +20,7 @@ import shutil
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openarts.backends.base import BackendError, ComputeBackend, PrepareError, TaskSpec
+from openarts.backends.registry_client import Layer
 from openarts.backends.sandbox import LAYERS_FILE, Sandbox
 from openarts.db.engine import Database
 from openarts.db.tables import Image, Notebook
@@ -46,8 +50,9 @@ from openarts.runtime.image_pulls import pull_image
 from openarts.runtime.notebook_envs import NotebookEnvironments, environment_variables
 from openarts.runtime.stacked_envs import make_environment, site_packages, snapshot
 from openarts.security.secrets_box import SecretBox
-from openarts.services import identity
+from openarts.services import identity, registry_images
 from openarts.services.events import record_event_sync
+from openarts.services.registry_access import PlatformRegistry
 from openarts.storage.base import ObjectStore
 from openarts.storage.paths import ObjectPath
 from openarts.storage.transfer import download_dir
@@ -66,6 +71,7 @@ IMAGE_JUPYTER = "jupyter-lab"
 # Beside an instance's home (the platform's, not the instance's): its home was made
 # from its image's.
 SEEDED = "home-from-image"
+LAYER_TAR = "layer.tar"
 
 
 class NotebookRuntime:
@@ -80,6 +86,7 @@ class NotebookRuntime:
         backend: ComputeBackend,
         *,
         sandbox: Sandbox | None = None,
+        registry: PlatformRegistry | None = None,
     ) -> None:
         self.db = db
         self.backend = backend
@@ -92,6 +99,8 @@ class NotebookRuntime:
         self.root = root
         self.image_root = image_root
         self.store = store
+        # Where an instance on a container image is saved as a new image.
+        self.registry = registry
 
     def folder(self, notebook_id: str) -> Path:
         return self.root / notebook_id
@@ -105,7 +114,7 @@ class NotebookRuntime:
         if found is None:
             raise PrepareError("the instance was deleted or stopped before it started")
         notebook_id, image_id, project_id, sealed_token = found
-        container = await self.db.run_in_transaction(_container_image, project_id, image_id)
+        container = await self.db.run_in_transaction(container_image, project_id, image_id)
         if container is not None:
             return [
                 await self._in_image(specs[0], notebook_id, project_id, sealed_token, container)
@@ -325,6 +334,53 @@ class NotebookRuntime:
         )
 
     # -- saving as an image -------------------------------------------------------------------
+    async def save_image(self, image_id: str, notebook_id: str, base: str, target: str) -> int:
+        """An instance on container image ``base`` saved as image ``target`` in the
+        platform's registry: ``base`` with one layer on top, the instance's home but its
+        work folder (as ModelArts leaves /home/ma-user/work out of a saved image). Its
+        size in bytes (the new layer's)."""
+        if self.sandbox is None:
+            raise PrepareError("a container image runs in the sandbox, which is off here")
+        building = self.image_root / image_id / "building"
+        try:
+            await asyncio.to_thread(self._home_archive, notebook_id, building)
+            layer = await asyncio.to_thread(
+                _compressed, building / LAYER_TAR, f"openarts: saved from notebook {notebook_id}"
+            )
+            await registry_images.push_extended(self.registry, base, target, layer)
+            return layer.size
+        finally:
+            await asyncio.to_thread(shutil.rmtree, building.parent, True)
+
+    def _home_archive(self, notebook_id: str, building: Path) -> None:
+        """The instance's home as a tar file, written by the instance's own user (no link
+        it left is followed by root), owned by ma-user inside."""
+        assert self.sandbox is not None
+        shutil.rmtree(building, ignore_errors=True)
+        building.mkdir(parents=True, mode=0o700)
+        home = self.folder(notebook_id) / "home"
+        uid = home.stat().st_uid
+        os.chown(building, uid, uid)
+        inside = "/run/openarts-layer"
+        view = TaskView(
+            uid=uid,
+            hostname=f"notebook-{notebook_id}",
+            mounts=(
+                Mount(str(home), MA_HOME, writable=False),
+                Mount(str(building), inside, writable=True),
+            ),
+        )
+        # Exit status 1 is tar's "a file changed while it was read" (a running kernel's
+        # history): the archive is whole.
+        script = (
+            'tar --create --numeric-owner --file "$1" --directory "$2" '
+            "--exclude=./work --exclude=./.local/share/jupyter/runtime "
+            # The layer's paths are the image's: the home's under home/ma-user.
+            "--transform='s,^\\.,home/ma-user,' . ; "
+            'status=$?; [ "$status" -le 1 ]'
+        )
+        self.sandbox.run_as(view, ["/bin/sh", "-c", script, "sh", f"{inside}/{LAYER_TAR}", MA_HOME])
+
     async def save_layer(self, image_id: str, notebook_id: str) -> int:
         destination = self.image_root / image_id / "site-packages"
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -429,6 +485,29 @@ class NotebookRuntime:
         await asyncio.to_thread(shutil.rmtree, self.image_root / image_id, True)
 
 
+def _compressed(archive: Path, note: str) -> Layer:
+    """``archive`` gzipped beside it, as a layer: both digests and its size."""
+    packed = archive.with_name(archive.name + ".gz")
+    raw = hashlib.sha256()
+    with archive.open("rb") as source, gzip.GzipFile(packed, "wb", mtime=0) as target:
+        while chunk := source.read(1 << 20):
+            raw.update(chunk)
+            target.write(chunk)
+    archive.unlink()
+    digest = hashlib.sha256()
+    with packed.open("rb") as done:
+        while chunk := done.read(1 << 20):
+            digest.update(chunk)
+    return Layer(
+        path=packed,
+        digest=f"sha256:{digest.hexdigest()}",
+        size=packed.stat().st_size,
+        diff_id=f"sha256:{raw.hexdigest()}",
+        note=note,
+        created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+
+
 def _seed_from(source: Path, folder: Path, uid: int) -> bool:
     """Copy the image's home (``source``) into the instance's new home, made the
     instance's uid's (as the sandbox hands folders over); False when the home holds
@@ -508,7 +587,7 @@ def _record_address(session: Session, notebook_id: str, address: str) -> None:
         notebook.address = address
 
 
-def _container_image(session: Session, project_id: str, image_id: str) -> str | None:
+def container_image(session: Session, project_id: str, image_id: str) -> str | None:
     """The reference of a registered container image (one with no layers of saved
     packages); None for a preset or a saved image."""
     if find_preset(image_id) is not None:

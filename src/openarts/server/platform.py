@@ -242,6 +242,7 @@ def build_platform(
         endpoint=settings.endpoint,
         lease_time_scale=settings.notebook_lease_time_scale,
         images_unavailable=images_unavailable(backend),
+        registry_address=setup.images.address if setup.images else None,
     )
     notebook_runtime = NotebookRuntime(
         db,
@@ -252,6 +253,7 @@ def build_platform(
         store,
         backend,
         sandbox=backend.sandbox,
+        registry=setup.images,
     )
     models = ModelPlatform(
         root=settings.home / "models",

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from openarts import errors
 from openarts.db.engine import Database
-from openarts.db.tables import Image, Notebook
+from openarts.db.tables import Image, Notebook, Project
 from openarts.domain.addresses import resolved
 from openarts.domain.events import EventType
 from openarts.domain.flavors import Flavor, FlavorUse
@@ -37,7 +37,7 @@ from openarts.domain.notebooks import (
     lease_expiry,
     prolonged_duration,
 )
-from openarts.domain.registry import split_reference
+from openarts.domain.registry import is_namespace, split_reference
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
 from openarts.schemas.notebooks import (
@@ -49,7 +49,7 @@ from openarts.schemas.notebooks import (
     NotebookUpdate,
 )
 from openarts.security.secrets_box import SecretBox
-from openarts.services import authorizations
+from openarts.services import authorizations, registry_images
 from openarts.services import images as image_service
 from openarts.services import workloads as workload_service
 from openarts.services.events import record_event_sync
@@ -83,6 +83,9 @@ class NotebookPlatform:
     # Why a container image cannot run here; None: it can (its own JupyterLab then
     # serves the instance, in the sandbox over the image's root file system).
     images_unavailable: str | None = "container images are not run here"
+    # The platform's registry (host:port), where an instance on a container image is
+    # saved as a new image; None: none runs.
+    registry_address: str | None = None
 
     def folder(self, notebook_id: str) -> Path:
         return self.root / notebook_id
@@ -501,6 +504,39 @@ def _delete_sync(session: Session, notebook: Notebook) -> None:
         workload_service.request_stop_sync(session, notebook.workload_id)
 
 
+async def _saved_as_container_image(
+    session: AsyncSession,
+    platform: NotebookPlatform,
+    notebook: Notebook,
+    body: NotebookImageSave,
+    base: image_service.ImageView,
+    row: Image,
+) -> None:
+    """An instance on a container image is saved as a container image in the
+    platform's registry, in a namespace of the project's (its name, or its ID where the
+    name cannot be one), under the base's registry host."""
+    address = platform.registry_address
+    if address is None:
+        raise bad(
+            f"the instance runs container image {base.swr_path}: it is saved as an image in "
+            "the platform's registry, and none runs here"
+        )
+    project = await session.get(Project, notebook.project_id)
+    assert project is not None
+    namespace = body.namespace or (project.name if is_namespace(project.name) else project.id)
+    host = split_reference(base.swr_path)[0]
+    if registry_images.place_of(address, base.swr_path) is None:
+        host = address
+    row.namespace = namespace
+    row.swr_path = f"{host}/{namespace}/{row.name}:{row.tag}"
+    await registry_images.check_owned(
+        session, address, notebook.project_id, row.swr_path, "namespace"
+    )
+    row.service_type = base.service_type
+    row.dev_services = json.dumps(base.dev_services)
+    row.status_message = "saving the instance's home as a layer over its image"
+
+
 def _refuse_unless(status: NotebookStatus, allowed: frozenset[NotebookStatus], verb: str) -> None:
     if status in allowed:
         return
@@ -550,7 +586,7 @@ async def prolong_lease(
 
 # -- saving as an image ---------------------------------------------------------------------
 async def save_as_image(
-    session: AsyncSession, notebook: Notebook, body: NotebookImageSave
+    session: AsyncSession, platform: NotebookPlatform, notebook: Notebook, body: NotebookImageSave
 ) -> Image:
     if notebook.status != S.RUNNING:
         raise OpenArtsError(
@@ -559,12 +595,6 @@ async def save_as_image(
             "can be saved as an image.",
         )
     base = await image_service.find_image(session, notebook.project_id, notebook.image_id)
-    if not base.runnable:
-        raise bad(
-            f"the instance runs container image {base.swr_path}: saving such an instance is "
-            "not supported yet (what it installed is in /home/ma-user, which survives stop "
-            "and start)"
-        )
     name = body.name or f"{notebook.name.lower().replace('_', '-')}"
     row = image_service.saved_image_row(
         project_id=notebook.project_id,
@@ -576,6 +606,8 @@ async def save_as_image(
         workspace_id=body.workspace_id or notebook.workspace_id,
         base=base,
     )
+    if not base.runnable:
+        await _saved_as_container_image(session, platform, notebook, body, base, row)
     await image_service.insert_saved_image(session, row)
     moved = await session.run_sync(
         switch_notebook_status, notebook, S.SNAPSHOTTING, f"saving as image {row.swr_path}"

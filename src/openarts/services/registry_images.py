@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
-from openarts.backends.registry_client import ImageFacts, RegistryAnswer
+from openarts.backends.registry_client import ImageFacts, Layer, RegistryAnswer
 from openarts.db.engine import Database
 from openarts.domain.registry import (
     PLATFORM_NAMESPACE,
@@ -233,3 +233,18 @@ async def remove_model_copy(tokens: PlatformRegistry, reference: str) -> None:
     if not repository.startswith(f"{PLATFORM_NAMESPACE}/") or not digest:
         return
     await remove_logged(tokens, Content(repository, digest))
+
+
+async def push_extended(
+    tokens: PlatformRegistry | None, base: str, target: str, layer: Layer
+) -> str:
+    """Push ``target`` to the platform's registry: image ``base`` with ``layer`` on
+    top (an instance saved as an image). Its digest; RegistryAnswer or ValueError."""
+    address = tokens.address if tokens else None
+    at, to = place_of(address, base), place_of(address, target)
+    if tokens is None or to is None:
+        raise ValueError(f"{target} is not in the platform's registry, which alone takes pushes")
+    if at is None:
+        raise ValueError(f"the instance's image {base} is not in the platform's registry")
+    client = tokens.client(to.repository, ("pull", "push"), also=((at.repository, ("pull",)),))
+    return await client.extend(at.repository, at.reference, to.repository, to.reference, layer)

@@ -311,10 +311,11 @@ async def save_as_image(
     id: str,
     caller: CallerDep,
     session: SessionDep,
+    notebooks: NotebooksDep,
     body: NotebookImageSave | None = None,
 ) -> ImageOut:
     notebook = await service.get_notebook(session, caller.project_id, id)
-    row = await service.save_as_image(session, notebook, body or NotebookImageSave())
+    row = await service.save_as_image(session, notebooks, notebook, body or NotebookImageSave())
     return image_out(image_service.row_view(row))
 
 
