@@ -138,7 +138,8 @@ def test_an_instance_runs_the_images_own_jupyter(server: ServerProcess, tmp_path
         in_terminal(
             base,
             token,
-            "id -u; ls /home/ma-user/work; echo mine >> ~/tools/hello.txt; cat ~/tools/hello.txt",
+            "id -u; ls /home/ma-user/work; echo mine >> ~/tools/hello.txt; "
+            "ln -s ../tools/hello.txt ~/.hello-link; cat ~/tools/hello.txt",
         )
     )
     assert "1000" in said and "kept.txt" in said, said
@@ -170,12 +171,23 @@ def test_an_instance_runs_the_images_own_jupyter(server: ServerProcess, tmp_path
         in_terminal(
             again.url.removesuffix("/lab"),
             again.token,
-            "cat ~/tools/hello.txt; ls ~/work | wc -l",
+            "cat ~/tools/hello.txt; readlink ~/.hello-link",
         )
     )
     lines = [line.strip() for line in said.splitlines()]
     assert "mine" in lines and "from the image" in lines, said
-    assert "0" in lines, said  # the first instance's work folder is not in the image
+    # A link's target is kept as the user wrote it.
+    assert "../tools/hello.txt" in lines, said
+    # The image itself: the home, never the work folder (ModelArts keeps that out).
+    saved_ref = f"{_registry(server)}/default/saved:v1"
+    mounted = subprocess.run(
+        ["podman", "image", "mount", saved_ref], capture_output=True, text=True, check=False
+    )
+    assert mounted.returncode == 0, mounted.stderr
+    home = Path(mounted.stdout.strip()) / "home" / "ma-user"
+    assert (home / "tools" / "hello.txt").read_text() == "from the image\nmine\n"
+    assert not (home / "work").exists()
+    assert (home / "tools" / "hello.txt").stat().st_uid == 1000
     sdk.stop_notebook(StopNotebookRequest(id=second))
 
     # Its work folder survives stop and start, on the image again.

@@ -40,11 +40,15 @@ class Registry:
         self.mounts = mounts
         self.cancelled: list[str] = []
 
-    def push(self, repository: str, tag: str, layers: list[bytes]) -> str:
+    def push(self, repository: str, tag: str, layers: list[bytes], history: bool = True) -> str:
         blobs = self.blobs.setdefault(repository, {})
-        config = json.dumps(
-            {"architecture": "amd64", "rootfs": {"type": "layers", "diff_ids": ["sha256:x"]}}
-        ).encode()
+        shape: dict[str, object] = {
+            "architecture": "amd64",
+            "rootfs": {"type": "layers", "diff_ids": ["sha256:x"]},
+        }
+        if history:
+            shape["history"] = [{"created_by": "the base"}]
+        config = json.dumps(shape).encode()
         blobs[_digest(config)] = config
         for layer in layers:
             blobs[_digest(layer)] = layer
@@ -166,3 +170,12 @@ async def test_an_image_is_extended_with_a_layer(registry: Registry, tmp_path: P
     assert config["rootfs"]["diff_ids"] == ["sha256:x", layer.diff_id]
     assert config["history"][-1]["created_by"] == "saved from notebook n1"
     assert registry.blobs["team/saved"][layer.digest] == packed.read_bytes()
+    # The base's layer came by a mount, not an upload of its own.
+    assert registry.blobs["team/saved"][_digest(b"base-layer")] == b"base-layer"
+    assert len(config["history"]) == 2
+
+    # A base without a history gets none (one entry alone would not match its layers).
+    registry.push("team/bare", "1", [b"base-layer"], history=False)
+    await _client().extend("team/bare", "1", "team/saved-bare", "v1", layer)
+    bare = json.loads(registry.manifests["team/saved-bare"]["v1"][0])
+    assert "history" not in json.loads(registry.blobs["team/saved-bare"][bare["config"]["digest"]])

@@ -178,9 +178,10 @@ class RegistryClient:
                 config["rootfs"]["diff_ids"].append(layer.diff_id)
             except (KeyError, TypeError, ValueError, AttributeError):
                 raise RegistryAnswer(f"{base}:{reference} is not an image") from None
-            config.setdefault("history", []).append(
-                {"created": layer.created, "created_by": layer.note}
-            )
+            if isinstance(config.get("history"), list):
+                # One entry per layer where the base keeps a history (none: none added,
+                # which would leave it shorter than the layers).
+                config["history"].append({"created": layer.created, "created_by": layer.note})
             config["created"] = layer.created
             for entry in layers if base != target else []:
                 await self._mount(client, base, target, str(entry["digest"]))
@@ -283,7 +284,9 @@ class RegistryClient:
             client, "POST", target, "blobs/uploads/", ok=(202,), actions="pull,push"
         )
         assert began is not None
-        location = began.url.join(began.headers.get("location", ""))
+        if not began.headers.get("location"):
+            raise RegistryAnswer(f"the registry opened no upload for {digest}")
+        location = began.url.join(began.headers["location"])
         if _origin(location) != _origin(httpx.URL(self.base)):
             raise RegistryAnswer(f"the registry sent the upload of {digest} elsewhere")
         put = location.copy_merge_params({"digest": digest})

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -72,6 +73,8 @@ IMAGE_JUPYTER = "jupyter-lab"
 # from its image's.
 SEEDED = "home-from-image"
 LAYER_TAR = "layer.tar"
+# A home with conda in it is gigabytes: its archive has time of its own.
+ARCHIVE_TIMEOUT_S = 1800
 
 
 class NotebookRuntime:
@@ -237,12 +240,12 @@ class NotebookRuntime:
         if (folder / SEEDED).exists():
             return
         try:
-            source = await self.backend.image_root(image, node) / MA_HOME.lstrip("/")
+            root = await self.backend.image_root(image, node)
         except BackendError as error:
             raise PrepareError(str(error)) from None
         await say("ImagePreparing", f"copying the image's {MA_HOME} into the instance's home")
         try:
-            copied = await asyncio.to_thread(_seed_from, source, folder, uid)
+            copied = await asyncio.to_thread(_seed_from, root, folder, uid)
         except OSError as error:
             raise PrepareError(f"the image's {MA_HOME} could not be copied: {error}") from None
         if not copied:
@@ -376,10 +379,19 @@ class NotebookRuntime:
             'tar --create --numeric-owner --file "$1" --directory "$2" '
             "--exclude=./work --exclude=./.local/share/jupyter/runtime "
             # The layer's paths are the image's: the home's under home/ma-user.
-            "--transform='s,^\\.,home/ma-user,' . ; "
+            # (Names and hard links only: a symbolic link's target stays as written.)
+            "--transform='flags=rh;s,^\\.,home/ma-user,' . ; "
             'status=$?; [ "$status" -le 1 ]'
         )
-        self.sandbox.run_as(view, ["/bin/sh", "-c", script, "sh", f"{inside}/{LAYER_TAR}", MA_HOME])
+        self.sandbox.run_as(
+            view,
+            ["/bin/sh", "-c", script, "sh", f"{inside}/{LAYER_TAR}", MA_HOME],
+            timeout_s=ARCHIVE_TIMEOUT_S,
+        )
+        # The platform's again before root reads what is in it.
+        os.chown(building, 0, 0)
+        if (building / LAYER_TAR).is_symlink():
+            raise OSError("the archive of the instance's home is a link")
 
     async def save_layer(self, image_id: str, notebook_id: str) -> int:
         destination = self.image_root / image_id / "site-packages"
@@ -489,7 +501,10 @@ def _compressed(archive: Path, note: str) -> Layer:
     """``archive`` gzipped beside it, as a layer: both digests and its size."""
     packed = archive.with_name(archive.name + ".gz")
     raw = hashlib.sha256()
-    with archive.open("rb") as source, gzip.GzipFile(packed, "wb", mtime=0) as target:
+    with (
+        archive.open("rb") as source,
+        gzip.GzipFile(packed, "wb", compresslevel=6, mtime=0) as target,
+    ):
         while chunk := source.read(1 << 20):
             raw.update(chunk)
             target.write(chunk)
@@ -508,12 +523,17 @@ def _compressed(archive: Path, note: str) -> Layer:
     )
 
 
-def _seed_from(source: Path, folder: Path, uid: int) -> bool:
-    """Copy the image's home (``source``) into the instance's new home, made the
-    instance's uid's (as the sandbox hands folders over); False when the home holds
-    anything already (an instance that ran before on another image: its files are the
-    user's, never written over as root). Copied into a folder of the platform's first,
-    then moved in: nothing the instance made is followed."""
+def _seed_from(root: Path, folder: Path, uid: int) -> bool:
+    """Copy the home of the image whose root file system is ``root`` into the
+    instance's new home, made the instance's uid's (as the sandbox hands folders over);
+    False when the home holds anything already (an instance that ran before on another
+    image: its files are the user's, never written over as root). Copied into a folder
+    of the platform's first, then moved in: nothing the instance made is followed.
+
+    Root reads the image here: a link in it is copied as a link and never followed (an
+    image whose /home or /home/ma-user is a link gives nothing: followed on the host it
+    would name the host's files), and only regular files are read (never a device or a
+    pipe an image may hold)."""
     home = folder / "home"
     work = home / "work"
     if (
@@ -522,7 +542,11 @@ def _seed_from(source: Path, folder: Path, uid: int) -> bool:
         or any(work.iterdir())
     ):
         return False
-    if not source.is_dir():
+    homes = root / "home"
+    source = homes / MA_HOME.removeprefix("/home/")
+    if homes.is_symlink() or source.is_symlink() or not source.is_dir():
+        return True
+    if not os.path.realpath(source).startswith(os.path.realpath(root) + os.sep):
         return True
     staging = folder / "seeding"
     shutil.rmtree(staging, ignore_errors=True)
@@ -531,6 +555,7 @@ def _seed_from(source: Path, folder: Path, uid: int) -> bool:
         staging,
         symlinks=True,
         ignore=lambda at, names: ["work"] if Path(at) == source else [],
+        copy_function=_copy_regular,
     )
     for at, dirs, files in os.walk(staging):
         for name in (*dirs, *files):
@@ -539,6 +564,12 @@ def _seed_from(source: Path, folder: Path, uid: int) -> bool:
         os.rename(entry, home / entry.name)
     staging.rmdir()
     return True
+
+
+def _copy_regular(source: str, target: str) -> None:
+    """A regular file copied; anything else (a device, a pipe, a socket) left out."""
+    if stat.S_ISREG(os.lstat(source).st_mode):
+        shutil.copy2(source, target, follow_symlinks=False)
 
 
 def _make_folders(home: Path) -> None:

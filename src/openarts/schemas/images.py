@@ -67,7 +67,8 @@ IMAGE_NAME_MAX: Final = 512
 IMAGE_NAME_PATTERN: Final = r"^[a-z0-9._-]{1,512}$"
 # A list filter may be a fragment of a name (fuzzy match), so it may also be empty.
 IMAGE_NAME_FILTER_PATTERN: Final = r"^[a-z0-9._-]{0,512}$"
-IMAGE_TAG_PATTERN: Final = r"^[A-Za-z0-9._-]{1,64}$"
+# A registry's tag grammar (never "." or ".." , which a URL would fold away).
+IMAGE_TAG_PATTERN: Final = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$"
 # SWR organisations, per the SDK's notes: at most 64 characters, starting with a lowercase
 # letter (the reference only says where to create them).
 NAMESPACE_PATTERN: Final = r"^[a-z][A-Za-z0-9._-]{0,63}$"

@@ -37,7 +37,7 @@ from openarts.domain.notebooks import (
     lease_expiry,
     prolonged_duration,
 )
-from openarts.domain.registry import is_namespace, split_reference
+from openarts.domain.registry import PLATFORM_NAMESPACE, is_namespace, split_reference
 from openarts.errors import OpenArtsError
 from openarts.ids import new_uuid, now_ms
 from openarts.schemas.notebooks import (
@@ -521,12 +521,19 @@ async def _saved_as_container_image(
             f"the instance runs container image {base.swr_path}: it is saved as an image in "
             "the platform's registry, and none runs here"
         )
+    if registry_images.place_of(address, base.swr_path) is None:
+        raise bad(
+            f"the instance runs container image {base.swr_path}, which is not in the "
+            "platform's registry: only an image there can be extended and pushed back"
+        )
+    await registry_images.check_owned(
+        session, address, notebook.project_id, base.swr_path, "the instance's image"
+    )
     project = await session.get(Project, notebook.project_id)
     assert project is not None
-    namespace = body.namespace or (project.name if is_namespace(project.name) else project.id)
+    own = project.name if is_namespace(project.name) else project.id
+    namespace = body.namespace or (project.id if own == PLATFORM_NAMESPACE else own)
     host = split_reference(base.swr_path)[0]
-    if registry_images.place_of(address, base.swr_path) is None:
-        host = address
     row.namespace = namespace
     row.swr_path = f"{host}/{namespace}/{row.name}:{row.tag}"
     await registry_images.check_owned(

@@ -25,7 +25,7 @@ from openarts.db.tables import Project, User
 from openarts.domain.registry import PLATFORM_NAMESPACE, REPOSITORY_ACTIONS, ScopeRequest
 from openarts.ids import now_ms
 from openarts.security.passwords import check_password, hash_password
-from openarts.security.registry_tokens import Grant, TokenSigner
+from openarts.security.registry_tokens import TOKEN_TTL_S, Grant, TokenSigner
 from openarts.security.secrets_box import SecretBox
 from openarts.services import identity
 from openarts.services import tokens as tokens_service
@@ -59,14 +59,19 @@ class RegistryTokens:
     node_secret: str = field(repr=False)
 
     def client(
-        self, repository: str, actions: tuple[str, ...], also: Access = ()
+        self,
+        repository: str,
+        actions: tuple[str, ...],
+        also: Access = (),
+        ttl_s: int = TOKEN_TTL_S,
     ) -> RegistryClient:
         """A client of the registry allowed ``actions`` on ``repository`` (and what
-        ``also`` names elsewhere): a token the platform mints for itself."""
+        ``also`` names elsewhere): a token the platform mints for itself, good for
+        ``ttl_s`` (a long upload needs longer than a check)."""
         grants = [
             Grant("repository", name, allowed) for name, allowed in ((repository, actions), *also)
         ]
-        token = self.signer.token(NODE_USER, grants)
+        token = self.signer.token(NODE_USER, grants, ttl_s=ttl_s)
         return RegistryClient(f"http://{self.address}", Credentials(bearer=token))
 
 
@@ -81,8 +86,13 @@ class ExternalRegistry:
     password: str | None = field(repr=False, default=None)
 
     def client(
-        self, repository: str, actions: tuple[str, ...], also: Access = ()
+        self,
+        repository: str,
+        actions: tuple[str, ...],
+        also: Access = (),
+        ttl_s: int = TOKEN_TTL_S,
     ) -> RegistryClient:
+        # Its own token service decides how long its tokens last.
         basic = (self.user, self.password) if self.user and self.password else None
         scopes = tuple(f"repository:{name}:{','.join(allowed)}" for name, allowed in also)
         return RegistryClient(self.url, Credentials(basic=basic), scopes)

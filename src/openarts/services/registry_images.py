@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from openarts import errors
-from openarts.backends.registry_client import ImageFacts, Layer, RegistryAnswer
+from openarts.backends.registry_client import (
+    UPLOAD_TIMEOUT_S,
+    ImageFacts,
+    Layer,
+    RegistryAnswer,
+)
 from openarts.db.engine import Database
 from openarts.domain.registry import (
     PLATFORM_NAMESPACE,
@@ -246,5 +251,11 @@ async def push_extended(
         raise ValueError(f"{target} is not in the platform's registry, which alone takes pushes")
     if at is None:
         raise ValueError(f"the instance's image {base} is not in the platform's registry")
-    client = tokens.client(to.repository, ("pull", "push"), also=((at.repository, ("pull",)),))
+    client = tokens.client(
+        to.repository,
+        ("pull", "push"),
+        also=((at.repository, ("pull",)),),
+        # The token outlives the layer's upload, however long it takes.
+        ttl_s=int(UPLOAD_TIMEOUT_S) + 300,
+    )
     return await client.extend(at.repository, at.reference, to.repository, to.reference, layer)
