@@ -33,10 +33,14 @@ class OpenArtsError(Exception):
     never chooses statuses itself.
     """
 
-    def __init__(self, error_code: str, error_msg: str | None = None) -> None:
+    def __init__(
+        self, error_code: str, error_msg: str | None = None, *, retry_after_s: int | None = None
+    ) -> None:
         self.status_code = status_for(error_code)
         self.error_code = error_code
         self.error_msg = error_msg or error_table()[error_code][1]
+        # A 429's wait, said in Retry-After as HTTP clients read it.
+        self.retry_after_s = retry_after_s
         super().__init__(f"{error_code}: {self.error_msg}")
 
     def body(self) -> dict[str, str]:

@@ -213,6 +213,7 @@ async def test_password_guessing_is_slowed_for_that_name_and_client(api: Api) ->
     )
     assert slowed.status_code == 429, slowed.text
     assert slowed.json()["error_code"] == "ModelArts.4206"
+    assert 0 < int(slowed.headers["retry-after"]) <= 300
     assert "log in as rita" in slowed.json()["error_msg"]
     assert "X-Subject-Token" not in slowed.headers
     # Another name from the same client is not.

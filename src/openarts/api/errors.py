@@ -24,7 +24,8 @@ REQUEST_ID_HEADER = "X-Request-Id"
 
 
 def error_response(error: OpenArtsError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status_code)
+    headers = {"Retry-After": str(error.retry_after_s)} if error.retry_after_s is not None else None
+    return JSONResponse(error.body(), status_code=error.status_code, headers=headers)
 
 
 def _field_path(location: tuple[Any, ...]) -> str:
@@ -94,10 +95,9 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
         errors.SYSTEM_BUSY,
         "The system is busy now: the database took other writes for longer than this "
         "request could wait. Nothing was changed; please try again later.",
+        retry_after_s=BUSY_RETRY_AFTER_S,
     )
-    response = error_response(error)
-    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_S)
-    return response
+    return error_response(error)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -63,6 +63,7 @@ async def create_token(
                 errors.TOO_MANY_LOGINS,
                 f"Excessive number of requests to log in as {name}: too many wrong "
                 f"passwords, try again in {math.ceil(wait)} s.",
+                retry_after_s=math.ceil(wait),
             )
         try:
             result = await tokens.login_with_password(
