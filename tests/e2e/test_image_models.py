@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from openarts.testing.clients import AkSk, SignedClient
-from openarts.testing.images import base_image, require_tools, untag_registry
+from openarts.testing.images import base_image, build, require_tools, untag_registry
 from openarts.testing.server import ServerProcess
 from tests.e2e.conftest import signed_call
 from tests.e2e.test_registry import SWR, _admin, _cli, _login, _podman, _registry, with_registry
@@ -76,16 +76,7 @@ def _build(tmp: Path, answer: str) -> str:
             """
         )
     )
-    tag = f"localhost/openarts-test/model-server:{answer}"
-    done = subprocess.run(
-        ["podman", "build", "--pull=never", "-t", tag, str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return tag
+    return build(folder, f"localhost/openarts-test/model-server:{answer}")
 
 
 @pytest.fixture(scope="module")

@@ -28,12 +28,13 @@ from huaweicloudsdkmodelarts.v1 import (
 )
 
 from openarts.testing.clients import SignedClient
-from openarts.testing.images import base_image, notebook_image, require_tools
+from openarts.testing.images import base_image, build, notebook_image, require_tools
 from openarts.testing.server import ServerProcess
-from tests.e2e.conftest import sdk_client
+from tests.e2e.conftest import sdk_client, signed_call
 from tests.e2e.test_registry import SWR, _admin, _cli, _registry, with_registry
 from tests.e2e.test_sdk_notebooks import FLAVORS, create, run_code, wait_status
 from tests.sandbox.test_a_notebook_sees_only_its_own import in_terminal
+from tests.storage.conftest import admin_s3
 
 pytestmark = pytest.mark.e2e
 
@@ -93,16 +94,7 @@ def _with_home(tmp: Path) -> str:
     (tmp / "Containerfile").write_text(
         f"FROM {notebook_image()}\nCOPY --chown=1000:100 tools /home/ma-user/tools/\n"
     )
-    tag = "localhost/openarts-test/jupyter-home:1"
-    done = subprocess.run(
-        ["podman", "build", "--pull=never", "-t", tag, str(tmp)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return tag
+    return build(tmp, "localhost/openarts-test/jupyter-home:1")
 
 
 def test_an_instance_runs_the_images_own_jupyter(server: ServerProcess, tmp_path: Path) -> None:
@@ -151,6 +143,25 @@ def test_an_instance_runs_the_images_own_jupyter(server: ServerProcess, tmp_path
     # The start's last step (its home made from the image's) said so while Jupyter came up.
     copying = "Initialize the instance: copying the image's /home/ma-user into the instance's home"
     assert copying in steps, steps
+
+    # Object storage mounts into it as into any instance (read from its kernel).
+    admin_s3(server).create_bucket(Bucket="nb-image-data")
+    admin_s3(server).put_object(Bucket="nb-image-data", Key="sets/a.csv", Body=b"x,y\n1,2\n")
+    storage = f"/v1/{{project_id}}/notebooks/{notebook_id}/storage"
+    attached = signed_call(
+        server,
+        "POST",
+        storage,
+        {"category": "OBS", "uri": "obs://nb-image-data/sets/", "mount_path": "/data/sets/"},
+    )
+    assert attached.status_code == 200, attached.text
+    mount = f"{storage}/{attached.json()['id']}"
+    deadline = time.monotonic() + 30
+    while (state := signed_call(server, "GET", mount).json())["status"] != "MOUNTED":
+        assert state["status"] == "MOUNTING" and time.monotonic() < deadline, state
+        time.sleep(0.2)
+    code = "print(open('data/sets/a.csv').read().splitlines()[1])"
+    assert asyncio.run(run_code(base, token, code)) == "1,2"
 
     # Saved as an image: a layer of its home (not its work folder) over its image, pushed
     # to the project's namespace in the registry; an instance on it starts from that home.

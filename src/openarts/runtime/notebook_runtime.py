@@ -212,17 +212,16 @@ class NotebookRuntime:
             "JUPYTER_RUNTIME_DIR": str(home / ".local" / "share" / "jupyter" / "runtime"),
             "OPENARTS_NOTEBOOK_ID": notebook_id,
         }
-        view = TaskView(
-            uid=uid,
-            hostname=f"notebook-{notebook_id}",
-            mounts=(
-                Mount(str(folder / "home"), MA_HOME, writable=True),
-                Mount(str(sockets), str(Path(SOCKET_INSIDE).parent), writable=True),
-            ),
-            egress=True,  # its package index, the object-storage endpoint
-            image=image,
+        view = self._view(
+            notebook_id, uid, Mount(str(sockets), str(Path(SOCKET_INSIDE).parent), writable=True)
         )
-        return replace(spec, command=tuple(command), env=env, workdir=home / "work", view=view)
+        return replace(
+            spec,
+            command=tuple(command),
+            env=env,
+            workdir=home / "work",
+            view=replace(view, image=image),
+        )
 
     async def _seed_home(
         self,
@@ -323,16 +322,15 @@ class NotebookRuntime:
 
     def _view(self, notebook_id: str, uid: int, *extra: Mount) -> TaskView:
         """What the instance sees: its home at /home/ma-user (the work folder under it)
-        and its environment, writable where it is (pip installs there)."""
+        and its environment, where it has one (an instance on a container image has
+        none), writable where it is (pip installs there)."""
         folder = self.folder(notebook_id)
+        env = folder / "env"
+        own = (Mount(str(env), str(env), writable=True),) if env.is_dir() else ()
         return TaskView(
             uid=uid,
             hostname=f"notebook-{notebook_id}",
-            mounts=(
-                Mount(str(folder / "home"), MA_HOME, writable=True),
-                Mount(str(folder / "env"), str(folder / "env"), writable=True),
-                *extra,
-            ),
+            mounts=(Mount(str(folder / "home"), MA_HOME, writable=True), *own, *extra),
             egress=True,  # its package index, the object-storage endpoint
         )
 

@@ -110,13 +110,22 @@ def notebook_image() -> str:
             (context / "Containerfile").write_text(
                 f"FROM {base}\nUSER root\nCOPY tree/ /\nUSER ma-user\n"
             )
-            subprocess.run(
-                ["podman", "build", "--pull=never", "-t", NOTEBOOK_IMAGE, str(context)],
-                check=True,
-                capture_output=True,
-                timeout=600,
-            )
+            build(context, NOTEBOOK_IMAGE)
         return NOTEBOOK_IMAGE
+
+
+def build(context: Path, tag: str) -> str:
+    """The Containerfile in ``context`` built as ``tag`` from images this node holds
+    (nothing pulled): ``tag``; AssertionError with Podman's words when it fails."""
+    done = subprocess.run(
+        ["podman", "build", "--pull=never", "-t", tag, str(context)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return tag
 
 
 def _copy_distributions(tree: Path, top: str) -> None:

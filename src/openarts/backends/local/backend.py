@@ -35,6 +35,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
 
@@ -59,6 +60,8 @@ from openarts.backends.sandbox import (
     env_arguments,
 )
 from openarts.hostinfo import MIB, HostInfo
+
+_T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
 
@@ -348,20 +351,18 @@ class LocalBackend(ComputeBackend):
             raise BackendError(str(error)) from error
 
     async def image_config(self, image: str, node: str) -> ImageConfig:
-        images = self.images
-        if images is None:
-            raise BackendError(self.images_report.summary)
-        try:
-            return await asyncio.to_thread(images.config, image)
-        except ImageError as error:
-            raise BackendError(f"image {image}: {error}") from error
+        return await self._ask_images(image, lambda images: images.config(image))
 
     async def image_root(self, image: str, node: str) -> Path:
+        return await self._ask_images(image, lambda images: images.root(image))
+
+    async def _ask_images(self, image: str, ask: Callable[[ImageStore], _T]) -> _T:
+        """``ask`` of the node's image store, on a thread (Podman is slow to answer)."""
         images = self.images
         if images is None:
             raise BackendError(self.images_report.summary)
         try:
-            return await asyncio.to_thread(images.root, image)
+            return await asyncio.to_thread(ask, images)
         except ImageError as error:
             raise BackendError(f"image {image}: {error}") from error
 
